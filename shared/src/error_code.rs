@@ -1,0 +1,173 @@
+//! Stable, machine-readable error codes of the API and the field errors of validation.
+//!
+//! The snake_case names are part of the API contract: billing software and the browser app match
+//! on them. The Japanese `message` is for people and may be reworded.
+
+use serde::{Deserialize, Serialize};
+
+/// The `code` member of every problem+json answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
+    /// One or more fields are invalid; see `errors`.
+    ValidationFailed,
+    /// The body is not valid JSON or does not have the expected shape.
+    MalformedBody,
+    /// The request needs `Content-Type: application/json`.
+    UnsupportedMediaType,
+    /// The body exceeds 64 KB.
+    PayloadTooLarge,
+    /// No such route.
+    RouteNotFound,
+    /// The route exists but not for this HTTP method.
+    MethodNotAllowed,
+    /// The bearer token is missing or does not open this resource.
+    Unauthorized,
+    /// No application with this id (or not one this token may see).
+    ApplicationNotFound,
+    /// The office number is not in the chosen prefecture's ledger.
+    OfficeNotInLedger,
+    /// The office is in the ledger but is not a care (介護) office.
+    OfficeNotCare,
+    /// The number belongs to an agent (代理人), who must contact the federation.
+    AgentNotAllowed,
+    /// The application is not in a state that allows this step.
+    InvalidState,
+    /// The application was already submitted.
+    AlreadySubmitted,
+    /// The application expired before it was submitted.
+    ApplicationExpired,
+    /// A newer application for the same office replaced this one.
+    ApplicationSuperseded,
+    /// The code is wrong; `attempts_left` says how many tries remain.
+    WrongCode,
+    /// The code is older than its lifetime.
+    CodeExpired,
+    /// Too many wrong tries: the code is dead, ask for a new one.
+    CodeLocked,
+    /// No code is active: ask for one first.
+    NoActiveCode,
+    /// This application may not receive more codes.
+    CodeLimitReached,
+    /// Too many requests; see `Retry-After`.
+    RateLimited,
+    /// The database or another dependency is unavailable; try again shortly.
+    ServiceUnavailable,
+    /// An unexpected error; the `request_id` identifies it in the logs.
+    InternalError,
+}
+
+impl ErrorCode {
+    /// The snake_case name as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ValidationFailed => "validation_failed",
+            Self::MalformedBody => "malformed_body",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::RouteNotFound => "route_not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::Unauthorized => "unauthorized",
+            Self::ApplicationNotFound => "application_not_found",
+            Self::OfficeNotInLedger => "office_not_in_ledger",
+            Self::OfficeNotCare => "office_not_care",
+            Self::AgentNotAllowed => "agent_not_allowed",
+            Self::InvalidState => "invalid_state",
+            Self::AlreadySubmitted => "already_submitted",
+            Self::ApplicationExpired => "application_expired",
+            Self::ApplicationSuperseded => "application_superseded",
+            Self::WrongCode => "wrong_code",
+            Self::CodeExpired => "code_expired",
+            Self::CodeLocked => "code_locked",
+            Self::NoActiveCode => "no_active_code",
+            Self::CodeLimitReached => "code_limit_reached",
+            Self::RateLimited => "rate_limited",
+            Self::ServiceUnavailable => "service_unavailable",
+            Self::InternalError => "internal_error",
+        }
+    }
+}
+
+/// Why one field was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum FieldErrorCode {
+    /// Nothing was entered.
+    Required,
+    /// Too many or too few characters.
+    InvalidLength,
+    /// A character that is not allowed at its position.
+    InvalidCharacter,
+    /// The text does not have the required shape.
+    InvalidFormat,
+    /// Longer than allowed.
+    TooLong,
+    /// The confirmation entry differs from the first entry.
+    Mismatch,
+    /// Not one of the allowed values.
+    UnknownValue,
+}
+
+impl FieldErrorCode {
+    /// The snake_case name as it appears on the wire.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Required => "required",
+            Self::InvalidLength => "invalid_length",
+            Self::InvalidCharacter => "invalid_character",
+            Self::InvalidFormat => "invalid_format",
+            Self::TooLong => "too_long",
+            Self::Mismatch => "mismatch",
+            Self::UnknownValue => "unknown_value",
+        }
+    }
+}
+
+/// One refused field: which field (the JSON member name), why (`code`), and what to do
+/// (`message`, Japanese, naming the field as the screen labels it).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct FieldError {
+    /// The request member, e.g. `office_number`.
+    pub field: String,
+    /// Machine-readable reason.
+    pub code: FieldErrorCode,
+    /// What to do, in Japanese.
+    pub message: String,
+}
+
+impl FieldError {
+    /// A field error for `field`.
+    pub fn new(field: &str, code: FieldErrorCode, message: impl Into<String>) -> Self {
+        Self {
+            field: field.to_owned(),
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for FieldError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for FieldError {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wire_names_match_serde() {
+        for code in [ErrorCode::OfficeNotInLedger, ErrorCode::WrongCode, ErrorCode::RateLimited] {
+            let json = serde_json::to_string(&code).unwrap_or_default();
+            assert_eq!(json, format!("\"{}\"", code.as_str()));
+        }
+        let json = serde_json::to_string(&FieldErrorCode::Mismatch).unwrap_or_default();
+        assert_eq!(json, "\"mismatch\"");
+    }
+}

@@ -1,0 +1,23 @@
+//! Types and rules shared by the API server (`api`) and the browser app (`web`).
+//!
+//! Every input rule lives here once, as a parser that turns raw text into a value type that can
+//! only hold a well-formed value (`OfficeNumber`, `EmailAddress`, `VerificationCode`,
+//! `PrefectureCode`). The server and the browser call the same functions and therefore show the
+//! same Japanese messages. This crate has no server dependency and builds for `wasm32`; the
+//! `server` feature adds `validator` derives and OpenAPI schemas, which the browser never needs.
+
+pub mod code;
+pub mod dto;
+pub mod email;
+pub mod error_code;
+pub mod normalize;
+pub mod office_number;
+pub mod prefecture;
+pub mod status;
+
+pub use code::VerificationCode;
+pub use email::EmailAddress;
+pub use error_code::{ErrorCode, FieldError, FieldErrorCode};
+pub use office_number::OfficeNumber;
+pub use prefecture::PrefectureCode;
+pub use status::ApplicationStatus;
