@@ -31,8 +31,7 @@ impl VerificationCode {
                 "確認コードを入力してください。",
             ));
         }
-        if normalised.chars().count() != digits || !normalised.chars().all(|c| c.is_ascii_digit())
-        {
+        if normalised.chars().count() != digits || !normalised.chars().all(|c| c.is_ascii_digit()) {
             return Err(FieldError::new(
                 FIELD,
                 FieldErrorCode::InvalidFormat,
@@ -69,7 +68,8 @@ mod tests {
     fn four_half_or_full_width_digits_parse() {
         let half = VerificationCode::parse_application_code("0427").map(|c| c.as_str().to_owned());
         assert_eq!(half.as_deref(), Ok("0427"));
-        let full = VerificationCode::parse_application_code("０４２７").map(|c| c.as_str().to_owned());
+        let full =
+            VerificationCode::parse_application_code("０４２７").map(|c| c.as_str().to_owned());
         assert_eq!(full.as_deref(), Ok("0427"));
     }
 
@@ -77,10 +77,16 @@ mod tests {
     fn wrong_shapes_are_refused_with_a_japanese_message() {
         for bad in ["123", "12345", "12a4", "١٢٣٤"] {
             let err = VerificationCode::parse_application_code(bad).err();
-            assert_eq!(err.as_ref().map(|e| e.code), Some(FieldErrorCode::InvalidFormat), "{bad}");
+            assert_eq!(
+                err.as_ref().map(|e| e.code),
+                Some(FieldErrorCode::InvalidFormat),
+                "{bad}"
+            );
             assert!(err.map(|e| e.message).unwrap_or_default().contains("4桁"));
         }
-        let empty = VerificationCode::parse_application_code("").err().map(|e| e.code);
+        let empty = VerificationCode::parse_application_code("")
+            .err()
+            .map(|e| e.code);
         assert_eq!(empty, Some(FieldErrorCode::Required));
     }
 

@@ -38,19 +38,31 @@ impl From<PrefectureCode> for Prefecture {
 /// `POST /reissue-applications` (manual step 6: 事業所番号 and 通知先メールアドレス twice).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
-#[cfg_attr(feature = "server", validate(schema(function = "server::validate_create", skip_on_field_errors = true)))]
+#[cfg_attr(
+    feature = "server",
+    validate(schema(function = "server::validate_create", skip_on_field_errors = true))
+)]
 pub struct CreateApplicationRequest {
     /// 事業所番号: 10 characters; full-width characters, spaces and hyphens are accepted.
     #[cfg_attr(feature = "server", schema(example = "1311111111"))]
-    #[cfg_attr(feature = "server", validate(custom(function = "server::office_number")))]
+    #[cfg_attr(
+        feature = "server",
+        validate(custom(function = "server::office_number"))
+    )]
     pub office_number: String,
     /// 通知先メールアドレス.
     #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp"))]
-    #[cfg_attr(feature = "server", validate(custom(function = "server::notice_email")))]
+    #[cfg_attr(
+        feature = "server",
+        validate(custom(function = "server::notice_email"))
+    )]
     pub email: String,
     /// 通知先メールアドレス（確認用）: must equal `email`.
     #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp"))]
-    #[cfg_attr(feature = "server", validate(custom(function = "server::notice_email_confirmation")))]
+    #[cfg_attr(
+        feature = "server",
+        validate(custom(function = "server::notice_email_confirmation"))
+    )]
     pub email_confirmation: String,
 }
 
@@ -101,7 +113,10 @@ pub struct CreatedApplication {
 pub struct ChoosePrefectureRequest {
     /// JIS X 0401 code of the billing prefecture, "01"–"47".
     #[cfg_attr(feature = "server", schema(example = "13"))]
-    #[cfg_attr(feature = "server", validate(custom(function = "server::prefecture_code")))]
+    #[cfg_attr(
+        feature = "server",
+        validate(custom(function = "server::prefecture_code"))
+    )]
     pub prefecture_code: String,
 }
 
@@ -134,7 +149,10 @@ pub struct CodeSent {
 pub struct VerifyCodeRequest {
     /// The 4 digits from the mail; full-width digits are accepted.
     #[cfg_attr(feature = "server", schema(example = "0427"))]
-    #[cfg_attr(feature = "server", validate(custom(function = "server::application_code")))]
+    #[cfg_attr(
+        feature = "server",
+        validate(custom(function = "server::application_code"))
+    )]
     pub code: String,
 }
 
@@ -285,7 +303,9 @@ mod server {
     }
 
     pub(super) fn office_number(value: &str) -> Result<(), ValidationError> {
-        OfficeNumber::parse(value).map(drop).map_err(to_validation_error)
+        OfficeNumber::parse(value)
+            .map(drop)
+            .map_err(to_validation_error)
     }
 
     pub(super) fn notice_email(value: &str) -> Result<(), ValidationError> {
@@ -295,13 +315,19 @@ mod server {
     }
 
     pub(super) fn notice_email_confirmation(value: &str) -> Result<(), ValidationError> {
-        EmailAddress::parse(value, NOTICE_EMAIL.confirmation_field, NOTICE_EMAIL.confirmation_label)
-            .map(drop)
-            .map_err(to_validation_error)
+        EmailAddress::parse(
+            value,
+            NOTICE_EMAIL.confirmation_field,
+            NOTICE_EMAIL.confirmation_label,
+        )
+        .map(drop)
+        .map_err(to_validation_error)
     }
 
     /// The cross-field rule: the confirmation equals the first entry.
-    pub(super) fn validate_create(request: &CreateApplicationRequest) -> Result<(), ValidationError> {
+    pub(super) fn validate_create(
+        request: &CreateApplicationRequest,
+    ) -> Result<(), ValidationError> {
         match request.parse() {
             Ok(_) => Ok(()),
             Err(errors) => match errors.into_iter().next() {
@@ -312,7 +338,9 @@ mod server {
     }
 
     pub(super) fn prefecture_code(value: &str) -> Result<(), ValidationError> {
-        PrefectureCode::parse(value).map(drop).map_err(to_validation_error)
+        PrefectureCode::parse(value)
+            .map(drop)
+            .map_err(to_validation_error)
     }
 
     pub(super) fn application_code(value: &str) -> Result<(), ValidationError> {
@@ -338,7 +366,10 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
         assert_eq!(
             fields,
-            [("office_number", FieldErrorCode::InvalidLength), ("email_confirmation", FieldErrorCode::Mismatch)]
+            [
+                ("office_number", FieldErrorCode::InvalidLength),
+                ("email_confirmation", FieldErrorCode::Mismatch)
+            ]
         );
     }
 
@@ -350,7 +381,10 @@ mod tests {
             email_confirmation: "jimusho@example.jp".into(),
         };
         let input = request.parse().ok();
-        assert_eq!(input.map(|i| i.office_number.to_string()).as_deref(), Some("1311111111"));
+        assert_eq!(
+            input.map(|i| i.office_number.to_string()).as_deref(),
+            Some("1311111111")
+        );
     }
 
     #[test]

@@ -80,7 +80,11 @@ impl EmailAddress {
         fields: EmailFields,
     ) -> Result<Self, Vec<FieldError>> {
         let first = Self::parse(email, fields.field, fields.label);
-        let second = Self::parse(confirmation, fields.confirmation_field, fields.confirmation_label);
+        let second = Self::parse(
+            confirmation,
+            fields.confirmation_field,
+            fields.confirmation_label,
+        );
         match (first, second) {
             (Ok(a), Ok(b)) if a == b => Ok(a),
             (Ok(_), Ok(_)) => Err(vec![FieldError::new(
@@ -140,18 +144,26 @@ mod tests {
     #[test]
     fn the_manuals_example_is_valid() {
         let address = pair("mailforsecurity-001@jp", "mailforsecurity-001@jp");
-        assert_eq!(address.map(|a| a.to_string()).ok().as_deref(), Some("mailforsecurity-001@jp"));
+        assert_eq!(
+            address.map(|a| a.to_string()).ok().as_deref(),
+            Some("mailforsecurity-001@jp")
+        );
     }
 
     #[test]
     fn full_width_input_is_normalised() {
         let address = pair("ｊｉｍｕｓｈｏ＠ｅｘａｍｐｌｅ．ｊｐ", "jimusho@example.jp");
-        assert_eq!(address.map(|a| a.to_string()).ok().as_deref(), Some("jimusho@example.jp"));
+        assert_eq!(
+            address.map(|a| a.to_string()).ok().as_deref(),
+            Some("jimusho@example.jp")
+        );
     }
 
     #[test]
     fn a_different_confirmation_is_reported_on_the_confirmation_field() {
-        let errors = pair("a@example.jp", "b@example.jp").err().unwrap_or_default();
+        let errors = pair("a@example.jp", "b@example.jp")
+            .err()
+            .unwrap_or_default();
         assert_eq!(errors.len(), 1);
         assert_eq!(errors[0].field, "email_confirmation");
         assert_eq!(errors[0].code, FieldErrorCode::Mismatch);
@@ -164,14 +176,28 @@ mod tests {
         let fields: Vec<_> = errors.iter().map(|e| (e.field.as_str(), e.code)).collect();
         assert_eq!(
             fields,
-            [("email", FieldErrorCode::Required), ("email_confirmation", FieldErrorCode::InvalidFormat)]
+            [
+                ("email", FieldErrorCode::Required),
+                ("email_confirmation", FieldErrorCode::InvalidFormat)
+            ]
         );
     }
 
     #[test]
     fn invalid_shapes_are_refused() {
-        for bad in ["a", "a@", "@b", "a@b@c", "a b@c.jp", "a@-b.jp", "a@b..jp", "あ@example.jp"] {
-            let code = EmailAddress::parse(bad, "email", "通知先メールアドレス").err().map(|e| e.code);
+        for bad in [
+            "a",
+            "a@",
+            "@b",
+            "a@b@c",
+            "a b@c.jp",
+            "a@-b.jp",
+            "a@b..jp",
+            "あ@example.jp",
+        ] {
+            let code = EmailAddress::parse(bad, "email", "通知先メールアドレス")
+                .err()
+                .map(|e| e.code);
             assert_eq!(code, Some(FieldErrorCode::InvalidFormat), "{bad}");
         }
     }
@@ -184,7 +210,9 @@ mod tests {
         assert!(ok.len() <= 254);
         assert!(EmailAddress::parse(&ok, "email", "x").is_ok());
         let too_long = format!("{ok}{}", ".e".repeat((255 - ok.len()).div_ceil(2)));
-        let code = EmailAddress::parse(&too_long, "email", "x").err().map(|e| e.code);
+        let code = EmailAddress::parse(&too_long, "email", "x")
+            .err()
+            .map(|e| e.code);
         assert_eq!(code, Some(FieldErrorCode::TooLong));
     }
 

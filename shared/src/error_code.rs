@@ -163,7 +163,11 @@ mod tests {
 
     #[test]
     fn wire_names_match_serde() {
-        for code in [ErrorCode::OfficeNotInLedger, ErrorCode::WrongCode, ErrorCode::RateLimited] {
+        for code in [
+            ErrorCode::OfficeNotInLedger,
+            ErrorCode::WrongCode,
+            ErrorCode::RateLimited,
+        ] {
             let json = serde_json::to_string(&code).unwrap_or_default();
             assert_eq!(json, format!("\"{}\"", code.as_str()));
         }

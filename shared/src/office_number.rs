@@ -45,7 +45,9 @@ impl OfficeNumber {
         }
         for (index, c) in chars.iter().enumerate() {
             let allowed = match index {
-                2 => c.is_ascii_digit() || (c.is_ascii_uppercase() && !matches!(c, 'I' | 'O' | 'Q')),
+                2 => {
+                    c.is_ascii_digit() || (c.is_ascii_uppercase() && !matches!(c, 'I' | 'O' | 'Q'))
+                }
                 _ => c.is_ascii_digit(),
             };
             if !allowed {
@@ -162,7 +164,10 @@ mod tests {
                 Some(FieldErrorCode::InvalidCharacter)
             );
         }
-        assert_eq!(parse_code("1311A11111"), Some(FieldErrorCode::InvalidCharacter));
+        assert_eq!(
+            parse_code("1311A11111"),
+            Some(FieldErrorCode::InvalidCharacter)
+        );
     }
 
     #[test]
@@ -173,14 +178,23 @@ mod tests {
     #[test]
     fn wrong_length_says_how_many_digits_were_entered() {
         let err = OfficeNumber::parse("131111111").err();
-        assert_eq!(err.as_ref().map(|e| e.code), Some(FieldErrorCode::InvalidLength));
+        assert_eq!(
+            err.as_ref().map(|e| e.code),
+            Some(FieldErrorCode::InvalidLength)
+        );
         assert!(err.map(|e| e.message).unwrap_or_default().contains("9桁"));
     }
 
     #[test]
     fn the_first_two_digits_must_be_a_prefecture() {
-        assert_eq!(parse_code("4811111111"), Some(FieldErrorCode::InvalidFormat));
-        assert_eq!(parse_code("0011111111"), Some(FieldErrorCode::InvalidFormat));
+        assert_eq!(
+            parse_code("4811111111"),
+            Some(FieldErrorCode::InvalidFormat)
+        );
+        assert_eq!(
+            parse_code("0011111111"),
+            Some(FieldErrorCode::InvalidFormat)
+        );
         assert!(OfficeNumber::parse("4711111111").is_ok());
     }
 
@@ -188,7 +202,10 @@ mod tests {
     fn messages_name_the_field() {
         for input in ["", "1", "13I1111111", "9911111111"] {
             let message = OfficeNumber::parse(input).err().map(|e| e.message);
-            assert!(message.unwrap_or_default().contains("事業所番号"), "{input}");
+            assert!(
+                message.unwrap_or_default().contains("事業所番号"),
+                "{input}"
+            );
         }
     }
 
@@ -207,7 +224,12 @@ mod tests {
     #[test]
     fn prefecture_comes_from_the_first_two_digits() {
         let number = OfficeNumber::parse("3112345678").ok();
-        assert_eq!(number.map(|n| n.prefecture().as_str().to_owned()).as_deref(), Some("31"));
+        assert_eq!(
+            number
+                .map(|n| n.prefecture().as_str().to_owned())
+                .as_deref(),
+            Some("31")
+        );
     }
 
     proptest! {

@@ -76,7 +76,10 @@ impl ApplicationStatus {
 
     /// Still being filled in by the applicant (not yet sent to the federation).
     pub fn is_unsubmitted(self) -> bool {
-        matches!(self, Self::AwaitingPrefecture | Self::CodeSent | Self::Verified)
+        matches!(
+            self,
+            Self::AwaitingPrefecture | Self::CodeSent | Self::Verified
+        )
     }
 }
 

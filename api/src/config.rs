@@ -1,0 +1,424 @@
+//! Configuration: one typed `Settings` struct read from `REISSUE_*` environment variables (a
+//! `.env` file may set them too), with defaults that make a fresh checkout run.
+//!
+//! Every limit and budget of the code rules is a setting with a safe default, so an operator can
+//! tune it and a load test on loopback can lift the per-client-address limit.
+
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// A secret that never shows in `Debug` or logs.
+#[derive(Clone)]
+pub struct Secret(Vec<u8>);
+
+impl Secret {
+    /// Wraps key material.
+    pub fn new(bytes: Vec<u8>) -> Self {
+        Self(bytes)
+    }
+
+    /// The key material; call only where the key is used.
+    pub fn expose(&self) -> &[u8] {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret([redacted])")
+    }
+}
+
+/// Shortest accepted `REISSUE_SECRET_KEY`, in bytes (256 bits).
+pub const MIN_SECRET_KEY_LENGTH: usize = 32;
+
+/// Which storage backend a database URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// Embedded SQLite file (the default).
+    Sqlite,
+    /// PostgreSQL (production).
+    Postgres,
+}
+
+/// Where the database is.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl(String);
+
+impl DatabaseUrl {
+    /// Wraps a URL or SQLite path.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self(url.into())
+    }
+
+    /// `postgres://` or `postgresql://` selects PostgreSQL; anything else is a SQLite path
+    /// (an optional `sqlite://` prefix is removed).
+    pub fn backend(&self) -> Backend {
+        if self.0.starts_with("postgres://") || self.0.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// The string handed to the driver.
+    pub fn connection_string(&self) -> &str {
+        self.0.strip_prefix("sqlite://").unwrap_or(&self.0)
+    }
+}
+
+// The URL may carry a password: show only the backend and, for SQLite, the file.
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.backend() {
+            Backend::Sqlite => write!(f, "sqlite:{}", self.connection_string()),
+            Backend::Postgres => f.write_str("postgres://[redacted]"),
+        }
+    }
+}
+
+/// The limits of the code rules (DESIGN.md "Rules the server enforces").
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Lifetime of a code (manual step 7: 30 minutes).
+    pub code_ttl: Duration,
+    /// Wrong tries that kill a code.
+    pub code_max_attempts: u32,
+    /// Codes one application may receive.
+    pub codes_per_application: u32,
+    /// Shortest gap between two codes of one application.
+    pub resend_interval: Duration,
+    /// Codes mailed for one office number within `budget_window`, across applications.
+    pub codes_per_office: u32,
+    /// Codes mailed to one address within `budget_window`, across applications.
+    pub codes_per_email: u32,
+    /// Wrong codes entered for one office number within `budget_window`.
+    pub wrong_codes_per_office: u32,
+    /// Wrong codes entered for applications of one address within `budget_window`.
+    pub wrong_codes_per_email: u32,
+    /// Window of the office and address budgets.
+    pub budget_window: Duration,
+    /// Applications created, codes requested and codes entered by one client address within
+    /// `client_window`.
+    pub requests_per_client: u32,
+    /// Window of the per-client limit.
+    pub client_window: Duration,
+    /// How long an application may stay unsubmitted.
+    pub application_ttl: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            code_ttl: Duration::from_secs(30 * 60),
+            code_max_attempts: 5,
+            codes_per_application: 3,
+            resend_interval: Duration::from_secs(60),
+            codes_per_office: 10,
+            codes_per_email: 10,
+            wrong_codes_per_office: 20,
+            wrong_codes_per_email: 20,
+            budget_window: Duration::from_secs(24 * 60 * 60),
+            requests_per_client: 60,
+            client_window: Duration::from_secs(60 * 60),
+            application_ttl: Duration::from_secs(2 * 60 * 60),
+        }
+    }
+}
+
+/// Mail delivery settings.
+#[derive(Debug, Clone)]
+pub struct MailSettings {
+    /// `REISSUE_SMTP_URL`; `None` keeps mail in the development mailbox.
+    pub smtp_url: Option<SmtpUrl>,
+    /// Sender address.
+    pub from: String,
+    /// Delivery tries before a message is marked failed.
+    pub max_attempts: u32,
+    /// First retry delay; doubles with every failed try.
+    pub retry_base: Duration,
+    /// Longest retry delay.
+    pub retry_max: Duration,
+    /// How often the worker looks for due mail when nothing wakes it.
+    pub poll_interval: Duration,
+}
+
+/// An SMTP URL, which may hold credentials.
+#[derive(Clone)]
+pub struct SmtpUrl(pub String);
+
+impl fmt::Debug for SmtpUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("SmtpUrl([redacted])")
+    }
+}
+
+/// All configuration of the service.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// `REISSUE_BIND`.
+    pub bind: SocketAddr,
+    /// `REISSUE_DATABASE_URL`.
+    pub database_url: DatabaseUrl,
+    /// Folder for the SQLite file and the generated secret key.
+    pub data_dir: PathBuf,
+    /// `REISSUE_SECRET_KEY`: HMAC key for codes and tokens.
+    pub secret_key: Secret,
+    /// Mail delivery.
+    pub mail: MailSettings,
+    /// The code rules' limits.
+    pub limits: Limits,
+    /// How often unsubmitted applications past their lifetime are marked expired.
+    pub sweep_interval: Duration,
+    /// Database connections per instance.
+    pub database_pool_size: u32,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_forwarded_for: bool,
+    /// Folder with the built browser app (`index.html`), served at `/` when present.
+    pub web_dir: PathBuf,
+}
+
+/// A setting that could not be used; names the variable.
+#[derive(Debug, thiserror::Error)]
+pub enum SettingsError {
+    /// The value does not parse.
+    #[error("{variable}: {message}")]
+    Invalid {
+        /// The environment variable.
+        variable: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+    /// The data folder or key file could not be used.
+    #[error("{variable}: {source}")]
+    Io {
+        /// The environment variable it relates to.
+        variable: &'static str,
+        /// The cause.
+        source: std::io::Error,
+    },
+}
+
+/// Reads one variable through a lookup function (the environment, or a map in tests).
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Reader<'_> {
+    fn string(&self, variable: &str) -> Option<String> {
+        (self.lookup)(variable).filter(|v| !v.trim().is_empty())
+    }
+
+    fn parse<T: FromStr>(&self, variable: &'static str, default: T) -> Result<T, SettingsError>
+    where
+        T::Err: fmt::Display,
+    {
+        match self.string(variable) {
+            None => Ok(default),
+            Some(raw) => raw
+                .trim()
+                .parse()
+                .map_err(|e: T::Err| SettingsError::Invalid {
+                    variable,
+                    message: format!("cannot use {raw:?}: {e}"),
+                }),
+        }
+    }
+
+    fn seconds(
+        &self,
+        variable: &'static str,
+        default: Duration,
+    ) -> Result<Duration, SettingsError> {
+        self.parse(variable, default.as_secs())
+            .map(Duration::from_secs)
+    }
+
+    fn millis(&self, variable: &'static str, default: Duration) -> Result<Duration, SettingsError> {
+        let millis = u64::try_from(default.as_millis()).unwrap_or(u64::MAX);
+        self.parse(variable, millis).map(Duration::from_millis)
+    }
+}
+
+impl Settings {
+    /// Reads the process environment (after loading `.env` when present).
+    pub fn from_env() -> Result<Self, SettingsError> {
+        // A missing .env is normal; a malformed one is reported by the variables it breaks.
+        let _ = dotenvy::dotenv();
+        Self::from_lookup(&|name| std::env::var(name).ok())
+    }
+
+    /// Reads settings through `lookup`; creates the data folder and, when no key is configured,
+    /// a persistent generated key in it.
+    pub fn from_lookup(lookup: &dyn Fn(&str) -> Option<String>) -> Result<Self, SettingsError> {
+        let env = Reader { lookup };
+        let data_dir: PathBuf = env.parse("REISSUE_DATA_DIR", PathBuf::from("data"))?;
+        let database_url = match env.string("REISSUE_DATABASE_URL") {
+            Some(url) => DatabaseUrl::new(url.trim()),
+            None => DatabaseUrl::new(data_dir.join("reissue.sqlite3").to_string_lossy()),
+        };
+        if database_url.backend() == Backend::Sqlite || env.string("REISSUE_SECRET_KEY").is_none() {
+            std::fs::create_dir_all(&data_dir).map_err(|source| SettingsError::Io {
+                variable: "REISSUE_DATA_DIR",
+                source,
+            })?;
+        }
+        let secret_key = match env.string("REISSUE_SECRET_KEY") {
+            Some(key) => parse_secret_key(&key)?,
+            None => crate::secret_file::load_or_create(&data_dir.join("secret.key")).map_err(
+                |source| SettingsError::Io {
+                    variable: "REISSUE_SECRET_KEY",
+                    source,
+                },
+            )?,
+        };
+        let defaults = Limits::default();
+        let limits = Limits {
+            code_ttl: env.seconds("REISSUE_CODE_TTL_SECONDS", defaults.code_ttl)?,
+            code_max_attempts: env
+                .parse("REISSUE_CODE_MAX_ATTEMPTS", defaults.code_max_attempts)?,
+            codes_per_application: env.parse(
+                "REISSUE_CODES_PER_APPLICATION",
+                defaults.codes_per_application,
+            )?,
+            resend_interval: env
+                .seconds("REISSUE_RESEND_INTERVAL_SECONDS", defaults.resend_interval)?,
+            codes_per_office: env.parse("REISSUE_CODES_PER_OFFICE", defaults.codes_per_office)?,
+            codes_per_email: env.parse("REISSUE_CODES_PER_EMAIL", defaults.codes_per_email)?,
+            wrong_codes_per_office: env.parse(
+                "REISSUE_WRONG_CODES_PER_OFFICE",
+                defaults.wrong_codes_per_office,
+            )?,
+            wrong_codes_per_email: env.parse(
+                "REISSUE_WRONG_CODES_PER_EMAIL",
+                defaults.wrong_codes_per_email,
+            )?,
+            budget_window: env.seconds("REISSUE_BUDGET_WINDOW_SECONDS", defaults.budget_window)?,
+            requests_per_client: env
+                .parse("REISSUE_REQUESTS_PER_CLIENT", defaults.requests_per_client)?,
+            client_window: env.seconds("REISSUE_CLIENT_WINDOW_SECONDS", defaults.client_window)?,
+            application_ttl: env
+                .seconds("REISSUE_APPLICATION_TTL_SECONDS", defaults.application_ttl)?,
+        };
+        if limits.code_max_attempts == 0 || limits.codes_per_application == 0 {
+            return Err(SettingsError::Invalid {
+                variable: "REISSUE_CODE_MAX_ATTEMPTS",
+                message: "attempts and codes per application must be at least 1".into(),
+            });
+        }
+        let mail = MailSettings {
+            smtp_url: env
+                .string("REISSUE_SMTP_URL")
+                .map(|url| SmtpUrl(url.trim().to_owned())),
+            from: env
+                .string("REISSUE_MAIL_FROM")
+                .unwrap_or_else(|| "電子請求受付システム <no-reply@e-seikyuu.example>".to_owned()),
+            max_attempts: env.parse("REISSUE_MAIL_MAX_ATTEMPTS", 8)?,
+            retry_base: env.millis("REISSUE_MAIL_RETRY_BASE_MS", Duration::from_secs(2))?,
+            retry_max: env.millis("REISSUE_MAIL_RETRY_MAX_MS", Duration::from_secs(10 * 60))?,
+            poll_interval: env.millis("REISSUE_MAIL_POLL_MS", Duration::from_millis(500))?,
+        };
+        if let Some(url) = &mail.smtp_url {
+            if !(url.0.starts_with("smtp://") || url.0.starts_with("smtps://")) {
+                return Err(SettingsError::Invalid {
+                    variable: "REISSUE_SMTP_URL",
+                    message: "must start with smtp:// or smtps://".into(),
+                });
+            }
+        }
+        Ok(Self {
+            bind: env.parse("REISSUE_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            database_url,
+            data_dir,
+            secret_key,
+            mail,
+            limits,
+            sweep_interval: env
+                .seconds("REISSUE_SWEEP_INTERVAL_SECONDS", Duration::from_secs(60))?,
+            database_pool_size: env.parse("REISSUE_DATABASE_POOL_SIZE", 10)?,
+            trust_forwarded_for: env.parse("REISSUE_TRUST_FORWARDED_FOR", false)?,
+            web_dir: env.parse("REISSUE_WEB_DIR", PathBuf::from("dist"))?,
+        })
+    }
+}
+
+fn parse_secret_key(raw: &str) -> Result<Secret, SettingsError> {
+    let key = raw.trim().as_bytes().to_vec();
+    if key.len() < MIN_SECRET_KEY_LENGTH {
+        return Err(SettingsError::Invalid {
+            variable: "REISSUE_SECRET_KEY",
+            message: format!(
+                "too short ({} bytes); use at least {MIN_SECRET_KEY_LENGTH} random characters, e.g. `openssl rand -hex 32`",
+                key.len()
+            ),
+        });
+    }
+    Ok(Secret::new(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn settings(pairs: &[(&str, &str)]) -> Result<Settings, SettingsError> {
+        let dir = std::env::temp_dir().join(format!("reissue-settings-{}", uuid::Uuid::new_v4()));
+        let mut map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        map.insert(
+            "REISSUE_DATA_DIR".into(),
+            dir.to_string_lossy().into_owned(),
+        );
+        Settings::from_lookup(&move |name| map.get(name).cloned())
+    }
+
+    #[test]
+    fn defaults_run_on_sqlite_on_loopback() {
+        let settings = settings(&[]).ok();
+        let settings = settings.as_ref();
+        assert_eq!(
+            settings.map(|s| s.bind.to_string()).as_deref(),
+            Some("127.0.0.1:8080")
+        );
+        assert_eq!(
+            settings.map(|s| s.database_url.backend()),
+            Some(Backend::Sqlite)
+        );
+        assert_eq!(
+            settings.map(|s| s.limits.code_ttl),
+            Some(Duration::from_secs(1800))
+        );
+        assert_eq!(settings.map(|s| s.secret_key.expose().len()), Some(64));
+    }
+
+    #[test]
+    fn a_short_secret_key_is_refused_naming_the_variable() {
+        let error = settings(&[("REISSUE_SECRET_KEY", "short")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(error.unwrap_or_default().starts_with("REISSUE_SECRET_KEY"));
+    }
+
+    #[test]
+    fn an_invalid_number_names_the_variable() {
+        let error = settings(&[("REISSUE_CODE_MAX_ATTEMPTS", "many")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(error
+            .unwrap_or_default()
+            .starts_with("REISSUE_CODE_MAX_ATTEMPTS"));
+    }
+
+    #[test]
+    fn postgres_urls_select_postgres_and_are_redacted_in_debug() {
+        let url = DatabaseUrl::new("postgres://user:hunter2@db/reissue");
+        assert_eq!(url.backend(), Backend::Postgres);
+        assert!(!format!("{url:?}").contains("hunter2"));
+        assert!(!format!("{:?}", Secret::new(b"abc".to_vec())).contains("abc"));
+    }
+}

@@ -1,0 +1,189 @@
+//! Storage of reissue applications.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use reissue_shared::email::NOTICE_EMAIL;
+use reissue_shared::{ApplicationStatus, EmailAddress, OfficeNumber, PrefectureCode};
+
+use super::models::{from_db_time, to_db_time, ApplicationRow};
+use super::schema::reissue_applications::dsl;
+use super::{optional, DbConnection, StorageError};
+use crate::domain::application::{ActiveCode, ReissueApplication};
+
+/// Inserts a new application.
+pub fn insert(
+    conn: &mut DbConnection,
+    application: &ReissueApplication,
+) -> Result<(), StorageError> {
+    diesel::insert_into(dsl::reissue_applications)
+        .values(to_row(application))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Writes every field of an existing application.
+pub fn update(
+    conn: &mut DbConnection,
+    application: &ReissueApplication,
+) -> Result<(), StorageError> {
+    let row = to_row(application);
+    diesel::update(dsl::reissue_applications.find(&row.id))
+        .set(&row)
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Reads one application.
+pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<ReissueApplication>, StorageError> {
+    let row = optional(
+        dsl::reissue_applications
+            .find(id.to_string())
+            .select(ApplicationRow::as_select())
+            .first(conn),
+    )?;
+    row.map(from_row).transpose()
+}
+
+/// Reads one application and locks its row until the transaction ends, so that concurrent
+/// code entries cannot both spend the same try. (SQLite's `BEGIN IMMEDIATE` already serialises
+/// writers.)
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: Uuid,
+) -> Result<Option<ReissueApplication>, StorageError> {
+    let query = || dsl::reissue_applications.find(id.to_string());
+    let row = match conn {
+        DbConnection::Postgres(pg) => optional(
+            query()
+                .select(ApplicationRow::as_select())
+                .for_update()
+                .first(pg),
+        )?,
+        DbConnection::Sqlite(sqlite) => {
+            optional(query().select(ApplicationRow::as_select()).first(sqlite))?
+        }
+    };
+    row.map(from_row).transpose()
+}
+
+/// Unsubmitted applications of one office (to be superseded by a new one).
+pub fn find_unsubmitted_for_office(
+    conn: &mut DbConnection,
+    office_number: &OfficeNumber,
+) -> Result<Vec<ReissueApplication>, StorageError> {
+    let unsubmitted: Vec<&str> = ApplicationStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_unsubmitted())
+        .map(ApplicationStatus::as_str)
+        .collect();
+    let rows = dsl::reissue_applications
+        .filter(dsl::office_number.eq(office_number.as_str()))
+        .filter(dsl::status.eq_any(unsubmitted))
+        .select(ApplicationRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// Marks every unsubmitted application past its lifetime as expired; returns them.
+pub fn expire_due(
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    batch: i64,
+) -> Result<Vec<ReissueApplication>, StorageError> {
+    let unsubmitted: Vec<&str> = ApplicationStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_unsubmitted())
+        .map(ApplicationStatus::as_str)
+        .collect();
+    let due: Vec<String> = dsl::reissue_applications
+        .filter(dsl::status.eq_any(unsubmitted))
+        .filter(dsl::expires_at.le(to_db_time(now)))
+        .select(dsl::id)
+        .limit(batch)
+        .load(conn)?;
+    if due.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(dsl::reissue_applications.filter(dsl::id.eq_any(&due)))
+        .set((
+            dsl::status.eq(ApplicationStatus::Expired.as_str()),
+            dsl::code_hash.eq(None::<String>),
+            dsl::code_expires_at.eq(None::<time::PrimitiveDateTime>),
+            dsl::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    let rows = dsl::reissue_applications
+        .filter(dsl::id.eq_any(&due))
+        .select(ApplicationRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(from_row).collect()
+}
+
+fn to_row(a: &ReissueApplication) -> ApplicationRow {
+    ApplicationRow {
+        id: a.id.to_string(),
+        token_hash: a.token_hash.clone(),
+        office_number: a.office_number.as_str().to_owned(),
+        email: a.email.as_str().to_owned(),
+        prefecture_code: a.prefecture.map(|p| p.as_str().to_owned()),
+        office_name: a.office_name.clone(),
+        status: a.status.as_str().to_owned(),
+        closed_reason: a.closed_reason.clone(),
+        reference_number: a.reference_number.clone(),
+        code_hash: a.code.as_ref().map(|c| c.hash.clone()),
+        code_expires_at: a.code.as_ref().map(|c| to_db_time(c.expires_at)),
+        code_failed_attempts: a
+            .code
+            .as_ref()
+            .map_or(0, |c| i32::try_from(c.failed_attempts).unwrap_or(i32::MAX)),
+        codes_issued: i32::try_from(a.codes_issued).unwrap_or(i32::MAX),
+        last_code_sent_at: a.last_code_sent_at.map(to_db_time),
+        client_address: a.client_address.clone(),
+        created_at: to_db_time(a.created_at),
+        updated_at: to_db_time(a.updated_at),
+        expires_at: to_db_time(a.expires_at),
+        verified_at: a.verified_at.map(to_db_time),
+        submitted_at: a.submitted_at.map(to_db_time),
+    }
+}
+
+fn from_row(row: ApplicationRow) -> Result<ReissueApplication, StorageError> {
+    let corrupt = |what: &str| StorageError::Corrupt(format!("application {}: {what}", row.id));
+    let code = match (&row.code_hash, row.code_expires_at) {
+        (Some(hash), Some(expires_at)) => Some(ActiveCode {
+            hash: hash.clone(),
+            expires_at: from_db_time(expires_at),
+            failed_attempts: u32::try_from(row.code_failed_attempts).unwrap_or(0),
+        }),
+        _ => None,
+    };
+    Ok(ReissueApplication {
+        id: Uuid::parse_str(&row.id).map_err(|_| corrupt("id"))?,
+        token_hash: row.token_hash.clone(),
+        office_number: OfficeNumber::parse(&row.office_number)
+            .map_err(|_| corrupt("office_number"))?,
+        email: EmailAddress::parse(&row.email, NOTICE_EMAIL.field, NOTICE_EMAIL.label)
+            .map_err(|_| corrupt("email"))?,
+        prefecture: row
+            .prefecture_code
+            .as_deref()
+            .map(PrefectureCode::parse)
+            .transpose()
+            .map_err(|_| corrupt("prefecture_code"))?,
+        office_name: row.office_name.clone(),
+        status: row.status.parse().map_err(|_| corrupt("status"))?,
+        closed_reason: row.closed_reason.clone(),
+        reference_number: row.reference_number.clone(),
+        code,
+        codes_issued: u32::try_from(row.codes_issued).unwrap_or(0),
+        last_code_sent_at: row.last_code_sent_at.map(from_db_time),
+        client_address: row.client_address.clone(),
+        created_at: from_db_time(row.created_at),
+        updated_at: from_db_time(row.updated_at),
+        expires_at: from_db_time(row.expires_at),
+        verified_at: row.verified_at.map(from_db_time),
+        submitted_at: row.submitted_at.map(from_db_time),
+    })
+}

@@ -1,0 +1,38 @@
+//! The append-only audit log (the database refuses UPDATE and DELETE on it).
+
+use diesel::prelude::*;
+use uuid::Uuid;
+
+use super::models::{to_db_time, AuditRow};
+use super::schema::audit_log::dsl;
+use super::{DbConnection, StorageError};
+use crate::domain::audit::AuditEvent;
+
+/// Appends one entry.
+pub fn append(conn: &mut DbConnection, event: &AuditEvent) -> Result<(), StorageError> {
+    diesel::insert_into(dsl::audit_log)
+        .values(AuditRow {
+            id: Uuid::new_v4().to_string(),
+            occurred_at: to_db_time(event.occurred_at),
+            actor: event.actor.clone(),
+            action: event.action.as_str().to_owned(),
+            application_id: event.application_id.map(|id| id.to_string()),
+            office_number: event.office_number.clone(),
+            prefecture_code: event.prefecture_code.clone(),
+            detail: event.detail.clone(),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The actions recorded for one application, oldest first.
+pub fn actions_for_application(
+    conn: &mut DbConnection,
+    application_id: Uuid,
+) -> Result<Vec<String>, StorageError> {
+    Ok(dsl::audit_log
+        .filter(dsl::application_id.eq(application_id.to_string()))
+        .order((dsl::occurred_at.asc(), dsl::id.asc()))
+        .select(dsl::action)
+        .load(conn)?)
+}

@@ -1,0 +1,57 @@
+//! The development mailbox: where mail goes when no SMTP server is configured.
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use reissue_shared::dto::DevMessage;
+
+use super::models::{from_db_time, to_db_time, DevMessageRow};
+use super::schema::dev_messages::dsl;
+use super::{DbConnection, StorageError};
+
+/// Keeps one delivered message.
+pub fn insert(
+    conn: &mut DbConnection,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    diesel::insert_into(dsl::dev_messages)
+        .values(DevMessageRow {
+            id: Uuid::new_v4().to_string(),
+            recipient: recipient.to_owned(),
+            subject: subject.to_owned(),
+            body: body.to_owned(),
+            created_at: to_db_time(now),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Messages, newest first, optionally only those to `recipient`.
+pub fn list(
+    conn: &mut DbConnection,
+    recipient: Option<&str>,
+    limit: i64,
+) -> Result<Vec<DevMessage>, StorageError> {
+    let mut query = dsl::dev_messages
+        .select(DevMessageRow::as_select())
+        .order((dsl::created_at.desc(), dsl::id.desc()))
+        .limit(limit)
+        .into_boxed();
+    if let Some(recipient) = recipient {
+        query = query.filter(dsl::recipient.eq(recipient.to_owned()));
+    }
+    let rows = query.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| DevMessage {
+            to: row.recipient,
+            subject: row.subject,
+            body: row.body,
+            created_at: from_db_time(row.created_at),
+        })
+        .collect())
+}

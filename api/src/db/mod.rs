@@ -1,0 +1,266 @@
+//! Storage: the only place with SQL. One diesel `MultiConnection` over SQLite and PostgreSQL,
+//! chosen by the URL scheme, an r2d2 pool, and every query run off the async executor.
+//! Backend-specific SQL (row locks, `SKIP LOCKED`) sits in one `match` per query.
+
+pub mod applications;
+pub mod audit;
+pub mod dev_mailbox;
+pub mod ledger;
+pub mod models;
+pub mod outbox;
+pub mod rate_limits;
+pub mod schema;
+
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::{self, ManageConnection, Pool};
+use diesel::{Connection, PgConnection, SqliteConnection};
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::config::{Backend, DatabaseUrl};
+
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
+
+/// A connection to either backend.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    /// Production backend.
+    Postgres(PgConnection),
+    /// Embedded default.
+    Sqlite(SqliteConnection),
+}
+
+/// What can go wrong in storage.
+#[derive(Debug, thiserror::Error)]
+pub enum StorageError {
+    /// No connection could be had (database down or pool exhausted).
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    /// A query failed.
+    #[error("query failed: {0}")]
+    Query(#[from] diesel::result::Error),
+    /// A stored value is not one of ours (e.g. an unknown status text).
+    #[error("corrupt row: {0}")]
+    Corrupt(String),
+    /// Migrations failed.
+    #[error("migration failed: {0}")]
+    Migration(String),
+    /// The blocking task was cancelled or panicked.
+    #[error("database task failed: {0}")]
+    Task(String),
+}
+
+impl StorageError {
+    /// Whether the error means "try again later" rather than a bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Unavailable(_) => true,
+            Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
+                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection)
+                    || info.message().contains("database is locked")
+            }
+            Self::Query(_) | Self::Corrupt(_) | Self::Migration(_) | Self::Task(_) => false,
+        }
+    }
+
+    /// Whether a unique constraint refused the write.
+    pub fn is_unique_violation(&self) -> bool {
+        matches!(
+            self,
+            Self::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _
+            ))
+        )
+    }
+}
+
+/// Opens connections of the backend the URL names. (The derive's own `establish` would try
+/// each backend in turn, and SQLite accepts any string as a file name.)
+#[derive(Debug)]
+pub struct ConnectionManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for ConnectionManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        let url = self.url.connection_string();
+        match self.url.backend() {
+            Backend::Postgres => PgConnection::establish(url)
+                .map(DbConnection::Postgres)
+                .map_err(r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut conn =
+                    SqliteConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer and survives a process kill with
+                // synchronous=NORMAL; busy_timeout makes writers queue instead of failing.
+                conn.batch_execute(
+                    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                     PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
+                )
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConnection::Sqlite(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
+        false
+    }
+}
+
+/// The connection pool; cheap to clone.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool<ConnectionManager>,
+    backend: Backend,
+}
+
+impl Database {
+    /// Builds the pool without connecting (so the server starts while the database is down and
+    /// `/readyz` says so).
+    pub fn new(url: &DatabaseUrl, pool_size: u32) -> Self {
+        let pool = Pool::builder()
+            .max_size(pool_size.max(1))
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(5))
+            .test_on_check_out(false)
+            .build_unchecked(ConnectionManager { url: url.clone() });
+        Self {
+            pool,
+            backend: url.backend(),
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Applies pending migrations of this backend.
+    pub fn run_migrations(&self) -> Result<(), StorageError> {
+        let mut conn = self.connection()?;
+        let migrations = match self.backend {
+            Backend::Sqlite => SQLITE_MIGRATIONS,
+            Backend::Postgres => POSTGRES_MIGRATIONS,
+        };
+        conn.run_pending_migrations(migrations)
+            .map(drop)
+            .map_err(|e| StorageError::Migration(e.to_string()))
+    }
+
+    fn connection(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, StorageError> {
+        self.pool
+            .get()
+            .map_err(|e| StorageError::Unavailable(e.to_string()))
+    }
+
+    /// Runs `work` with a connection on the blocking thread pool.
+    pub async fn run<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = db.connection()?;
+            work(&mut conn)
+        })
+        .await
+        .map_err(|e| E::from(StorageError::Task(e.to_string())))?
+    }
+
+    /// Runs `work` in one transaction on the blocking thread pool; an `Err` rolls back.
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        self.run(move |conn| transaction(conn, work)).await
+    }
+
+    /// Runs `work` in one transaction on the calling thread (CLI commands, start-up).
+    pub fn transaction_blocking<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        E: From<StorageError>,
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    {
+        let mut conn = self.connection()?;
+        transaction(&mut conn, work)
+    }
+
+    /// `/readyz`: can we reach the database right now?
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        self.run(|conn| conn.batch_execute("SELECT 1").map_err(StorageError::Query))
+            .await
+    }
+}
+
+/// One transaction. SQLite gets `BEGIN IMMEDIATE`, which takes the write lock up front: a
+/// deferred transaction that reads and then writes can fail with "database is locked" when
+/// another writer got in between, and busy_timeout cannot help there.
+fn transaction<T, E, F>(conn: &mut DbConnection, work: F) -> Result<T, E>
+where
+    E: From<StorageError>,
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+{
+    match conn {
+        DbConnection::Postgres(_) => {
+            let mut outcome = None;
+            let result = conn.transaction::<_, diesel::result::Error, _>(|conn| match work(conn) {
+                Ok(value) => {
+                    outcome = Some(Ok(value));
+                    Ok(())
+                }
+                Err(error) => {
+                    outcome = Some(Err(error));
+                    Err(diesel::result::Error::RollbackTransaction)
+                }
+            });
+            match (result, outcome) {
+                (_, Some(Err(error))) => Err(error),
+                (Ok(()), Some(Ok(value))) => Ok(value),
+                (Err(error), _) => Err(E::from(StorageError::Query(error))),
+                (Ok(()), None) => Err(E::from(StorageError::Task(
+                    "transaction did not run".into(),
+                ))),
+            }
+        }
+        DbConnection::Sqlite(_) => {
+            conn.batch_execute("BEGIN IMMEDIATE")
+                .map_err(|e| E::from(StorageError::Query(e)))?;
+            match work(conn) {
+                Ok(value) => match conn.batch_execute("COMMIT") {
+                    Ok(()) => Ok(value),
+                    Err(error) => {
+                        let _ = conn.batch_execute("ROLLBACK");
+                        Err(E::from(StorageError::Query(error)))
+                    }
+                },
+                Err(error) => {
+                    // The error that made us roll back is the one worth reporting.
+                    let _ = conn.batch_execute("ROLLBACK");
+                    Err(error)
+                }
+            }
+        }
+    }
+}
+
+/// `diesel::result::Error::NotFound` as `None`.
+pub fn optional<T>(result: Result<T, diesel::result::Error>) -> Result<Option<T>, StorageError> {
+    use diesel::OptionalExtension;
+    result.optional().map_err(StorageError::Query)
+}

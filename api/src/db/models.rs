@@ -1,0 +1,116 @@
+//! Rows as stored (`X` read, `NewX` written). Conversion to domain types happens in the
+//! repository functions, so the rest of the server never sees a raw status string.
+
+use diesel::prelude::*;
+use time::{OffsetDateTime, PrimitiveDateTime};
+
+use super::schema::{
+    audit_log, dev_messages, ledger_entries, outbox_messages, rate_limit_events,
+    reissue_applications,
+};
+
+/// Stored timestamps are UTC without an offset, at microsecond precision (PostgreSQL's), so a
+/// value reads back exactly as it was written on both backends.
+pub fn to_db_time(instant: OffsetDateTime) -> PrimitiveDateTime {
+    let utc = instant.to_offset(time::UtcOffset::UTC);
+    let micros = utc.nanosecond() / 1_000 * 1_000;
+    let utc = utc.replace_nanosecond(micros).unwrap_or(utc);
+    PrimitiveDateTime::new(utc.date(), utc.time())
+}
+
+/// The inverse of [`to_db_time`].
+pub fn from_db_time(stored: PrimitiveDateTime) -> OffsetDateTime {
+    stored.assume_utc()
+}
+
+/// A `ledger_entries` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = ledger_entries)]
+pub struct LedgerEntryRow {
+    pub prefecture_code: String,
+    pub office_number: String,
+    pub office_name: String,
+    pub kind: String,
+    pub postal_code: String,
+    pub address: String,
+    pub phone: String,
+    pub imported_at: PrimitiveDateTime,
+}
+
+/// A `reissue_applications` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = reissue_applications, treat_none_as_null = true)]
+pub struct ApplicationRow {
+    pub id: String,
+    pub token_hash: String,
+    pub office_number: String,
+    pub email: String,
+    pub prefecture_code: Option<String>,
+    pub office_name: Option<String>,
+    pub status: String,
+    pub closed_reason: Option<String>,
+    pub reference_number: Option<String>,
+    pub code_hash: Option<String>,
+    pub code_expires_at: Option<PrimitiveDateTime>,
+    pub code_failed_attempts: i32,
+    pub codes_issued: i32,
+    pub last_code_sent_at: Option<PrimitiveDateTime>,
+    pub client_address: String,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub verified_at: Option<PrimitiveDateTime>,
+    pub submitted_at: Option<PrimitiveDateTime>,
+}
+
+/// An `outbox_messages` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = outbox_messages)]
+pub struct OutboxRow {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: PrimitiveDateTime,
+    pub locked_until: Option<PrimitiveDateTime>,
+    pub last_error: Option<String>,
+    pub application_id: Option<String>,
+    pub created_at: PrimitiveDateTime,
+    pub sent_at: Option<PrimitiveDateTime>,
+}
+
+/// A `dev_messages` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = dev_messages)]
+pub struct DevMessageRow {
+    pub id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub created_at: PrimitiveDateTime,
+}
+
+/// A `rate_limit_events` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = rate_limit_events)]
+pub struct RateLimitEventRow {
+    pub id: String,
+    pub bucket: String,
+    pub occurred_at: PrimitiveDateTime,
+}
+
+/// An `audit_log` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = audit_log)]
+pub struct AuditRow {
+    pub id: String,
+    pub occurred_at: PrimitiveDateTime,
+    pub actor: String,
+    pub action: String,
+    pub application_id: Option<String>,
+    pub office_number: Option<String>,
+    pub prefecture_code: Option<String>,
+    pub detail: String,
+}

@@ -1,0 +1,181 @@
+//! Storage of the mail outbox. A message row is written in the same transaction as the change
+//! that causes it; workers claim due rows with a lease, so two instances never send one message
+//! at the same time (PostgreSQL: `FOR UPDATE SKIP LOCKED`; SQLite: one writer at a time).
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::models::{to_db_time, OutboxRow};
+use super::schema::outbox_messages::dsl;
+use super::{DbConnection, StorageError};
+
+/// A message waiting to be written.
+#[derive(Debug, Clone)]
+pub struct NewMail {
+    /// Recipient address.
+    pub recipient: String,
+    /// Subject line.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// The application it belongs to, if any.
+    pub application_id: Option<Uuid>,
+}
+
+/// A claimed message, ready to send.
+#[derive(Debug, Clone)]
+pub struct ClaimedMail {
+    /// Row id.
+    pub id: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Body.
+    pub body: String,
+    /// Tries so far, this one included.
+    pub attempts: u32,
+}
+
+/// Queues a message for delivery.
+pub fn enqueue(
+    conn: &mut DbConnection,
+    mail: &NewMail,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    diesel::insert_into(dsl::outbox_messages)
+        .values(OutboxRow {
+            id: Uuid::new_v4().to_string(),
+            recipient: mail.recipient.clone(),
+            subject: mail.subject.clone(),
+            body: mail.body.clone(),
+            status: "pending".to_owned(),
+            attempts: 0,
+            next_attempt_at: to_db_time(now),
+            locked_until: None,
+            last_error: None,
+            application_id: mail.application_id.map(|id| id.to_string()),
+            created_at: to_db_time(now),
+            sent_at: None,
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Claims up to `limit` due messages for `lease`; a worker that dies leaves them to be
+/// claimed again when the lease runs out. Run inside a transaction.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    lease: Duration,
+    limit: i64,
+) -> Result<Vec<ClaimedMail>, StorageError> {
+    let now_db = to_db_time(now);
+    let due = || {
+        dsl::outbox_messages
+            .filter(dsl::status.eq("pending"))
+            .filter(dsl::next_attempt_at.le(now_db))
+            .filter(dsl::locked_until.is_null().or(dsl::locked_until.lt(now_db)))
+            .order(dsl::created_at.asc())
+            .limit(limit)
+            .select(dsl::id)
+    };
+    let ids: Vec<String> = match conn {
+        DbConnection::Postgres(pg) => due().for_update().skip_locked().load(pg)?,
+        DbConnection::Sqlite(sqlite) => due().load(sqlite)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(dsl::outbox_messages.filter(dsl::id.eq_any(&ids)))
+        .set((
+            dsl::locked_until.eq(Some(to_db_time(now + lease))),
+            dsl::attempts.eq(dsl::attempts + 1),
+        ))
+        .execute(conn)?;
+    let rows: Vec<OutboxRow> = dsl::outbox_messages
+        .filter(dsl::id.eq_any(&ids))
+        .order(dsl::created_at.asc())
+        .select(OutboxRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| ClaimedMail {
+            id: row.id,
+            recipient: row.recipient,
+            subject: row.subject,
+            body: row.body,
+            attempts: u32::try_from(row.attempts).unwrap_or(0),
+        })
+        .collect())
+}
+
+/// Records a delivery. With `scrub_body` the body (which may hold a code) is erased, since the
+/// recipient's mailbox now has it.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: &str,
+    now: OffsetDateTime,
+    scrub_body: bool,
+) -> Result<(), StorageError> {
+    let target = dsl::outbox_messages.find(id);
+    if scrub_body {
+        diesel::update(target)
+            .set((
+                dsl::status.eq("sent"),
+                dsl::sent_at.eq(Some(to_db_time(now))),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+                dsl::body.eq(""),
+            ))
+            .execute(conn)?;
+    } else {
+        diesel::update(target)
+            .set((
+                dsl::status.eq("sent"),
+                dsl::sent_at.eq(Some(to_db_time(now))),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Records a failed try: retried at `retry_at`, or, with `None`, given up (status `failed`,
+/// visible to an operator).
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    error: &str,
+    retry_at: Option<OffsetDateTime>,
+) -> Result<(), StorageError> {
+    let target = dsl::outbox_messages.find(id);
+    let error: String = error.chars().take(1000).collect();
+    match retry_at {
+        Some(at) => diesel::update(target)
+            .set((
+                dsl::next_attempt_at.eq(to_db_time(at)),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+                dsl::last_error.eq(Some(error)),
+            ))
+            .execute(conn)?,
+        None => diesel::update(target)
+            .set((
+                dsl::status.eq("failed"),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+                dsl::last_error.eq(Some(error)),
+            ))
+            .execute(conn)?,
+    };
+    Ok(())
+}
+
+/// Message counts by status (for operators and tests).
+pub fn count_by_status(conn: &mut DbConnection, status: &str) -> Result<i64, StorageError> {
+    Ok(dsl::outbox_messages
+        .filter(dsl::status.eq(status))
+        .count()
+        .get_result(conn)?)
+}

@@ -1,0 +1,96 @@
+//! Diesel table definitions, the same for both backends (see `migrations/`).
+
+diesel::table! {
+    ledger_entries (prefecture_code, office_number) {
+        prefecture_code -> Text,
+        office_number -> Text,
+        office_name -> Text,
+        kind -> Text,
+        postal_code -> Text,
+        address -> Text,
+        phone -> Text,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    reissue_applications (id) {
+        id -> Text,
+        token_hash -> Text,
+        office_number -> Text,
+        email -> Text,
+        prefecture_code -> Nullable<Text>,
+        office_name -> Nullable<Text>,
+        status -> Text,
+        closed_reason -> Nullable<Text>,
+        reference_number -> Nullable<Text>,
+        code_hash -> Nullable<Text>,
+        code_expires_at -> Nullable<Timestamp>,
+        code_failed_attempts -> Integer,
+        codes_issued -> Integer,
+        last_code_sent_at -> Nullable<Timestamp>,
+        client_address -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        expires_at -> Timestamp,
+        verified_at -> Nullable<Timestamp>,
+        submitted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    outbox_messages (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        application_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    dev_messages (id) {
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_limit_events (id) {
+        id -> Text,
+        bucket -> Text,
+        occurred_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        occurred_at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        application_id -> Nullable<Text>,
+        office_number -> Nullable<Text>,
+        prefecture_code -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(
+    ledger_entries,
+    reissue_applications,
+    outbox_messages,
+    dev_messages,
+    rate_limit_events,
+    audit_log,
+);

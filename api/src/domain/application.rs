@@ -1,0 +1,448 @@
+//! The reissue application and its state machine (manual steps 6–11). Pure: no HTTP, no SQL.
+//! Every transition is a method that checks the current status and says why it refuses.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use reissue_shared::{ApplicationStatus, EmailAddress, OfficeNumber, PrefectureCode};
+
+use super::error::{DomainError, InvalidStateReason};
+use crate::config::Limits;
+
+/// Why an unsubmitted application was closed.
+pub const SUPERSEDED: &str = "superseded";
+
+/// The code currently mailed for an application.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveCode {
+    /// HMAC of the code (never the code itself).
+    pub hash: String,
+    /// End of its lifetime.
+    pub expires_at: OffsetDateTime,
+    /// Wrong tries so far.
+    pub failed_attempts: u32,
+}
+
+/// A reissue application as the domain sees it.
+#[derive(Debug, Clone)]
+pub struct ReissueApplication {
+    pub id: Uuid,
+    pub token_hash: String,
+    pub office_number: OfficeNumber,
+    pub email: EmailAddress,
+    pub prefecture: Option<PrefectureCode>,
+    pub office_name: Option<String>,
+    pub status: ApplicationStatus,
+    pub closed_reason: Option<String>,
+    pub reference_number: Option<String>,
+    pub code: Option<ActiveCode>,
+    pub codes_issued: u32,
+    pub last_code_sent_at: Option<OffsetDateTime>,
+    pub client_address: String,
+    pub created_at: OffsetDateTime,
+    pub updated_at: OffsetDateTime,
+    pub expires_at: OffsetDateTime,
+    pub verified_at: Option<OffsetDateTime>,
+    pub submitted_at: Option<OffsetDateTime>,
+}
+
+/// What a code entry did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VerificationOutcome {
+    /// Right code: the application is verified and the code is used up.
+    Verified,
+    /// Wrong code; tries remain.
+    Wrong {
+        /// Tries left.
+        attempts_left: u32,
+    },
+    /// Wrong code, and it was the last try: the code is dead.
+    Locked,
+}
+
+impl ReissueApplication {
+    /// A new application, waiting for its prefecture.
+    pub fn new(
+        office_number: OfficeNumber,
+        email: EmailAddress,
+        token_hash: String,
+        client_address: String,
+        now: OffsetDateTime,
+        limits: &Limits,
+    ) -> Self {
+        Self {
+            id: Uuid::new_v4(),
+            token_hash,
+            office_number,
+            email,
+            prefecture: None,
+            office_name: None,
+            status: ApplicationStatus::AwaitingPrefecture,
+            closed_reason: None,
+            reference_number: None,
+            code: None,
+            codes_issued: 0,
+            last_code_sent_at: None,
+            client_address,
+            created_at: now,
+            updated_at: now,
+            expires_at: now + limits.application_ttl,
+            verified_at: None,
+            submitted_at: None,
+        }
+    }
+
+    /// The status as the applicant sees it now: an unsubmitted application past its lifetime
+    /// is expired even before the sweeper has marked it.
+    pub fn effective_status(&self, now: OffsetDateTime) -> ApplicationStatus {
+        if self.status.is_unsubmitted() && now >= self.expires_at {
+            ApplicationStatus::Expired
+        } else {
+            self.status
+        }
+    }
+
+    /// Refuses any applicant step once the application is no longer being filled in.
+    pub fn ensure_open(&self, now: OffsetDateTime) -> Result<(), DomainError> {
+        match self.effective_status(now) {
+            ApplicationStatus::AwaitingPrefecture
+            | ApplicationStatus::CodeSent
+            | ApplicationStatus::Verified => Ok(()),
+            ApplicationStatus::Expired => Err(DomainError::ApplicationExpired),
+            ApplicationStatus::Withdrawn if self.closed_reason.as_deref() == Some(SUPERSEDED) => {
+                Err(DomainError::ApplicationSuperseded)
+            }
+            ApplicationStatus::Withdrawn => {
+                Err(DomainError::InvalidState(InvalidStateReason::Withdrawn))
+            }
+            ApplicationStatus::Submitted
+            | ApplicationStatus::InReview
+            | ApplicationStatus::Approved
+            | ApplicationStatus::Rejected => Err(DomainError::AlreadySubmitted),
+        }
+    }
+
+    /// Records the ledger-checked prefecture and office name (manual step 7). Choosing again
+    /// (the user went back) restarts verification.
+    pub fn choose_prefecture(
+        &mut self,
+        prefecture: PrefectureCode,
+        office_name: String,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        self.ensure_open(now)?;
+        self.prefecture = Some(prefecture);
+        self.office_name = Some(office_name);
+        self.status = ApplicationStatus::AwaitingPrefecture;
+        self.verified_at = None;
+        self.code = None;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Checks that one more code may be mailed now.
+    pub fn check_can_issue_code(
+        &self,
+        now: OffsetDateTime,
+        limits: &Limits,
+    ) -> Result<(), DomainError> {
+        self.ensure_open(now)?;
+        if self.prefecture.is_none() {
+            return Err(DomainError::InvalidState(
+                InvalidStateReason::PrefectureNotChosen,
+            ));
+        }
+        if self.status == ApplicationStatus::Verified {
+            return Err(DomainError::InvalidState(
+                InvalidStateReason::AlreadyVerified,
+            ));
+        }
+        if self.codes_issued >= limits.codes_per_application {
+            return Err(DomainError::CodeLimitReached {
+                limit: limits.codes_per_application,
+            });
+        }
+        if let Some(last) = self.last_code_sent_at {
+            let next_allowed = last + limits.resend_interval;
+            if now < next_allowed {
+                return Err(DomainError::RateLimited {
+                    retry_after_secs: seconds_until(now, next_allowed),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Mails a new code (manual step 7–8): the old one dies.
+    pub fn issue_code(
+        &mut self,
+        code_hash: String,
+        now: OffsetDateTime,
+        limits: &Limits,
+    ) -> Result<(), DomainError> {
+        self.check_can_issue_code(now, limits)?;
+        self.code = Some(ActiveCode {
+            hash: code_hash,
+            expires_at: now + limits.code_ttl,
+            failed_attempts: 0,
+        });
+        self.codes_issued += 1;
+        self.last_code_sent_at = Some(now);
+        self.status = ApplicationStatus::CodeSent;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Checks that a code may be entered now (before comparing it).
+    pub fn check_can_verify(
+        &self,
+        now: OffsetDateTime,
+        limits: &Limits,
+    ) -> Result<&ActiveCode, DomainError> {
+        self.ensure_open(now)?;
+        match self.status {
+            ApplicationStatus::Verified => {
+                return Err(DomainError::InvalidState(
+                    InvalidStateReason::AlreadyVerified,
+                ))
+            }
+            ApplicationStatus::AwaitingPrefecture if self.prefecture.is_none() => {
+                return Err(DomainError::InvalidState(
+                    InvalidStateReason::PrefectureNotChosen,
+                ))
+            }
+            _ => {}
+        }
+        let code = self.code.as_ref().ok_or(DomainError::NoActiveCode)?;
+        if code.failed_attempts >= limits.code_max_attempts {
+            return Err(DomainError::CodeLocked {
+                max_attempts: limits.code_max_attempts,
+            });
+        }
+        if now >= code.expires_at {
+            return Err(DomainError::CodeExpired);
+        }
+        Ok(code)
+    }
+
+    /// Applies the result of comparing the entered code (manual step 9). Single use: a right
+    /// code is consumed.
+    pub fn record_code_entry(
+        &mut self,
+        matches: bool,
+        now: OffsetDateTime,
+        limits: &Limits,
+    ) -> Result<VerificationOutcome, DomainError> {
+        self.check_can_verify(now, limits)?;
+        self.updated_at = now;
+        if matches {
+            self.code = None;
+            self.status = ApplicationStatus::Verified;
+            self.verified_at = Some(now);
+            return Ok(VerificationOutcome::Verified);
+        }
+        let Some(code) = self.code.as_mut() else {
+            return Err(DomainError::NoActiveCode);
+        };
+        code.failed_attempts += 1;
+        let attempts_left = limits
+            .code_max_attempts
+            .saturating_sub(code.failed_attempts);
+        Ok(if attempts_left == 0 {
+            VerificationOutcome::Locked
+        } else {
+            VerificationOutcome::Wrong { attempts_left }
+        })
+    }
+
+    /// Sends the verified application to the federation (manual step 10–11).
+    pub fn submit(
+        &mut self,
+        reference_number: String,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        self.ensure_open(now)?;
+        if self.status != ApplicationStatus::Verified {
+            return Err(DomainError::InvalidState(InvalidStateReason::NotVerified));
+        }
+        self.status = ApplicationStatus::Submitted;
+        self.reference_number = Some(reference_number);
+        self.submitted_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Closes an unsubmitted application because a newer one for the same office replaced it.
+    pub fn supersede(&mut self, now: OffsetDateTime) {
+        if self.status.is_unsubmitted() {
+            self.status = ApplicationStatus::Withdrawn;
+            self.closed_reason = Some(SUPERSEDED.to_owned());
+            self.code = None;
+            self.updated_at = now;
+        }
+    }
+
+    /// Wrong tries left on the active code.
+    pub fn attempts_left(&self, limits: &Limits) -> Option<u32> {
+        self.code.as_ref().map(|code| {
+            limits
+                .code_max_attempts
+                .saturating_sub(code.failed_attempts)
+        })
+    }
+
+    /// Codes this application may still ask for.
+    pub fn codes_remaining(&self, limits: &Limits) -> u32 {
+        limits
+            .codes_per_application
+            .saturating_sub(self.codes_issued)
+    }
+}
+
+/// Whole seconds from `now` until `then`, at least 1.
+pub fn seconds_until(now: OffsetDateTime, then: OffsetDateTime) -> u64 {
+    let seconds = (then - now).as_seconds_f64().ceil();
+    if seconds < 1.0 {
+        1
+    } else {
+        seconds as u64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reissue_shared::email::NOTICE_EMAIL;
+    use std::time::Duration;
+
+    fn limits() -> Limits {
+        Limits::default()
+    }
+
+    fn application(now: OffsetDateTime) -> ReissueApplication {
+        let office = OfficeNumber::parse("1311111111");
+        let email = EmailAddress::parse("a@example.jp", NOTICE_EMAIL.field, NOTICE_EMAIL.label);
+        match (office, email) {
+            (Ok(office), Ok(email)) => ReissueApplication::new(
+                office,
+                email,
+                "t".into(),
+                "127.0.0.1".into(),
+                now,
+                &limits(),
+            ),
+            _ => panic!("fixture must parse"),
+        }
+    }
+
+    fn with_code(now: OffsetDateTime) -> ReissueApplication {
+        let mut app = application(now);
+        assert!(app
+            .choose_prefecture(PrefectureCode::TOKYO, "請求事業所 A".into(), now)
+            .is_ok());
+        assert!(app.issue_code("h".into(), now, &limits()).is_ok());
+        app
+    }
+
+    #[test]
+    fn the_happy_path_reaches_submitted() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = with_code(now);
+        assert_eq!(app.status, ApplicationStatus::CodeSent);
+        let outcome = app.record_code_entry(true, now, &limits()).ok();
+        assert_eq!(outcome, Some(VerificationOutcome::Verified));
+        assert!(app.code.is_none(), "a used code is gone");
+        assert!(app.submit("AAAA-AAAA".into(), now).is_ok());
+        assert_eq!(app.status, ApplicationStatus::Submitted);
+    }
+
+    #[test]
+    fn fifth_wrong_code_locks_the_code() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = with_code(now);
+        for left in (1..=4).rev() {
+            let outcome = app.record_code_entry(false, now, &limits()).ok();
+            assert_eq!(
+                outcome,
+                Some(VerificationOutcome::Wrong {
+                    attempts_left: left
+                })
+            );
+        }
+        let outcome = app.record_code_entry(false, now, &limits()).ok();
+        assert_eq!(outcome, Some(VerificationOutcome::Locked));
+        let next = app.record_code_entry(true, now, &limits());
+        assert!(matches!(next, Err(DomainError::CodeLocked { .. })));
+    }
+
+    #[test]
+    fn a_code_expires_after_thirty_minutes() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = with_code(now);
+        let later = now + Duration::from_secs(30 * 60);
+        assert!(matches!(
+            app.record_code_entry(true, later, &limits()),
+            Err(DomainError::CodeExpired)
+        ));
+    }
+
+    #[test]
+    fn submit_before_verify_is_refused_and_double_submit_too() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = with_code(now);
+        assert!(matches!(
+            app.submit("X".into(), now),
+            Err(DomainError::InvalidState(InvalidStateReason::NotVerified))
+        ));
+        assert!(app.record_code_entry(true, now, &limits()).is_ok());
+        assert!(app.submit("X".into(), now).is_ok());
+        assert!(matches!(
+            app.submit("Y".into(), now),
+            Err(DomainError::AlreadySubmitted)
+        ));
+    }
+
+    #[test]
+    fn a_fourth_code_is_refused_and_resends_are_spaced() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = with_code(now);
+        assert!(matches!(
+            app.issue_code("h2".into(), now, &limits()),
+            Err(DomainError::RateLimited {
+                retry_after_secs: 60
+            })
+        ));
+        let t2 = now + Duration::from_secs(61);
+        assert!(app.issue_code("h2".into(), t2, &limits()).is_ok());
+        let t3 = t2 + Duration::from_secs(61);
+        assert!(app.issue_code("h3".into(), t3, &limits()).is_ok());
+        let t4 = t3 + Duration::from_secs(61);
+        assert!(matches!(
+            app.issue_code("h4".into(), t4, &limits()),
+            Err(DomainError::CodeLimitReached { limit: 3 })
+        ));
+    }
+
+    #[test]
+    fn an_unsubmitted_application_expires_and_then_refuses_every_step() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = with_code(now);
+        let later = app.expires_at;
+        assert_eq!(app.effective_status(later), ApplicationStatus::Expired);
+        assert!(matches!(
+            app.record_code_entry(true, later, &limits()),
+            Err(DomainError::ApplicationExpired)
+        ));
+    }
+
+    #[test]
+    fn a_superseded_application_says_so() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = with_code(now);
+        app.supersede(now);
+        assert!(matches!(
+            app.ensure_open(now),
+            Err(DomainError::ApplicationSuperseded)
+        ));
+    }
+}

@@ -1,0 +1,90 @@
+//! What the audit log records: who, when, what, why.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// The recorded actions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuditAction {
+    /// An applicant created an application.
+    ApplicationCreated,
+    /// A newer application of the same office replaced an unsubmitted one.
+    ApplicationSuperseded,
+    /// The billing prefecture was chosen and the ledger check passed.
+    PrefectureChosen,
+    /// A code was mailed.
+    CodeSent,
+    /// A wrong code was entered.
+    CodeWrong,
+    /// The last allowed wrong code was entered; the code is dead.
+    CodeLocked,
+    /// The right code was entered.
+    CodeVerified,
+    /// The application was sent to the federation.
+    ApplicationSubmitted,
+    /// The application expired unsubmitted.
+    ApplicationExpired,
+    /// A ledger file was imported.
+    LedgerImported,
+    /// A mail could not be delivered after every try.
+    MailFailed,
+}
+
+impl AuditAction {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::ApplicationCreated => "application_created",
+            Self::ApplicationSuperseded => "application_superseded",
+            Self::PrefectureChosen => "prefecture_chosen",
+            Self::CodeSent => "code_sent",
+            Self::CodeWrong => "code_wrong",
+            Self::CodeLocked => "code_locked",
+            Self::CodeVerified => "code_verified",
+            Self::ApplicationSubmitted => "application_submitted",
+            Self::ApplicationExpired => "application_expired",
+            Self::LedgerImported => "ledger_imported",
+            Self::MailFailed => "mail_failed",
+        }
+    }
+}
+
+/// One audit entry.
+#[derive(Debug, Clone)]
+pub struct AuditEvent {
+    /// When.
+    pub occurred_at: OffsetDateTime,
+    /// Who: `applicant:<client address>`, `system`, `operator`.
+    pub actor: String,
+    /// What.
+    pub action: AuditAction,
+    /// Which application, if any.
+    pub application_id: Option<Uuid>,
+    /// Which office, if any.
+    pub office_number: Option<String>,
+    /// Which prefecture, if any.
+    pub prefecture_code: Option<String>,
+    /// Why / details (never a code, token or password).
+    pub detail: String,
+}
+
+impl AuditEvent {
+    /// An event about an application.
+    pub fn for_application(
+        application: &super::application::ReissueApplication,
+        actor: impl Into<String>,
+        action: AuditAction,
+        detail: impl Into<String>,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            occurred_at: now,
+            actor: actor.into(),
+            action,
+            application_id: Some(application.id),
+            office_number: Some(application.office_number.as_str().to_owned()),
+            prefecture_code: application.prefecture.map(|p| p.as_str().to_owned()),
+            detail: detail.into(),
+        }
+    }
+}

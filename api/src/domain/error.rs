@@ -1,0 +1,99 @@
+//! Errors of the domain layer: every outcome a request can meet, without HTTP.
+
+use reissue_shared::{FieldError, OfficeNumber, PrefectureCode};
+
+use crate::db::StorageError;
+
+/// Why a domain operation did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum DomainError {
+    /// Input fields are invalid.
+    #[error("invalid input")]
+    Validation(Vec<FieldError>),
+    /// No such application, or the token does not open it.
+    #[error("application not found")]
+    NotFound,
+    /// No bearer token was given.
+    #[error("missing credentials")]
+    Unauthorized,
+    /// The office is not in the chosen prefecture's ledger.
+    #[error("office not in ledger")]
+    OfficeNotInLedger {
+        /// The office number.
+        office_number: OfficeNumber,
+        /// The chosen prefecture.
+        prefecture: PrefectureCode,
+    },
+    /// The office is not a care office.
+    #[error("office is not a care office")]
+    OfficeNotCare {
+        /// The office number.
+        office_number: OfficeNumber,
+        /// The chosen prefecture.
+        prefecture: PrefectureCode,
+    },
+    /// The number belongs to an agent.
+    #[error("agents cannot apply")]
+    AgentNotAllowed {
+        /// The office number.
+        office_number: OfficeNumber,
+    },
+    /// The step is not allowed in the current status.
+    #[error("not allowed now")]
+    InvalidState(InvalidStateReason),
+    /// Already submitted (or decided).
+    #[error("already submitted")]
+    AlreadySubmitted,
+    /// Past its lifetime.
+    #[error("application expired")]
+    ApplicationExpired,
+    /// Replaced by a newer application for the same office.
+    #[error("application superseded")]
+    ApplicationSuperseded,
+    /// Wrong code; this many tries remain.
+    #[error("wrong code")]
+    WrongCode {
+        /// Tries left on this code.
+        attempts_left: u32,
+    },
+    /// The code is older than its lifetime.
+    #[error("code expired")]
+    CodeExpired,
+    /// Too many wrong tries: the code is dead.
+    #[error("code locked")]
+    CodeLocked {
+        /// The number of tries that killed it.
+        max_attempts: u32,
+    },
+    /// No code is active.
+    #[error("no active code")]
+    NoActiveCode,
+    /// No more codes for this application.
+    #[error("code limit reached")]
+    CodeLimitReached {
+        /// The limit.
+        limit: u32,
+    },
+    /// A rate limit or budget was hit.
+    #[error("rate limited")]
+    RateLimited {
+        /// Seconds until a retry can succeed.
+        retry_after_secs: u64,
+    },
+    /// Storage failed.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
+}
+
+/// Which step was out of order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvalidStateReason {
+    /// A code was asked for before the prefecture was chosen.
+    PrefectureNotChosen,
+    /// Submission before the code was verified.
+    NotVerified,
+    /// The code was already verified.
+    AlreadyVerified,
+    /// The application was withdrawn.
+    Withdrawn,
+}

@@ -1,0 +1,448 @@
+//! The applicant's use cases (manual steps 6–11): create, choose prefecture (ledger check and
+//! code mail), re-send, verify, submit, and read. Each runs in one transaction; mail is queued
+//! in the outbox inside it, so a code is mailed if and only if it was stored.
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use reissue_shared::dto::{
+    ApplicationView, CodeSent, CreatedApplication, NewApplicationInput, Submitted, Verified,
+};
+use reissue_shared::{PrefectureCode, VerificationCode};
+
+use super::application::{ReissueApplication, VerificationOutcome};
+use super::audit::{AuditAction, AuditEvent};
+use super::error::DomainError;
+use super::ledger::OfficeKind;
+use super::rate_limit::{self, Budget};
+use super::secrets::{generate_code, generate_reference_number, generate_token};
+use super::Context;
+use crate::db::{self, DbConnection, StorageError};
+use crate::mail::templates;
+
+const TOKEN_PURPOSE: &str = "application-token";
+const CODE_PURPOSE: &str = "application-code";
+const CODE_DIGITS: u32 = reissue_shared::code::APPLICATION_CODE_DIGITS as u32;
+
+/// Who is calling: the client address (for the per-client limit and the audit log).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The client's IP address.
+    pub address: String,
+}
+
+impl Caller {
+    fn actor(&self) -> String {
+        format!("applicant@{}", self.address)
+    }
+
+    fn budget(&self, ctx: &Context) -> Budget {
+        Budget::new(
+            "client",
+            &self.address,
+            ctx.limits.requests_per_client,
+            ctx.limits.client_window,
+        )
+    }
+}
+
+/// Step 6: a new application. Any unsubmitted application of the same office is superseded
+/// (one open application per office).
+pub async fn create(
+    ctx: &Context,
+    input: NewApplicationInput,
+    caller: Caller,
+) -> Result<CreatedApplication, DomainError> {
+    let token = generate_token();
+    let token_hash_input = token.clone();
+    let ctx2 = ctx.clone();
+    let created = ctx
+        .db
+        .transaction(move |conn| {
+            let ctx = ctx2;
+            let now = ctx.clock.now();
+            rate_limit::spend(conn, &[caller.budget(&ctx)], now)?;
+            let mut application = ReissueApplication::new(
+                input.office_number,
+                input.email,
+                String::new(),
+                caller.address.clone(),
+                now,
+                &ctx.limits,
+            );
+            application.token_hash = ctx.hasher.digest(
+                TOKEN_PURPOSE,
+                &[&application.id.to_string(), &token_hash_input],
+            );
+            for mut previous in
+                db::applications::find_unsubmitted_for_office(conn, &application.office_number)?
+            {
+                previous.supersede(now);
+                db::applications::update(conn, &previous)?;
+                audit(
+                    conn,
+                    &previous,
+                    "system",
+                    AuditAction::ApplicationSuperseded,
+                    format!("replaced by {}", application.id),
+                    now,
+                )?;
+            }
+            db::applications::insert(conn, &application)?;
+            audit(
+                conn,
+                &application,
+                caller.actor(),
+                AuditAction::ApplicationCreated,
+                "",
+                now,
+            )?;
+            Ok::<_, DomainError>(application)
+        })
+        .await?;
+    Ok(CreatedApplication {
+        id: created.id,
+        token,
+        status: created.status,
+    })
+}
+
+/// Step 7: the billing prefecture. Checks the office against that prefecture's ledger and
+/// mails a code.
+pub async fn choose_prefecture(
+    ctx: &Context,
+    id: Uuid,
+    token: String,
+    prefecture: PrefectureCode,
+    caller: Caller,
+) -> Result<CodeSent, DomainError> {
+    let ctx2 = ctx.clone();
+    let sent = ctx
+        .db
+        .transaction(move |conn| {
+            let ctx = ctx2;
+            let now = ctx.clock.now();
+            let mut application = load_authorized(conn, &ctx, id, &token)?;
+            application.ensure_open(now)?;
+            rate_limit::spend(conn, &[caller.budget(&ctx)], now)?;
+            let entry = db::ledger::find(conn, prefecture, &application.office_number)?
+                .ok_or_else(|| DomainError::OfficeNotInLedger {
+                    office_number: application.office_number.clone(),
+                    prefecture,
+                })?;
+            match entry.kind {
+                OfficeKind::Care => {}
+                OfficeKind::Disability => {
+                    return Err(DomainError::OfficeNotCare {
+                        office_number: application.office_number.clone(),
+                        prefecture,
+                    })
+                }
+                OfficeKind::Agent => {
+                    return Err(DomainError::AgentNotAllowed {
+                        office_number: application.office_number.clone(),
+                    })
+                }
+            }
+            application.choose_prefecture(prefecture, entry.office_name, now)?;
+            audit(
+                conn,
+                &application,
+                caller.actor(),
+                AuditAction::PrefectureChosen,
+                "",
+                now,
+            )?;
+            send_code(conn, &ctx, &mut application, &caller, now)
+        })
+        .await?;
+    ctx.mail_wakeup.notify_one();
+    Ok(sent)
+}
+
+/// 確認コードを再送信: a new code; the old one dies.
+pub async fn resend_code(
+    ctx: &Context,
+    id: Uuid,
+    token: String,
+    caller: Caller,
+) -> Result<CodeSent, DomainError> {
+    let ctx2 = ctx.clone();
+    let sent = ctx
+        .db
+        .transaction(move |conn| {
+            let ctx = ctx2;
+            let now = ctx.clock.now();
+            let mut application = load_authorized(conn, &ctx, id, &token)?;
+            application.check_can_issue_code(now, &ctx.limits)?;
+            rate_limit::spend(conn, &[caller.budget(&ctx)], now)?;
+            send_code(conn, &ctx, &mut application, &caller, now)
+        })
+        .await?;
+    ctx.mail_wakeup.notify_one();
+    Ok(sent)
+}
+
+/// Step 9: the code from the mail.
+pub async fn verify(
+    ctx: &Context,
+    id: Uuid,
+    token: String,
+    code: VerificationCode,
+    caller: Caller,
+) -> Result<Verified, DomainError> {
+    let ctx2 = ctx.clone();
+    // The wrong-try count must be committed even though the answer is an error, so the
+    // transaction returns the outcome and the error is made after the commit.
+    let (application, outcome) = ctx
+        .db
+        .transaction(move |conn| {
+            let ctx = ctx2;
+            let now = ctx.clock.now();
+            let mut application = load_authorized(conn, &ctx, id, &token)?;
+            let stored_hash = application.check_can_verify(now, &ctx.limits)?.hash.clone();
+            let wrong_budgets = wrong_code_budgets(&ctx, &application);
+            let mut all = vec![caller.budget(&ctx)];
+            all.extend(wrong_budgets.iter().cloned());
+            rate_limit::check(conn, &all, now)?;
+            rate_limit::record(conn, &[caller.budget(&ctx)], now)?;
+            let matches = ctx.hasher.verify(
+                &stored_hash,
+                CODE_PURPOSE,
+                &[&application.id.to_string(), code.as_str()],
+            );
+            let outcome = application.record_code_entry(matches, now, &ctx.limits)?;
+            let action = match outcome {
+                VerificationOutcome::Verified => AuditAction::CodeVerified,
+                VerificationOutcome::Wrong { .. } => AuditAction::CodeWrong,
+                VerificationOutcome::Locked => AuditAction::CodeLocked,
+            };
+            if outcome != VerificationOutcome::Verified {
+                rate_limit::record(conn, &wrong_budgets, now)?;
+            }
+            db::applications::update(conn, &application)?;
+            audit(conn, &application, caller.actor(), action, "", now)?;
+            Ok::<_, DomainError>((application, outcome))
+        })
+        .await?;
+    match outcome {
+        VerificationOutcome::Verified => verified_view(&application),
+        VerificationOutcome::Wrong { attempts_left } => {
+            Err(DomainError::WrongCode { attempts_left })
+        }
+        VerificationOutcome::Locked => Err(DomainError::CodeLocked {
+            max_attempts: ctx.limits.code_max_attempts,
+        }),
+    }
+}
+
+/// Steps 10–11: 送信. Gives the reference number.
+pub async fn submit(
+    ctx: &Context,
+    id: Uuid,
+    token: String,
+    caller: Caller,
+) -> Result<Submitted, DomainError> {
+    // A reference number collision is astronomically rare, but the unique index would refuse
+    // it; try again with a new number rather than fail the applicant.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let ctx2 = ctx.clone();
+        let token = token.clone();
+        let caller = caller.clone();
+        let result = ctx
+            .db
+            .transaction(move |conn| {
+                let ctx = ctx2;
+                let now = ctx.clock.now();
+                let mut application = load_authorized(conn, &ctx, id, &token)?;
+                application.submit(generate_reference_number(), now)?;
+                db::applications::update(conn, &application)?;
+                let detail = application.reference_number.clone().unwrap_or_default();
+                audit(
+                    conn,
+                    &application,
+                    caller.actor(),
+                    AuditAction::ApplicationSubmitted,
+                    detail,
+                    now,
+                )?;
+                Ok::<_, DomainError>(application)
+            })
+            .await;
+        match result {
+            Ok(application) => {
+                return Ok(Submitted {
+                    status: application.status,
+                    reference_number: application.reference_number.unwrap_or_default(),
+                    submitted_at: application.submitted_at.unwrap_or(application.updated_at),
+                })
+            }
+            Err(DomainError::Storage(error)) if error.is_unique_violation() && tries < 5 => {
+                continue
+            }
+            Err(error) => return Err(error),
+        }
+    }
+}
+
+/// `GET /reissue-applications/{id}`.
+pub async fn view(ctx: &Context, id: Uuid, token: String) -> Result<ApplicationView, DomainError> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .run(move |conn| {
+            let ctx = ctx2;
+            let now = ctx.clock.now();
+            let application = load_authorized(conn, &ctx, id, &token)?;
+            Ok(application_view(&application, &ctx, now))
+        })
+        .await
+}
+
+fn application_view(a: &ReissueApplication, ctx: &Context, now: OffsetDateTime) -> ApplicationView {
+    let status = a.effective_status(now);
+    let verified_or_later = a.verified_at.is_some();
+    ApplicationView {
+        id: a.id,
+        status,
+        status_label: status.label().to_owned(),
+        office_number: a.office_number.as_str().to_owned(),
+        email: a.email.as_str().to_owned(),
+        prefecture_code: a.prefecture.map(|p| p.as_str().to_owned()),
+        prefecture_name: a.prefecture.map(|p| p.name().to_owned()),
+        office_name: a.office_name.clone().filter(|_| verified_or_later),
+        code_expires_at: a.code.as_ref().map(|c| c.expires_at),
+        attempts_left: a.attempts_left(&ctx.limits),
+        codes_remaining: a.codes_remaining(&ctx.limits),
+        reference_number: a.reference_number.clone(),
+        submitted_at: a.submitted_at,
+        created_at: a.created_at,
+        expires_at: a.expires_at,
+    }
+}
+
+fn verified_view(a: &ReissueApplication) -> Result<Verified, DomainError> {
+    let prefecture = a.prefecture.ok_or(DomainError::NoActiveCode)?;
+    Ok(Verified {
+        status: a.status,
+        office_number: a.office_number.as_str().to_owned(),
+        office_name: a.office_name.clone().unwrap_or_default(),
+        email: a.email.as_str().to_owned(),
+        prefecture_code: prefecture.as_str().to_owned(),
+        prefecture_name: prefecture.name().to_owned(),
+    })
+}
+
+/// Issues a code, stores its hash, queues the mail (same transaction), records budgets.
+fn send_code(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    application: &mut ReissueApplication,
+    caller: &Caller,
+    now: OffsetDateTime,
+) -> Result<CodeSent, DomainError> {
+    let budgets = [
+        Budget::new(
+            "code:office",
+            application.office_number.as_str(),
+            ctx.limits.codes_per_office,
+            ctx.limits.budget_window,
+        ),
+        Budget::new(
+            "code:email",
+            application.email.as_str(),
+            ctx.limits.codes_per_email,
+            ctx.limits.budget_window,
+        ),
+    ];
+    rate_limit::check(conn, &budgets, now)?;
+    let code = generate_code(CODE_DIGITS);
+    let hash = ctx
+        .hasher
+        .digest(CODE_PURPOSE, &[&application.id.to_string(), &code]);
+    application.issue_code(hash, now, &ctx.limits)?;
+    db::applications::update(conn, application)?;
+    rate_limit::record(conn, &budgets, now)?;
+    let content = templates::code_notice(&code, ctx.limits.code_ttl);
+    db::outbox::enqueue(
+        conn,
+        &db::outbox::NewMail {
+            recipient: application.email.as_str().to_owned(),
+            subject: content.subject,
+            body: content.body,
+            application_id: Some(application.id),
+        },
+        now,
+    )?;
+    let detail = format!(
+        "code #{} to {}",
+        application.codes_issued, application.email
+    );
+    audit(
+        conn,
+        application,
+        caller.actor(),
+        AuditAction::CodeSent,
+        detail,
+        now,
+    )?;
+    let expires_at = application.code.as_ref().map_or(now, |c| c.expires_at);
+    Ok(CodeSent {
+        status: application.status,
+        email: application.email.as_str().to_owned(),
+        code_expires_at: expires_at,
+        codes_remaining: application.codes_remaining(&ctx.limits),
+    })
+}
+
+fn wrong_code_budgets(ctx: &Context, application: &ReissueApplication) -> Vec<Budget> {
+    vec![
+        Budget::new(
+            "wrong:office",
+            application.office_number.as_str(),
+            ctx.limits.wrong_codes_per_office,
+            ctx.limits.budget_window,
+        ),
+        Budget::new(
+            "wrong:email",
+            application.email.as_str(),
+            ctx.limits.wrong_codes_per_email,
+            ctx.limits.budget_window,
+        ),
+    ]
+}
+
+/// Loads the application the token opens. A token for another application, or an unknown id,
+/// is "not found": the answer never tells whether the id exists.
+fn load_authorized(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: Uuid,
+    token: &str,
+) -> Result<ReissueApplication, DomainError> {
+    let application = db::applications::find_for_update(conn, id)?.ok_or(DomainError::NotFound)?;
+    if ctx.hasher.verify(
+        &application.token_hash,
+        TOKEN_PURPOSE,
+        &[&id.to_string(), token],
+    ) {
+        Ok(application)
+    } else {
+        Err(DomainError::NotFound)
+    }
+}
+
+fn audit(
+    conn: &mut DbConnection,
+    application: &ReissueApplication,
+    actor: impl Into<String>,
+    action: AuditAction,
+    detail: impl Into<String>,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    db::audit::append(
+        conn,
+        &AuditEvent::for_application(application, actor, action, detail, now),
+    )
+}

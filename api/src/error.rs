@@ -1,0 +1,348 @@
+//! The one error type of the HTTP layer, mapped once to RFC 9457 problem+json with a stable
+//! `code`, a Japanese `detail`, the field list for validation, and the request id.
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{HttpResponse, ResponseError};
+
+use reissue_shared::dto::Problem;
+use reissue_shared::{ErrorCode, FieldError};
+
+use crate::db::StorageError;
+use crate::domain::error::InvalidStateReason;
+use crate::domain::DomainError;
+use crate::telemetry::current_request_id;
+
+/// Every error an HTTP handler can answer with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// A domain outcome.
+    #[error(transparent)]
+    Domain(#[from] DomainError),
+    /// The body is not JSON of the expected shape.
+    #[error("malformed body: {0}")]
+    MalformedBody(String),
+    /// Not `application/json`.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// Over 64 KB.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// A query string that does not parse.
+    #[error("malformed query: {0}")]
+    MalformedQuery(String),
+    /// No such route.
+    #[error("route not found")]
+    RouteNotFound,
+    /// The resource exists only in development mode.
+    #[error("not available")]
+    NotAvailable,
+}
+
+impl From<StorageError> for ApiError {
+    fn from(error: StorageError) -> Self {
+        Self::Domain(DomainError::Storage(error))
+    }
+}
+
+impl From<Vec<FieldError>> for ApiError {
+    fn from(errors: Vec<FieldError>) -> Self {
+        Self::Domain(DomainError::Validation(errors))
+    }
+}
+
+impl From<validator::ValidationErrors> for ApiError {
+    fn from(errors: validator::ValidationErrors) -> Self {
+        Self::from(field_errors(&errors))
+    }
+}
+
+/// `validator`'s errors as our field list; the shared parsers put the field code and the
+/// Japanese message into each `ValidationError`.
+pub fn field_errors(errors: &validator::ValidationErrors) -> Vec<FieldError> {
+    let mut out = Vec::new();
+    for (field, list) in errors.field_errors() {
+        for error in list {
+            let field = if field == "__all__" {
+                "email_confirmation"
+            } else {
+                field.as_ref()
+            };
+            let code = serde_json::from_value(serde_json::Value::String(error.code.to_string()))
+                .unwrap_or(reissue_shared::FieldErrorCode::InvalidFormat);
+            let message = error.message.as_ref().map_or_else(
+                || "入力内容をご確認ください。".to_owned(),
+                ToString::to_string,
+            );
+            out.push(FieldError::new(field, code, message));
+        }
+    }
+    // Screen order, so the summary lists fields top to bottom.
+    let order = [
+        "office_number",
+        "email",
+        "email_confirmation",
+        "prefecture_code",
+        "code",
+    ];
+    out.sort_by_key(|e| {
+        order
+            .iter()
+            .position(|f| *f == e.field)
+            .unwrap_or(order.len())
+    });
+    out
+}
+
+/// Everything the problem document needs.
+struct ProblemParts {
+    status: StatusCode,
+    code: ErrorCode,
+    title: &'static str,
+    detail: String,
+    errors: Vec<FieldError>,
+    attempts_left: Option<u32>,
+    retry_after: Option<u64>,
+}
+
+impl ProblemParts {
+    fn new(
+        status: StatusCode,
+        code: ErrorCode,
+        title: &'static str,
+        detail: impl Into<String>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            title,
+            detail: detail.into(),
+            errors: Vec::new(),
+            attempts_left: None,
+            retry_after: None,
+        }
+    }
+}
+
+impl ApiError {
+    fn parts(&self) -> ProblemParts {
+        use ErrorCode as C;
+        use StatusCode as S;
+        match self {
+            Self::MalformedBody(reason) => ProblemParts::new(
+                S::BAD_REQUEST,
+                C::MalformedBody,
+                "Malformed request body",
+                format!("リクエストの内容を読み取れませんでした。JSON の形式をご確認ください。（{reason}）"),
+            ),
+            Self::UnsupportedMediaType => ProblemParts::new(
+                S::UNSUPPORTED_MEDIA_TYPE,
+                C::UnsupportedMediaType,
+                "Unsupported media type",
+                "Content-Type: application/json で送信してください。",
+            ),
+            Self::PayloadTooLarge => ProblemParts::new(
+                S::PAYLOAD_TOO_LARGE,
+                C::PayloadTooLarge,
+                "Payload too large",
+                "リクエストが大きすぎます（上限 64KB）。",
+            ),
+            Self::MalformedQuery(reason) => ProblemParts::new(
+                S::BAD_REQUEST,
+                C::MalformedBody,
+                "Malformed query",
+                format!("検索条件を読み取れませんでした。（{reason}）"),
+            ),
+            Self::RouteNotFound | Self::NotAvailable => ProblemParts::new(
+                S::NOT_FOUND,
+                C::RouteNotFound,
+                "Not found",
+                "お探しのページまたは API は見つかりませんでした。アドレスをご確認ください。",
+            ),
+            Self::Domain(error) => domain_parts(error),
+        }
+    }
+}
+
+fn domain_parts(error: &DomainError) -> ProblemParts {
+    use ErrorCode as C;
+    use StatusCode as S;
+    match error {
+        DomainError::Validation(errors) => {
+            let mut parts = ProblemParts::new(
+                S::UNPROCESSABLE_ENTITY,
+                C::ValidationFailed,
+                "Validation failed",
+                "入力内容に誤りがあります。各項目のメッセージをご確認ください。",
+            );
+            parts.errors = errors.clone();
+            parts
+        }
+        DomainError::NotFound => ProblemParts::new(
+            S::NOT_FOUND,
+            C::ApplicationNotFound,
+            "Application not found",
+            "申請が見つかりません。お手数ですが、最初から申請をやり直してください。",
+        ),
+        DomainError::Unauthorized => ProblemParts::new(
+            S::UNAUTHORIZED,
+            C::Unauthorized,
+            "Unauthorized",
+            "申請のトークンがありません。Authorization: Bearer ヘッダーで、申請作成時に返されたトークンを送ってください。",
+        ),
+        DomainError::OfficeNotInLedger { office_number, prefecture } => {
+            let detail = format!(
+                "事業所番号 {office_number} の事業所は、{}の事業所台帳に登録されていません。事業所番号と請求先都道府県をご確認ください。",
+                prefecture.name()
+            );
+            let mut parts =
+                ProblemParts::new(S::UNPROCESSABLE_ENTITY, C::OfficeNotInLedger, "Office not in ledger", detail.clone());
+            parts.errors = vec![FieldError::new(
+                "prefecture_code",
+                reissue_shared::FieldErrorCode::UnknownValue,
+                detail,
+            )];
+            parts
+        }
+        DomainError::OfficeNotCare { office_number, prefecture } => ProblemParts::new(
+            S::UNPROCESSABLE_ENTITY,
+            C::OfficeNotCare,
+            "Not a care office",
+            format!(
+                "事業所番号 {office_number} の事業所は介護事業所ではないため、この申請はできません。介護事業所のログイン情報のみ再発行を申請できます。{}の国保連合会へお問い合わせください。",
+                prefecture.name()
+            ),
+        ),
+        DomainError::AgentNotAllowed { office_number } => ProblemParts::new(
+            S::UNPROCESSABLE_ENTITY,
+            C::AgentNotAllowed,
+            "Agents cannot apply",
+            format!(
+                "事業所番号 {office_number} は代理人の番号です。介護事業所のログイン情報のみ再発行を申請できます。代理人のログイン情報を紛失した場合、国保連合会へお問い合わせください。"
+            ),
+        ),
+        DomainError::InvalidState(reason) => ProblemParts::new(
+            S::CONFLICT,
+            C::InvalidState,
+            "Not allowed in the current status",
+            match reason {
+                InvalidStateReason::PrefectureNotChosen => "先に請求先都道府県を選択してください。",
+                InvalidStateReason::NotVerified => "確認コードの入力が済んでいません。メールに記載された確認コードを入力してください。",
+                InvalidStateReason::AlreadyVerified => "確認コードは入力済みです。送信確認画面で内容を確認し、【送信】ボタンを押してください。",
+                InvalidStateReason::Withdrawn => "この申請は取り下げられています。必要な場合は、最初から申請してください。",
+            },
+        ),
+        DomainError::AlreadySubmitted => ProblemParts::new(
+            S::CONFLICT,
+            C::AlreadySubmitted,
+            "Already submitted",
+            "この申請は送信済みです。国保連合会での審査結果をお待ちください。",
+        ),
+        DomainError::ApplicationExpired => ProblemParts::new(
+            S::GONE,
+            C::ApplicationExpired,
+            "Application expired",
+            "申請の有効期限が切れました。お手数ですが、最初から申請をやり直してください。",
+        ),
+        DomainError::ApplicationSuperseded => ProblemParts::new(
+            S::CONFLICT,
+            C::ApplicationSuperseded,
+            "Application superseded",
+            "同じ事業所番号で新しい申請が行われたため、この申請は無効になりました。新しい申請の画面で手続きを続けてください。",
+        ),
+        DomainError::WrongCode { attempts_left } => {
+            let detail = format!(
+                "確認コードが正しくありません。メールに記載された4桁の数字を入力してください（あと{attempts_left}回入力できます）。"
+            );
+            let mut parts = ProblemParts::new(S::UNPROCESSABLE_ENTITY, C::WrongCode, "Wrong code", detail.clone());
+            parts.attempts_left = Some(*attempts_left);
+            parts.errors = vec![FieldError::new("code", reissue_shared::FieldErrorCode::UnknownValue, detail)];
+            parts
+        }
+        DomainError::CodeExpired => ProblemParts::new(
+            S::GONE,
+            C::CodeExpired,
+            "Code expired",
+            "確認コードの有効期間（30分）が過ぎました。【確認コードを再送信】で新しい確認コードを受け取ってください。",
+        ),
+        DomainError::CodeLocked { max_attempts } => {
+            let mut parts = ProblemParts::new(
+                S::TOO_MANY_REQUESTS,
+                C::CodeLocked,
+                "Code locked",
+                format!("確認コードを{max_attempts}回誤って入力したため、この確認コードは使えなくなりました。【確認コードを再送信】で新しい確認コードを受け取ってください。"),
+            );
+            parts.attempts_left = Some(0);
+            parts
+        }
+        DomainError::NoActiveCode => ProblemParts::new(
+            S::CONFLICT,
+            C::NoActiveCode,
+            "No active code",
+            "有効な確認コードがありません。【確認コードを再送信】で新しい確認コードを受け取ってください。",
+        ),
+        DomainError::CodeLimitReached { limit } => ProblemParts::new(
+            S::TOO_MANY_REQUESTS,
+            C::CodeLimitReached,
+            "Code limit reached",
+            format!("この申請で送信できる確認コードは{limit}回までです。メールアドレスに誤りがないかご確認のうえ、最初から申請をやり直してください。"),
+        ),
+        DomainError::RateLimited { retry_after_secs } => {
+            let minutes = retry_after_secs.div_ceil(60);
+            let mut parts = ProblemParts::new(
+                S::TOO_MANY_REQUESTS,
+                C::RateLimited,
+                "Too many requests",
+                format!("短時間に操作が繰り返されたため、受付を一時停止しています。約{minutes}分後にもう一度お試しください。"),
+            );
+            parts.retry_after = Some(*retry_after_secs);
+            parts
+        }
+        DomainError::Storage(error) if error.is_unavailable() => ProblemParts::new(
+            S::SERVICE_UNAVAILABLE,
+            C::ServiceUnavailable,
+            "Service unavailable",
+            "ただいまシステムが混み合っているか、一時的に利用できません。しばらくしてからもう一度お試しください。",
+        ),
+        DomainError::Storage(_) => ProblemParts::new(
+            S::INTERNAL_SERVER_ERROR,
+            C::InternalError,
+            "Internal error",
+            "システムエラーが発生しました。お手数ですが、しばらくしてからもう一度お試しください。解決しない場合は、ヘルプデスク（0570-059-402）へ受付IDをお伝えください。",
+        ),
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        self.parts().status
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let parts = self.parts();
+        let request_id = current_request_id();
+        if parts.status.is_server_error() {
+            // The cause goes to the log with the request id; the user sees only the id.
+            tracing::error!(request_id = %request_id.as_deref().unwrap_or("-"), error = ?self, "request failed");
+        }
+        let problem = Problem {
+            problem_type: format!("https://e-seikyuu.example/problems/{}", parts.code.as_str()),
+            title: parts.title.to_owned(),
+            status: parts.status.as_u16(),
+            code: parts.code,
+            detail: parts.detail,
+            errors: parts.errors,
+            attempts_left: parts.attempts_left,
+            retry_after: parts.retry_after,
+            request_id,
+        };
+        let mut response = HttpResponse::build(parts.status);
+        response.content_type("application/problem+json");
+        if let Some(seconds) = parts.retry_after {
+            response.insert_header((header::RETRY_AFTER, seconds.to_string()));
+        }
+        if parts.status == StatusCode::UNAUTHORIZED {
+            response.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
+        }
+        response.json(problem)
+    }
+}

@@ -1,0 +1,103 @@
+//! Where mail goes: an SMTP server (lettre) in production, or the development mailbox that the
+//! server shows at `/dev/mailbox` when `REISSUE_SMTP_URL` is unset.
+
+use std::time::Duration;
+
+use lettre::message::{header::ContentType, Mailbox};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use crate::config::MailSettings;
+use crate::db::outbox::ClaimedMail;
+use crate::db::{self, Database};
+use crate::domain::clock::Clock;
+
+/// A configured transport.
+#[derive(Clone)]
+pub enum Transport {
+    /// Real delivery.
+    Smtp {
+        /// The lettre transport (pooled connections).
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// Sender.
+        from: Mailbox,
+    },
+    /// Kept in the database, readable at `/dev/mailbox`.
+    DevMailbox(Database),
+}
+
+/// Why a message was not handed over.
+#[derive(Debug, thiserror::Error)]
+pub enum TransportError {
+    /// The configuration cannot work (bad URL or sender).
+    #[error("mail configuration: {0}")]
+    Config(String),
+    /// The message could not be built (bad recipient address).
+    #[error("message: {0}")]
+    Message(String),
+    /// The SMTP server refused or was unreachable.
+    #[error("smtp: {0}")]
+    Smtp(String),
+    /// The development mailbox could not be written.
+    #[error("dev mailbox: {0}")]
+    DevMailbox(String),
+}
+
+impl Transport {
+    /// SMTP when a URL is configured, otherwise the development mailbox.
+    pub fn from_settings(settings: &MailSettings, db: &Database) -> Result<Self, TransportError> {
+        match &settings.smtp_url {
+            None => Ok(Self::DevMailbox(db.clone())),
+            Some(url) => {
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
+                    .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?
+                    .timeout(Some(Duration::from_secs(10)))
+                    .build();
+                let from = settings
+                    .from
+                    .parse::<Mailbox>()
+                    .map_err(|e| TransportError::Config(format!("REISSUE_MAIL_FROM: {e}")))?;
+                Ok(Self::Smtp { transport, from })
+            }
+        }
+    }
+
+    /// Whether the development mailbox is in use (its pages answer 404 otherwise).
+    pub fn is_dev_mailbox(&self) -> bool {
+        matches!(self, Self::DevMailbox(_))
+    }
+
+    /// Hands one message over.
+    pub async fn send(&self, mail: &ClaimedMail, clock: &dyn Clock) -> Result<(), TransportError> {
+        match self {
+            Self::Smtp { transport, from } => {
+                let to = mail
+                    .recipient
+                    .parse::<Mailbox>()
+                    .map_err(|e| TransportError::Message(e.to_string()))?;
+                let message = Message::builder()
+                    .from(from.clone())
+                    .to(to)
+                    .subject(mail.subject.clone())
+                    .header(ContentType::TEXT_PLAIN)
+                    .body(mail.body.clone())
+                    .map_err(|e| TransportError::Message(e.to_string()))?;
+                transport
+                    .send(message)
+                    .await
+                    .map(drop)
+                    .map_err(|e| TransportError::Smtp(e.to_string()))
+            }
+            Self::DevMailbox(db) => {
+                let (recipient, subject, body) = (
+                    mail.recipient.clone(),
+                    mail.subject.clone(),
+                    mail.body.clone(),
+                );
+                let now = clock.now();
+                db.run(move |conn| db::dev_mailbox::insert(conn, &recipient, &subject, &body, now))
+                    .await
+                    .map_err(|e: db::StorageError| TransportError::DevMailbox(e.to_string()))
+            }
+        }
+    }
+}

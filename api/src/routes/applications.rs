@@ -1,0 +1,204 @@
+//! `/api/v1/reissue-applications`: the applicant's flow (manual steps 6–11).
+
+use actix_web::{get, post, put, web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+use validator::Validate;
+
+use reissue_shared::dto::{
+    ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
+    CreatedApplication, Problem, Submitted, Verified, VerifyCodeRequest,
+};
+
+use super::extract::{BearerToken, ClientAddress};
+use super::AppState;
+use crate::domain::reissue;
+use crate::error::ApiError;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_application)
+        .service(get_application)
+        .service(choose_prefecture)
+        .service(resend_code)
+        .service(verify_code)
+        .service(submit_application);
+}
+
+/// Manual step 6: starts an application with 事業所番号 and 通知先メールアドレス (twice).
+/// Returns the bearer token for this application, once.
+#[utoipa::path(
+    tag = "applicant",
+    request_body = CreateApplicationRequest,
+    responses(
+        (status = 201, description = "Created; keep the token", body = CreatedApplication),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields (`validation_failed`, see `errors`)", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "Too many requests from this client (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reissue-applications")]
+pub async fn create_application(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    body: web::Json<CreateApplicationRequest>,
+) -> Result<HttpResponse, ApiError> {
+    body.validate()?;
+    let input = body.parse()?;
+    let created = reissue::create(&state.ctx, input, client.caller()).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((
+            "Location",
+            format!("/api/v1/reissue-applications/{}", created.id),
+        ))
+        .insert_header(("Cache-Control", "no-store"))
+        .json(created))
+}
+
+/// The application as its applicant may see it.
+#[utoipa::path(
+    tag = "applicant",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("application_token" = [])),
+    responses(
+        (status = 200, description = "The application", body = ApplicationView),
+        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/reissue-applications/{id}")]
+pub async fn get_application(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    token: BearerToken,
+) -> Result<web::Json<ApplicationView>, ApiError> {
+    Ok(web::Json(reissue::view(&state.ctx, *id, token.0).await?))
+}
+
+/// Manual step 7: the billing prefecture. Checks the office in that prefecture's ledger and
+/// mails a 4-digit code valid for 30 minutes.
+#[utoipa::path(
+    tag = "applicant",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("application_token" = [])),
+    request_body = ChoosePrefectureRequest,
+    responses(
+        (status = 200, description = "Code mailed", body = CodeSent),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Already submitted, superseded, or withdrawn", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid prefecture, or `office_not_in_ledger`, `office_not_care`, `agent_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/reissue-applications/{id}/prefecture")]
+pub async fn choose_prefecture(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    token: BearerToken,
+    client: ClientAddress,
+    body: web::Json<ChoosePrefectureRequest>,
+) -> Result<web::Json<CodeSent>, ApiError> {
+    body.validate()?;
+    let prefecture = body.parse()?;
+    let sent =
+        reissue::choose_prefecture(&state.ctx, *id, token.0, prefecture, client.caller()).await?;
+    Ok(web::Json(sent))
+}
+
+/// 確認コードを再送信: mails a new code; the previous one stops working.
+#[utoipa::path(
+    tag = "applicant",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("application_token" = [])),
+    responses(
+        (status = 200, description = "New code mailed", body = CodeSent),
+        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Prefecture not chosen, already verified or submitted", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited` (see Retry-After) or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reissue-applications/{id}/code")]
+pub async fn resend_code(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    token: BearerToken,
+    client: ClientAddress,
+) -> Result<web::Json<CodeSent>, ApiError> {
+    Ok(web::Json(
+        reissue::resend_code(&state.ctx, *id, token.0, client.caller()).await?,
+    ))
+}
+
+/// Manual step 9: the 4-digit code from the mail.
+#[utoipa::path(
+    tag = "applicant",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("application_token" = [])),
+    request_body = VerifyCodeRequest,
+    responses(
+        (status = 200, description = "Verified; what 【送信確認】 shows", body = Verified),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No active code, already verified or submitted", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`code_expired` or `application_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed`, or `wrong_code` with `attempts_left`", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`code_locked` (too many wrong tries) or `rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reissue-applications/{id}/verification")]
+pub async fn verify_code(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    token: BearerToken,
+    client: ClientAddress,
+    body: web::Json<VerifyCodeRequest>,
+) -> Result<web::Json<Verified>, ApiError> {
+    body.validate()?;
+    let code = body.parse()?;
+    Ok(web::Json(
+        reissue::verify(&state.ctx, *id, token.0, code, client.caller()).await?,
+    ))
+}
+
+/// Manual steps 10–11: 送信. Once, and only after verification.
+#[utoipa::path(
+    tag = "applicant",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("application_token" = [])),
+    responses(
+        (status = 200, description = "Submitted, with the reference number", body = Submitted),
+        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_state` (not verified) or `already_submitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/reissue-applications/{id}/submission")]
+pub async fn submit_application(
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    token: BearerToken,
+    client: ClientAddress,
+) -> Result<web::Json<Submitted>, ApiError> {
+    Ok(web::Json(
+        reissue::submit(&state.ctx, *id, token.0, client.caller()).await?,
+    ))
+}

@@ -1,0 +1,105 @@
+//! The development mailbox: `/dev/mailbox` (HTML) and `GET /api/dev/messages?to=` (JSON),
+//! only while no SMTP server is configured; both answer 404 otherwise.
+
+use actix_web::{get, web, HttpResponse};
+use serde::Deserialize;
+use utoipa::IntoParams;
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use reissue_shared::dto::{DevMessage, Problem};
+
+use super::AppState;
+use crate::db;
+use crate::error::ApiError;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(list_messages).service(mailbox_page);
+}
+
+/// Filter of the message list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct MessagesQuery {
+    /// Only messages to this address.
+    pub to: Option<String>,
+}
+
+async fn load(state: &AppState, to: Option<String>) -> Result<Vec<DevMessage>, ApiError> {
+    if !state.dev_mailbox_enabled {
+        return Err(ApiError::NotAvailable);
+    }
+    let messages = state
+        .ctx
+        .db
+        .run(move |conn| db::dev_mailbox::list(conn, to.as_deref().map(str::trim), 200))
+        .await?;
+    Ok(messages)
+}
+
+/// Messages kept by the development mailbox, newest first.
+#[utoipa::path(
+    tag = "development",
+    params(MessagesQuery),
+    responses(
+        (status = 200, description = "Newest first", body = [DevMessage]),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "SMTP is configured: there is no development mailbox", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/api/dev/messages")]
+pub async fn list_messages(
+    state: web::Data<AppState>,
+    query: web::Query<MessagesQuery>,
+) -> Result<web::Json<Vec<DevMessage>>, ApiError> {
+    Ok(web::Json(load(&state, query.into_inner().to).await?))
+}
+
+/// The development mailbox as a page, so a new user can read the code in a browser.
+#[utoipa::path(
+    tag = "development",
+    params(MessagesQuery),
+    responses(
+        (status = 200, description = "HTML page", content_type = "text/html"),
+        (status = 404, description = "SMTP is configured", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/dev/mailbox")]
+pub async fn mailbox_page(
+    state: web::Data<AppState>,
+    query: web::Query<MessagesQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let messages = load(&state, query.into_inner().to).await?;
+    let mut html = String::from(
+        "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>開発用メールボックス</title>\
+         <style>body{font-family:system-ui,'Hiragino Sans','Noto Sans JP',sans-serif;max-width:48rem;margin:2rem auto;padding:0 1rem;line-height:1.6}\
+         article{border:1px solid #999;border-radius:4px;padding:1rem;margin:1rem 0}pre{white-space:pre-wrap}</style>\
+         </head><body><main><h1>開発用メールボックス</h1>\
+         <p>SMTP サーバーが設定されていないため、送信されたメールをここに表示しています（新しい順）。</p>",
+    );
+    if messages.is_empty() {
+        html.push_str("<p>メールはまだありません。</p>");
+    }
+    for message in &messages {
+        html.push_str(&format!(
+            "<article><h2>{}</h2><p>宛先: {}<br>日時: {}</p><pre>{}</pre></article>",
+            escape(&message.subject),
+            escape(&message.to),
+            message.created_at,
+            escape(&message.body)
+        ));
+    }
+    html.push_str("</main></body></html>");
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(html))
+}
+
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}

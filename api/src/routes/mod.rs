@@ -1,0 +1,67 @@
+//! HTTP routes: one module per resource, each with `configure`. Handlers read the request,
+//! call one domain function and map the answer; they hold no rule.
+
+pub mod applications;
+pub mod dev_mailbox;
+pub mod extract;
+pub mod health;
+pub mod openapi;
+pub mod prefectures;
+
+use std::sync::Arc;
+
+use actix_web::{web, HttpRequest};
+
+use crate::config::Settings;
+use crate::domain::Context;
+use crate::error::ApiError;
+
+/// Largest accepted JSON body.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Shared state of the handlers.
+#[derive(Clone)]
+pub struct AppState {
+    /// What the domain needs.
+    pub ctx: Context,
+    /// The configuration.
+    pub settings: Arc<Settings>,
+    /// Whether mail is kept in the development mailbox (no SMTP configured).
+    pub dev_mailbox_enabled: bool,
+}
+
+/// JSON bodies: at most 64 KB, `application/json` required, every failure a problem+json.
+pub fn json_config() -> web::JsonConfig {
+    web::JsonConfig::default()
+        .limit(MAX_BODY_BYTES)
+        .content_type_required(true)
+        .content_type(|mime| mime.subtype() == mime::JSON || mime.suffix() == Some(mime::JSON))
+        .error_handler(|error, _req| json_error(error).into())
+}
+
+fn json_error(error: actix_web::error::JsonPayloadError) -> ApiError {
+    use actix_web::error::JsonPayloadError as E;
+    match error {
+        E::ContentType => ApiError::UnsupportedMediaType,
+        E::Overflow { .. } | E::OverflowKnownLength { .. } => ApiError::PayloadTooLarge,
+        E::Deserialize(e) => ApiError::MalformedBody(e.to_string()),
+        other => ApiError::MalformedBody(other.to_string()),
+    }
+}
+
+/// Path parameters that do not parse (an id that is not a UUID) name no resource.
+pub fn path_config() -> web::PathConfig {
+    web::PathConfig::default()
+        .error_handler(|_error, _req| ApiError::Domain(crate::domain::DomainError::NotFound).into())
+}
+
+/// Query strings that do not parse.
+pub fn query_config() -> web::QueryConfig {
+    web::QueryConfig::default()
+        .error_handler(|error, _req| ApiError::MalformedQuery(error.to_string()).into())
+}
+
+/// Any route we do not have.
+pub async fn not_found(_req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
+    Err(ApiError::RouteNotFound)
+}

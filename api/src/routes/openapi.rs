@@ -1,0 +1,50 @@
+//! The OpenAPI 3.1 document. Routes are registered through `utoipa-actix-web`, which collects
+//! each handler's `#[utoipa::path]` as it is mounted, so a route cannot be served without
+//! being documented.
+
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+/// Top-level document data; paths and schemas are added by the route registration.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "電子請求受付システム ログイン情報再発行 API",
+        description = "Applications for reissuing the login information of the care e-billing reception system. Every error is application/problem+json (RFC 9457) with a stable `code` and a Japanese `detail`.",
+        version = "1.0.0"
+    ),
+    components(schemas(
+        reissue_shared::dto::Problem,
+        reissue_shared::FieldError,
+        reissue_shared::FieldErrorCode,
+        reissue_shared::ErrorCode,
+        reissue_shared::ApplicationStatus
+    )),
+    modifiers(&ApplicationTokenScheme),
+    tags(
+        (name = "applicant", description = "The office's reissue application (manual steps 6–11)"),
+        (name = "operations", description = "Health and readiness"),
+        (name = "development", description = "Development mailbox (only without SMTP)")
+    )
+)]
+pub struct ApiDoc;
+
+/// The per-application bearer token.
+struct ApplicationTokenScheme;
+
+impl Modify for ApplicationTokenScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "application_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The token returned once by POST /reissue-applications",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}

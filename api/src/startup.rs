@@ -1,0 +1,190 @@
+//! Wiring: builds the application from `Settings` (storage, migrations, mail transport, the
+//! background workers, the HTTP server) and runs it. Tests build it on port 0 with their own
+//! clock and database.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+use tokio::sync::Notify;
+use tokio::task::JoinHandle;
+use utoipa::OpenApi;
+use utoipa_actix_web::AppExt;
+
+use crate::config::Settings;
+use crate::db::Database;
+use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::secrets::Hasher;
+use crate::domain::{sweeper, Context};
+use crate::mail::outbox::OutboxWorker;
+use crate::mail::transport::Transport;
+use crate::routes::{self, AppState};
+
+/// Why the application could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    /// The address could not be bound.
+    #[error("cannot listen on {address}: {source}")]
+    Bind {
+        /// The address.
+        address: String,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Storage could not be prepared.
+    #[error(transparent)]
+    Storage(#[from] crate::db::StorageError),
+    /// Mail could not be configured.
+    #[error(transparent)]
+    Mail(#[from] crate::mail::transport::TransportError),
+}
+
+/// A built, not yet running application.
+pub struct Application {
+    port: u16,
+    server: Server,
+    context: Context,
+    outbox: OutboxWorker,
+    background: Vec<JoinHandle<()>>,
+}
+
+impl Application {
+    /// Builds with the system clock.
+    pub async fn build(settings: Settings) -> Result<Self, StartupError> {
+        Self::build_with_clock(settings, Arc::new(SystemClock)).await
+    }
+
+    /// Builds with an injected clock: migrations, transport, workers, server.
+    pub async fn build_with_clock(
+        settings: Settings,
+        clock: Arc<dyn Clock>,
+    ) -> Result<Self, StartupError> {
+        let db = Database::new(&settings.database_url, settings.database_pool_size);
+        let migrate = db.clone();
+        tokio::task::spawn_blocking(move || migrate.run_migrations())
+            .await
+            .map_err(|e| crate::db::StorageError::Task(e.to_string()))??;
+        let transport = Transport::from_settings(&settings.mail, &db)?;
+        let wakeup = Arc::new(Notify::new());
+        let context = Context {
+            db: db.clone(),
+            clock: clock.clone(),
+            hasher: Hasher::new(settings.secret_key.clone()),
+            limits: Arc::new(settings.limits.clone()),
+            mail_wakeup: wakeup.clone(),
+        };
+        let outbox = OutboxWorker {
+            db,
+            transport: transport.clone(),
+            settings: settings.mail.clone(),
+            clock,
+            wakeup,
+        };
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            address: settings.bind.to_string(),
+            source,
+        })?;
+        let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let state = AppState {
+            ctx: context.clone(),
+            settings: Arc::new(settings),
+            dev_mailbox_enabled: transport.is_dev_mailbox(),
+        };
+        let server = run_server(listener, state)?;
+        let background = vec![
+            tokio::spawn(outbox.clone().run()),
+            tokio::spawn(sweeper::run(
+                context.clone(),
+                context_sweep_interval(&context),
+            )),
+        ];
+        Ok(Self {
+            port,
+            server,
+            context,
+            outbox,
+            background,
+        })
+    }
+
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The domain context (tests use it to sweep and inspect).
+    pub fn context(&self) -> Context {
+        self.context.clone()
+    }
+
+    /// The outbox worker (tests use it to deliver at once).
+    pub fn outbox(&self) -> OutboxWorker {
+        self.outbox.clone()
+    }
+
+    /// Serves until the server stops (Ctrl-C / SIGTERM); then stops the workers.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        for task in self.background {
+            task.abort();
+        }
+        result
+    }
+}
+
+fn context_sweep_interval(context: &Context) -> std::time::Duration {
+    // Sweeping more often than a tenth of the application lifetime gains nothing.
+    (context.limits.application_ttl / 10).clamp(
+        std::time::Duration::from_secs(1),
+        std::time::Duration::from_secs(60),
+    )
+}
+
+/// The routes: `/api/v1/...`, the OpenAPI document, health, the development mailbox, and the
+/// front page; anything else is a problem+json 404.
+fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let data = web::Data::new(state);
+    let server = HttpServer::new(move || {
+        let (app, api) = App::new()
+            .into_utoipa_app()
+            .openapi(routes::openapi::ApiDoc::openapi())
+            .app_data(data.clone())
+            .app_data(routes::json_config())
+            .app_data(routes::path_config())
+            .app_data(routes::query_config())
+            .service(
+                utoipa_actix_web::scope("/api/v1")
+                    .configure(routes::prefectures::configure)
+                    .configure(routes::applications::configure),
+            )
+            .configure(routes::health::configure)
+            .configure(routes::dev_mailbox::configure)
+            .split_for_parts();
+        let api = web::Data::new(api);
+        app.wrap(from_fn(crate::telemetry::request_id_middleware))
+            .app_data(api)
+            .route("/api/openapi.json", web::get().to(openapi_json))
+            .route("/", web::get().to(front_page))
+            .default_service(web::to(routes::not_found))
+    })
+    .listen(listener)
+    .map_err(|source| StartupError::Bind { address, source })?
+    .run();
+    Ok(server)
+}
+
+async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
+    HttpResponse::Ok().json(api.get_ref())
+}
+
+async fn front_page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("front_page.html"))
+}
