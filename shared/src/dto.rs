@@ -37,6 +37,7 @@ impl From<PrefectureCode> for Prefecture {
 
 /// `POST /reissue-applications` (manual step 6: 事業所番号 and 通知先メールアドレス twice).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
 #[cfg_attr(
     feature = "server",
@@ -109,6 +110,7 @@ pub struct CreatedApplication {
 
 /// `PUT /reissue-applications/{id}/prefecture` (manual step 7: 請求先都道府県).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
 pub struct ChoosePrefectureRequest {
     /// JIS X 0401 code of the billing prefecture, "01"–"47".
@@ -145,6 +147,7 @@ pub struct CodeSent {
 
 /// `POST /reissue-applications/{id}/verification` (manual step 9: 確認コード).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
 pub struct VerifyCodeRequest {
     /// The 4 digits from the mail; full-width digits are accepted.

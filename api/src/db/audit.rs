@@ -12,7 +12,7 @@ use crate::domain::audit::AuditEvent;
 pub fn append(conn: &mut DbConnection, event: &AuditEvent) -> Result<(), StorageError> {
     diesel::insert_into(dsl::audit_log)
         .values(AuditRow {
-            id: Uuid::new_v4().to_string(),
+            id: Uuid::now_v7().to_string(),
             occurred_at: to_db_time(event.occurred_at),
             actor: event.actor.clone(),
             action: event.action.as_str().to_owned(),

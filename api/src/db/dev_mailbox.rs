@@ -20,7 +20,7 @@ pub fn insert(
 ) -> Result<(), StorageError> {
     diesel::insert_into(dsl::dev_messages)
         .values(DevMessageRow {
-            id: Uuid::new_v4().to_string(),
+            id: Uuid::now_v7().to_string(),
             recipient: recipient.to_owned(),
             subject: subject.to_owned(),
             body: body.to_owned(),

@@ -48,7 +48,7 @@ pub fn enqueue(
 ) -> Result<(), StorageError> {
     diesel::insert_into(dsl::outbox_messages)
         .values(OutboxRow {
-            id: Uuid::new_v4().to_string(),
+            id: Uuid::now_v7().to_string(),
             recipient: mail.recipient.clone(),
             subject: mail.subject.clone(),
             body: mail.body.clone(),
@@ -113,16 +113,19 @@ pub fn claim_due(
         .collect())
 }
 
-/// Records a delivery. With `scrub_body` the body (which may hold a code) is erased, since the
-/// recipient's mailbox now has it.
+/// Records a delivery; `false` when the message was no longer pending (another worker whose
+/// lease ran out got there first). With `scrub_body` the body (which may hold a code) is
+/// erased, since the recipient's mailbox now has it.
 pub fn mark_sent(
     conn: &mut DbConnection,
     id: &str,
     now: OffsetDateTime,
     scrub_body: bool,
-) -> Result<(), StorageError> {
-    let target = dsl::outbox_messages.find(id);
-    if scrub_body {
+) -> Result<bool, StorageError> {
+    let target = dsl::outbox_messages
+        .filter(dsl::id.eq(id))
+        .filter(dsl::status.eq("pending"));
+    let updated = if scrub_body {
         diesel::update(target)
             .set((
                 dsl::status.eq("sent"),
@@ -130,7 +133,7 @@ pub fn mark_sent(
                 dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
                 dsl::body.eq(""),
             ))
-            .execute(conn)?;
+            .execute(conn)?
     } else {
         diesel::update(target)
             .set((
@@ -138,9 +141,9 @@ pub fn mark_sent(
                 dsl::sent_at.eq(Some(to_db_time(now))),
                 dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
             ))
-            .execute(conn)?;
-    }
-    Ok(())
+            .execute(conn)?
+    };
+    Ok(updated == 1)
 }
 
 /// Records a failed try: retried at `retry_at`, or, with `None`, given up (status `failed`,
@@ -178,4 +181,47 @@ pub fn count_by_status(conn: &mut DbConnection, status: &str) -> Result<i64, Sto
         .filter(dsl::status.eq(status))
         .count()
         .get_result(conn)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::DatabaseUrl;
+    use crate::db::Database;
+
+    fn database() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = DatabaseUrl::new(dir.path().join("t.sqlite3").to_string_lossy());
+        let db = Database::new(&url, 2);
+        db.run_migrations().unwrap_or_else(|e| panic!("{e}"));
+        (dir, db)
+    }
+
+    #[test]
+    fn a_claimed_message_is_sent_once() {
+        let (_dir, db) = database();
+        let now = OffsetDateTime::now_utc();
+        let mail = NewMail {
+            recipient: "a@example.jp".into(),
+            subject: "s".into(),
+            body: "b".into(),
+            application_id: None,
+        };
+        let result = db.transaction_blocking(|conn| {
+            enqueue(conn, &mail, now)?;
+            let claimed = claim_due(conn, now, Duration::from_secs(60), 10)?;
+            assert_eq!(claimed.len(), 1);
+            let first = mark_sent(conn, &claimed[0].id, now, false)?;
+            let second = mark_sent(conn, &claimed[0].id, now, false)?;
+            let sent = count_by_status(conn, "sent")?;
+            let again = claim_due(
+                conn,
+                now + Duration::from_secs(120),
+                Duration::from_secs(60),
+                10,
+            )?;
+            Ok::<_, StorageError>((first, second, sent, again.len()))
+        });
+        assert_eq!(result.ok(), Some((true, false, 1, 0)));
+    }
 }

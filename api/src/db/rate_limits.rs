@@ -37,7 +37,7 @@ pub fn record(
     for bucket in buckets {
         diesel::insert_into(dsl::rate_limit_events)
             .values(RateLimitEventRow {
-                id: Uuid::new_v4().to_string(),
+                id: Uuid::now_v7().to_string(),
                 bucket: bucket.clone(),
                 occurred_at: to_db_time(now),
             })

@@ -15,8 +15,9 @@ use crate::db::{self, Database, StorageError};
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::clock::Clock;
 
-/// How long a claimed message stays reserved for the worker that claimed it.
-const LEASE: Duration = Duration::from_secs(60);
+/// How long a claimed message stays reserved for the worker that claimed it: longer than the
+/// SMTP timeout (10 s), short enough that mail claimed by a killed instance leaves soon.
+const LEASE: Duration = Duration::from_secs(30);
 /// Messages claimed per round.
 const BATCH: i64 = 32;
 
@@ -77,12 +78,13 @@ impl OutboxWorker {
     ) -> Result<(), StorageError> {
         let now = self.clock.now();
         let id = mail.id.clone();
-        // The SMTP recipient's mailbox keeps the text; the dev mailbox keeps its own copy.
-        let scrub = !self.transport.is_dev_mailbox();
         match outcome {
+            // The development mailbox marked it in its own transaction.
+            Ok(()) if self.transport.is_dev_mailbox() => Ok(()),
             Ok(()) => {
+                // The recipient's mailbox keeps the text: erase it (it may hold a code).
                 self.db
-                    .run(move |conn| db::outbox::mark_sent(conn, &id, now, scrub))
+                    .run(move |conn| db::outbox::mark_sent(conn, &id, now, true).map(drop))
                     .await
             }
             Err(error) => {

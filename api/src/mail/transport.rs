@@ -16,8 +16,8 @@ use crate::domain::clock::Clock;
 pub enum Transport {
     /// Real delivery.
     Smtp {
-        /// The lettre transport (pooled connections).
-        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// The lettre transport (pooled connections); boxed, it is much larger than a pool handle.
+        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
         /// Sender.
         from: Mailbox,
     },
@@ -56,7 +56,10 @@ impl Transport {
                     .from
                     .parse::<Mailbox>()
                     .map_err(|e| TransportError::Config(format!("REISSUE_MAIL_FROM: {e}")))?;
-                Ok(Self::Smtp { transport, from })
+                Ok(Self::Smtp {
+                    transport: Box::new(transport),
+                    from,
+                })
             }
         }
     }
@@ -88,15 +91,24 @@ impl Transport {
                     .map_err(|e| TransportError::Smtp(e.to_string()))
             }
             Self::DevMailbox(db) => {
-                let (recipient, subject, body) = (
-                    mail.recipient.clone(),
-                    mail.subject.clone(),
-                    mail.body.clone(),
-                );
+                let mail = mail.clone();
                 let now = clock.now();
-                db.run(move |conn| db::dev_mailbox::insert(conn, &recipient, &subject, &body, now))
-                    .await
-                    .map_err(|e: db::StorageError| TransportError::DevMailbox(e.to_string()))
+                // Mailbox copy and `sent` mark in one transaction: exactly once, even when two
+                // workers hold the same message after a lease ran out.
+                db.transaction(move |conn| {
+                    if db::outbox::mark_sent(conn, &mail.id, now, false)? {
+                        db::dev_mailbox::insert(
+                            conn,
+                            &mail.recipient,
+                            &mail.subject,
+                            &mail.body,
+                            now,
+                        )?;
+                    }
+                    Ok(())
+                })
+                .await
+                .map_err(|e: db::StorageError| TransportError::DevMailbox(e.to_string()))
             }
         }
     }

@@ -1,0 +1,334 @@
+//! `spawn_app()` and `TestApp`: the real application on port 0, a fresh database (a temporary
+//! SQLite file, or a new PostgreSQL database named by a UUID), a manual clock, and typed helpers
+//! for the applicant flow.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, PgConnection};
+use reqwest::{Response, StatusCode};
+use serde_json::{json, Value};
+
+use reissue_api::cli::{import_ledger, DEMO_LEDGER};
+use reissue_api::config::Settings;
+use reissue_api::domain::clock::ManualClock;
+use reissue_api::domain::ledger::parse_ledger_csv;
+use reissue_api::domain::Context;
+use reissue_api::startup::Application;
+
+/// Which storage backend a test runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// The PostgreSQL server of this machine (override with `TEST_POSTGRES_URL`).
+pub fn postgres_admin_url() -> String {
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
+}
+
+/// Runs each named `async fn name(backend: Backend)` of the calling module as two tests,
+/// `sqlite::name` and `postgres::name`.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
+
+/// A running application and what a test needs to drive it.
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub clock: Arc<ManualClock>,
+    pub context: Context,
+    postgres_database: Option<String>,
+    _data_dir: tempfile::TempDir,
+}
+
+/// An application created through the API.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub id: String,
+    pub token: String,
+}
+
+/// Starts the application with default settings.
+pub async fn spawn_app(backend: Backend) -> TestApp {
+    spawn_app_with(backend, &[]).await
+}
+
+/// Starts the application with some `REISSUE_*` settings overridden.
+pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    init_test_logging();
+    let data_dir = tempfile::tempdir().unwrap();
+    let mut env: HashMap<String, String> = HashMap::new();
+    env.insert("REISSUE_BIND".into(), "127.0.0.1:0".into());
+    env.insert(
+        "REISSUE_DATA_DIR".into(),
+        data_dir.path().to_string_lossy().into_owned(),
+    );
+    env.insert(
+        "REISSUE_SECRET_KEY".into(),
+        "test-secret-key-0123456789abcdef0123456789".into(),
+    );
+    env.insert("REISSUE_MAIL_POLL_MS".into(), "50".into());
+    env.insert("REISSUE_MAIL_RETRY_BASE_MS".into(), "100".into());
+    env.insert("REISSUE_MAIL_RETRY_MAX_MS".into(), "400".into());
+    env.insert("REISSUE_DATABASE_POOL_SIZE".into(), "4".into());
+    let postgres_database = match backend {
+        Backend::Sqlite => None,
+        Backend::Postgres => {
+            let name = format!("reissue_test_{}", uuid::Uuid::new_v4().simple());
+            let mut admin = PgConnection::establish(&postgres_admin_url()).unwrap();
+            admin
+                .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+                .unwrap();
+            let base = postgres_admin_url();
+            let root = base
+                .rsplit_once('/')
+                .map(|(root, _)| root.to_owned())
+                .unwrap();
+            env.insert("REISSUE_DATABASE_URL".into(), format!("{root}/{name}"));
+            Some(name)
+        }
+    };
+    for (key, value) in overrides {
+        env.insert((*key).to_owned(), (*value).to_owned());
+    }
+    let lookup = env;
+    let settings = Settings::from_lookup(&move |name| lookup.get(name).cloned()).unwrap();
+    let clock = Arc::new(ManualClock::new());
+    let application = Application::build_with_clock(settings, clock.clone())
+        .await
+        .unwrap();
+    let port = application.port();
+    let context = application.context();
+    let entries = parse_ledger_csv(DEMO_LEDGER).unwrap();
+    let db = context.db.clone();
+    tokio::task::spawn_blocking(move || import_ledger(&db, &entries, "test"))
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::spawn(application.run_until_stopped());
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        client: reqwest::Client::builder()
+            .timeout(Duration::from_secs(30))
+            .build()
+            .unwrap(),
+        clock,
+        context,
+        postgres_database,
+        _data_dir: data_dir,
+    }
+}
+
+fn init_test_logging() {
+    if std::env::var("TEST_LOG").is_ok() {
+        reissue_api::telemetry::init("debug");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.postgres_database.take() {
+            // Best effort: the pool may still hold connections; FORCE closes them.
+            if let Ok(mut admin) = PgConnection::establish(&postgres_admin_url()) {
+                let _ = admin
+                    .batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn api(&self, path: &str) -> String {
+        format!("{}/api/v1{path}", self.address)
+    }
+
+    pub fn advance(&self, by: Duration) {
+        self.clock.advance(by);
+    }
+
+    /// `POST /reissue-applications` with the given fields.
+    pub async fn post_application(&self, body: &Value) -> Response {
+        self.client
+            .post(self.api("/reissue-applications"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// Creates an application and returns its id and token.
+    pub async fn create_application(&self, office_number: &str, email: &str) -> Created {
+        let response = self
+            .post_application(&json!({
+                "office_number": office_number,
+                "email": email,
+                "email_confirmation": email,
+            }))
+            .await;
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["status"], "awaiting_prefecture");
+        Created {
+            id: body["id"].as_str().unwrap().to_owned(),
+            token: body["token"].as_str().unwrap().to_owned(),
+        }
+    }
+
+    pub async fn choose_prefecture(&self, app: &Created, prefecture_code: &str) -> Response {
+        self.client
+            .put(self.api(&format!("/reissue-applications/{}/prefecture", app.id)))
+            .bearer_auth(&app.token)
+            .json(&json!({ "prefecture_code": prefecture_code }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn resend_code(&self, app: &Created) -> Response {
+        self.client
+            .post(self.api(&format!("/reissue-applications/{}/code", app.id)))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn verify(&self, app: &Created, code: &str) -> Response {
+        self.client
+            .post(self.api(&format!("/reissue-applications/{}/verification", app.id)))
+            .bearer_auth(&app.token)
+            .json(&json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn submit(&self, app: &Created) -> Response {
+        self.client
+            .post(self.api(&format!("/reissue-applications/{}/submission", app.id)))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    pub async fn get(&self, app: &Created) -> Response {
+        self.client
+            .get(self.api(&format!("/reissue-applications/{}", app.id)))
+            .bearer_auth(&app.token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// The development mailbox's messages to `to`, newest first, once the outbox worker has
+    /// delivered at least `n`.
+    pub async fn wait_for_mails(&self, to: &str, n: usize) -> Vec<Value> {
+        for _ in 0..400 {
+            let messages: Vec<Value> = self
+                .client
+                .get(self.url("/api/dev/messages"))
+                .query(&[("to", to)])
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            if messages.len() >= n {
+                return messages;
+            }
+            tokio::time::sleep(Duration::from_millis(25)).await;
+        }
+        panic!("fewer than {n} mails to {to} arrived");
+    }
+
+    /// The code of the newest of `n` code mails to `to`.
+    pub async fn read_code_from_mailbox(&self, to: &str, n: usize) -> String {
+        let messages = self.wait_for_mails(to, n).await;
+        extract_code(messages[0]["body"].as_str().unwrap())
+    }
+
+    /// Creates an application for 1311111111, chooses 東京都 and reads the code.
+    pub async fn application_with_code(&self, email: &str) -> (Created, String) {
+        let app = self.create_application("1311111111", email).await;
+        let response = self.choose_prefecture(&app, "13").await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let code = self.read_code_from_mailbox(email, 1).await;
+        (app, code)
+    }
+
+    /// The audit actions of an application, oldest first.
+    pub async fn audit_actions(&self, app: &Created) -> Vec<String> {
+        let id = uuid::Uuid::parse_str(&app.id).unwrap();
+        self.context
+            .db
+            .run(move |conn| reissue_api::db::audit::actions_for_application(conn, id))
+            .await
+            .unwrap()
+    }
+}
+
+/// The 4 digits after the "[確認コード]" line of the manual's mail.
+pub fn extract_code(body: &str) -> String {
+    let after = body.split("[確認コード]").nth(1).unwrap();
+    after
+        .lines()
+        .map(str::trim)
+        .find(|line| !line.is_empty())
+        .unwrap()
+        .to_owned()
+}
+
+/// A code different from `code`.
+pub fn wrong_code(code: &str) -> String {
+    let n: u32 = code.parse().unwrap();
+    format!("{:04}", (n + 1) % 10_000)
+}
+
+/// Reads a problem+json answer, checking its content type and status.
+pub async fn problem(response: Response, status: StatusCode, code: &str) -> Value {
+    assert_eq!(response.status(), status, "expected {status} {code}");
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert_eq!(content_type, "application/problem+json");
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["code"], code, "body: {body}");
+    assert_eq!(body["status"], status.as_u16());
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert!(body["type"].as_str().is_some());
+    assert!(body["title"].as_str().is_some());
+    body
+}

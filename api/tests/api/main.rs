@@ -1,0 +1,17 @@
+//! API tests against the real server, started on a random port against a fresh database.
+//! Every journey runs on SQLite and on PostgreSQL (see `on_both_backends!`).
+
+// Tests fail by panicking; unwrap is the clearest way to say "this must work here".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod helpers;
+mod smtp_sink;
+
+mod abuse;
+mod application_flow;
+mod crash;
+mod ledger_outcomes;
+mod mail_delivery;
+mod malformed_requests;
+mod openapi;
+mod verification_codes;

@@ -1,0 +1,90 @@
+//! The OpenAPI document covers every route of the contract, and every documented route exists.
+
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::helpers::{spawn_app, Backend};
+
+/// DESIGN.md's applicant table and the operational routes.
+const CONTRACT: &[(&str, &str)] = &[
+    ("get", "/api/v1/prefectures"),
+    ("post", "/api/v1/reissue-applications"),
+    ("get", "/api/v1/reissue-applications/{id}"),
+    ("put", "/api/v1/reissue-applications/{id}/prefecture"),
+    ("post", "/api/v1/reissue-applications/{id}/code"),
+    ("post", "/api/v1/reissue-applications/{id}/verification"),
+    ("post", "/api/v1/reissue-applications/{id}/submission"),
+    ("get", "/healthz"),
+    ("get", "/readyz"),
+    ("get", "/api/dev/messages"),
+    ("get", "/dev/mailbox"),
+];
+
+#[tokio::test]
+async fn every_contract_route_is_documented_and_every_documented_route_is_served() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
+    let paths = doc["paths"].as_object().unwrap();
+    for (method, path) in CONTRACT {
+        let operation = &paths.get(*path).unwrap_or_else(|| panic!("{path} missing"))[*method];
+        assert!(
+            operation.is_object(),
+            "{method} {path} missing from the document"
+        );
+        let responses = operation["responses"].as_object().unwrap();
+        assert!(
+            responses.keys().any(|s| s.starts_with('2')),
+            "{method} {path} documents no success"
+        );
+    }
+    let mut documented = 0;
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "delete", "patch"] {
+            if item.get(method).is_none() {
+                continue;
+            }
+            documented += 1;
+            assert!(
+                CONTRACT.contains(&(method, path.as_str())),
+                "{method} {path} is not in the contract list"
+            );
+            let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string());
+            let response = app
+                .client
+                .request(method.to_uppercase().parse().unwrap(), app.url(&concrete))
+                .bearer_auth("x")
+                .header("content-type", "application/json")
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+            let body: Value = response.json().await.unwrap_or(Value::Null);
+            assert_ne!(
+                body["code"], "route_not_found",
+                "{method} {path} is documented but not served"
+            );
+        }
+    }
+    assert_eq!(documented, CONTRACT.len());
+    let schemas = doc["components"]["schemas"].as_object().unwrap();
+    for schema in [
+        "Problem",
+        "FieldError",
+        "ErrorCode",
+        "CreateApplicationRequest",
+        "ApplicationView",
+    ] {
+        assert!(schemas.contains_key(schema), "schema {schema} missing");
+    }
+    assert!(doc["components"]["securitySchemes"]["application_token"].is_object());
+}
