@@ -264,3 +264,29 @@ pub fn optional<T>(result: Result<T, diesel::result::Error>) -> Result<Option<T>
     use diesel::OptionalExtension;
     result.optional().map_err(StorageError::Query)
 }
+
+#[cfg(test)]
+mod tests {
+    /// Both backends must carry the same migrations, by name.
+    #[test]
+    fn sqlite_and_postgres_have_the_same_migrations() {
+        let names = |backend: &str| -> Vec<String> {
+            let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("../migrations")
+                .join(backend);
+            let mut names: Vec<String> = std::fs::read_dir(dir)
+                .map(|entries| {
+                    entries
+                        .filter_map(Result::ok)
+                        .map(|e| e.file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default();
+            names.sort();
+            names
+        };
+        let sqlite = names("sqlite");
+        assert!(!sqlite.is_empty());
+        assert_eq!(sqlite, names("postgres"));
+    }
+}
