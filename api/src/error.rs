@@ -258,11 +258,11 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             parts.errors = vec![FieldError::new("code", reissue_shared::FieldErrorCode::UnknownValue, detail)];
             parts
         }
-        DomainError::CodeExpired => ProblemParts::new(
+        DomainError::CodeExpired { lifetime_minutes } => ProblemParts::new(
             S::GONE,
             C::CodeExpired,
             "Code expired",
-            "確認コードの有効期間（30分）が過ぎました。【確認コードを再送信】で新しい確認コードを受け取ってください。",
+            format!("確認コードの有効期間（{lifetime_minutes}分）が過ぎました。【確認コードを再送信】で新しい確認コードを受け取ってください。"),
         ),
         DomainError::CodeLocked { max_attempts } => {
             let mut parts = ProblemParts::new(

@@ -25,9 +25,13 @@ pub fn current_request_id() -> Option<String> {
 pub fn init(default_level: &str) {
     let filter =
         EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
+    // Logs go to stderr (stdout is for what a command prints for the user), coloured only on a
+    // terminal.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_target(false);
+        .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // Another subscriber may already be installed (tests); that is fine.
     let _ = if std::env::var("REISSUE_LOG_FORMAT").as_deref() == Ok("json") {
         builder.json().try_init()

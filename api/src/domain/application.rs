@@ -220,7 +220,9 @@ impl ReissueApplication {
             });
         }
         if now >= code.expires_at {
-            return Err(DomainError::CodeExpired);
+            return Err(DomainError::CodeExpired {
+                lifetime_minutes: limits.code_ttl.as_secs().div_ceil(60),
+            });
         }
         Ok(code)
     }
@@ -382,7 +384,9 @@ mod tests {
         let later = now + Duration::from_secs(30 * 60);
         assert!(matches!(
             app.record_code_entry(true, later, &limits()),
-            Err(DomainError::CodeExpired)
+            Err(DomainError::CodeExpired {
+                lifetime_minutes: 30
+            })
         ));
     }
 

@@ -58,7 +58,10 @@ pub enum DomainError {
     },
     /// The code is older than its lifetime.
     #[error("code expired")]
-    CodeExpired,
+    CodeExpired {
+        /// The lifetime, for the message.
+        lifetime_minutes: u64,
+    },
     /// Too many wrong tries: the code is dead.
     #[error("code locked")]
     CodeLocked {

@@ -43,6 +43,7 @@ fn start_server(
         .env("REISSUE_MAIL_RETRY_BASE_MS", "100")
         .env("REISSUE_MAIL_RETRY_MAX_MS", "300")
         .env("REISSUE_MAIL_POLL_MS", "50")
+        .env("RUST_LOG", "debug")
         .env_remove("REISSUE_DATABASE_URL")
         .stdout(Stdio::null())
         .stderr(log_file(data_dir));
@@ -132,6 +133,18 @@ async fn crash_after_commit_then_restart_delivers_the_mail(database_url: Option<
     assert_eq!(verified.status(), StatusCode::OK);
     restarted.kill().unwrap();
     restarted.wait().unwrap();
+
+    // Even at debug level, no secret reaches the log.
+    let log = std::fs::read_to_string(data_dir.path().join("server.log")).unwrap();
+    assert!(
+        log.contains("handled"),
+        "the server did log requests: {log}"
+    );
+    assert!(!log.contains(token), "the token leaked into the log");
+    assert!(
+        !log.contains(&format!("{code}\n")) && !log.contains(&format!("\"{code}\"")),
+        "the code leaked into the log"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

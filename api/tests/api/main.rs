@@ -10,6 +10,7 @@ mod smtp_sink;
 mod abuse;
 mod application_flow;
 mod crash;
+mod ledger_import;
 mod ledger_outcomes;
 mod mail_delivery;
 mod malformed_requests;
