@@ -17,8 +17,15 @@ pub struct SystemClock;
 
 impl Clock for SystemClock {
     fn now(&self) -> OffsetDateTime {
-        OffsetDateTime::now_utc()
+        to_micros(OffsetDateTime::now_utc())
     }
+}
+
+/// Microsecond precision, as both databases store it, so an answer shows the same instant that
+/// a later read returns.
+fn to_micros(instant: OffsetDateTime) -> OffsetDateTime {
+    let micros = instant.nanosecond() / 1_000 * 1_000;
+    instant.replace_nanosecond(micros).unwrap_or(instant)
 }
 
 /// A clock that moves only when told to; for tests.
@@ -28,7 +35,7 @@ pub struct ManualClock(Mutex<OffsetDateTime>);
 impl ManualClock {
     /// Starts at the current system time.
     pub fn new() -> Self {
-        Self(Mutex::new(OffsetDateTime::now_utc()))
+        Self(Mutex::new(to_micros(OffsetDateTime::now_utc())))
     }
 
     /// Moves time forward.

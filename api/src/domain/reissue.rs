@@ -54,10 +54,34 @@ pub async fn create(
     caller: Caller,
 ) -> Result<CreatedApplication, DomainError> {
     let token = generate_token();
-    let token_hash_input = token.clone();
+    // Two simultaneous applications of one office: the unique index lets one in; the other
+    // runs again and supersedes it.
+    let mut tries = 0;
+    let created = loop {
+        tries += 1;
+        let result = create_once(ctx, input.clone(), caller.clone(), token.clone()).await;
+        match result {
+            Err(DomainError::Storage(error)) if error.is_unique_violation() && tries < 5 => {
+                continue
+            }
+            other => break other?,
+        }
+    };
+    Ok(CreatedApplication {
+        id: created.id,
+        token,
+        status: created.status,
+    })
+}
+
+async fn create_once(
+    ctx: &Context,
+    input: NewApplicationInput,
+    caller: Caller,
+    token_hash_input: String,
+) -> Result<ReissueApplication, DomainError> {
     let ctx2 = ctx.clone();
-    let created = ctx
-        .db
+    ctx.db
         .transaction(move |conn| {
             let ctx = ctx2;
             let now = ctx.clock.now();
@@ -99,12 +123,7 @@ pub async fn create(
             )?;
             Ok::<_, DomainError>(application)
         })
-        .await?;
-    Ok(CreatedApplication {
-        id: created.id,
-        token,
-        status: created.status,
-    })
+        .await
 }
 
 /// Step 7: the billing prefecture. Checks the office against that prefecture's ledger and

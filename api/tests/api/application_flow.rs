@@ -273,6 +273,28 @@ async fn a_new_application_supersedes_the_unsubmitted_one_of_the_same_office(bac
     assert_eq!(view["status"], "submitted");
 }
 
+async fn simultaneous_applications_of_one_office_leave_exactly_one_open(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let creations = (0..8).map(|i| {
+        let app = &app;
+        async move {
+            app.create_application("1311111111", &format!("race{i}@example.jp"))
+                .await
+        }
+    });
+    let created = futures_util::future::join_all(creations).await;
+    let mut open = 0;
+    for application in &created {
+        let view: Value = app.get(application).await.json().await.unwrap();
+        match view["status"].as_str().unwrap() {
+            "awaiting_prefecture" => open += 1,
+            "withdrawn" => {}
+            other => panic!("unexpected status {other}"),
+        }
+    }
+    assert_eq!(open, 1);
+}
+
 async fn prefectures_lists_all_47(backend: Backend) {
     let app = spawn_app(backend).await;
     let list: Vec<Value> = app
@@ -324,6 +346,7 @@ crate::on_both_backends!(
     a_request_without_a_token_is_unauthorized,
     an_unsubmitted_application_expires_by_the_sweeper,
     a_new_application_supersedes_the_unsubmitted_one_of_the_same_office,
+    simultaneous_applications_of_one_office_leave_exactly_one_open,
     prefectures_lists_all_47,
     health_and_readiness_answer,
     the_audit_log_refuses_update_and_delete,

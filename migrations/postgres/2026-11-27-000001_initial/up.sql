@@ -36,6 +36,9 @@ CREATE TABLE reissue_applications (
     submitted_at TIMESTAMP
 );
 CREATE INDEX reissue_applications_office ON reissue_applications (office_number, status);
+-- One unsubmitted application per office at a time (a new one supersedes the old).
+CREATE UNIQUE INDEX reissue_applications_one_open_per_office ON reissue_applications (office_number)
+    WHERE status IN ('awaiting_prefecture', 'code_sent', 'verified');
 CREATE INDEX reissue_applications_expiry ON reissue_applications (status, expires_at);
 
 CREATE TABLE outbox_messages (
