@@ -33,6 +33,12 @@ pub enum ApiError {
     /// No such route.
     #[error("route not found")]
     RouteNotFound,
+    /// The route exists, but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed {
+        /// The methods it has, for the `Allow` header.
+        allow: String,
+    },
     /// The resource exists only in development mode.
     #[error("not available")]
     NotAvailable,
@@ -151,6 +157,12 @@ impl ApiError {
                 C::MalformedBody,
                 "Malformed query",
                 format!("検索条件を読み取れませんでした。（{reason}）"),
+            ),
+            Self::MethodNotAllowed { .. } => ProblemParts::new(
+                S::METHOD_NOT_ALLOWED,
+                C::MethodNotAllowed,
+                "Method not allowed",
+                "この API はこの HTTP メソッドでは利用できません。API 仕様（/api/openapi.json）をご確認ください。",
             ),
             Self::RouteNotFound | Self::NotAvailable => ProblemParts::new(
                 S::NOT_FOUND,
@@ -337,6 +349,9 @@ impl ResponseError for ApiError {
         };
         let mut response = HttpResponse::build(parts.status);
         response.content_type("application/problem+json");
+        if let Self::MethodNotAllowed { allow } = self {
+            response.insert_header((header::ALLOW, allow.as_str()));
+        }
         if let Some(seconds) = parts.retry_after {
             response.insert_header((header::RETRY_AFTER, seconds.to_string()));
         }

@@ -44,22 +44,30 @@ impl From<PrefectureCode> for Prefecture {
     validate(schema(function = "server::validate_create", skip_on_field_errors = true))
 )]
 pub struct CreateApplicationRequest {
-    /// 事業所番号: 10 characters; full-width characters, spaces and hyphens are accepted.
-    #[cfg_attr(feature = "server", schema(example = "1311111111"))]
+    /// 事業所番号: 10 characters. The server also accepts full-width characters, spaces and
+    /// hyphens and normalises them; the pattern shows the normalised form.
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "1311111111",
+            required = true,
+            pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9A-HJ-NPR-Z][0-9]{7}$"
+        )
+    )]
     #[cfg_attr(
         feature = "server",
         validate(custom(function = "server::office_number"))
     )]
     pub office_number: String,
     /// 通知先メールアドレス.
-    #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp"))]
+    #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp", required = true, format = Email, max_length = 254))]
     #[cfg_attr(
         feature = "server",
         validate(custom(function = "server::notice_email"))
     )]
     pub email: String,
     /// 通知先メールアドレス（確認用）: must equal `email`.
-    #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp"))]
+    #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp", required = true, format = Email, max_length = 254))]
     #[cfg_attr(
         feature = "server",
         validate(custom(function = "server::notice_email_confirmation"))
@@ -114,7 +122,14 @@ pub struct CreatedApplication {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
 pub struct ChoosePrefectureRequest {
     /// JIS X 0401 code of the billing prefecture, "01"–"47".
-    #[cfg_attr(feature = "server", schema(example = "13"))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "13",
+            required = true,
+            pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])$"
+        )
+    )]
     #[cfg_attr(
         feature = "server",
         validate(custom(function = "server::prefecture_code"))
@@ -151,7 +166,10 @@ pub struct CodeSent {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
 pub struct VerifyCodeRequest {
     /// The 4 digits from the mail; full-width digits are accepted.
-    #[cfg_attr(feature = "server", schema(example = "0427"))]
+    #[cfg_attr(
+        feature = "server",
+        schema(example = "0427", required = true, pattern = "^[0-9]{4}$")
+    )]
     #[cfg_attr(
         feature = "server",
         validate(custom(function = "server::application_code"))

@@ -61,7 +61,49 @@ pub fn query_config() -> web::QueryConfig {
         .error_handler(|error, _req| ApiError::MalformedQuery(error.to_string()).into())
 }
 
-/// Any route we do not have.
-pub async fn not_found(_req: HttpRequest) -> Result<actix_web::HttpResponse, ApiError> {
-    Err(ApiError::RouteNotFound)
+/// Any route we do not have: 405 with `Allow` when the path exists for other methods, else 404.
+/// The OpenAPI document lists every route (a test holds it to that), so it answers which
+/// methods a path has.
+pub async fn not_found(
+    req: HttpRequest,
+    api: web::Data<utoipa::openapi::OpenApi>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let allowed = allowed_methods(&api, req.path());
+    if allowed.is_empty() {
+        Err(ApiError::RouteNotFound)
+    } else {
+        Err(ApiError::MethodNotAllowed {
+            allow: allowed.join(", "),
+        })
+    }
+}
+
+/// The methods the document declares for the route matching `path`.
+fn allowed_methods(api: &utoipa::openapi::OpenApi, path: &str) -> Vec<&'static str> {
+    let segments: Vec<&str> = path.trim_end_matches('/').split('/').collect();
+    let mut allowed = Vec::new();
+    for (template, item) in &api.paths.paths {
+        let pattern: Vec<&str> = template.split('/').collect();
+        let matches = pattern.len() == segments.len()
+            && pattern
+                .iter()
+                .zip(&segments)
+                .all(|(p, s)| (p.starts_with('{') && p.ends_with('}') && !s.is_empty()) || p == s);
+        if !matches {
+            continue;
+        }
+        let operations = [
+            ("GET", item.get.is_some()),
+            ("POST", item.post.is_some()),
+            ("PUT", item.put.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("DELETE", item.delete.is_some()),
+        ];
+        for (method, present) in operations {
+            if present && !allowed.contains(&method) {
+                allowed.push(method);
+            }
+        }
+    }
+    allowed
 }

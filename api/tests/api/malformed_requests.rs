@@ -144,7 +144,7 @@ async fn a_body_over_64_kb_is_413(backend: Backend) {
     problem(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
 }
 
-async fn unknown_routes_and_malformed_ids_are_404(backend: Backend) {
+async fn unknown_routes_and_malformed_ids_are_404_and_wrong_methods_405(backend: Backend) {
     let app = spawn_app(backend).await;
     let response = app
         .client
@@ -159,7 +159,20 @@ async fn unknown_routes_and_malformed_ids_are_404(backend: Backend) {
         .send()
         .await
         .unwrap();
-    problem(response, StatusCode::NOT_FOUND, "route_not_found").await;
+    problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    let response = app.client.post(app.url("/readyz")).send().await.unwrap();
+    assert_eq!(response.headers().get("allow").unwrap(), "GET");
+    problem(
+        response,
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
     let response = app
         .client
         .get(app.api("/reissue-applications/not-a-uuid"))
@@ -211,7 +224,7 @@ crate::on_both_backends!(
     a_missing_field_is_required_not_a_crash,
     bad_json_wrong_types_and_wrong_media_types_are_4xx,
     a_body_over_64_kb_is_413,
-    unknown_routes_and_malformed_ids_are_404,
+    unknown_routes_and_malformed_ids_are_404_and_wrong_methods_405,
     the_dev_mailbox_is_gone_when_smtp_is_configured,
     the_dev_mailbox_page_shows_the_mail,
 );
