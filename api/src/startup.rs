@@ -149,6 +149,11 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
         .local_addr()
         .map(|a| a.to_string())
         .unwrap_or_default();
+    let web_dir = state.settings.web_dir.clone();
+    let serve_app = routes::spa::is_built(&web_dir);
+    if !serve_app {
+        tracing::warn!(web_dir = %web_dir.display(), "browser app not built; serving the API only (./dev run builds it)");
+    }
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let (app, api) = App::new()
@@ -167,11 +172,16 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             .configure(routes::dev_mailbox::configure)
             .split_for_parts();
         let api = web::Data::new(api);
-        app.wrap(from_fn(crate::telemetry::request_id_middleware))
+        let app = app
+            .wrap(from_fn(crate::telemetry::request_id_middleware))
             .app_data(api)
-            .route("/api/openapi.json", web::get().to(openapi_json))
-            .route("/", web::get().to(front_page))
-            .default_service(web::to(routes::not_found))
+            .route("/api/openapi.json", web::get().to(openapi_json));
+        let app = if serve_app {
+            app.service(routes::spa::service(web_dir.clone()))
+        } else {
+            app.route("/", web::get().to(front_page))
+        };
+        app.default_service(web::to(routes::not_found))
     })
     .listen(listener)
     .map_err(|source| StartupError::Bind { address, source })?

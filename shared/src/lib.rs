@@ -10,6 +10,7 @@ pub mod code;
 pub mod dto;
 pub mod email;
 pub mod error_code;
+pub mod japan_time;
 pub mod normalize;
 pub mod office_number;
 pub mod prefecture;

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod health;
 pub mod openapi;
 pub mod prefectures;
+pub mod spa;
 
 use std::sync::Arc;
 

@@ -1,0 +1,199 @@
+//! The real `reissue` binary, started as a child process on a free loopback port with a fresh
+//! data folder (so a fresh SQLite database and secret key) and the development mailbox.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context as _};
+use tempfile::TempDir;
+
+use crate::mailbox::Mailbox;
+use crate::paths;
+
+/// How long the server may take to answer `/readyz`.
+const READY_TIMEOUT: Duration = Duration::from_secs(30);
+/// Attempts when the chosen port is taken between choosing and binding it.
+const START_ATTEMPTS: usize = 3;
+
+/// Set to keep every server's data folder (a test that returns `Err` does not panic, so its
+/// folder is otherwise removed).
+const KEEP_VARIABLE: &str = "REISSUE_E2E_KEEP";
+
+/// A running `reissue serve`; killed when dropped. When the test panics (or `REISSUE_E2E_KEEP`
+/// is set), its data folder (with `reissue.log` and the database) is kept and its path printed.
+#[derive(Debug)]
+pub struct Server {
+    child: Child,
+    base_url: String,
+    log_path: PathBuf,
+    data_path: PathBuf,
+    data_dir: Option<TempDir>,
+    http: reqwest::Client,
+}
+
+impl Server {
+    /// Starts `reissue serve` (with `--demo` when `demo`, loading office 1311111111
+    /// 請求事業所 A in prefecture 13) and waits until `GET /readyz` answers 200.
+    pub async fn start(demo: bool) -> anyhow::Result<Self> {
+        Self::start_with_env(demo, &[]).await
+    }
+
+    /// Like [`Server::start`], with extra environment variables for the server, for example
+    /// `[("REISSUE_RESEND_INTERVAL_SECONDS", "1")]`. `REISSUE_*` variables of the test process
+    /// are not passed on; only these and the harness's own are.
+    pub async fn start_with_env(demo: bool, env: &[(&str, &str)]) -> anyhow::Result<Self> {
+        let binary = paths::server_binary();
+        if !binary.is_file() {
+            bail!(
+                "{} not found: run `cargo build -p reissue-api` before the browser tests \
+                 (or set REISSUE_BIN)",
+                binary.display()
+            );
+        }
+        let web_dir = paths::web_dir();
+        if !web_dir.join("index.html").is_file() {
+            bail!(
+                "{} has no index.html: build the browser app first (`trunk build --release`, \
+                 which `./dev test` runs), or set REISSUE_WEB_DIR",
+                web_dir.display()
+            );
+        }
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .build()?;
+        let mut last_error = None;
+        for _ in 0..START_ATTEMPTS {
+            match Self::try_start(&binary, demo, env, http.clone()).await {
+                Ok(server) => return Ok(server),
+                Err(e) => last_error = Some(e),
+            }
+        }
+        Err(last_error.unwrap_or_else(|| anyhow::anyhow!("the server did not start")))
+    }
+
+    async fn try_start(
+        binary: &Path,
+        demo: bool,
+        env: &[(&str, &str)],
+        http: reqwest::Client,
+    ) -> anyhow::Result<Self> {
+        let data_dir = tempfile::Builder::new()
+            .prefix("reissue-e2e-")
+            .tempdir()
+            .context("creating the data folder")?;
+        let log_path = data_dir.path().join("reissue.log");
+        let log = File::create(&log_path).context("creating reissue.log")?;
+        let port = paths::free_port()?;
+
+        let mut command = Command::new(binary);
+        command.arg("serve");
+        if demo {
+            command.arg("--demo");
+        }
+        for (name, _) in std::env::vars_os() {
+            if name.to_string_lossy().starts_with("REISSUE_") {
+                command.env_remove(name);
+            }
+        }
+        command
+            // The data folder as working directory: no stray `.env` is read.
+            .current_dir(data_dir.path())
+            .env("REISSUE_BIND", format!("127.0.0.1:{port}"))
+            .env("REISSUE_DATA_DIR", data_dir.path())
+            .env("REISSUE_WEB_DIR", paths::web_dir())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .stdout(log.try_clone()?)
+            .stderr(log);
+        let child = command
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+
+        let mut server = Self {
+            child,
+            base_url: format!("http://127.0.0.1:{port}"),
+            log_path,
+            data_path: data_dir.path().to_path_buf(),
+            data_dir: Some(data_dir),
+            http,
+        };
+        server.wait_until_ready().await?;
+        Ok(server)
+    }
+
+    async fn wait_until_ready(&mut self) -> anyhow::Result<()> {
+        let deadline = Instant::now() + READY_TIMEOUT;
+        let url = self.url("/readyz");
+        loop {
+            if let Some(status) = self.child.try_wait()? {
+                bail!(
+                    "reissue exited ({status}) before it was ready; its log:\n{}",
+                    paths::tail(&self.log_path, 40)
+                );
+            }
+            if let Ok(response) = self.http.get(&url).send().await {
+                if response.status() == reqwest::StatusCode::OK {
+                    return Ok(());
+                }
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "reissue did not answer 200 at {url} within {READY_TIMEOUT:?}; its log:\n{}",
+                    paths::tail(&self.log_path, 40)
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`, without a trailing slash.
+    pub fn base_url(&self) -> &str {
+        &self.base_url
+    }
+
+    /// The absolute URL of `path` (which starts with `/`).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base_url)
+    }
+
+    /// The server's data folder (database, secret key, `reissue.log`).
+    pub fn data_dir(&self) -> &Path {
+        &self.data_path
+    }
+
+    /// The server's log so far (stdout and stderr).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log_path).unwrap_or_default()
+    }
+
+    /// An HTTP client for calling the API directly (10 s timeout).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// The development mailbox of this server.
+    pub fn mailbox(&self) -> Mailbox {
+        Mailbox::new(self)
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // Killing an already exited child fails harmlessly.
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let keep = std::env::var_os(KEEP_VARIABLE).is_some();
+        if std::thread::panicking() || keep {
+            if let Some(dir) = self.data_dir.take() {
+                let kept = dir.keep();
+                eprintln!(
+                    "reissue-e2e: server data and log kept in {}\nlast lines of reissue.log:\n{}",
+                    kept.display(),
+                    paths::tail(&kept.join("reissue.log"), 20)
+                );
+            }
+        }
+    }
+}

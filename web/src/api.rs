@@ -1,0 +1,143 @@
+//! A typed client of `/api/v1`. Every call returns the decoded answer or an [`ApiFailure`]:
+//! the server's problem+json, or a network failure the screens turn into a polite retry
+//! message.
+
+use gloo_net::http::{Request, RequestBuilder, Response};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use reissue_shared::dto::{
+    ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
+    CreatedApplication, Problem, Submitted, Verified, VerifyCodeRequest,
+};
+use reissue_shared::{ErrorCode, FieldError};
+
+const BASE: &str = "/api/v1";
+
+/// Why a call did not succeed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ApiFailure {
+    /// The server answered with a problem.
+    Problem(Problem),
+    /// No answer (offline, server down) or an answer we could not read.
+    Network,
+}
+
+impl ApiFailure {
+    /// The problem's code, if the server answered.
+    pub fn code(&self) -> Option<ErrorCode> {
+        match self {
+            Self::Problem(problem) => Some(problem.code),
+            Self::Network => None,
+        }
+    }
+
+    /// What to tell the person: the server's Japanese detail, or the retry message.
+    pub fn message(&self) -> String {
+        match self {
+            Self::Problem(problem) if problem.status >= 500 => {
+                let mut message = "ただいまシステムに接続しにくくなっています。少し時間をおいて、もう一度お試しください。".to_owned();
+                if let Some(id) = &problem.request_id {
+                    message.push_str(&format!("（受付ID: {id}）"));
+                }
+                message
+            }
+            Self::Problem(problem) => problem.detail.clone(),
+            Self::Network => "通信できませんでした。インターネットへの接続を確認して、もう一度お試しください。入力した内容は消えていません。".to_owned(),
+        }
+    }
+
+    /// Field errors of a validation answer (or of a ledger or code answer that names a field).
+    pub fn field_errors(&self) -> Vec<FieldError> {
+        match self {
+            Self::Problem(problem) => problem.errors.clone(),
+            Self::Network => Vec::new(),
+        }
+    }
+}
+
+/// The application's credentials, kept by the wizard.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApplicationAuth {
+    /// Application id.
+    pub id: String,
+    /// Its bearer token.
+    pub token: String,
+}
+
+async fn send<T: DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ApiFailure> {
+    let request = request.map_err(|_| ApiFailure::Network)?;
+    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
+    decode(response).await
+}
+
+async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
+    if response.ok() {
+        response.json::<T>().await.map_err(|_| ApiFailure::Network)
+    } else {
+        match response.json::<Problem>().await {
+            Ok(problem) => Err(ApiFailure::Problem(problem)),
+            Err(_) => Err(ApiFailure::Network),
+        }
+    }
+}
+
+fn authorized(builder: RequestBuilder, auth: &ApplicationAuth) -> RequestBuilder {
+    builder.header("Authorization", &format!("Bearer {}", auth.token))
+}
+
+fn json_body<B: Serialize>(builder: RequestBuilder, body: &B) -> Result<Request, gloo_net::Error> {
+    builder.json(body)
+}
+
+/// `POST /reissue-applications`.
+pub async fn create_application(
+    body: &CreateApplicationRequest,
+) -> Result<CreatedApplication, ApiFailure> {
+    send(json_body(
+        Request::post(&format!("{BASE}/reissue-applications")),
+        body,
+    ))
+    .await
+}
+
+/// `PUT /reissue-applications/{id}/prefecture`.
+pub async fn choose_prefecture(
+    auth: &ApplicationAuth,
+    prefecture_code: &str,
+) -> Result<CodeSent, ApiFailure> {
+    let url = format!("{BASE}/reissue-applications/{}/prefecture", auth.id);
+    let body = ChoosePrefectureRequest {
+        prefecture_code: prefecture_code.to_owned(),
+    };
+    send(json_body(authorized(Request::put(&url), auth), &body)).await
+}
+
+/// `POST /reissue-applications/{id}/code`.
+pub async fn resend_code(auth: &ApplicationAuth) -> Result<CodeSent, ApiFailure> {
+    let url = format!("{BASE}/reissue-applications/{}/code", auth.id);
+    send(authorized(Request::post(&url), auth).build()).await
+}
+
+/// `POST /reissue-applications/{id}/verification`.
+pub async fn verify(auth: &ApplicationAuth, code: &str) -> Result<Verified, ApiFailure> {
+    let url = format!("{BASE}/reissue-applications/{}/verification", auth.id);
+    let body = VerifyCodeRequest {
+        code: code.to_owned(),
+    };
+    send(json_body(authorized(Request::post(&url), auth), &body)).await
+}
+
+/// `POST /reissue-applications/{id}/submission`.
+pub async fn submit(auth: &ApplicationAuth) -> Result<Submitted, ApiFailure> {
+    let url = format!("{BASE}/reissue-applications/{}/submission", auth.id);
+    send(authorized(Request::post(&url), auth).build()).await
+}
+
+/// `GET /reissue-applications/{id}`.
+pub async fn get_application(auth: &ApplicationAuth) -> Result<ApplicationView, ApiFailure> {
+    let url = format!("{BASE}/reissue-applications/{}", auth.id);
+    send(authorized(Request::get(&url), auth).build()).await
+}

@@ -1,0 +1,67 @@
+//! The error summary at the top of a form: takes focus when it appears, names each problem,
+//! and links to its field.
+
+use leptos::html;
+use leptos::prelude::*;
+use reissue_shared::FieldError;
+
+/// The id of a field's input; error summaries link to it.
+pub fn field_id(field: &str) -> String {
+    format!("field-{}", field.replace('_', "-"))
+}
+
+/// Errors shown on one form.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FormErrors {
+    /// Per-field errors, in screen order.
+    pub fields: Vec<FieldError>,
+    /// A problem that belongs to no field (ledger outcome, network, rate limit).
+    pub general: Option<String>,
+}
+
+impl FormErrors {
+    /// No errors.
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty() && self.general.is_none()
+    }
+
+    /// The first message for `field`.
+    pub fn for_field(&self, field: &str) -> Option<String> {
+        self.fields
+            .iter()
+            .find(|e| e.field == field)
+            .map(|e| e.message.clone())
+    }
+}
+
+/// The summary; renders nothing while there are no errors.
+#[component]
+pub fn ErrorSummary(errors: RwSignal<FormErrors>) -> impl IntoView {
+    let node = NodeRef::<html::Div>::new();
+    // Move focus to the summary whenever new errors appear, so a screen reader reads them and
+    // a keyboard user starts from there.
+    Effect::new(move |_| {
+        if !errors.with(FormErrors::is_empty) {
+            if let Some(element) = node.get() {
+                let _ = element.focus();
+            }
+        }
+    });
+    view! {
+        <Show when=move || !errors.with(FormErrors::is_empty)>
+            <div class="error-summary" role="alert" tabindex="-1" node_ref=node data-testid="error-summary"
+                aria-labelledby="error-summary-title">
+                <h2 id="error-summary-title">"入力内容をご確認ください"</h2>
+                <ul>
+                    {move || errors.with(|e| e.general.clone()).map(|message| view! {
+                        <li data-testid="error-general">{message}</li>
+                    })}
+                    {move || errors.with(|e| e.fields.clone()).into_iter().map(|error| {
+                        let href = format!("#{}", field_id(&error.field));
+                        view! { <li><a href=href>{error.message}</a></li> }
+                    }).collect_view()}
+                </ul>
+            </div>
+        </Show>
+    }
+}

@@ -1,0 +1,7 @@
+//! Building blocks shared by the screens.
+
+pub mod clock;
+pub mod error_summary;
+pub mod field;
+pub mod layout;
+pub mod steps;
