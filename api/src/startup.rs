@@ -173,6 +173,8 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             .split_for_parts();
         let api = web::Data::new(api);
         let app = app
+            // The browser app's wasm shrinks to about 40 % with compression.
+            .wrap(actix_web::middleware::Compress::default())
             .wrap(from_fn(crate::telemetry::request_id_middleware))
             .app_data(api)
             .route("/api/openapi.json", web::get().to(openapi_json));

@@ -177,6 +177,14 @@ impl Server {
     pub fn mailbox(&self) -> Mailbox {
         Mailbox::new(self)
     }
+
+    /// Kills the server (SIGKILL) while the browser stays open, to see how the app behaves
+    /// when the connection is lost.
+    pub fn kill(&mut self) -> anyhow::Result<()> {
+        self.child.kill()?;
+        self.child.wait()?;
+        Ok(())
+    }
 }
 
 impl Drop for Server {

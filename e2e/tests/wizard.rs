@@ -464,3 +464,39 @@ async fn the_clock_ticks_in_japan_time() -> anyhow::Result<()> {
     assert_japan_clock(&browser).await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn a_lost_connection_shows_a_polite_retry_message_and_keeps_the_input() -> anyhow::Result<()>
+{
+    let mut server = Server::start(true).await?;
+    let browser = Browser::open(&server).await?;
+    open_application_form(&browser).await?;
+    browser.fill_testid("input-office_number", OFFICE).await?;
+    browser
+        .fill_testid("input-email", "offline@example.jp")
+        .await?;
+    browser
+        .fill_testid("input-email_confirmation", "offline@example.jp")
+        .await?;
+    server.kill()?;
+    browser.click_testid("next").await?;
+    let message = browser.text_of_testid("error-general").await?;
+    ensure!(message.contains("通信できませんでした"), "{message}");
+    ensure!(browser.current_path().await? == "/reissue/apply");
+    let kept = browser
+        .find_by_testid("input-email")
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        kept.as_deref() == Some("offline@example.jp"),
+        "the input is kept"
+    );
+    let button = browser.find_by_testid("next").await?;
+    ensure!(
+        button.attr("disabled").await?.is_none(),
+        "次へ can be pressed again"
+    );
+    browser.check_screen("apply-offline").await?;
+    browser.close().await
+}

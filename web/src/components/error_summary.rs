@@ -51,7 +51,13 @@ pub fn ErrorSummary(errors: RwSignal<FormErrors>) -> impl IntoView {
         <Show when=move || !errors.with(FormErrors::is_empty)>
             <div class="error-summary" role="alert" tabindex="-1" node_ref=node data-testid="error-summary"
                 aria-labelledby="error-summary-title">
-                <h2 id="error-summary-title">"入力内容をご確認ください"</h2>
+                <h2 id="error-summary-title">
+                    {move || if errors.with(|e| e.fields.is_empty()) {
+                        "手続きを続けられませんでした"
+                    } else {
+                        "入力内容をご確認ください"
+                    }}
+                </h2>
                 <ul>
                     {move || errors.with(|e| e.general.clone()).map(|message| view! {
                         <li data-testid="error-general">{message}</li>
