@@ -47,6 +47,19 @@ impl ApiFailure {
         }
     }
 
+    /// Whether the application no longer exists for this applicant (expired, replaced by a
+    /// newer one, or unknown): the wizard must start again.
+    pub fn application_is_gone(&self) -> bool {
+        matches!(
+            self.code(),
+            Some(
+                ErrorCode::ApplicationNotFound
+                    | ErrorCode::ApplicationExpired
+                    | ErrorCode::ApplicationSuperseded
+            )
+        )
+    }
+
     /// Field errors of a validation answer (or of a ledger or code answer that names a field).
     pub fn field_errors(&self) -> Vec<FieldError> {
         match self {

@@ -110,6 +110,13 @@ impl WizardState {
         };
     }
 
+    /// After a failed call: when the application is gone, start again with the input kept.
+    pub fn forget_application_if_gone(&mut self, failure: &crate::api::ApiFailure) {
+        if failure.application_is_gone() {
+            self.restart_keeping_input();
+        }
+    }
+
     fn load() -> Self {
         SessionStorage::get(STORAGE_KEY).unwrap_or_default()
     }

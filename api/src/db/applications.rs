@@ -73,11 +73,7 @@ pub fn find_unsubmitted_for_office(
     conn: &mut DbConnection,
     office_number: &OfficeNumber,
 ) -> Result<Vec<ReissueApplication>, StorageError> {
-    let unsubmitted: Vec<&str> = ApplicationStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_unsubmitted())
-        .map(ApplicationStatus::as_str)
-        .collect();
+    let unsubmitted = unsubmitted_statuses();
     let rows = dsl::reissue_applications
         .filter(dsl::office_number.eq(office_number.as_str()))
         .filter(dsl::status.eq_any(unsubmitted))
@@ -92,11 +88,7 @@ pub fn expire_due(
     now: OffsetDateTime,
     batch: i64,
 ) -> Result<Vec<ReissueApplication>, StorageError> {
-    let unsubmitted: Vec<&str> = ApplicationStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_unsubmitted())
-        .map(ApplicationStatus::as_str)
-        .collect();
+    let unsubmitted = unsubmitted_statuses();
     let due: Vec<String> = dsl::reissue_applications
         .filter(dsl::status.eq_any(unsubmitted))
         .filter(dsl::expires_at.le(to_db_time(now)))
@@ -119,6 +111,15 @@ pub fn expire_due(
         .select(ApplicationRow::as_select())
         .load(conn)?;
     rows.into_iter().map(from_row).collect()
+}
+
+/// The stored names of the statuses an applicant is still filling in.
+fn unsubmitted_statuses() -> Vec<&'static str> {
+    ApplicationStatus::ALL
+        .into_iter()
+        .filter(|s| s.is_unsubmitted())
+        .map(ApplicationStatus::as_str)
+        .collect()
 }
 
 fn to_row(a: &ReissueApplication) -> ApplicationRow {

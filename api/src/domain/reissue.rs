@@ -56,17 +56,10 @@ pub async fn create(
     let token = generate_token();
     // Two simultaneous applications of one office: the unique index lets one in; the other
     // runs again and supersedes it.
-    let mut tries = 0;
-    let created = loop {
-        tries += 1;
-        let result = create_once(ctx, input.clone(), caller.clone(), token.clone()).await;
-        match result {
-            Err(DomainError::Storage(error)) if error.is_unique_violation() && tries < 5 => {
-                continue
-            }
-            other => break other?,
-        }
-    };
+    let created = retry_on_unique_violation(|| {
+        create_once(ctx, input.clone(), caller.clone(), token.clone())
+    })
+    .await?;
     Ok(CreatedApplication {
         id: created.id,
         token,
@@ -135,15 +128,10 @@ pub async fn choose_prefecture(
     prefecture: PrefectureCode,
     caller: Caller,
 ) -> Result<CodeSent, DomainError> {
-    let ctx2 = ctx.clone();
-    let sent = ctx
-        .db
-        .transaction(move |conn| {
-            let ctx = ctx2;
-            let now = ctx.clock.now();
-            let mut application = load_authorized(conn, &ctx, id, &token)?;
+    let sent =
+        with_application(ctx, id, token, move |conn, ctx, mut application, now| {
             application.ensure_open(now)?;
-            rate_limit::spend(conn, &[caller.budget(&ctx)], now)?;
+            rate_limit::spend(conn, &[caller.budget(ctx)], now)?;
             let entry = db::ledger::find(conn, prefecture, &application.office_number)?
                 .ok_or_else(|| DomainError::OfficeNotInLedger {
                     office_number: application.office_number.clone(),
@@ -172,7 +160,7 @@ pub async fn choose_prefecture(
                 "",
                 now,
             )?;
-            send_code(conn, &ctx, &mut application, &caller, now)
+            send_code(conn, ctx, &mut application, &caller, now)
         })
         .await?;
     ctx.mail_wakeup.notify_one();
@@ -186,18 +174,12 @@ pub async fn resend_code(
     token: String,
     caller: Caller,
 ) -> Result<CodeSent, DomainError> {
-    let ctx2 = ctx.clone();
-    let sent = ctx
-        .db
-        .transaction(move |conn| {
-            let ctx = ctx2;
-            let now = ctx.clock.now();
-            let mut application = load_authorized(conn, &ctx, id, &token)?;
-            application.check_can_issue_code(now, &ctx.limits)?;
-            rate_limit::spend(conn, &[caller.budget(&ctx)], now)?;
-            send_code(conn, &ctx, &mut application, &caller, now)
-        })
-        .await?;
+    let sent = with_application(ctx, id, token, move |conn, ctx, mut application, now| {
+        application.check_can_issue_code(now, &ctx.limits)?;
+        rate_limit::spend(conn, &[caller.budget(ctx)], now)?;
+        send_code(conn, ctx, &mut application, &caller, now)
+    })
+    .await?;
     ctx.mail_wakeup.notify_one();
     Ok(sent)
 }
@@ -210,21 +192,16 @@ pub async fn verify(
     code: VerificationCode,
     caller: Caller,
 ) -> Result<Verified, DomainError> {
-    let ctx2 = ctx.clone();
     // The wrong-try count must be committed even though the answer is an error, so the
     // transaction returns the outcome and the error is made after the commit.
-    let (application, outcome) = ctx
-        .db
-        .transaction(move |conn| {
-            let ctx = ctx2;
-            let now = ctx.clock.now();
-            let mut application = load_authorized(conn, &ctx, id, &token)?;
+    let (application, outcome) =
+        with_application(ctx, id, token, move |conn, ctx, mut application, now| {
             let stored_hash = application.check_can_verify(now, &ctx.limits)?.hash.clone();
-            let wrong_budgets = wrong_code_budgets(&ctx, &application);
-            let mut all = vec![caller.budget(&ctx)];
+            let wrong_budgets = wrong_code_budgets(ctx, &application);
+            let mut all = vec![caller.budget(ctx)];
             all.extend(wrong_budgets.iter().cloned());
             rate_limit::check(conn, &all, now)?;
-            rate_limit::record(conn, &[caller.budget(&ctx)], now)?;
+            rate_limit::record(conn, &[caller.budget(ctx)], now)?;
             let matches = ctx.hasher.verify(
                 &stored_hash,
                 CODE_PURPOSE,
@@ -241,7 +218,7 @@ pub async fn verify(
             }
             db::applications::update(conn, &application)?;
             audit(conn, &application, caller.actor(), action, "", now)?;
-            Ok::<_, DomainError>((application, outcome))
+            Ok((application, outcome))
         })
         .await?;
     match outcome {
@@ -264,18 +241,13 @@ pub async fn submit(
 ) -> Result<Submitted, DomainError> {
     // A reference number collision is astronomically rare, but the unique index would refuse
     // it; try again with a new number rather than fail the applicant.
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        let ctx2 = ctx.clone();
-        let token = token.clone();
+    let application = retry_on_unique_violation(|| {
         let caller = caller.clone();
-        let result = ctx
-            .db
-            .transaction(move |conn| {
-                let ctx = ctx2;
-                let now = ctx.clock.now();
-                let mut application = load_authorized(conn, &ctx, id, &token)?;
+        with_application(
+            ctx,
+            id,
+            token.clone(),
+            move |conn, _ctx, mut application, now| {
                 application.submit(generate_reference_number(), now)?;
                 db::applications::update(conn, &application)?;
                 let detail = application.reference_number.clone().unwrap_or_default();
@@ -287,34 +259,28 @@ pub async fn submit(
                     detail,
                     now,
                 )?;
-                Ok::<_, DomainError>(application)
-            })
-            .await;
-        match result {
-            Ok(application) => {
-                return Ok(Submitted {
-                    status: application.status,
-                    reference_number: application.reference_number.unwrap_or_default(),
-                    submitted_at: application.submitted_at.unwrap_or(application.updated_at),
-                })
-            }
-            Err(DomainError::Storage(error)) if error.is_unique_violation() && tries < 5 => {
-                continue
-            }
-            Err(error) => return Err(error),
-        }
-    }
+                Ok(application)
+            },
+        )
+    })
+    .await?;
+    Ok(Submitted {
+        status: application.status,
+        reference_number: application.reference_number.unwrap_or_default(),
+        submitted_at: application.submitted_at.unwrap_or(application.updated_at),
+    })
 }
 
 /// `GET /reissue-applications/{id}`.
 pub async fn view(ctx: &Context, id: Uuid, token: String) -> Result<ApplicationView, DomainError> {
+    // A read: no transaction and no row lock.
     let ctx2 = ctx.clone();
     ctx.db
         .run(move |conn| {
-            let ctx = ctx2;
-            let now = ctx.clock.now();
-            let application = load_authorized(conn, &ctx, id, &token)?;
-            Ok(application_view(&application, &ctx, now))
+            let now = ctx2.clock.now();
+            let found = db::applications::find(conn, id)?;
+            let application = authorize(&ctx2, found, id, &token)?;
+            Ok(application_view(&application, &ctx2, now))
         })
         .await
 }
@@ -432,15 +398,71 @@ fn wrong_code_budgets(ctx: &Context, application: &ReissueApplication) -> Vec<Bu
     ]
 }
 
-/// Loads the application the token opens. A token for another application, or an unknown id,
-/// is "not found": the answer never tells whether the id exists.
+/// Runs `work` in one transaction on the application that `token` opens, with "now".
+async fn with_application<T, F>(
+    ctx: &Context,
+    id: Uuid,
+    token: String,
+    work: F,
+) -> Result<T, DomainError>
+where
+    T: Send + 'static,
+    F: FnOnce(
+            &mut DbConnection,
+            &Context,
+            ReissueApplication,
+            OffsetDateTime,
+        ) -> Result<T, DomainError>
+        + Send
+        + 'static,
+{
+    let ctx2 = ctx.clone();
+    ctx.db
+        .transaction(move |conn| {
+            let now = ctx2.clock.now();
+            let application = load_authorized(conn, &ctx2, id, &token)?;
+            work(conn, &ctx2, application, now)
+        })
+        .await
+}
+
+/// Runs `attempt` again, up to five times in all, when a unique index refused its write
+/// (a racing writer got there first; the next attempt sees its row).
+async fn retry_on_unique_violation<T, F, Fut>(mut attempt: F) -> Result<T, DomainError>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DomainError>>,
+{
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match attempt().await {
+            Err(DomainError::Storage(error)) if error.is_unique_violation() && tries < 5 => {}
+            other => return other,
+        }
+    }
+}
+
+/// Loads and locks the application the token opens.
 fn load_authorized(
     conn: &mut DbConnection,
     ctx: &Context,
     id: Uuid,
     token: &str,
 ) -> Result<ReissueApplication, DomainError> {
-    let application = db::applications::find_for_update(conn, id)?.ok_or(DomainError::NotFound)?;
+    let found = db::applications::find_for_update(conn, id)?;
+    authorize(ctx, found, id, token)
+}
+
+/// The application if `token` opens it. A token for another application, or an unknown id, is
+/// "not found": the answer never tells whether the id exists.
+fn authorize(
+    ctx: &Context,
+    found: Option<ReissueApplication>,
+    id: Uuid,
+    token: &str,
+) -> Result<ReissueApplication, DomainError> {
+    let application = found.ok_or(DomainError::NotFound)?;
     if ctx.hasher.verify(
         &application.token_hash,
         TOKEN_PURPOSE,

@@ -19,6 +19,17 @@ pub struct FormErrors {
     pub general: Option<String>,
 }
 
+impl From<&crate::api::ApiFailure> for FormErrors {
+    /// Field errors where the server named fields, otherwise its message for the summary.
+    fn from(failure: &crate::api::ApiFailure) -> Self {
+        let fields = failure.field_errors();
+        Self {
+            general: fields.is_empty().then(|| failure.message()),
+            fields,
+        }
+    }
+}
+
 impl FormErrors {
     /// No errors.
     pub fn is_empty(&self) -> bool {

@@ -5,3 +5,4 @@ pub mod error_summary;
 pub mod field;
 pub mod layout;
 pub mod steps;
+pub mod submit_button;

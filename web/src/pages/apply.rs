@@ -13,6 +13,7 @@ use crate::api;
 use crate::components::error_summary::{ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
+use crate::components::submit_button::SubmitButton;
 use crate::wizard::{Step, Wizard};
 
 /// The application form.
@@ -86,10 +87,7 @@ pub fn Apply() -> impl IntoView {
                     navigate(Step::Prefecture.path(), Default::default());
                 }
                 Err(failure) => {
-                    let shown = FormErrors {
-                        general: failure.field_errors().is_empty().then(|| failure.message()),
-                        fields: failure.field_errors(),
-                    };
+                    let shown = FormErrors::from(&failure);
                     errors.set(shown.clone());
                     summary.set(shown);
                 }
@@ -152,10 +150,7 @@ pub fn Apply() -> impl IntoView {
                 </div>
                 <div class="actions">
                     <a class="button secondary" href=Step::Lost.path() data-testid="back">"戻る"</a>
-                    <button type="submit" class="button" data-testid="next"
-                        disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>
-                        {move || if pending.get() { "送信中…" } else { "次へ" }}
-                    </button>
+                    <SubmitButton label="次へ" busy_label="送信中…" pending=pending testid="next"/>
                 </div>
             </form>
         </Page>

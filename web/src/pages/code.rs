@@ -5,13 +5,14 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use reissue_shared::{ErrorCode, VerificationCode};
+use reissue_shared::VerificationCode;
 
 use super::guard;
 use crate::api;
 use crate::components::error_summary::{ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
+use crate::components::submit_button::SubmitButton;
 use crate::wizard::{Step, Wizard};
 
 /// The code screen.
@@ -32,20 +33,8 @@ pub fn EnterCode() -> impl IntoView {
     let status = RwSignal::new(None::<String>);
 
     let show_failure = move |failure: api::ApiFailure| {
-        if matches!(
-            failure.code(),
-            Some(
-                ErrorCode::ApplicationNotFound
-                    | ErrorCode::ApplicationExpired
-                    | ErrorCode::ApplicationSuperseded
-            )
-        ) {
-            wizard.0.update(|s| s.restart_keeping_input());
-        }
-        let shown = FormErrors {
-            general: failure.field_errors().is_empty().then(|| failure.message()),
-            fields: failure.field_errors(),
-        };
+        wizard.0.update(|s| s.forget_application_if_gone(&failure));
+        let shown = FormErrors::from(&failure);
         errors.set(shown.clone());
         summary.set(shown);
     };
@@ -151,10 +140,8 @@ pub fn EnterCode() -> impl IntoView {
                     inputmode="numeric" autocomplete="one-time-code" maxlength=8 width="input-short"/>
                 <div class="actions">
                     <button type="button" class="button secondary" data-testid="back" on:click=go_back>"戻る"</button>
-                    <button type="submit" class="button" data-testid="next"
-                        disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>
-                        {move || if verify.pending().get() { "確認中…" } else { "次へ" }}
-                    </button>
+                    <SubmitButton label="次へ" busy_label="確認中…" pending=verify.pending()
+                        blocked=resend.pending()/>
                 </div>
             </form>
             <div class="notes" data-testid="code-notes">

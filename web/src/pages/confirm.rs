@@ -11,6 +11,7 @@ use super::guard;
 use crate::api;
 use crate::components::error_summary::{ErrorSummary, FormErrors};
 use crate::components::layout::Page;
+use crate::components::submit_button::SubmitButton;
 use crate::wizard::{Step, Wizard};
 
 /// The confirmation screen.
@@ -109,10 +110,7 @@ pub fn Confirm() -> impl IntoView {
             <form on:submit=on_submit novalidate>
                 <div class="actions">
                     <button type="button" class="button secondary" data-testid="back" on:click=go_back>"戻る"</button>
-                    <button type="submit" class="button" data-testid="submit"
-                        disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>
-                        {move || if pending.get() { "送信中…" } else { "送信" }}
-                    </button>
+                    <SubmitButton label="送信" busy_label="送信中…" pending=pending testid="submit"/>
                 </div>
             </form>
         </Page>

@@ -5,12 +5,13 @@ use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
-use reissue_shared::{ErrorCode, OfficeNumber, PrefectureCode};
+use reissue_shared::{OfficeNumber, PrefectureCode};
 
 use super::guard;
 use crate::api;
 use crate::components::error_summary::{field_id, ErrorSummary, FormErrors};
 use crate::components::layout::Page;
+use crate::components::submit_button::SubmitButton;
 use crate::wizard::{Step, Wizard};
 
 /// The prefecture choice.
@@ -47,21 +48,8 @@ pub fn ChoosePrefecture() -> impl IntoView {
                     navigate(Step::Code.path(), Default::default());
                 }
                 Err(failure) => {
-                    // The application is gone (expired, replaced): start again with the input kept.
-                    if matches!(
-                        failure.code(),
-                        Some(
-                            ErrorCode::ApplicationNotFound
-                                | ErrorCode::ApplicationExpired
-                                | ErrorCode::ApplicationSuperseded
-                        )
-                    ) {
-                        wizard.0.update(|s| s.restart_keeping_input());
-                    }
-                    errors.set(FormErrors {
-                        general: failure.field_errors().is_empty().then(|| failure.message()),
-                        fields: failure.field_errors(),
-                    });
+                    wizard.0.update(|s| s.forget_application_if_gone(&failure));
+                    errors.set(FormErrors::from(&failure));
                 }
             }
         }
@@ -116,10 +104,7 @@ pub fn ChoosePrefecture() -> impl IntoView {
                 </div>
                 <div class="actions">
                     <a class="button secondary" href=Step::Apply.path() data-testid="back">"戻る"</a>
-                    <button type="submit" class="button" data-testid="next"
-                        disabled=move || pending.get() aria-busy=move || pending.get().then_some("true")>
-                        {move || if pending.get() { "送信中…" } else { "次へ" }}
-                    </button>
+                    <SubmitButton label="次へ" busy_label="送信中…" pending=pending testid="next"/>
                 </div>
             </form>
         </Page>
