@@ -8,7 +8,10 @@ use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::ledger::{parse_ledger_csv, LedgerEntry, LedgerImportError};
+use crate::domain::reviewers::{save_reviewer, NewReviewer};
+use crate::domain::DomainError;
 use crate::startup::Application;
+use reissue_shared::admin::ReviewerRole;
 
 /// The demo ledger shipped with the repository.
 pub const DEMO_LEDGER: &[u8] = include_bytes!("../demo/ledger.csv");
@@ -36,6 +39,33 @@ pub enum Command {
         /// Ledger action.
         #[command(subcommand)]
         action: LedgerCommand,
+    },
+    /// Manage federation reviewer accounts.
+    Reviewer {
+        /// Reviewer action.
+        #[command(subcommand)]
+        action: ReviewerCommand,
+    },
+}
+
+/// Reviewer actions.
+#[derive(Debug, Subcommand)]
+pub enum ReviewerCommand {
+    /// Create a reviewer (or reset an existing one's name, role, prefecture and password).
+    /// The password is read from REISSUE_REVIEWER_PASSWORD, else from standard input.
+    Add {
+        /// The federation's prefecture code, 01–47.
+        #[arg(long)]
+        prefecture: String,
+        /// ログインID.
+        #[arg(long)]
+        login_id: String,
+        /// 氏名 (defaults to the login ID).
+        #[arg(long)]
+        name: Option<String>,
+        /// Supervisors can also export the audit log.
+        #[arg(long)]
+        supervisor: bool,
     },
 }
 
@@ -65,6 +95,9 @@ pub enum CliError {
     /// The ledger file.
     #[error("{0}")]
     Ledger(#[from] LedgerImportError),
+    /// A rule refused the input.
+    #[error("{0}")]
+    Invalid(String),
     /// Reading a file.
     #[error("{path}: {source}")]
     Io {
@@ -98,7 +131,104 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             println!("事業所台帳を取り込みました: {count} 件");
             Ok(())
         }
+        Command::Reviewer {
+            action:
+                ReviewerCommand::Add {
+                    prefecture,
+                    login_id,
+                    name,
+                    supervisor,
+                },
+        } => {
+            let prefecture = reissue_shared::PrefectureCode::parse(&prefecture)
+                .map_err(|e| CliError::Invalid(e.message))?;
+            let password = match std::env::var("REISSUE_REVIEWER_PASSWORD") {
+                Ok(password) => password,
+                Err(_) => {
+                    eprintln!("パスワードを入力してください（12文字以上）:");
+                    let mut line = String::new();
+                    std::io::stdin()
+                        .read_line(&mut line)
+                        .map_err(|source| CliError::Io {
+                            path: PathBuf::from("stdin"),
+                            source,
+                        })?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let reviewer = NewReviewer {
+                name: name.unwrap_or_else(|| login_id.clone()),
+                login_id,
+                role: if supervisor {
+                    ReviewerRole::Supervisor
+                } else {
+                    ReviewerRole::Reviewer
+                },
+                prefecture,
+                password,
+            };
+            let db = Database::new(&settings.database_url, 1);
+            let login_id = reviewer.login_id.clone();
+            tokio::task::spawn_blocking(move || {
+                db.run_migrations()?;
+                save_reviewers(&db, &[reviewer])
+            })
+            .await
+            .map_err(|e| db::StorageError::Task(e.to_string()))??;
+            println!(
+                "審査担当者を登録しました: {login_id}（{}）",
+                prefecture.name()
+            );
+            Ok(())
+        }
     }
+}
+
+/// Stores reviewer accounts in one transaction.
+pub fn save_reviewers(db: &Database, reviewers: &[NewReviewer]) -> Result<(), CliError> {
+    let now = time::OffsetDateTime::now_utc();
+    db.transaction_blocking(|conn| {
+        for reviewer in reviewers {
+            save_reviewer(conn, reviewer, now)?;
+        }
+        Ok::<_, DomainError>(())
+    })
+    .map_err(|error| match error {
+        DomainError::Validation(errors) => CliError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        DomainError::Storage(storage) => CliError::Storage(storage),
+        other => CliError::Invalid(other.to_string()),
+    })
+}
+
+/// The demo reviewers of `serve --demo`: 東京都 and 鳥取県.
+pub fn demo_reviewers(password: &str) -> Vec<NewReviewer> {
+    [
+        (
+            "demo-tokyo",
+            "東京都国保連合会 審査担当（デモ）",
+            reissue_shared::PrefectureCode::TOKYO,
+        ),
+        (
+            "demo-tottori",
+            "鳥取県国保連合会 審査担当（デモ）",
+            reissue_shared::PrefectureCode::TOTTORI,
+        ),
+    ]
+    .into_iter()
+    .map(|(login_id, name, prefecture)| NewReviewer {
+        login_id: login_id.to_owned(),
+        name: name.to_owned(),
+        role: ReviewerRole::Supervisor,
+        prefecture,
+        password: password.to_owned(),
+    })
+    .collect()
 }
 
 /// Stores ledger entries in one transaction, audited.
@@ -141,12 +271,32 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), CliError> {
             tokio::task::spawn_blocking(move || import_ledger(&db, &entries, "demo ledger"))
                 .await
                 .map_err(|e| db::StorageError::Task(e.to_string()))??;
+        // The demo password: REISSUE_DEMO_PASSWORD, or a fresh random one printed below.
+        let (password, generated) = match std::env::var("REISSUE_DEMO_PASSWORD") {
+            Ok(password) if !password.is_empty() => (password, false),
+            _ => (
+                crate::domain::secrets::generate_token()[..16].to_owned(),
+                true,
+            ),
+        };
+        let db = application.context().db.clone();
+        let reviewers = demo_reviewers(&password);
+        tokio::task::spawn_blocking(move || save_reviewers(&db, &reviewers))
+            .await
+            .map_err(|e| db::StorageError::Task(e.to_string()))??;
+        let shown_password = if generated {
+            password.as_str()
+        } else {
+            "（REISSUE_DEMO_PASSWORD の値）"
+        };
         let base = format!("http://{}:{}", bind.ip(), application.port());
         println!(
             "\nデモ用の事業所台帳を読み込みました（{count} 件）。\n\
              \n  API:               {base}/api/v1\n  OpenAPI:           {base}/api/openapi.json\n  開発用メールボックス: {base}/dev/mailbox\n\
              \n試せる事業所番号: 1311111111（請求事業所 A、東京都 13、介護）、1312345678（障害、東京都）、1390000012（代理人、東京都）\n\
-             README の curl の手順で申請を最後まで進められます。\n"
+             README の curl の手順で申請を最後まで進められます。\n\n\
+             審査担当者（デモ）: demo-tokyo（東京都）、demo-tottori（鳥取県）  パスワード: {shown_password}\n\
+             （POST {base}/api/v1/admin/sessions でログインします）\n"
         );
     }
     tracing::info!(address = %bind, port = application.port(), mail = mail_mode, "serving");

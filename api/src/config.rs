@@ -108,6 +108,12 @@ pub struct Limits {
     pub client_window: Duration,
     /// How long an application may stay unsubmitted.
     pub application_ttl: Duration,
+    /// Failed reviewer logins in a row that lock the account.
+    pub reviewer_max_failed_logins: u32,
+    /// How long a locked reviewer account stays locked.
+    pub reviewer_lock: Duration,
+    /// Lifetime of a reviewer's session token.
+    pub reviewer_session_ttl: Duration,
 }
 
 impl Default for Limits {
@@ -125,6 +131,9 @@ impl Default for Limits {
             requests_per_client: 60,
             client_window: Duration::from_secs(60 * 60),
             application_ttl: Duration::from_secs(2 * 60 * 60),
+            reviewer_max_failed_logins: 5,
+            reviewer_lock: Duration::from_secs(15 * 60),
+            reviewer_session_ttl: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -302,6 +311,15 @@ impl Settings {
             client_window: env.seconds("REISSUE_CLIENT_WINDOW_SECONDS", defaults.client_window)?,
             application_ttl: env
                 .seconds("REISSUE_APPLICATION_TTL_SECONDS", defaults.application_ttl)?,
+            reviewer_max_failed_logins: env.parse(
+                "REISSUE_REVIEWER_MAX_FAILED_LOGINS",
+                defaults.reviewer_max_failed_logins,
+            )?,
+            reviewer_lock: env.seconds("REISSUE_REVIEWER_LOCK_SECONDS", defaults.reviewer_lock)?,
+            reviewer_session_ttl: env.seconds(
+                "REISSUE_REVIEWER_SESSION_SECONDS",
+                defaults.reviewer_session_ttl,
+            )?,
         };
         if limits.code_max_attempts == 0 || limits.codes_per_application == 0 {
             return Err(SettingsError::Invalid {

@@ -243,6 +243,33 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
                 InvalidStateReason::Withdrawn => "この申請は取り下げられています。必要な場合は、最初から申請してください。",
             },
         ),
+        DomainError::TransitionRefused { from } => ProblemParts::new(
+            S::CONFLICT,
+            C::TransitionRefused,
+            "Not allowed in the current status",
+            format!("この申請は「{}」のため、この操作はできません。画面を更新して最新の状態をご確認ください。", from.label()),
+        ),
+        DomainError::InvalidCredentials => ProblemParts::new(
+            S::UNAUTHORIZED,
+            C::InvalidCredentials,
+            "Invalid credentials",
+            "ログインIDまたはパスワードが正しくありません。",
+        ),
+        DomainError::AccountLocked { until } => {
+            let local = until.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC));
+            let mut parts = ProblemParts::new(
+                S::LOCKED,
+                C::AccountLocked,
+                "Account locked",
+                format!(
+                    "ログインに続けて失敗したため、{:02}時{:02}分までログインできません。",
+                    local.hour(),
+                    local.minute()
+                ),
+            );
+            parts.retry_after = Some(crate::domain::application::seconds_until(time::OffsetDateTime::now_utc(), *until));
+            parts
+        }
         DomainError::AlreadySubmitted => ProblemParts::new(
             S::CONFLICT,
             C::AlreadySubmitted,

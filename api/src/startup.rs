@@ -72,6 +72,7 @@ impl Application {
             db: db.clone(),
             clock: clock.clone(),
             hasher: Hasher::new(settings.secret_key.clone()),
+            sessions: crate::domain::reviewers::SessionKeys::new(&settings.secret_key),
             limits: Arc::new(settings.limits.clone()),
             mail_wakeup: wakeup.clone(),
         };
@@ -166,7 +167,8 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             .service(
                 utoipa_actix_web::scope("/api/v1")
                     .configure(routes::prefectures::configure)
-                    .configure(routes::applications::configure),
+                    .configure(routes::applications::configure)
+                    .configure(routes::admin::configure),
             )
             .configure(routes::health::configure)
             .configure(routes::dev_mailbox::configure)

@@ -52,6 +52,12 @@ pub enum ErrorCode {
     CodeLimitReached,
     /// Too many requests; see `Retry-After`.
     RateLimited,
+    /// A reviewer's action that the application's status does not allow.
+    TransitionRefused,
+    /// Wrong login ID or password.
+    InvalidCredentials,
+    /// Too many failed logins; locked for a while.
+    AccountLocked,
     /// The database or another dependency is unavailable; try again shortly.
     ServiceUnavailable,
     /// An unexpected error; the `request_id` identifies it in the logs.
@@ -83,6 +89,9 @@ impl ErrorCode {
             Self::NoActiveCode => "no_active_code",
             Self::CodeLimitReached => "code_limit_reached",
             Self::RateLimited => "rate_limited",
+            Self::TransitionRefused => "transition_refused",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::AccountLocked => "account_locked",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

@@ -6,6 +6,7 @@
 //! same Japanese messages. This crate has no server dependency and builds for `wasm32`; the
 //! `server` feature adds `validator` derives and OpenAPI schemas, which the browser never needs.
 
+pub mod admin;
 pub mod code;
 pub mod dto;
 pub mod email;

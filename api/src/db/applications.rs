@@ -147,6 +147,8 @@ fn to_row(a: &ReissueApplication) -> ApplicationRow {
         expires_at: to_db_time(a.expires_at),
         verified_at: a.verified_at.map(to_db_time),
         submitted_at: a.submitted_at.map(to_db_time),
+        decision_reason: a.decision_reason.clone(),
+        decided_at: a.decided_at.map(to_db_time),
     }
 }
 
@@ -186,5 +188,116 @@ fn from_row(row: ApplicationRow) -> Result<ReissueApplication, StorageError> {
         expires_at: from_db_time(row.expires_at),
         verified_at: row.verified_at.map(from_db_time),
         submitted_at: row.submitted_at.map(from_db_time),
+        decision_reason: row.decision_reason.clone(),
+        decided_at: row.decided_at.map(from_db_time),
     })
+}
+
+/// What a reviewer's queue asks for.
+#[derive(Debug, Clone)]
+pub struct QueueFilter {
+    /// The reviewer's prefecture: nothing else is ever returned.
+    pub prefecture: PrefectureCode,
+    /// Only this status.
+    pub status: Option<ApplicationStatus>,
+    /// Part of the reference number, office number, office name or e-mail.
+    pub search: Option<String>,
+    /// Rows to skip.
+    pub offset: i64,
+    /// Rows to return.
+    pub limit: i64,
+}
+
+/// One page of a prefecture's applications, oldest first, and how many match in all.
+pub fn queue(
+    conn: &mut DbConnection,
+    filter: &QueueFilter,
+) -> Result<(Vec<ReissueApplication>, i64), StorageError> {
+    let filtered = || {
+        let mut query = dsl::reissue_applications
+            .filter(dsl::prefecture_code.eq(filter.prefecture.as_str()))
+            .into_boxed();
+        if let Some(status) = filter.status {
+            query = query.filter(dsl::status.eq(status.as_str()));
+        }
+        if let Some(search) = filter
+            .search
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+        {
+            let pattern = format!("%{}%", escape_like(search));
+            query = query.filter(
+                dsl::reference_number
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(dsl::office_number.like(pattern.clone()).escape('\\'))
+                    .or(dsl::office_name.like(pattern.clone()).escape('\\'))
+                    .or(dsl::email.like(pattern).escape('\\')),
+            );
+        }
+        query
+    };
+    let total: i64 = filtered().count().get_result(conn)?;
+    let rows = filtered()
+        .order((dsl::created_at.asc(), dsl::id.asc()))
+        .offset(filter.offset)
+        .limit(filter.limit)
+        .select(ApplicationRow::as_select())
+        .load(conn)?;
+    let applications = rows.into_iter().map(from_row).collect::<Result<_, _>>()?;
+    Ok((applications, total))
+}
+
+/// A prefecture's applications by status.
+pub fn counts_by_status(
+    conn: &mut DbConnection,
+    prefecture: PrefectureCode,
+) -> Result<Vec<(String, i64)>, StorageError> {
+    Ok(dsl::reissue_applications
+        .filter(dsl::prefecture_code.eq(prefecture.as_str()))
+        .group_by(dsl::status)
+        .select((dsl::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// All applications of one office in one prefecture, oldest first.
+pub fn for_office(
+    conn: &mut DbConnection,
+    prefecture: PrefectureCode,
+    office_number: &OfficeNumber,
+) -> Result<Vec<ReissueApplication>, StorageError> {
+    let rows = dsl::reissue_applications
+        .filter(dsl::prefecture_code.eq(prefecture.as_str()))
+        .filter(dsl::office_number.eq(office_number.as_str()))
+        .order((dsl::created_at.asc(), dsl::id.asc()))
+        .select(ApplicationRow::as_select())
+        .load(conn)?;
+    rows.into_iter().map(from_row).collect()
+}
+
+/// How many applications each of these offices has in the prefecture.
+pub fn count_per_office(
+    conn: &mut DbConnection,
+    prefecture: PrefectureCode,
+    office_numbers: &[String],
+) -> Result<Vec<(String, i64)>, StorageError> {
+    Ok(dsl::reissue_applications
+        .filter(dsl::prefecture_code.eq(prefecture.as_str()))
+        .filter(dsl::office_number.eq_any(office_numbers))
+        .group_by(dsl::office_number)
+        .select((dsl::office_number, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// `%`, `_` and `\` match themselves in a LIKE pattern built from a search text.
+fn escape_like(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }

@@ -25,6 +25,27 @@ pub fn append(conn: &mut DbConnection, event: &AuditEvent) -> Result<(), Storage
     Ok(())
 }
 
+/// The history of one application, oldest first.
+pub fn history(
+    conn: &mut DbConnection,
+    application_id: Uuid,
+) -> Result<Vec<reissue_shared::admin::HistoryEntry>, StorageError> {
+    let rows: Vec<AuditRow> = dsl::audit_log
+        .filter(dsl::application_id.eq(application_id.to_string()))
+        .order((dsl::occurred_at.asc(), dsl::id.asc()))
+        .select(AuditRow::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|row| reissue_shared::admin::HistoryEntry {
+            occurred_at: super::models::from_db_time(row.occurred_at),
+            actor: row.actor,
+            action: row.action,
+            detail: row.detail,
+        })
+        .collect())
+}
+
 /// The actions recorded for one application, oldest first.
 pub fn actions_for_application(
     conn: &mut DbConnection,

@@ -7,8 +7,10 @@ pub mod audit;
 pub mod dev_mailbox;
 pub mod ledger;
 pub mod models;
+pub mod notes;
 pub mod outbox;
 pub mod rate_limits;
+pub mod reviewers;
 pub mod schema;
 
 use std::time::Duration;

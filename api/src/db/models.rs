@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::schema::{
-    audit_log, dev_messages, ledger_entries, outbox_messages, rate_limit_events,
-    reissue_applications,
+    application_notes, audit_log, dev_messages, ledger_entries, outbox_messages, rate_limit_events,
+    reissue_applications, reviewers,
 };
 
 /// Stored timestamps are UTC without an offset, at microsecond precision (PostgreSQL's), so a
@@ -61,6 +61,34 @@ pub struct ApplicationRow {
     pub expires_at: PrimitiveDateTime,
     pub verified_at: Option<PrimitiveDateTime>,
     pub submitted_at: Option<PrimitiveDateTime>,
+    pub decision_reason: Option<String>,
+    pub decided_at: Option<PrimitiveDateTime>,
+}
+
+/// A `reviewers` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = reviewers)]
+pub struct ReviewerRow {
+    pub id: String,
+    pub login_id: String,
+    pub name: String,
+    pub role: String,
+    pub prefecture_code: String,
+    pub password_hash: String,
+    pub failed_logins: i32,
+    pub locked_until: Option<PrimitiveDateTime>,
+    pub created_at: PrimitiveDateTime,
+}
+
+/// An `application_notes` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = application_notes)]
+pub struct NoteRow {
+    pub id: String,
+    pub application_id: String,
+    pub reviewer_id: String,
+    pub text: String,
+    pub created_at: PrimitiveDateTime,
 }
 
 /// An `outbox_messages` row.

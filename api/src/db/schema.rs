@@ -35,8 +35,36 @@ diesel::table! {
         expires_at -> Timestamp,
         verified_at -> Nullable<Timestamp>,
         submitted_at -> Nullable<Timestamp>,
+        decision_reason -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    reviewers (id) {
+        id -> Text,
+        login_id -> Text,
+        name -> Text,
+        role -> Text,
+        prefecture_code -> Text,
+        password_hash -> Text,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    application_notes (id) {
+        id -> Text,
+        application_id -> Text,
+        reviewer_id -> Text,
+        text -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(application_notes -> reviewers (reviewer_id));
 
 diesel::table! {
     outbox_messages (id) {
@@ -93,4 +121,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     dev_messages,
     rate_limit_events,
     audit_log,
+    reviewers,
+    application_notes,
 );

@@ -44,6 +44,10 @@ pub struct ReissueApplication {
     pub expires_at: OffsetDateTime,
     pub verified_at: Option<OffsetDateTime>,
     pub submitted_at: Option<OffsetDateTime>,
+    /// Why it was rejected or withdrawn (shown to the office).
+    pub decision_reason: Option<String>,
+    /// When it was approved, rejected or withdrawn.
+    pub decided_at: Option<OffsetDateTime>,
 }
 
 /// What a code entry did.
@@ -89,6 +93,8 @@ impl ReissueApplication {
             expires_at: now + limits.application_ttl,
             verified_at: None,
             submitted_at: None,
+            decision_reason: None,
+            decided_at: None,
         }
     }
 
@@ -272,6 +278,51 @@ impl ReissueApplication {
         self.submitted_at = Some(now);
         self.updated_at = now;
         Ok(())
+    }
+
+    /// 審査開始: a reviewer takes a submitted application.
+    pub fn start_review(&mut self, now: OffsetDateTime) -> Result<(), DomainError> {
+        self.require_status(&[ApplicationStatus::Submitted])?;
+        self.status = ApplicationStatus::InReview;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// 承認 or 却下 of an application under review; a rejection carries its reason.
+    pub fn decide(
+        &mut self,
+        approved: bool,
+        reason: Option<String>,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        self.require_status(&[ApplicationStatus::InReview])?;
+        self.status = if approved {
+            ApplicationStatus::Approved
+        } else {
+            ApplicationStatus::Rejected
+        };
+        self.decision_reason = reason;
+        self.decided_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// 取下げ of a submitted application, before a decision.
+    pub fn withdraw(&mut self, reason: String, now: OffsetDateTime) -> Result<(), DomainError> {
+        self.require_status(&[ApplicationStatus::Submitted, ApplicationStatus::InReview])?;
+        self.status = ApplicationStatus::Withdrawn;
+        self.decision_reason = Some(reason);
+        self.decided_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    fn require_status(&self, allowed: &[ApplicationStatus]) -> Result<(), DomainError> {
+        if allowed.contains(&self.status) {
+            Ok(())
+        } else {
+            Err(DomainError::TransitionRefused { from: self.status })
+        }
     }
 
     /// Closes an unsubmitted application because a newer one for the same office replaced it.

@@ -28,6 +28,24 @@ pub enum AuditAction {
     LedgerImported,
     /// A mail could not be delivered after every try.
     MailFailed,
+    /// A reviewer logged in.
+    ReviewerLoggedIn,
+    /// A reviewer login failed.
+    ReviewerLoginFailed,
+    /// Failed logins locked a reviewer account.
+    ReviewerLocked,
+    /// A reviewer account was created or changed.
+    ReviewerSaved,
+    /// 審査開始.
+    ReviewStarted,
+    /// 承認.
+    ApplicationApproved,
+    /// 却下.
+    ApplicationRejected,
+    /// 取下げ.
+    ApplicationWithdrawn,
+    /// A call note was added.
+    NoteAdded,
 }
 
 impl AuditAction {
@@ -45,6 +63,15 @@ impl AuditAction {
             Self::ApplicationExpired => "application_expired",
             Self::LedgerImported => "ledger_imported",
             Self::MailFailed => "mail_failed",
+            Self::ReviewerLoggedIn => "reviewer_logged_in",
+            Self::ReviewerLoginFailed => "reviewer_login_failed",
+            Self::ReviewerLocked => "reviewer_locked",
+            Self::ReviewerSaved => "reviewer_saved",
+            Self::ReviewStarted => "review_started",
+            Self::ApplicationApproved => "application_approved",
+            Self::ApplicationRejected => "application_rejected",
+            Self::ApplicationWithdrawn => "application_withdrawn",
+            Self::NoteAdded => "note_added",
         }
     }
 }

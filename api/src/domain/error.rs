@@ -41,6 +41,21 @@ pub enum DomainError {
     /// The step is not allowed in the current status.
     #[error("not allowed now")]
     InvalidState(InvalidStateReason),
+    /// A reviewer's action that the current status does not allow.
+    #[error("transition refused")]
+    TransitionRefused {
+        /// The current status.
+        from: reissue_shared::ApplicationStatus,
+    },
+    /// Wrong login ID or password (said alike for both).
+    #[error("invalid credentials")]
+    InvalidCredentials,
+    /// Too many failed logins: locked until then.
+    #[error("account locked")]
+    AccountLocked {
+        /// When it unlocks.
+        until: time::OffsetDateTime,
+    },
     /// Already submitted (or decided).
     #[error("already submitted")]
     AlreadySubmitted,

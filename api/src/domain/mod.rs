@@ -8,6 +8,8 @@ pub mod error;
 pub mod ledger;
 pub mod rate_limit;
 pub mod reissue;
+pub mod review;
+pub mod reviewers;
 pub mod secrets;
 pub mod sweeper;
 
@@ -32,6 +34,8 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// Keyed hash for codes and tokens.
     pub hasher: Hasher,
+    /// Signing keys of reviewer sessions.
+    pub sessions: reviewers::SessionKeys,
     /// The code rules' limits.
     pub limits: Arc<Limits>,
     /// Wakes the outbox worker.

@@ -1,6 +1,7 @@
 //! HTTP routes: one module per resource, each with `configure`. Handlers read the request,
 //! call one domain function and map the answer; they hold no rule.
 
+pub mod admin;
 pub mod applications;
 pub mod dev_mailbox;
 pub mod extract;

@@ -23,6 +23,7 @@ use utoipa::{Modify, OpenApi};
     modifiers(&ApplicationTokenScheme),
     tags(
         (name = "applicant", description = "The office's reissue application (manual steps 6–11)"),
+        (name = "admin", description = "The federation reviewers' review of applications"),
         (name = "operations", description = "Health and readiness"),
         (name = "development", description = "Development mailbox (only without SMTP)")
     )
@@ -35,6 +36,16 @@ struct ApplicationTokenScheme;
 impl Modify for ApplicationTokenScheme {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
         let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "reviewer_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The access_token of POST /admin/sessions"))
+                    .build(),
+            ),
+        );
         components.add_security_scheme(
             "application_token",
             SecurityScheme::Http(

@@ -18,6 +18,9 @@ use reissue_api::domain::ledger::parse_ledger_csv;
 use reissue_api::domain::Context;
 use reissue_api::startup::Application;
 
+/// The password of the demo reviewers `demo-tokyo` (13) and `demo-tottori` (31) in tests.
+pub const REVIEWER_PASSWORD: &str = "test-reviewer-password";
+
 /// Which storage backend a test runs on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
@@ -61,6 +64,8 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub context: Context,
+    /// The demo reviewers are stored on first use (hashing their passwords takes a moment).
+    reviewers: tokio::sync::OnceCell<()>,
     postgres_database: Option<String>,
     _data_dir: tempfile::TempDir,
 }
@@ -125,9 +130,8 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
     let context = application.context();
     let entries = parse_ledger_csv(DEMO_LEDGER).unwrap();
     let db = context.db.clone();
-    tokio::task::spawn_blocking(move || import_ledger(&db, &entries, "test"))
+    tokio::task::spawn_blocking(move || import_ledger(&db, &entries, "test").unwrap())
         .await
-        .unwrap()
         .unwrap();
     tokio::spawn(application.run_until_stopped());
     TestApp {
@@ -138,6 +142,7 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
             .unwrap(),
         clock,
         context,
+        reviewers: tokio::sync::OnceCell::new(),
         postgres_database,
         _data_dir: data_dir,
     }
@@ -284,6 +289,77 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::OK);
         let code = self.read_code_from_mailbox(email, 1).await;
         (app, code)
+    }
+
+    /// An application of `office_number` taken through to `submitted` in `prefecture`.
+    pub async fn submitted_application(
+        &self,
+        office_number: &str,
+        prefecture: &str,
+        email: &str,
+    ) -> Created {
+        let created = self.create_application(office_number, email).await;
+        assert_eq!(
+            self.choose_prefecture(&created, prefecture).await.status(),
+            StatusCode::OK
+        );
+        let code = self.read_code_from_mailbox(email, 1).await;
+        assert_eq!(self.verify(&created, &code).await.status(), StatusCode::OK);
+        assert_eq!(self.submit(&created).await.status(), StatusCode::OK);
+        created
+    }
+
+    /// `POST /admin/sessions` (the demo reviewers exist from the first call).
+    pub async fn admin_login_attempt(&self, login_id: &str, password: &str) -> Response {
+        self.reviewers
+            .get_or_init(|| async {
+                let db = self.context.db.clone();
+                tokio::task::spawn_blocking(move || {
+                    reissue_api::cli::save_reviewers(
+                        &db,
+                        &reissue_api::cli::demo_reviewers(REVIEWER_PASSWORD),
+                    )
+                    .unwrap();
+                })
+                .await
+                .unwrap();
+            })
+            .await;
+        self.client
+            .post(self.api("/admin/sessions"))
+            .json(&json!({ "login_id": login_id, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// A reviewer token for a demo reviewer.
+    pub async fn admin_token(&self, login_id: &str) -> String {
+        let response = self.admin_login_attempt(login_id, REVIEWER_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let body: Value = response.json().await.unwrap();
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// `GET` an admin path with a reviewer token.
+    pub async fn admin_get(&self, token: &str, path: &str) -> Response {
+        self.client
+            .get(self.api(&format!("/admin{path}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `POST` an admin path with a reviewer token and a JSON body.
+    pub async fn admin_post(&self, token: &str, path: &str, body: &Value) -> Response {
+        self.client
+            .post(self.api(&format!("/admin{path}")))
+            .bearer_auth(token)
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// The audit actions of an application, oldest first.

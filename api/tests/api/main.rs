@@ -15,4 +15,5 @@ mod ledger_outcomes;
 mod mail_delivery;
 mod malformed_requests;
 mod openapi;
+mod review;
 mod verification_codes;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, Backend};
 
-/// DESIGN.md's applicant table and the operational routes.
+/// DESIGN.md's applicant and reviewer tables and the operational routes.
 const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/prefectures"),
     ("post", "/api/v1/reissue-applications"),
@@ -14,6 +14,13 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/reissue-applications/{id}/code"),
     ("post", "/api/v1/reissue-applications/{id}/verification"),
     ("post", "/api/v1/reissue-applications/{id}/submission"),
+    ("post", "/api/v1/admin/sessions"),
+    ("get", "/api/v1/admin/applications"),
+    ("get", "/api/v1/admin/applications/{id}"),
+    ("post", "/api/v1/admin/applications/{id}/review"),
+    ("post", "/api/v1/admin/applications/{id}/decision"),
+    ("post", "/api/v1/admin/applications/{id}/withdrawal"),
+    ("post", "/api/v1/admin/applications/{id}/notes"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/api/dev/messages"),

@@ -1,0 +1,329 @@
+//! Federation reviewers: accounts with argon2id passwords, login with lock-out, and the
+//! short-lived JWT that carries the reviewer's role and prefecture.
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use reissue_shared::admin::{AdminSession, LoginRequest, ReviewerRole, ReviewerView};
+use reissue_shared::PrefectureCode;
+
+use super::audit::{AuditAction, AuditEvent};
+use super::{Context, DomainError};
+use crate::config::Secret;
+use crate::db::reviewers::{self, StoredReviewer};
+use crate::db::{self, DbConnection, StorageError};
+
+/// Shortest reviewer password.
+pub const MIN_PASSWORD_LENGTH: usize = 12;
+const AUDIENCE: &str = "reissue-admin";
+
+/// A logged-in reviewer, as the token proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reviewer {
+    /// Account id.
+    pub id: String,
+    /// 氏名.
+    pub name: String,
+    /// Role.
+    pub role: ReviewerRole,
+    /// The only prefecture whose applications this reviewer sees.
+    pub prefecture: PrefectureCode,
+}
+
+impl Reviewer {
+    /// For the audit log.
+    pub fn actor(&self) -> String {
+        format!("reviewer:{}", self.id)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct Claims {
+    sub: String,
+    name: String,
+    role: ReviewerRole,
+    pref: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
+
+/// Signing keys of reviewer tokens (HS256 with the server secret).
+#[derive(Clone)]
+pub struct SessionKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+}
+
+impl SessionKeys {
+    /// Keys from the server secret.
+    pub fn new(secret: &Secret) -> Self {
+        Self {
+            encoding: EncodingKey::from_secret(secret.expose()),
+            decoding: DecodingKey::from_secret(secret.expose()),
+        }
+    }
+
+    fn issue(
+        &self,
+        reviewer: &Reviewer,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<String, DomainError> {
+        let claims = Claims {
+            sub: reviewer.id.clone(),
+            name: reviewer.name.clone(),
+            role: reviewer.role,
+            pref: reviewer.prefecture.as_str().to_owned(),
+            aud: AUDIENCE.to_owned(),
+            iat: now.unix_timestamp(),
+            exp: expires_at.unix_timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| DomainError::Storage(StorageError::Task(format!("signing a token: {e}"))))
+    }
+
+    /// The reviewer a token names, if it is genuine, unexpired, HS256 and ours. Any other
+    /// token (forged, expired, `alg: none`, another audience) is refused alike.
+    pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Reviewer, DomainError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[AUDIENCE]);
+        validation.leeway = 0;
+        // Expiry is checked against the injected clock below, not the system clock.
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .map_err(|_| DomainError::Unauthorized)?;
+        if data.claims.exp <= now.unix_timestamp() {
+            return Err(DomainError::Unauthorized);
+        }
+        Ok(Reviewer {
+            id: data.claims.sub,
+            name: data.claims.name,
+            role: data.claims.role,
+            prefecture: PrefectureCode::parse(&data.claims.pref)
+                .map_err(|_| DomainError::Unauthorized)?,
+        })
+    }
+}
+
+/// argon2id with the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> Result<String, DomainError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| DomainError::Storage(StorageError::Task(format!("hashing a password: {e}"))))
+}
+
+/// Whether `password` matches the stored PHC string.
+pub fn verify_password(stored: &str, password: &str) -> bool {
+    PasswordHash::new(stored)
+        .map(|hash| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &hash)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// A new or changed reviewer account.
+#[derive(Debug, Clone)]
+pub struct NewReviewer {
+    /// ログインID.
+    pub login_id: String,
+    /// 氏名.
+    pub name: String,
+    /// Role.
+    pub role: ReviewerRole,
+    /// Prefecture.
+    pub prefecture: PrefectureCode,
+    /// The password (hashed before storing).
+    pub password: String,
+}
+
+/// Creates or updates a reviewer account (CLI and demo data), audited.
+pub fn save_reviewer(
+    conn: &mut DbConnection,
+    reviewer: &NewReviewer,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    if reviewer.password.chars().count() < MIN_PASSWORD_LENGTH {
+        return Err(DomainError::Validation(vec![
+            reissue_shared::FieldError::new(
+                "password",
+                reissue_shared::FieldErrorCode::InvalidLength,
+                format!("パスワードは{MIN_PASSWORD_LENGTH}文字以上にしてください。"),
+            ),
+        ]));
+    }
+    let stored = StoredReviewer {
+        id: uuid::Uuid::new_v4().to_string(),
+        login_id: reviewer.login_id.trim().to_owned(),
+        name: reviewer.name.clone(),
+        role: reviewer.role.as_str().to_owned(),
+        prefecture_code: reviewer.prefecture.as_str().to_owned(),
+        password_hash: hash_password(&reviewer.password)?,
+        failed_logins: 0,
+        locked_until: None,
+    };
+    reviewers::upsert(conn, &stored, now)?;
+    db::audit::append(
+        conn,
+        &AuditEvent {
+            occurred_at: now,
+            actor: "operator".into(),
+            action: AuditAction::ReviewerSaved,
+            application_id: None,
+            office_number: None,
+            prefecture_code: Some(stored.prefecture_code.clone()),
+            detail: format!("{} ({})", stored.login_id, stored.role),
+        },
+    )?;
+    Ok(())
+}
+
+/// `POST /admin/sessions`: checks the password, counts failures, locks after too many, and
+/// answers alike for an unknown login ID and a wrong password.
+pub async fn login(ctx: &Context, request: LoginRequest) -> Result<AdminSession, DomainError> {
+    request.check().map_err(DomainError::Validation)?;
+    let ctx2 = ctx.clone();
+    let outcome = ctx
+        .db
+        .transaction(move |conn| {
+            let ctx = ctx2;
+            let now = ctx.clock.now();
+            let login_id = request.login_id.trim().to_owned();
+            let Some(account) = reviewers::find_by_login(conn, &login_id)? else {
+                // Same work as for a real account, so timing does not tell which IDs exist.
+                let _ = verify_password(dummy_hash(), &request.password);
+                return Ok(Err(DomainError::InvalidCredentials));
+            };
+            if let Some(until) = account.locked_until.filter(|until| *until > now) {
+                return Ok(Err(DomainError::AccountLocked { until }));
+            }
+            let event = |action: AuditAction, detail: String| AuditEvent {
+                occurred_at: now,
+                actor: format!("reviewer:{}", account.id),
+                action,
+                application_id: None,
+                office_number: None,
+                prefecture_code: Some(account.prefecture_code.clone()),
+                detail,
+            };
+            if !verify_password(&account.password_hash, &request.password) {
+                let failed = account.failed_logins + 1;
+                let locked_until = (failed >= ctx.limits.reviewer_max_failed_logins)
+                    .then(|| now + ctx.limits.reviewer_lock);
+                reviewers::record_login(
+                    conn,
+                    &account.id,
+                    if locked_until.is_some() { 0 } else { failed },
+                    locked_until,
+                )?;
+                db::audit::append(
+                    conn,
+                    &event(
+                        AuditAction::ReviewerLoginFailed,
+                        format!("{failed} in a row"),
+                    ),
+                )?;
+                if let Some(until) = locked_until {
+                    db::audit::append(
+                        conn,
+                        &event(AuditAction::ReviewerLocked, format!("until {until}")),
+                    )?;
+                    return Ok(Err(DomainError::AccountLocked { until }));
+                }
+                return Ok(Err(DomainError::InvalidCredentials));
+            }
+            reviewers::record_login(conn, &account.id, 0, None)?;
+            db::audit::append(conn, &event(AuditAction::ReviewerLoggedIn, String::new()))?;
+            let reviewer = Reviewer {
+                id: account.id.clone(),
+                name: account.name.clone(),
+                role: ReviewerRole::parse(&account.role).unwrap_or(ReviewerRole::Reviewer),
+                prefecture: PrefectureCode::parse(&account.prefecture_code).map_err(|_| {
+                    StorageError::Corrupt(format!("reviewer {}: prefecture", account.id))
+                })?,
+            };
+            let expires_at = now + ctx.limits.reviewer_session_ttl;
+            let access_token = ctx.sessions.issue(&reviewer, now, expires_at)?;
+            Ok::<_, DomainError>(Ok(AdminSession {
+                access_token,
+                expires_at,
+                reviewer: ReviewerView {
+                    name: reviewer.name,
+                    role: reviewer.role,
+                    prefecture_code: reviewer.prefecture.as_str().to_owned(),
+                },
+            }))
+        })
+        .await?;
+    // Failures are committed (counted and audited) before they are answered.
+    outcome
+}
+
+/// A valid argon2id hash of a random password, computed once.
+fn dummy_hash() -> &'static str {
+    static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    HASH.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()).unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn keys() -> SessionKeys {
+        SessionKeys::new(&Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()))
+    }
+
+    fn reviewer() -> Reviewer {
+        Reviewer {
+            id: "r1".into(),
+            name: "審査 太郎".into(),
+            role: ReviewerRole::Reviewer,
+            prefecture: PrefectureCode::TOTTORI,
+        }
+    }
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(&hash, "correct horse battery"));
+        assert!(!verify_password(&hash, "correct horse battery!"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn a_token_carries_role_and_prefecture_and_expires() {
+        let now = OffsetDateTime::now_utc();
+        let token = keys()
+            .issue(&reviewer(), now, now + std::time::Duration::from_secs(60))
+            .unwrap_or_default();
+        assert_eq!(keys().verify(&token, now).ok(), Some(reviewer()));
+        assert!(keys()
+            .verify(&token, now + std::time::Duration::from_secs(60))
+            .is_err());
+    }
+
+    #[test]
+    fn forged_and_unsigned_tokens_are_refused() {
+        let now = OffsetDateTime::now_utc();
+        let other = SessionKeys::new(&Secret::new(b"another-secret-another-secret-xx".to_vec()));
+        let forged = other
+            .issue(&reviewer(), now, now + std::time::Duration::from_secs(60))
+            .unwrap_or_default();
+        assert!(keys().verify(&forged, now).is_err());
+        // alg: none, with the same claims.
+        let header = "eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0";
+        let payload = forged.split('.').nth(1).unwrap_or_default();
+        assert!(keys().verify(&format!("{header}.{payload}."), now).is_err());
+        assert!(keys().verify("garbage", now).is_err());
+    }
+}

@@ -1,0 +1,239 @@
+//! `/api/v1/admin`: the federation reviewers' API. Every route but the login needs a reviewer
+//! token; an application of another prefecture answers 404.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{get, post, web, FromRequest, HttpRequest};
+use utoipa_actix_web::service_config::ServiceConfig;
+use uuid::Uuid;
+
+use reissue_shared::admin::{
+    AdminSession, ApplicationDetail, ApplicationList, ApplicationQuery, DecisionRequest,
+    LoginRequest, TextRequest,
+};
+use reissue_shared::dto::Problem;
+
+use super::extract::BearerToken;
+use super::AppState;
+use crate::domain::reviewers::{self, Reviewer};
+use crate::domain::{review, DomainError};
+use crate::error::ApiError;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(create_session)
+        .service(list_applications)
+        .service(get_application)
+        .service(start_review)
+        .service(decide)
+        .service(withdraw)
+        .service(add_note);
+}
+
+/// The reviewer a valid `Authorization: Bearer <JWT>` names.
+pub struct AuthenticatedReviewer(pub Reviewer);
+
+impl FromRequest for AuthenticatedReviewer {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let outcome = (|| {
+            let token = BearerToken::from_request(req, payload).into_inner()?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or(ApiError::Domain(DomainError::Unauthorized))?;
+            let now = state.ctx.clock.now();
+            Ok(Self(state.ctx.sessions.verify(&token.0, now)?))
+        })();
+        ready(outcome)
+    }
+}
+
+/// Logs a reviewer in: a short-lived token carrying role and prefecture.
+#[utoipa::path(
+    tag = "admin",
+    request_body = LoginRequest,
+    responses(
+        (status = 200, description = "Logged in", body = AdminSession),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials` (same answer for an unknown ID)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty fields", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_locked` after too many failures", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/sessions")]
+pub async fn create_session(
+    state: web::Data<AppState>,
+    body: web::Json<LoginRequest>,
+) -> Result<web::Json<AdminSession>, ApiError> {
+    Ok(web::Json(
+        reviewers::login(&state.ctx, body.into_inner()).await?,
+    ))
+}
+
+/// The queue of the reviewer's prefecture, oldest first, 50 per page, with counts by status.
+#[utoipa::path(
+    tag = "admin",
+    params(ApplicationQuery),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "The queue", body = ApplicationList),
+        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/applications")]
+pub async fn list_applications(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    query: web::Query<ApplicationQuery>,
+) -> Result<web::Json<ApplicationList>, ApiError> {
+    Ok(web::Json(
+        review::list(&state.ctx, reviewer.0, query.into_inner()).await?,
+    ))
+}
+
+/// An application with its ledger entry, notes, history and the office's other applications.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "The application", body = ApplicationDetail),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/applications/{id}")]
+pub async fn get_application(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    Ok(web::Json(
+        review::detail(&state.ctx, reviewer.0, *id).await?,
+    ))
+}
+
+/// 審査開始: `submitted` → `in_review`.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "Now in review", body = ApplicationDetail),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/applications/{id}/review")]
+pub async fn start_review(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    Ok(web::Json(
+        review::start_review(&state.ctx, reviewer.0, *id).await?,
+    ))
+}
+
+/// 承認 or 却下 of an application in review; a rejection needs a reason.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    request_body = DecisionRequest,
+    responses(
+        (status = 200, description = "Decided", body = ApplicationDetail),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Unknown decision, or no reason for a rejection", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/applications/{id}/decision")]
+pub async fn decide(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+    body: web::Json<DecisionRequest>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    let decision = body.parse()?;
+    Ok(web::Json(
+        review::decide(&state.ctx, reviewer.0, *id, decision).await?,
+    ))
+}
+
+/// 取下げ of a submitted application, with the reason.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    request_body = TextRequest,
+    responses(
+        (status = 200, description = "Withdrawn", body = ApplicationDetail),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/applications/{id}/withdrawal")]
+pub async fn withdraw(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+    body: web::Json<TextRequest>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    let reason = body.parse("text", "取下げの理由")?;
+    Ok(web::Json(
+        review::withdraw(&state.ctx, reviewer.0, *id, reason).await?,
+    ))
+}
+
+/// A call note.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    request_body = TextRequest,
+    responses(
+        (status = 200, description = "Noted", body = ApplicationDetail),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty note", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/applications/{id}/notes")]
+pub async fn add_note(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+    body: web::Json<TextRequest>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    let text = body.parse("text", "メモ")?;
+    Ok(web::Json(
+        review::add_note(&state.ctx, reviewer.0, *id, text).await?,
+    ))
+}

@@ -1,0 +1,352 @@
+//! Request and response bodies of the reviewers' API (`/api/v1/admin`).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use crate::error_code::{FieldError, FieldErrorCode};
+use crate::status::ApplicationStatus;
+
+/// A reviewer's role.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum ReviewerRole {
+    /// Reviews applications of their prefecture.
+    Reviewer,
+    /// Also exports the audit log.
+    Supervisor,
+}
+
+impl ReviewerRole {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewer => "reviewer",
+            Self::Supervisor => "supervisor",
+        }
+    }
+
+    /// From the stored name.
+    pub fn parse(text: &str) -> Option<Self> {
+        match text {
+            "reviewer" => Some(Self::Reviewer),
+            "supervisor" => Some(Self::Supervisor),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /admin/sessions`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct LoginRequest {
+    /// ログインID.
+    #[cfg_attr(feature = "server", schema(example = "demo-tokyo", required = true))]
+    pub login_id: String,
+    /// パスワード.
+    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    pub password: String,
+}
+
+impl LoginRequest {
+    /// Both fields must be filled in.
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.login_id.trim().is_empty() {
+            errors.push(FieldError::new(
+                "login_id",
+                FieldErrorCode::Required,
+                "ログインIDを入力してください。",
+            ));
+        }
+        if self.password.is_empty() {
+            errors.push(FieldError::new(
+                "password",
+                FieldErrorCode::Required,
+                "パスワードを入力してください。",
+            ));
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// A reviewer as the console shows them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ReviewerView {
+    /// 氏名.
+    pub name: String,
+    /// Role.
+    pub role: ReviewerRole,
+    /// The federation's prefecture.
+    pub prefecture_code: String,
+}
+
+/// Answer of `POST /admin/sessions`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct AdminSession {
+    /// Bearer JWT for `/admin/...`.
+    pub access_token: String,
+    /// When it stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+    /// Who logged in.
+    pub reviewer: ReviewerView,
+}
+
+/// Filters of `GET /admin/applications`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
+pub struct ApplicationQuery {
+    /// Only this status.
+    pub status: Option<ApplicationStatus>,
+    /// Reference number, office number, office name or e-mail (part of it).
+    pub q: Option<String>,
+    /// Page, from 1 (50 per page).
+    pub page: Option<u32>,
+}
+
+/// One row of the queue.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ApplicationSummary {
+    /// Id.
+    pub id: Uuid,
+    /// 受付番号 (once submitted).
+    pub reference_number: Option<String>,
+    /// Status.
+    pub status: ApplicationStatus,
+    /// Status label.
+    pub status_label: String,
+    /// 事業所番号.
+    pub office_number: String,
+    /// 事業所名.
+    pub office_name: Option<String>,
+    /// 通知先メールアドレス.
+    pub email: String,
+    /// Created.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+    /// Submitted.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>, format = DateTime))]
+    pub submitted_at: Option<OffsetDateTime>,
+    /// Other applications for the same office exist (possible duplicate or fraud).
+    pub other_applications: u32,
+}
+
+/// Answer of `GET /admin/applications`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ApplicationList {
+    /// This page, oldest first.
+    pub items: Vec<ApplicationSummary>,
+    /// Matching applications in all pages.
+    pub total: u64,
+    /// Applications of the reviewer's prefecture by status (ignoring the filters).
+    pub counts: std::collections::BTreeMap<String, u64>,
+    /// The page shown.
+    pub page: u32,
+    /// Rows per page.
+    pub per_page: u32,
+}
+
+/// The ledger entry a reviewer checks against (to call the office).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct LedgerEntryView {
+    /// 事業所番号.
+    pub office_number: String,
+    /// 事業所名.
+    pub office_name: String,
+    /// 種別 (介護/障害/代理人).
+    pub kind: String,
+    /// 郵便番号.
+    pub postal_code: String,
+    /// 住所.
+    pub address: String,
+    /// 電話番号.
+    pub phone: String,
+}
+
+/// A call note.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct NoteView {
+    /// Who wrote it.
+    pub reviewer_name: String,
+    /// The note.
+    pub text: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub created_at: OffsetDateTime,
+}
+
+/// One audit entry of an application's history.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct HistoryEntry {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub occurred_at: OffsetDateTime,
+    /// Who.
+    pub actor: String,
+    /// What (stable name, e.g. `application_submitted`).
+    pub action: String,
+    /// Why / details.
+    pub detail: String,
+}
+
+/// Answer of `GET /admin/applications/{id}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ApplicationDetail {
+    /// The application.
+    pub application: ApplicationSummary,
+    /// 請求先都道府県.
+    pub prefecture_code: Option<String>,
+    /// Reason given with a rejection or withdrawal.
+    pub decision_reason: Option<String>,
+    /// The ledger entry, if the office is in the ledger.
+    pub ledger_entry: Option<LedgerEntryView>,
+    /// Call notes, oldest first.
+    pub notes: Vec<NoteView>,
+    /// Audit history, oldest first.
+    pub history: Vec<HistoryEntry>,
+    /// Other applications of the same office in this prefecture.
+    pub other_applications: Vec<ApplicationSummary>,
+}
+
+/// `POST /admin/applications/{id}/decision`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct DecisionRequest {
+    /// `approved` or `rejected`.
+    #[cfg_attr(feature = "server", schema(example = "rejected", required = true))]
+    pub decision: String,
+    /// Required to reject; shown to the office.
+    pub reason: Option<String>,
+}
+
+/// A decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Decision {
+    /// 承認.
+    Approve,
+    /// 却下, with the reason.
+    Reject(String),
+}
+
+/// At most this many characters in a reason or note.
+pub const MAX_TEXT: usize = 2000;
+
+impl DecisionRequest {
+    /// The decision, or what is wrong.
+    pub fn parse(&self) -> Result<Decision, Vec<FieldError>> {
+        let reason = self.reason.as_deref().map(str::trim).unwrap_or_default();
+        if reason.chars().count() > MAX_TEXT {
+            return Err(vec![FieldError::new(
+                "reason",
+                FieldErrorCode::TooLong,
+                format!("理由は{MAX_TEXT}文字以内で入力してください。"),
+            )]);
+        }
+        match self.decision.as_str() {
+            "approved" => Ok(Decision::Approve),
+            "rejected" if reason.is_empty() => Err(vec![FieldError::new(
+                "reason",
+                FieldErrorCode::Required,
+                "却下の理由を入力してください。理由は事業所への通知に記載されます。",
+            )]),
+            "rejected" => Ok(Decision::Reject(reason.to_owned())),
+            _ => Err(vec![FieldError::new(
+                "decision",
+                FieldErrorCode::UnknownValue,
+                "審査結果は approved（承認）または rejected（却下）を指定してください。",
+            )]),
+        }
+    }
+}
+
+/// `POST /admin/applications/{id}/withdrawal` and `/notes`: one text.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct TextRequest {
+    /// The reason or note.
+    #[cfg_attr(feature = "server", schema(required = true))]
+    pub text: String,
+}
+
+impl TextRequest {
+    /// The text, trimmed, or what is wrong; `field` and `label` name it.
+    pub fn parse(&self, field: &str, label: &str) -> Result<String, Vec<FieldError>> {
+        let text = self.text.trim();
+        if text.is_empty() {
+            return Err(vec![FieldError::new(
+                field,
+                FieldErrorCode::Required,
+                format!("{label}を入力してください。"),
+            )]);
+        }
+        if text.chars().count() > MAX_TEXT {
+            return Err(vec![FieldError::new(
+                field,
+                FieldErrorCode::TooLong,
+                format!("{label}は{MAX_TEXT}文字以内で入力してください。"),
+            )]);
+        }
+        Ok(text.to_owned())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn rejecting_needs_a_reason() {
+        let request = DecisionRequest {
+            decision: "rejected".into(),
+            reason: Some("  ".into()),
+        };
+        let errors = request.parse().err().unwrap_or_default();
+        assert_eq!(errors.first().map(|e| e.field.as_str()), Some("reason"));
+        let request = DecisionRequest {
+            decision: "rejected".into(),
+            reason: Some("電話がつながらない".into()),
+        };
+        assert_eq!(
+            request.parse(),
+            Ok(Decision::Reject("電話がつながらない".into()))
+        );
+        let request = DecisionRequest {
+            decision: "approved".into(),
+            reason: None,
+        };
+        assert_eq!(request.parse(), Ok(Decision::Approve));
+        let request = DecisionRequest {
+            decision: "maybe".into(),
+            reason: None,
+        };
+        assert!(request.parse().is_err());
+    }
+
+    #[test]
+    fn login_needs_both_fields() {
+        let errors = LoginRequest::default().check().err().unwrap_or_default();
+        assert_eq!(errors.len(), 2);
+    }
+}
