@@ -19,6 +19,7 @@ use super::reviewers::Reviewer;
 use super::{Context, DomainError};
 use crate::db::applications::QueueFilter;
 use crate::db::{self, DbConnection};
+use crate::mail::templates::{self, MailContent, ReviewOutcome};
 
 /// Rows per page of the queue.
 pub const PER_PAGE: u32 = 50;
@@ -82,12 +83,16 @@ pub async fn start_review(
         reviewer,
         id,
         AuditAction::ReviewStarted,
-        |application, now| application.start_review(now).map(|()| String::new()),
+        |application, now| {
+            application.start_review(now)?;
+            Ok(Transition::default())
+        },
     )
     .await
 }
 
-/// 承認 or 却下 (the reason is required to reject and shown to the office).
+/// 承認 or 却下 (the reason is required to reject and shown to the office), with the result
+/// mail to the notification address.
 pub async fn decide(
     ctx: &Context,
     reviewer: Reviewer,
@@ -98,18 +103,18 @@ pub async fn decide(
         Decision::Approve => AuditAction::ApplicationApproved,
         Decision::Reject(_) => AuditAction::ApplicationRejected,
     };
-    act(
-        ctx,
-        reviewer,
-        id,
-        action,
-        move |application, now| match decision {
-            Decision::Approve => application.decide(true, None, now).map(|()| String::new()),
-            Decision::Reject(reason) => application
-                .decide(false, Some(reason.clone()), now)
-                .map(|()| reason),
-        },
-    )
+    act(ctx, reviewer, id, action, move |application, now| {
+        let (outcome, reason) = match decision {
+            Decision::Approve => (ReviewOutcome::Approved, None),
+            Decision::Reject(reason) => (ReviewOutcome::Rejected(reason.clone()), Some(reason)),
+        };
+        application.decide(reason.is_none(), reason.clone(), now)?;
+        let reference = application.reference_number.clone().unwrap_or_default();
+        Ok(Transition {
+            detail: reason.unwrap_or_default(),
+            mail: Some(templates::review_result(&reference, &outcome)),
+        })
+    })
     .await
 }
 
@@ -125,7 +130,13 @@ pub async fn withdraw(
         reviewer,
         id,
         AuditAction::ApplicationWithdrawn,
-        move |application, now| application.withdraw(reason.clone(), now).map(|()| reason),
+        move |application, now| {
+            application.withdraw(reason.clone(), now)?;
+            Ok(Transition {
+                detail: reason,
+                mail: None,
+            })
+        },
     )
     .await
 }
@@ -156,7 +167,17 @@ pub async fn add_note(
         .await
 }
 
-/// One status transition in one transaction: load (locked), change, store, audit.
+/// What a status change records besides the new status.
+#[derive(Debug, Default)]
+struct Transition {
+    /// The audit detail (e.g. the reason).
+    detail: String,
+    /// A mail to the application's notification address.
+    mail: Option<MailContent>,
+}
+
+/// One status transition in one transaction: load (locked), change, store, audit, and queue
+/// its mail, so that all of it happens or none.
 async fn act<F>(
     ctx: &Context,
     reviewer: Reviewer,
@@ -165,21 +186,46 @@ async fn act<F>(
     change: F,
 ) -> Result<ApplicationDetail, DomainError>
 where
-    F: FnOnce(&mut ReissueApplication, OffsetDateTime) -> Result<String, DomainError>
+    F: FnOnce(&mut ReissueApplication, OffsetDateTime) -> Result<Transition, DomainError>
         + Send
         + 'static,
 {
     let ctx2 = ctx.clone();
-    ctx.db
+    let (detail, mailed) = ctx
+        .db
         .transaction(move |conn| {
             let now = ctx2.clock.now();
             let mut application = load_in_prefecture(conn, &reviewer, id, true)?;
-            let detail = change(&mut application, now)?;
+            let transition = change(&mut application, now)?;
             db::applications::update(conn, &application)?;
-            audit(conn, &reviewer, &application, action, detail, now)?;
-            detail_of(conn, &reviewer, &application)
+            audit(
+                conn,
+                &reviewer,
+                &application,
+                action,
+                transition.detail,
+                now,
+            )?;
+            let mailed = transition.mail.is_some();
+            if let Some(mail) = transition.mail {
+                db::outbox::enqueue(
+                    conn,
+                    &db::outbox::NewMail {
+                        recipient: application.email.to_string(),
+                        subject: mail.subject,
+                        body: mail.body,
+                        application_id: Some(application.id),
+                    },
+                    now,
+                )?;
+            }
+            Ok::<_, DomainError>((detail_of(conn, &reviewer, &application)?, mailed))
         })
-        .await
+        .await?;
+    if mailed {
+        ctx.mail_wakeup.notify_one();
+    }
+    Ok(detail)
 }
 
 /// The application if it belongs to the reviewer's prefecture; otherwise "not found".

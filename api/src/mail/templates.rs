@@ -51,6 +51,65 @@ pub fn code_notice(code: &str, lifetime: Duration) -> MailContent {
     }
 }
 
+/// Subject of the review result (manual step 11: 「ログイン情報再発行申請結果通知」).
+pub const RESULT_SUBJECT: &str = "ログイン情報再発行申請結果通知";
+
+/// The outcome a result mail reports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReviewOutcome {
+    /// 承認: the notice goes to the ledger address by post.
+    Approved,
+    /// 却下, with the reviewer's reason.
+    Rejected(String),
+}
+
+/// ログイン情報再発行申請結果通知, in the style of the manual's code mail: the system notice,
+/// what was decided, for a rejection the reason, what happens next, the help desk, and the
+/// do-not-reply footer.
+pub fn review_result(reference_number: &str, outcome: &ReviewOutcome) -> MailContent {
+    let decision = match outcome {
+        ReviewOutcome::Approved => "承認\n\n\
+国保連合会での審査の結果、ログイン情報の再発行申請は承認されました。\n\n\
+事業所台帳に登録されている住所に[電子請求ログイン情報再発行通知書]を郵送しますので、内容を確認し、ログインしてください。\n\n\
+[電子請求ログイン情報再発行通知書]に記載された仮パスワードでログインするまでは、現在のパスワードでもログインすることができます。"
+            .to_owned(),
+        ReviewOutcome::Rejected(reason) => format!(
+            "却下\n\n\
+国保連合会での審査の結果、ログイン情報の再発行申請は承認されませんでした。\n\n\
+[理由]\n\n\
+{reason}\n\n\
+内容をご確認のうえ、必要な場合は改めてログイン情報再発行申請を行ってください。"
+        ),
+    };
+    let body = format!(
+        "介護電子請求受付システムからのお知らせです。\n\
+\n\
+ログイン情報再発行申請の審査が完了しました。\n\
+\n\
+[受付番号]\n\
+\n\
+{reference_number}\n\
+\n\
+[審査結果]\n\
+\n\
+{decision}\n\
+\n\
+メール内容に心当たりがない場合、国保連合会へお問い合わせください。\n\
+\n\
+[問い合わせ先]\n\
+\n\
+ヘルプデスク:0570-059-402\n\
+\n\
+本メールはシステムが自動的に送信しております。\n\
+\n\
+本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいませようようお願い申し上げます。\n"
+    );
+    MailContent {
+        subject: RESULT_SUBJECT.to_owned(),
+        body,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +122,26 @@ mod tests {
         let mail = code_notice("9999", Duration::from_secs(30 * 60));
         assert_eq!(mail.subject, "確認コード発行通知(介護保険)");
         assert_eq!(mail.body, MANUAL_EXAMPLE);
+    }
+
+    #[test]
+    fn the_result_mail_names_the_decision_and_for_a_rejection_the_reason() {
+        let approved = review_result("AHHT-4JKM", &ReviewOutcome::Approved);
+        assert_eq!(approved.subject, "ログイン情報再発行申請結果通知");
+        assert!(approved.body.contains("[受付番号]\n\nAHHT-4JKM\n"));
+        assert!(approved.body.contains("[審査結果]\n\n承認\n"));
+        assert!(approved.body.contains("ヘルプデスク:0570-059-402"));
+        let rejected = review_result(
+            "AHHT-4JKM",
+            &ReviewOutcome::Rejected("連絡がつきませんでした。".into()),
+        );
+        assert!(rejected.body.contains("[審査結果]\n\n却下\n"));
+        assert!(rejected
+            .body
+            .contains("[理由]\n\n連絡がつきませんでした。\n"));
+        assert!(rejected
+            .body
+            .ends_with("予めご了承くださいませようようお願い申し上げます。\n"));
     }
 
     #[test]

@@ -188,6 +188,15 @@ async fn review_then_approve_and_every_refused_transition(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(approved["application"]["status"], "approved");
+    // The result mail went to the notification address, after the code mail.
+    let mails = app.wait_for_mails("flow@example.jp", 2).await;
+    assert_eq!(mails[0]["subject"], "ログイン情報再発行申請結果通知");
+    let body = mails[0]["body"].as_str().unwrap();
+    assert!(body.contains("[審査結果]\n\n承認\n"), "{body}");
+    let reference = approved["application"]["reference_number"]
+        .as_str()
+        .unwrap();
+    assert!(body.contains(reference));
     for (action, body) in [
         ("decision", json!({ "decision": "rejected", "reason": "x" })),
         ("withdrawal", json!({ "text": "x" })),
@@ -252,6 +261,14 @@ async fn rejecting_needs_a_reason_which_is_kept(backend: Backend) {
     assert_eq!(
         rejected["decision_reason"],
         "事業所台帳の電話番号に連絡がつきませんでした。"
+    );
+    let mails = app.wait_for_mails("reject@example.jp", 2).await;
+    assert_eq!(mails[0]["subject"], "ログイン情報再発行申請結果通知");
+    let mail_body = mails[0]["body"].as_str().unwrap();
+    assert!(mail_body.contains("[審査結果]\n\n却下\n"), "{mail_body}");
+    assert!(
+        mail_body.contains("[理由]\n\n事業所台帳の電話番号に連絡がつきませんでした。\n"),
+        "{mail_body}"
     );
     // The office sees the outcome too.
     let view: Value = app.get(&created).await.json().await.unwrap();
