@@ -206,6 +206,38 @@ pub fn save_reviewers(db: &Database, reviewers: &[NewReviewer]) -> Result<(), Cl
     })
 }
 
+/// Office accounts for the demo ledger's care offices (user ID: KJ and the office number).
+pub fn save_demo_accounts(
+    db: &Database,
+    entries: &[LedgerEntry],
+    password: &str,
+) -> Result<(), CliError> {
+    let now = time::OffsetDateTime::now_utc();
+    let password_hash = crate::domain::reviewers::hash_password(password)
+        .map_err(|e| CliError::Invalid(e.to_string()))?;
+    db.transaction_blocking(|conn| {
+        for entry in entries
+            .iter()
+            .filter(|e| e.kind == crate::domain::ledger::OfficeKind::Care)
+        {
+            let office = entry.office_number.as_str();
+            crate::domain::accounts::save_account_with_password(
+                conn,
+                entry.prefecture_code.as_str(),
+                office,
+                &crate::domain::accounts::demo_user_id(office),
+                &password_hash,
+                now,
+            )?;
+        }
+        Ok::<_, DomainError>(())
+    })
+    .map_err(|error| match error {
+        DomainError::Storage(storage) => CliError::Storage(storage),
+        other => CliError::Invalid(other.to_string()),
+    })
+}
+
 /// The demo reviewers of `serve --demo`: 東京都 and 鳥取県.
 pub fn demo_reviewers(password: &str) -> Vec<NewReviewer> {
     [
@@ -281,9 +313,14 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), CliError> {
         };
         let db = application.context().db.clone();
         let reviewers = demo_reviewers(&password);
-        tokio::task::spawn_blocking(move || save_reviewers(&db, &reviewers))
-            .await
-            .map_err(|e| db::StorageError::Task(e.to_string()))??;
+        let entries = parse_ledger_csv(DEMO_LEDGER)?;
+        let office_password = password.clone();
+        tokio::task::spawn_blocking(move || {
+            save_reviewers(&db, &reviewers)?;
+            save_demo_accounts(&db, &entries, &office_password)
+        })
+        .await
+        .map_err(|e| db::StorageError::Task(e.to_string()))??;
         let shown_password = if generated {
             password.as_str()
         } else {
@@ -296,7 +333,8 @@ async fn serve(settings: Settings, demo: bool) -> Result<(), CliError> {
              \n試せる事業所番号: 1311111111（請求事業所 A、東京都 13、介護）、1312345678（障害、東京都）、1390000012（代理人、東京都）\n\
              README の curl の手順で申請を最後まで進められます。\n\n\
              審査担当者（デモ）: demo-tokyo（東京都）、demo-tottori（鳥取県）  パスワード: {shown_password}\n\
-             （POST {base}/api/v1/admin/sessions でログインします）\n"
+             （POST {base}/api/v1/admin/sessions でログインします）\n\
+             事業所のユーザID（デモ）: KJ と事業所番号（例: KJ1311111111）  パスワード: {shown_password}\n"
         );
     }
     tracing::info!(address = %bind, port = application.port(), mail = mail_mode, "serving");

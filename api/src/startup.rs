@@ -168,7 +168,8 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
                 utoipa_actix_web::scope("/api/v1")
                     .configure(routes::prefectures::configure)
                     .configure(routes::applications::configure)
-                    .configure(routes::admin::configure),
+                    .configure(routes::admin::configure)
+                    .configure(routes::auth::configure),
             )
             .configure(routes::health::configure)
             .configure(routes::dev_mailbox::configure)

@@ -6,6 +6,7 @@
 //! same Japanese messages. This crate has no server dependency and builds for `wasm32`; the
 //! `server` feature adds `validator` derives and OpenAPI schemas, which the browser never needs.
 
+pub mod account;
 pub mod admin;
 pub mod code;
 pub mod dto;
@@ -14,6 +15,7 @@ pub mod error_code;
 pub mod japan_time;
 pub mod normalize;
 pub mod office_number;
+pub mod password;
 pub mod prefecture;
 pub mod status;
 

@@ -2,6 +2,7 @@
 //! chosen by the URL scheme, an r2d2 pool, and every query run off the async executor.
 //! Backend-specific SQL (row locks, `SKIP LOCKED`) sits in one `match` per query.
 
+pub mod accounts;
 pub mod applications;
 pub mod audit;
 pub mod dev_mailbox;

@@ -142,3 +142,35 @@ pub struct AuditRow {
     pub prefecture_code: Option<String>,
     pub detail: String,
 }
+
+/// An `office_accounts` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::office_accounts, treat_none_as_null = true)]
+pub struct OfficeAccountRow {
+    pub id: String,
+    pub user_id: String,
+    pub office_number: String,
+    pub prefecture_code: String,
+    pub password_hash: Option<String>,
+    pub temp_password_hash: Option<String>,
+    pub temp_password_expires_at: Option<PrimitiveDateTime>,
+    pub must_change_password: bool,
+    pub failed_logins: i32,
+    pub locked_until: Option<PrimitiveDateTime>,
+    pub security_email: Option<String>,
+    pub created_at: PrimitiveDateTime,
+    pub updated_at: PrimitiveDateTime,
+}
+
+/// A `notices` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::notices, treat_none_as_null = true)]
+pub struct NoticeRow {
+    pub id: String,
+    pub application_id: String,
+    pub account_id: String,
+    pub sealed_password: Option<String>,
+    pub issued_at: PrimitiveDateTime,
+    pub mailed_at: Option<PrimitiveDateTime>,
+    pub voided_at: Option<PrimitiveDateTime>,
+}

@@ -124,3 +124,35 @@ diesel::allow_tables_to_appear_in_same_query!(
     reviewers,
     application_notes,
 );
+
+diesel::table! {
+    office_accounts (id) {
+        id -> Text,
+        user_id -> Text,
+        office_number -> Text,
+        prefecture_code -> Text,
+        password_hash -> Nullable<Text>,
+        temp_password_hash -> Nullable<Text>,
+        temp_password_expires_at -> Nullable<Timestamp>,
+        must_change_password -> Bool,
+        failed_logins -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        security_email -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notices (id) {
+        id -> Text,
+        application_id -> Text,
+        account_id -> Text,
+        sealed_password -> Nullable<Text>,
+        issued_at -> Timestamp,
+        mailed_at -> Nullable<Timestamp>,
+        voided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(office_accounts, notices, reissue_applications);

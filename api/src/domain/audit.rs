@@ -46,6 +46,22 @@ pub enum AuditAction {
     ApplicationWithdrawn,
     /// A call note was added.
     NoteAdded,
+    /// A temporary password and its notice were issued.
+    NoticeIssued,
+    /// The notice was printed.
+    NoticePrinted,
+    /// The notice was marked 郵送済.
+    NoticeMailed,
+    /// An office logged in.
+    OfficeLoggedIn,
+    /// An office login failed.
+    OfficeLoginFailed,
+    /// Failed logins locked an office user ID.
+    OfficeLocked,
+    /// The temporary password was used for the first time (the old password is retired).
+    TemporaryPasswordUsed,
+    /// An office set a new password.
+    PasswordChanged,
 }
 
 impl AuditAction {
@@ -72,6 +88,14 @@ impl AuditAction {
             Self::ApplicationRejected => "application_rejected",
             Self::ApplicationWithdrawn => "application_withdrawn",
             Self::NoteAdded => "note_added",
+            Self::NoticeIssued => "notice_issued",
+            Self::NoticePrinted => "notice_printed",
+            Self::NoticeMailed => "notice_mailed",
+            Self::OfficeLoggedIn => "office_logged_in",
+            Self::OfficeLoginFailed => "office_login_failed",
+            Self::OfficeLocked => "office_locked",
+            Self::TemporaryPasswordUsed => "temporary_password_used",
+            Self::PasswordChanged => "password_changed",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Rules and the state machine: no HTTP, no SQL. Services here orchestrate one use case each
 //! inside one database transaction, through the repository functions of `crate::db`.
 
+pub mod accounts;
 pub mod application;
 pub mod audit;
 pub mod clock;

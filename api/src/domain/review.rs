@@ -13,6 +13,7 @@ use reissue_shared::admin::{
 };
 use reissue_shared::ApplicationStatus;
 
+use super::accounts;
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
 use super::reviewers::Reviewer;
@@ -83,7 +84,7 @@ pub async fn start_review(
         reviewer,
         id,
         AuditAction::ReviewStarted,
-        |application, now| {
+        |_conn, _ctx, application, now| {
             application.start_review(now)?;
             Ok(Transition::default())
         },
@@ -103,18 +104,35 @@ pub async fn decide(
         Decision::Approve => AuditAction::ApplicationApproved,
         Decision::Reject(_) => AuditAction::ApplicationRejected,
     };
-    act(ctx, reviewer, id, action, move |application, now| {
-        let (outcome, reason) = match decision {
-            Decision::Approve => (ReviewOutcome::Approved, None),
-            Decision::Reject(reason) => (ReviewOutcome::Rejected(reason.clone()), Some(reason)),
-        };
-        application.decide(reason.is_none(), reason.clone(), now)?;
-        let reference = application.reference_number.clone().unwrap_or_default();
-        Ok(Transition {
-            detail: reason.unwrap_or_default(),
-            mail: Some(templates::review_result(&reference, &outcome)),
-        })
-    })
+    act(
+        ctx,
+        reviewer,
+        id,
+        action,
+        move |conn, ctx, application, now| {
+            let (outcome, reason) = match decision {
+                Decision::Approve => (ReviewOutcome::Approved, None),
+                Decision::Reject(reason) => (ReviewOutcome::Rejected(reason.clone()), Some(reason)),
+            };
+            application.decide(reason.is_none(), reason.clone(), now)?;
+            let mut also = Vec::new();
+            if outcome == ReviewOutcome::Approved {
+                // 承認 issues the temporary password and its postal notice in the same transaction.
+                let (account, _notice) =
+                    accounts::issue_temporary_password(conn, ctx, application, now)?;
+                also.push((
+                    AuditAction::NoticeIssued,
+                    format!("user ID {}", account.user_id),
+                ));
+            }
+            let reference = application.reference_number.clone().unwrap_or_default();
+            Ok(Transition {
+                detail: reason.unwrap_or_default(),
+                mail: Some(templates::review_result(&reference, &outcome)),
+                also,
+            })
+        },
+    )
     .await
 }
 
@@ -130,11 +148,11 @@ pub async fn withdraw(
         reviewer,
         id,
         AuditAction::ApplicationWithdrawn,
-        move |application, now| {
+        move |_conn, _ctx, application, now| {
             application.withdraw(reason.clone(), now)?;
             Ok(Transition {
                 detail: reason,
-                mail: None,
+                ..Transition::default()
             })
         },
     )
@@ -174,6 +192,8 @@ struct Transition {
     detail: String,
     /// A mail to the application's notification address.
     mail: Option<MailContent>,
+    /// Further audit entries, recorded after the transition's own.
+    also: Vec<(AuditAction, String)>,
 }
 
 /// One status transition in one transaction: load (locked), change, store, audit, and queue
@@ -186,7 +206,12 @@ async fn act<F>(
     change: F,
 ) -> Result<ApplicationDetail, DomainError>
 where
-    F: FnOnce(&mut ReissueApplication, OffsetDateTime) -> Result<Transition, DomainError>
+    F: FnOnce(
+            &mut DbConnection,
+            &Context,
+            &mut ReissueApplication,
+            OffsetDateTime,
+        ) -> Result<Transition, DomainError>
         + Send
         + 'static,
 {
@@ -196,7 +221,7 @@ where
         .transaction(move |conn| {
             let now = ctx2.clock.now();
             let mut application = load_in_prefecture(conn, &reviewer, id, true)?;
-            let transition = change(&mut application, now)?;
+            let transition = change(conn, &ctx2, &mut application, now)?;
             db::applications::update(conn, &application)?;
             audit(
                 conn,
@@ -206,6 +231,9 @@ where
                 transition.detail,
                 now,
             )?;
+            for (action, detail) in transition.also {
+                audit(conn, &reviewer, &application, action, detail, now)?;
+            }
             let mailed = transition.mail.is_some();
             if let Some(mail) = transition.mail {
                 db::outbox::enqueue(
@@ -333,4 +361,130 @@ fn audit(
         &AuditEvent::for_application(application, reviewer.actor(), action, detail, now),
     )?;
     Ok(())
+}
+
+/// What the printable notice (電子請求ログイン情報再発行通知書) shows.
+#[derive(Debug, Clone)]
+pub struct NoticeLetter {
+    /// 事業所番号.
+    pub office_number: String,
+    /// The ledger entry (name and postal address for the window envelope).
+    pub ledger_entry: Option<LedgerEntryView>,
+    /// ユーザID.
+    pub user_id: String,
+    /// 仮パスワード.
+    pub temporary_password: String,
+    /// Until when the temporary password works.
+    pub expires_at: OffsetDateTime,
+    /// Date of issue.
+    pub issued_at: OffsetDateTime,
+    /// The issuing federation's prefecture.
+    pub prefecture: reissue_shared::PrefectureCode,
+    /// 受付番号.
+    pub reference_number: String,
+}
+
+/// The notice of an approved application, to print. Printing again before it is posted shows
+/// the same temporary password; after 郵送済 the old one is voided and a new one issued.
+pub async fn notice(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+) -> Result<NoticeLetter, DomainError> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .transaction(move |conn| {
+            let ctx = ctx2;
+            let now = ctx.clock.now();
+            let application = load_in_prefecture(conn, &reviewer, id, true)?;
+            if application.status != ApplicationStatus::Approved {
+                return Err(DomainError::TransitionRefused {
+                    from: application.status,
+                });
+            }
+            let sealer = accounts::notice_sealer(&ctx);
+            let current = db::accounts::current_notice(conn, &application.id.to_string())?;
+            let open = current.as_ref().and_then(|notice| {
+                notice
+                    .sealed_password
+                    .as_deref()
+                    .and_then(|sealed| sealer.open(sealed))
+                    .map(|p| (notice.clone(), p))
+            });
+            let (notice, password) = match open {
+                Some(found) => found,
+                None => {
+                    let (account, notice) =
+                        accounts::issue_temporary_password(conn, &ctx, &application, now)?;
+                    audit(
+                        conn,
+                        &reviewer,
+                        &application,
+                        AuditAction::NoticeIssued,
+                        format!("reprint: new temporary password for {}", account.user_id),
+                        now,
+                    )?;
+                    let password = notice
+                        .sealed_password
+                        .as_deref()
+                        .and_then(|s| sealer.open(s))
+                        .unwrap_or_default();
+                    (notice, password)
+                }
+            };
+            let account =
+                db::accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
+            audit(
+                conn,
+                &reviewer,
+                &application,
+                AuditAction::NoticePrinted,
+                String::new(),
+                now,
+            )?;
+            let detail = detail_of(conn, &reviewer, &application)?;
+            Ok(NoticeLetter {
+                office_number: application.office_number.to_string(),
+                ledger_entry: detail.ledger_entry,
+                user_id: account.user_id,
+                temporary_password: password,
+                expires_at: account.temp_password_expires_at.unwrap_or(notice.issued_at),
+                issued_at: notice.issued_at,
+                prefecture: reviewer.prefecture,
+                reference_number: application.reference_number.clone().unwrap_or_default(),
+            })
+        })
+        .await
+}
+
+/// 郵送済: the notice left; its sealed password is erased.
+pub async fn mark_notice_mailed(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+) -> Result<ApplicationDetail, DomainError> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .transaction(move |conn| {
+            let now = ctx2.clock.now();
+            let application = load_in_prefecture(conn, &reviewer, id, true)?;
+            let mut notice = db::accounts::current_notice(conn, &application.id.to_string())?
+                .filter(|notice| notice.mailed_at.is_none())
+                .ok_or(DomainError::TransitionRefused {
+                    from: application.status,
+                })?;
+            notice.mailed_at = Some(now);
+            notice.sealed_password = None;
+            db::accounts::update_notice(conn, &notice)?;
+            audit(
+                conn,
+                &reviewer,
+                &application,
+                AuditAction::NoticeMailed,
+                String::new(),
+                now,
+            )?;
+            detail_of(conn, &reviewer, &application)
+        })
+        .await
 }

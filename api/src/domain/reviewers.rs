@@ -20,6 +20,28 @@ use crate::db::{self, DbConnection, StorageError};
 /// Shortest reviewer password.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
 const AUDIENCE: &str = "reissue-admin";
+const OFFICE_AUDIENCE: &str = "reissue-office";
+
+/// A logged-in office, as its token proves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeIdentity {
+    /// Account id.
+    pub account_id: String,
+    /// ユーザID.
+    pub user_id: String,
+    /// Logged in with the temporary password: only a password change is allowed.
+    pub password_change_only: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct OfficeClaims {
+    sub: String,
+    uid: String,
+    scope: String,
+    aud: String,
+    iat: i64,
+    exp: i64,
+}
 
 /// A logged-in reviewer, as the token proves.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,6 +107,53 @@ impl SessionKeys {
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .map_err(|e| DomainError::Storage(StorageError::Task(format!("signing a token: {e}"))))
+    }
+
+    /// A token for an office; `password_change_only` limits it to `POST /auth/password`.
+    pub fn issue_office(
+        &self,
+        identity: &OfficeIdentity,
+        now: OffsetDateTime,
+        expires_at: OffsetDateTime,
+    ) -> Result<String, DomainError> {
+        let claims = OfficeClaims {
+            sub: identity.account_id.clone(),
+            uid: identity.user_id.clone(),
+            scope: if identity.password_change_only {
+                "password_change"
+            } else {
+                "office"
+            }
+            .to_owned(),
+            aud: OFFICE_AUDIENCE.to_owned(),
+            iat: now.unix_timestamp(),
+            exp: expires_at.unix_timestamp(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .map_err(|e| DomainError::Storage(StorageError::Task(format!("signing a token: {e}"))))
+    }
+
+    /// The office a token names (same checks as for reviewers, other audience).
+    pub fn verify_office(
+        &self,
+        token: &str,
+        now: OffsetDateTime,
+    ) -> Result<OfficeIdentity, DomainError> {
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.set_audience(&[OFFICE_AUDIENCE]);
+        validation.leeway = 0;
+        validation.validate_exp = false;
+        validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+        let data = jsonwebtoken::decode::<OfficeClaims>(token, &self.decoding, &validation)
+            .map_err(|_| DomainError::Unauthorized)?;
+        if data.claims.exp <= now.unix_timestamp() {
+            return Err(DomainError::Unauthorized);
+        }
+        Ok(OfficeIdentity {
+            account_id: data.claims.sub,
+            user_id: data.claims.uid,
+            password_change_only: data.claims.scope == "password_change",
+        })
     }
 
     /// The reviewer a token names, if it is genuine, unexpired, HS256 and ours. Any other
@@ -269,7 +338,7 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<AdminSession,
 }
 
 /// A valid argon2id hash of a random password, computed once.
-fn dummy_hash() -> &'static str {
+pub(crate) fn dummy_hash() -> &'static str {
     static HASH: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     HASH.get_or_init(|| hash_password(&uuid::Uuid::new_v4().to_string()).unwrap_or_default())
 }

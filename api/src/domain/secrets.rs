@@ -42,7 +42,7 @@ impl Hasher {
         stored.ct_eq(&expected).into()
     }
 
-    fn mac(&self, purpose: &str, parts: &[&str]) -> Vec<u8> {
+    pub(crate) fn mac(&self, purpose: &str, parts: &[&str]) -> Vec<u8> {
         // new_from_slice accepts keys of any length for HMAC; the fallback is unreachable.
         let mut mac = match HmacSha256::new_from_slice(self.key.expose()) {
             Ok(mac) => mac,
@@ -55,6 +55,69 @@ impl Hasher {
             mac.update(part.as_bytes());
         }
         mac.finalize().into_bytes().to_vec()
+    }
+}
+
+/// Characters of a temporary password: letters and digits without look-alikes (0/O/o, 1/l/I,
+/// 2/Z/z, 5/S/s, 8/B, 9/g/q, u/v), so that it can be typed from a printed letter.
+pub const TEMPORARY_PASSWORD_ALPHABET: &[u8] = b"ACDEFGHJKLMNPRTUVWXYabcdefhijkmnprtwxy34679";
+
+/// A 12-character temporary password (about 65 bits).
+pub fn generate_temporary_password() -> String {
+    (0..12)
+        .map(|_| {
+            let index = OsRng.gen_range(0..TEMPORARY_PASSWORD_ALPHABET.len());
+            char::from(TEMPORARY_PASSWORD_ALPHABET[index])
+        })
+        .collect()
+}
+
+/// ユーザID of a new office account: KJ and 8 digits, like the real system's.
+pub fn generate_user_id() -> String {
+    format!("KJ{:08}", OsRng.gen_range(0..100_000_000u32))
+}
+
+/// Encrypts short secrets that must be shown once more later (the temporary password until
+/// its notice is printed and posted), with XChaCha20-Poly1305 under a key derived from the
+/// server secret.
+#[derive(Clone)]
+pub struct Sealer {
+    key: chacha20poly1305::Key,
+}
+
+impl Sealer {
+    /// A sealer keyed for `purpose`.
+    pub fn new(hasher: &Hasher, purpose: &str) -> Self {
+        let derived = hasher.mac("sealing-key", &[purpose]);
+        let mut key = chacha20poly1305::Key::default();
+        key.copy_from_slice(&derived[..32]);
+        Self { key }
+    }
+
+    /// nonce ‖ ciphertext, hex.
+    pub fn seal(&self, plaintext: &str) -> Option<String> {
+        use chacha20poly1305::aead::{Aead, AeadCore, KeyInit};
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&self.key);
+        let nonce = chacha20poly1305::XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ciphertext = cipher.encrypt(&nonce, plaintext.as_bytes()).ok()?;
+        Some(hex::encode(
+            [nonce.as_slice(), ciphertext.as_slice()].concat(),
+        ))
+    }
+
+    /// The plaintext of [`Sealer::seal`]'s output, if genuine.
+    pub fn open(&self, sealed: &str) -> Option<String> {
+        use chacha20poly1305::aead::{Aead, KeyInit};
+        let bytes = hex::decode(sealed).ok()?;
+        if bytes.len() < 24 {
+            return None;
+        }
+        let (nonce, ciphertext) = bytes.split_at(24);
+        let cipher = chacha20poly1305::XChaCha20Poly1305::new(&self.key);
+        let plaintext = cipher
+            .decrypt(chacha20poly1305::XNonce::from_slice(nonce), ciphertext)
+            .ok()?;
+        String::from_utf8(plaintext).ok()
     }
 }
 
@@ -127,6 +190,27 @@ mod tests {
                 .filter(|b| *b != b'-')
                 .all(|b| REFERENCE_ALPHABET.contains(&b)));
         }
+    }
+
+    #[test]
+    fn sealed_secrets_open_only_with_the_same_key() {
+        let sealer = Sealer::new(&hasher(), "notice");
+        let sealed = sealer.seal("Tmp7kQ9xWp3A").unwrap_or_default();
+        assert!(!sealed.contains("Tmp7kQ9xWp3A"));
+        assert_eq!(sealer.open(&sealed).as_deref(), Some("Tmp7kQ9xWp3A"));
+        assert_eq!(Sealer::new(&hasher(), "other").open(&sealed), None);
+        assert_eq!(sealer.open("00"), None);
+    }
+
+    #[test]
+    fn temporary_passwords_and_user_ids_have_their_shape() {
+        let password = generate_temporary_password();
+        assert_eq!(password.len(), 12);
+        assert!(password
+            .bytes()
+            .all(|b| TEMPORARY_PASSWORD_ALPHABET.contains(&b)));
+        let user_id = generate_user_id();
+        assert!(user_id.starts_with("KJ") && user_id.len() == 10);
     }
 
     #[test]

@@ -28,7 +28,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(start_review)
         .service(decide)
         .service(withdraw)
-        .service(add_note);
+        .service(add_note)
+        .service(print_notice)
+        .service(notice_mailed);
 }
 
 /// The reviewer a valid `Authorization: Bearer <JWT>` names.
@@ -205,6 +207,58 @@ pub async fn withdraw(
     let reason = body.parse("text", "取下げの理由")?;
     Ok(web::Json(
         review::withdraw(&state.ctx, reviewer.0, *id, reason).await?,
+    ))
+}
+
+/// The printable A4 notice 電子請求ログイン情報再発行通知書 of an approved application. Printing
+/// again after 郵送済 issues a new temporary password and voids the old one.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "The notice, HTML with A4 print style", content_type = "text/html"),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Not approved", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/applications/{id}/notice")]
+pub async fn print_notice(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let letter = review::notice(&state.ctx, reviewer.0, *id).await?;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        // It carries a password: never cache it.
+        .insert_header(("Cache-Control", "no-store"))
+        .body(super::notice_html::render(&letter)))
+}
+
+/// 郵送済: the notice was posted.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "Marked as posted", body = ApplicationDetail),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "No notice waiting to be posted", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/admin/applications/{id}/notice-mailed")]
+pub async fn notice_mailed(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    Ok(web::Json(
+        review::mark_notice_mailed(&state.ctx, reviewer.0, *id).await?,
     ))
 }
 

@@ -3,9 +3,11 @@
 
 pub mod admin;
 pub mod applications;
+pub mod auth;
 pub mod dev_mailbox;
 pub mod extract;
 pub mod health;
+pub mod notice_html;
 pub mod openapi;
 pub mod prefectures;
 pub mod spa;

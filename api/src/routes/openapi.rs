@@ -24,6 +24,7 @@ use utoipa::{Modify, OpenApi};
     tags(
         (name = "applicant", description = "The office's reissue application (manual steps 6–11)"),
         (name = "admin", description = "The federation reviewers' review of applications"),
+        (name = "office", description = "The office's login and password change"),
         (name = "operations", description = "Health and readiness"),
         (name = "development", description = "Development mailbox (only without SMTP)")
     )
@@ -43,6 +44,16 @@ impl Modify for ApplicationTokenScheme {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("The access_token of POST /admin/sessions"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "office_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("The access_token of POST /auth/login"))
                     .build(),
             ),
         );

@@ -333,6 +333,39 @@ impl TestApp {
             .unwrap()
     }
 
+    /// An office account with a known password.
+    pub async fn create_office_account(
+        &self,
+        prefecture: &str,
+        office: &str,
+        user_id: &str,
+        password: &str,
+    ) {
+        let db = self.context.db.clone();
+        let (prefecture, office, user_id, password) = (
+            prefecture.to_owned(),
+            office.to_owned(),
+            user_id.to_owned(),
+            password.to_owned(),
+        );
+        tokio::task::spawn_blocking(move || {
+            let hash = reissue_api::domain::reviewers::hash_password(&password).unwrap();
+            db.transaction_blocking(|conn| {
+                reissue_api::domain::accounts::save_account_with_password(
+                    conn,
+                    &prefecture,
+                    &office,
+                    &user_id,
+                    &hash,
+                    time::OffsetDateTime::now_utc(),
+                )
+            })
+            .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
     /// A reviewer token for a demo reviewer.
     pub async fn admin_token(&self, login_id: &str) -> String {
         let response = self.admin_login_attempt(login_id, REVIEWER_PASSWORD).await;

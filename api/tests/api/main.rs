@@ -14,6 +14,7 @@ mod ledger_import;
 mod ledger_outcomes;
 mod mail_delivery;
 mod malformed_requests;
+mod office_login;
 mod openapi;
 mod review;
 mod verification_codes;

@@ -5,7 +5,7 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, Backend};
 
-/// DESIGN.md's applicant and reviewer tables and the operational routes.
+/// DESIGN.md's applicant, reviewer and office tables and the operational routes.
 const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/prefectures"),
     ("post", "/api/v1/reissue-applications"),
@@ -21,6 +21,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/applications/{id}/decision"),
     ("post", "/api/v1/admin/applications/{id}/withdrawal"),
     ("post", "/api/v1/admin/applications/{id}/notes"),
+    ("get", "/api/v1/admin/applications/{id}/notice"),
+    ("post", "/api/v1/admin/applications/{id}/notice-mailed"),
+    ("post", "/api/v1/auth/login"),
+    ("post", "/api/v1/auth/password"),
     ("get", "/healthz"),
     ("get", "/readyz"),
     ("get", "/api/dev/messages"),

@@ -1,0 +1,325 @@
+//! Office accounts (DESIGN.md "After submission"): the temporary password issued on approval,
+//! the login with the real system's lock-out (3 wrong passwords lock the user ID for 30
+//! minutes), and the manual's rule that the current password keeps working until the first
+//! login with the temporary password, which retires it and forces a new one.
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+
+use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
+use reissue_shared::password::check_new_password;
+use reissue_shared::{FieldError, FieldErrorCode};
+
+use super::application::ReissueApplication;
+use super::audit::{AuditAction, AuditEvent};
+use super::reviewers::{hash_password, verify_password, OfficeIdentity};
+use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
+use super::{Context, DomainError};
+use crate::db::accounts::{self, Notice, OfficeAccount};
+use crate::db::{self, DbConnection, StorageError};
+
+/// Wrong passwords in a row that lock a user ID.
+pub const MAX_FAILED_LOGINS: u32 = 3;
+/// How long a locked user ID stays locked.
+pub const LOCK: Duration = Duration::from_secs(30 * 60);
+/// A temporary password works this long after approval (time for the post).
+pub const TEMPORARY_PASSWORD_LIFETIME: Duration = Duration::from_secs(21 * 24 * 60 * 60);
+/// Lifetime of an office session token.
+pub const SESSION: Duration = Duration::from_secs(30 * 60);
+
+/// The sealer of temporary passwords waiting to be printed.
+pub fn notice_sealer(ctx: &Context) -> Sealer {
+    Sealer::new(&ctx.hasher, "notice-password")
+}
+
+/// On approval: the office's account (created with a new user ID when it has none), a fresh
+/// temporary password (only its hash kept on the account; the plaintext sealed on the notice
+/// until posted), and the notice. Earlier unposted notices are voided.
+pub fn issue_temporary_password(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    application: &ReissueApplication,
+    now: OffsetDateTime,
+) -> Result<(OfficeAccount, Notice), DomainError> {
+    let prefecture = application.prefecture.ok_or(DomainError::NotFound)?;
+    let mut account = match accounts::find_by_office(
+        conn,
+        prefecture.as_str(),
+        application.office_number.as_str(),
+    )? {
+        Some(account) => account,
+        None => {
+            let account = OfficeAccount {
+                id: uuid::Uuid::new_v4().to_string(),
+                user_id: unused_user_id(conn)?,
+                office_number: application.office_number.to_string(),
+                prefecture_code: prefecture.as_str().to_owned(),
+                password_hash: None,
+                temp_password_hash: None,
+                temp_password_expires_at: None,
+                must_change_password: false,
+                failed_logins: 0,
+                locked_until: None,
+                security_email: None,
+                created_at: now,
+                updated_at: now,
+            };
+            accounts::insert(conn, &account)?;
+            account
+        }
+    };
+    if let Some(mut previous) = accounts::current_notice(conn, &application.id.to_string())? {
+        previous.voided_at = Some(now);
+        previous.sealed_password = None;
+        accounts::update_notice(conn, &previous)?;
+    }
+    let password = generate_temporary_password();
+    account.temp_password_hash = Some(hash_password(&password)?);
+    account.temp_password_expires_at = Some(now + TEMPORARY_PASSWORD_LIFETIME);
+    account.updated_at = now;
+    accounts::update(conn, &account)?;
+    let notice = Notice {
+        id: uuid::Uuid::now_v7().to_string(),
+        application_id: application.id.to_string(),
+        account_id: account.id.clone(),
+        sealed_password: notice_sealer(ctx).seal(&password),
+        issued_at: now,
+        mailed_at: None,
+        voided_at: None,
+    };
+    accounts::insert_notice(conn, &notice)?;
+    Ok((account, notice))
+}
+
+fn unused_user_id(conn: &mut DbConnection) -> Result<String, DomainError> {
+    for _ in 0..10 {
+        let candidate = generate_user_id();
+        if accounts::find_by_user_id(conn, &candidate)?.is_none() {
+            return Ok(candidate);
+        }
+    }
+    Err(DomainError::Storage(StorageError::Task(
+        "no free user ID".into(),
+    )))
+}
+
+/// `POST /auth/login`.
+pub async fn login(
+    ctx: &Context,
+    request: OfficeLoginRequest,
+) -> Result<OfficeSession, DomainError> {
+    let mut missing = Vec::new();
+    if request.user_id.trim().is_empty() {
+        missing.push(FieldError::new(
+            "user_id",
+            FieldErrorCode::Required,
+            "ユーザIDを入力してください。",
+        ));
+    }
+    if request.password.is_empty() {
+        missing.push(FieldError::new(
+            "password",
+            FieldErrorCode::Required,
+            "パスワードを入力してください。",
+        ));
+    }
+    if !missing.is_empty() {
+        return Err(DomainError::Validation(missing));
+    }
+    let ctx2 = ctx.clone();
+    ctx.db
+        .transaction(move |conn| {
+            let now = ctx2.clock.now();
+            let user_id = request.user_id.trim().to_uppercase();
+            let Some(mut account) = accounts::find_by_user_id(conn, &user_id)? else {
+                let _ = verify_password(super::reviewers::dummy_hash(), &request.password);
+                return Ok(Err(DomainError::InvalidCredentials));
+            };
+            if let Some(until) = account.locked_until.filter(|until| *until > now) {
+                return Ok(Err(DomainError::AccountLocked { until }));
+            }
+            let temporary_valid = account
+                .temp_password_expires_at
+                .is_some_and(|expires| expires > now);
+            let with_temporary = temporary_valid
+                && account
+                    .temp_password_hash
+                    .as_deref()
+                    .is_some_and(|hash| verify_password(hash, &request.password));
+            let with_current = !with_temporary
+                && account
+                    .password_hash
+                    .as_deref()
+                    .is_some_and(|hash| verify_password(hash, &request.password));
+            if !with_temporary && !with_current {
+                account.failed_logins += 1;
+                let locked = account.failed_logins >= MAX_FAILED_LOGINS;
+                if locked {
+                    account.failed_logins = 0;
+                    account.locked_until = Some(now + LOCK);
+                }
+                account.updated_at = now;
+                accounts::update(conn, &account)?;
+                audit(conn, &account, AuditAction::OfficeLoginFailed, "", now)?;
+                if let Some(until) = account.locked_until.filter(|_| locked) {
+                    audit(
+                        conn,
+                        &account,
+                        AuditAction::OfficeLocked,
+                        format!("until {until}"),
+                        now,
+                    )?;
+                    return Ok(Err(DomainError::AccountLocked { until }));
+                }
+                return Ok(Err(DomainError::InvalidCredentials));
+            }
+            if with_temporary {
+                // The first login with the temporary password retires the old password: the
+                // temporary one becomes current and must be replaced now.
+                account.password_hash = account.temp_password_hash.take();
+                account.temp_password_expires_at = None;
+                account.must_change_password = true;
+                audit(conn, &account, AuditAction::TemporaryPasswordUsed, "", now)?;
+            }
+            account.failed_logins = 0;
+            account.locked_until = None;
+            account.updated_at = now;
+            accounts::update(conn, &account)?;
+            audit(conn, &account, AuditAction::OfficeLoggedIn, "", now)?;
+            let expires_at = now + SESSION;
+            let identity = OfficeIdentity {
+                account_id: account.id.clone(),
+                user_id: account.user_id.clone(),
+                password_change_only: account.must_change_password,
+            };
+            let access_token = ctx2.sessions.issue_office(&identity, now, expires_at)?;
+            Ok::<_, DomainError>(Ok(OfficeSession {
+                access_token,
+                password_change_required: account.must_change_password,
+                expires_at,
+            }))
+        })
+        .await?
+}
+
+/// `POST /auth/password`: the current password, and a new one by the manual's rule.
+pub async fn change_password(
+    ctx: &Context,
+    identity: OfficeIdentity,
+    request: ChangePasswordRequest,
+) -> Result<OfficeSession, DomainError> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .transaction(move |conn| {
+            let now = ctx2.clock.now();
+            let mut account =
+                accounts::find(conn, &identity.account_id)?.ok_or(DomainError::Unauthorized)?;
+            let current_ok = account
+                .password_hash
+                .as_deref()
+                .is_some_and(|hash| verify_password(hash, &request.current_password));
+            if !current_ok {
+                return Err(DomainError::Validation(vec![FieldError::new(
+                    "current_password",
+                    FieldErrorCode::UnknownValue,
+                    "現在のパスワードが正しくありません。",
+                )]));
+            }
+            let temporary = account
+                .must_change_password
+                .then_some(request.current_password.as_str());
+            check_new_password(&request.new_password, &account.user_id, temporary)
+                .map_err(|e| DomainError::Validation(vec![e]))?;
+            if request.new_password == request.current_password {
+                return Err(DomainError::Validation(vec![FieldError::new(
+                    "new_password",
+                    FieldErrorCode::InvalidFormat,
+                    "現在のパスワードと異なるパスワードを設定してください。",
+                )]));
+            }
+            account.password_hash = Some(hash_password(&request.new_password)?);
+            account.must_change_password = false;
+            account.updated_at = now;
+            accounts::update(conn, &account)?;
+            audit(conn, &account, AuditAction::PasswordChanged, "", now)?;
+            let expires_at = now + SESSION;
+            let identity = OfficeIdentity {
+                password_change_only: false,
+                ..identity
+            };
+            Ok(OfficeSession {
+                access_token: ctx2.sessions.issue_office(&identity, now, expires_at)?,
+                password_change_required: false,
+                expires_at,
+            })
+        })
+        .await
+}
+
+fn audit(
+    conn: &mut DbConnection,
+    account: &OfficeAccount,
+    action: AuditAction,
+    detail: impl Into<String>,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    db::audit::append(
+        conn,
+        &AuditEvent {
+            occurred_at: now,
+            actor: format!("office:{}", account.user_id),
+            action,
+            application_id: None,
+            office_number: Some(account.office_number.clone()),
+            prefecture_code: Some(account.prefecture_code.clone()),
+            detail: detail.into(),
+        },
+    )
+}
+
+/// Creates (or resets) an office account with a known password hash: the demo offices of
+/// `serve --demo` (which share one hash of the demo password, so start-up stays quick).
+pub fn save_account_with_password(
+    conn: &mut DbConnection,
+    prefecture_code: &str,
+    office_number: &str,
+    user_id: &str,
+    password_hash: &str,
+    now: OffsetDateTime,
+) -> Result<OfficeAccount, DomainError> {
+    let mut account = match accounts::find_by_office(conn, prefecture_code, office_number)? {
+        Some(account) => account,
+        None => {
+            let account = OfficeAccount {
+                id: uuid::Uuid::new_v4().to_string(),
+                user_id: user_id.to_owned(),
+                office_number: office_number.to_owned(),
+                prefecture_code: prefecture_code.to_owned(),
+                password_hash: None,
+                temp_password_hash: None,
+                temp_password_expires_at: None,
+                must_change_password: false,
+                failed_logins: 0,
+                locked_until: None,
+                security_email: None,
+                created_at: now,
+                updated_at: now,
+            };
+            accounts::insert(conn, &account)?;
+            account
+        }
+    };
+    account.password_hash = Some(password_hash.to_owned());
+    account.must_change_password = false;
+    account.failed_logins = 0;
+    account.locked_until = None;
+    account.updated_at = now;
+    accounts::update(conn, &account)?;
+    Ok(account)
+}
+
+/// The demo user ID of an office: KJ and its office number.
+pub fn demo_user_id(office_number: &str) -> String {
+    format!("KJ{office_number}")
+}

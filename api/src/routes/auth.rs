@@ -1,0 +1,92 @@
+//! `/api/v1/auth`: the office's login and password change.
+
+use std::future::{ready, Ready};
+
+use actix_web::dev::Payload;
+use actix_web::{post, web, FromRequest, HttpRequest};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
+use reissue_shared::dto::Problem;
+
+use super::extract::BearerToken;
+use super::AppState;
+use crate::domain::reviewers::OfficeIdentity;
+use crate::domain::{accounts, DomainError};
+use crate::error::ApiError;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(login).service(change_password);
+}
+
+/// The office a valid `Authorization: Bearer <JWT>` names (also a password-change-only token).
+pub struct AuthenticatedOffice(pub OfficeIdentity);
+
+impl FromRequest for AuthenticatedOffice {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let outcome = (|| {
+            let token = BearerToken::from_request(req, payload).into_inner()?;
+            let state = req
+                .app_data::<web::Data<AppState>>()
+                .ok_or(ApiError::Domain(DomainError::Unauthorized))?;
+            let now = state.ctx.clock.now();
+            Ok(Self(state.ctx.sessions.verify_office(&token.0, now)?))
+        })();
+        ready(outcome)
+    }
+}
+
+/// Logs an office in with its password or the temporary password from the notice.
+#[utoipa::path(
+    tag = "office",
+    request_body = OfficeLoginRequest,
+    responses(
+        (status = 200, description = "Logged in; with the temporary password, `password_change_required`", body = OfficeSession),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`invalid_credentials` (same answer for an unknown user ID)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty fields", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_locked`: 3 wrong passwords lock the user ID for 30 minutes", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: web::Json<OfficeLoginRequest>,
+) -> Result<web::Json<OfficeSession>, ApiError> {
+    Ok(web::Json(
+        accounts::login(&state.ctx, body.into_inner()).await?,
+    ))
+}
+
+/// Sets a new password (required after a login with the temporary password).
+#[utoipa::path(
+    tag = "office",
+    request_body = ChangePasswordRequest,
+    security(("office_token" = [])),
+    responses(
+        (status = 200, description = "Changed; a full session", body = OfficeSession),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid office token", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong current password, or the new one breaks the rule", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/auth/password")]
+pub async fn change_password(
+    state: web::Data<AppState>,
+    office: AuthenticatedOffice,
+    body: web::Json<ChangePasswordRequest>,
+) -> Result<web::Json<OfficeSession>, ApiError> {
+    Ok(web::Json(
+        accounts::change_password(&state.ctx, office.0, body.into_inner()).await?,
+    ))
+}

@@ -1,0 +1,325 @@
+//! Approval → the postal notice with a temporary password → the office's first login with it,
+//! the forced password change, the manual's "old password works until then" rule, lock-out.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, spawn_app, Backend, Created, TestApp};
+
+/// Submits, reviews and approves an application of `office` in 東京都; returns it and a token.
+async fn approved(app: &TestApp, office: &str, email: &str) -> (Created, String) {
+    let created = app.submitted_application(office, "13", email).await;
+    let token = app.admin_token("demo-tokyo").await;
+    let path = format!("/applications/{}", created.id);
+    assert_eq!(
+        app.admin_post(&token, &format!("{path}/review"), &json!({}))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let decided = app
+        .admin_post(
+            &token,
+            &format!("{path}/decision"),
+            &json!({ "decision": "approved" }),
+        )
+        .await;
+    assert_eq!(decided.status(), StatusCode::OK);
+    (created, token)
+}
+
+/// The notice's user ID and temporary password (read from the printable HTML).
+async fn print_notice(app: &TestApp, token: &str, created: &Created) -> (String, String, String) {
+    let response = app
+        .admin_get(token, &format!("/applications/{}/notice", created.id))
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+    let html = response.text().await.unwrap();
+    let field = |testid: &str| {
+        let marker = format!("data-testid=\"{testid}\">");
+        let start = html.find(&marker).unwrap() + marker.len();
+        html[start..start + html[start..].find('<').unwrap()].to_owned()
+    };
+    (field("notice-user-id"), field("notice-password"), html)
+}
+
+async fn login(app: &TestApp, user_id: &str, password: &str) -> reqwest::Response {
+    app.client
+        .post(app.api("/auth/login"))
+        .json(&json!({ "user_id": user_id, "password": password }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn change_password(
+    app: &TestApp,
+    token: &str,
+    current: &str,
+    new: &str,
+) -> reqwest::Response {
+    app.client
+        .post(app.api("/auth/password"))
+        .bearer_auth(token)
+        .json(&json!({ "current_password": current, "new_password": new }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn approval_gives_a_notice_whose_temporary_password_logs_in_and_must_be_changed(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let (created, token) = approved(&app, "1311111111", "notice@example.jp").await;
+    let (user_id, password, html) = print_notice(&app, &token, &created).await;
+    assert!(html.contains("電子請求ログイン情報再発行通知書"));
+    assert!(
+        html.contains("東京都千代田区丸の内"),
+        "the ledger address is on the notice"
+    );
+    assert!(html.contains("東京都国民健康保険団体連合会"));
+    assert!(user_id.starts_with("KJ"));
+    assert_eq!(password.len(), 12);
+    // Printing again before it is posted shows the same password.
+    assert_eq!(print_notice(&app, &token, &created).await.1, password);
+
+    let session: Value = login(&app, &user_id, &password).await.json().await.unwrap();
+    assert_eq!(session["password_change_required"], true);
+    let limited = session["access_token"].as_str().unwrap();
+
+    for (new, why) in [
+        ("short", "invalid_length"),
+        (password.as_str(), "invalid_format"),
+        (&format!("x{user_id}x-long"), "invalid_format"),
+    ] {
+        let body = problem(
+            change_password(&app, limited, &password, new).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "validation_failed",
+        )
+        .await;
+        assert_eq!(body["errors"][0]["field"], "new_password");
+        assert_eq!(body["errors"][0]["code"], why);
+    }
+    let wrong_current = problem(
+        change_password(&app, limited, "not-it", "kaigo-jimusho-2026").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(wrong_current["errors"][0]["field"], "current_password");
+    let changed: Value = change_password(&app, limited, &password, "kaigo-jimusho-2026")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(changed["password_change_required"], false);
+
+    let again: Value = login(&app, &user_id, "kaigo-jimusho-2026")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again["password_change_required"], false);
+    problem(
+        login(&app, &user_id, &password).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+async fn the_old_password_works_until_the_first_login_with_the_temporary_password(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    app.create_office_account("13", "1311111111", "KJ1311111111", "old-password-1234")
+        .await;
+    let (created, token) = approved(&app, "1311111111", "old@example.jp").await;
+    let (user_id, temporary, _) = print_notice(&app, &token, &created).await;
+    assert_eq!(user_id, "KJ1311111111", "the existing user ID is kept");
+    // Before: the old password still works (and needs no change).
+    let before: Value = login(&app, &user_id, "old-password-1234")
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["password_change_required"], false);
+    // The first login with the temporary password retires the old one.
+    let first: Value = login(&app, &user_id, &temporary)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(first["password_change_required"], true);
+    problem(
+        login(&app, &user_id, "old-password-1234").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    // Until the change, the temporary password still logs in, and still demands the change.
+    let second: Value = login(&app, &user_id, &temporary)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(second["password_change_required"], true);
+}
+
+async fn a_reprint_after_posting_voids_the_old_temporary_password(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (created, token) = approved(&app, "1311111111", "reprint@example.jp").await;
+    let (user_id, first, _) = print_notice(&app, &token, &created).await;
+    let mailed = app
+        .admin_post(
+            &token,
+            &format!("/applications/{}/notice-mailed", created.id),
+            &json!({}),
+        )
+        .await;
+    assert_eq!(mailed.status(), StatusCode::OK);
+    let mailed: Value = mailed.json().await.unwrap();
+    let actions: Vec<&str> = mailed["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["action"].as_str().unwrap())
+        .collect();
+    assert!(
+        actions.contains(&"notice_issued")
+            && actions.contains(&"notice_printed")
+            && actions.contains(&"notice_mailed")
+    );
+    problem(
+        app.admin_post(
+            &token,
+            &format!("/applications/{}/notice-mailed", created.id),
+            &json!({}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "transition_refused",
+    )
+    .await;
+
+    let (_, second, _) = print_notice(&app, &token, &created).await;
+    assert_ne!(
+        first, second,
+        "a reprint after posting issues a new temporary password"
+    );
+    problem(
+        login(&app, &user_id, &first).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert_eq!(
+        login(&app, &user_id, &second).await.status(),
+        StatusCode::OK
+    );
+}
+
+async fn a_temporary_password_expires_after_21_days(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (created, token) = approved(&app, "1311111111", "late@example.jp").await;
+    let (user_id, password, _) = print_notice(&app, &token, &created).await;
+    app.advance(Duration::from_secs(21 * 24 * 60 * 60));
+    problem(
+        login(&app, &user_id, &password).await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+async fn three_wrong_passwords_lock_the_user_id_for_30_minutes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_office_account("13", "1311111111", "KJ1311111111", "right-password-99")
+        .await;
+    for _ in 0..2 {
+        problem(
+            login(&app, "KJ1311111111", "wrong").await,
+            StatusCode::UNAUTHORIZED,
+            "invalid_credentials",
+        )
+        .await;
+    }
+    let locked = problem(
+        login(&app, "KJ1311111111", "wrong").await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    assert!(locked["detail"]
+        .as_str()
+        .unwrap()
+        .contains("までログインできません"));
+    problem(
+        login(&app, "KJ1311111111", "right-password-99").await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    app.advance(Duration::from_secs(30 * 60 + 1));
+    assert_eq!(
+        login(&app, "KJ1311111111", "right-password-99")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    // An unknown user ID answers like a wrong password.
+    problem(
+        login(&app, "KJ0000000000", "whatever").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+}
+
+async fn the_notice_is_only_for_approved_applications_of_ones_own_prefecture(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .submitted_application("1311111111", "13", "early@example.jp")
+        .await;
+    let tokyo = app.admin_token("demo-tokyo").await;
+    problem(
+        app.admin_get(&tokyo, &format!("/applications/{}/notice", created.id))
+            .await,
+        StatusCode::CONFLICT,
+        "transition_refused",
+    )
+    .await;
+    let tottori = app.admin_token("demo-tottori").await;
+    problem(
+        app.admin_get(&tottori, &format!("/applications/{}/notice", created.id))
+            .await,
+        StatusCode::NOT_FOUND,
+        "application_not_found",
+    )
+    .await;
+    problem(
+        app.admin_post(
+            &tottori,
+            &format!("/applications/{}/notice-mailed", created.id),
+            &json!({}),
+        )
+        .await,
+        StatusCode::NOT_FOUND,
+        "application_not_found",
+    )
+    .await;
+}
+
+crate::on_both_backends!(
+    approval_gives_a_notice_whose_temporary_password_logs_in_and_must_be_changed,
+    the_old_password_works_until_the_first_login_with_the_temporary_password,
+    a_reprint_after_posting_voids_the_old_temporary_password,
+    a_temporary_password_expires_after_21_days,
+    three_wrong_passwords_lock_the_user_id_for_30_minutes,
+    the_notice_is_only_for_approved_applications_of_ones_own_prefecture,
+);

@@ -1,0 +1,44 @@
+//! Request and response bodies of the office login (`/api/v1/auth`).
+
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+/// `POST /auth/login`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct OfficeLoginRequest {
+    /// ユーザID (starts with KJ).
+    #[cfg_attr(feature = "server", schema(example = "KJ12345678", required = true))]
+    pub user_id: String,
+    /// パスワード, or the 仮パスワード from the notice.
+    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    pub password: String,
+}
+
+/// Answer of `POST /auth/login`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct OfficeSession {
+    /// Bearer JWT. While `password_change_required`, it opens only `POST /auth/password`.
+    pub access_token: String,
+    /// The temporary password was used: a new password must be set now.
+    pub password_change_required: bool,
+    /// When the token stops working.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub expires_at: OffsetDateTime,
+}
+
+/// `POST /auth/password`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ChangePasswordRequest {
+    /// 現在のパスワード (the temporary password right after the first login with it).
+    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    pub current_password: String,
+    /// 新しいパスワード: at least 10 characters, not the user ID, not the temporary password.
+    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    pub new_password: String,
+}
