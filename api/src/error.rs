@@ -249,6 +249,12 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Not allowed in the current status",
             format!("この申請は「{}」のため、この操作はできません。画面を更新して最新の状態をご確認ください。", from.label()),
         ),
+        DomainError::Forbidden => ProblemParts::new(
+            S::FORBIDDEN,
+            C::Forbidden,
+            "Forbidden",
+            "この操作は審査責任者（supervisor）のみ行えます。",
+        ),
         DomainError::InvalidCredentials => ProblemParts::new(
             S::UNAUTHORIZED,
             C::InvalidCredentials,

@@ -350,3 +350,45 @@ mod tests {
         assert_eq!(errors.len(), 2);
     }
 }
+
+/// One entry of `GET /admin/audit-log`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct AuditEntryView {
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub occurred_at: OffsetDateTime,
+    /// Who (`applicant@…`, `reviewer:…`, `office:…`, `system`, `operator`).
+    pub actor: String,
+    /// What (stable name).
+    pub action: String,
+    /// Which application, if any.
+    pub application_id: Option<String>,
+    /// Which office, if any.
+    pub office_number: Option<String>,
+    /// Why / details.
+    pub detail: String,
+}
+
+/// Answer of `GET /admin/audit-log` (JSON).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct AuditLogPage {
+    /// Newest first.
+    pub items: Vec<AuditEntryView>,
+    /// Entries in all pages.
+    pub total: u64,
+    /// The page shown.
+    pub page: u32,
+    /// Entries per page.
+    pub per_page: u32,
+}
+
+/// Paging of `GET /admin/audit-log`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
+pub struct PageQuery {
+    /// Page, from 1.
+    pub page: Option<u32>,
+}

@@ -58,6 +58,8 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed logins; locked for a while.
     AccountLocked,
+    /// The role does not allow this (e.g. the CSV export is for supervisors).
+    Forbidden,
     /// The database or another dependency is unavailable; try again shortly.
     ServiceUnavailable,
     /// An unexpected error; the `request_id` identifies it in the logs.
@@ -92,6 +94,7 @@ impl ErrorCode {
             Self::TransitionRefused => "transition_refused",
             Self::InvalidCredentials => "invalid_credentials",
             Self::AccountLocked => "account_locked",
+            Self::Forbidden => "forbidden",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

@@ -25,6 +25,38 @@ pub fn append(conn: &mut DbConnection, event: &AuditEvent) -> Result<(), Storage
     Ok(())
 }
 
+/// One page of a prefecture's audit log, newest first, and the total.
+pub fn for_prefecture(
+    conn: &mut DbConnection,
+    prefecture_code: &str,
+    offset: i64,
+    limit: i64,
+) -> Result<(Vec<reissue_shared::admin::AuditEntryView>, i64), StorageError> {
+    let total: i64 = dsl::audit_log
+        .filter(dsl::prefecture_code.eq(prefecture_code))
+        .count()
+        .get_result(conn)?;
+    let rows: Vec<AuditRow> = dsl::audit_log
+        .filter(dsl::prefecture_code.eq(prefecture_code))
+        .order((dsl::occurred_at.desc(), dsl::id.desc()))
+        .offset(offset)
+        .limit(limit)
+        .select(AuditRow::as_select())
+        .load(conn)?;
+    let items = rows
+        .into_iter()
+        .map(|row| reissue_shared::admin::AuditEntryView {
+            occurred_at: super::models::from_db_time(row.occurred_at),
+            actor: row.actor,
+            action: row.action,
+            application_id: row.application_id,
+            office_number: row.office_number,
+            detail: row.detail,
+        })
+        .collect();
+    Ok((items, total))
+}
+
 /// The history of one application, oldest first.
 pub fn history(
     conn: &mut DbConnection,

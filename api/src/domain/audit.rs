@@ -62,6 +62,8 @@ pub enum AuditAction {
     TemporaryPasswordUsed,
     /// An office set a new password.
     PasswordChanged,
+    /// A supervisor exported the audit log.
+    AuditLogExported,
 }
 
 impl AuditAction {
@@ -96,6 +98,7 @@ impl AuditAction {
             Self::OfficeLocked => "office_locked",
             Self::TemporaryPasswordUsed => "temporary_password_used",
             Self::PasswordChanged => "password_changed",
+            Self::AuditLogExported => "audit_log_exported",
         }
     }
 }

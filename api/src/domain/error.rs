@@ -47,6 +47,9 @@ pub enum DomainError {
         /// The current status.
         from: reissue_shared::ApplicationStatus,
     },
+    /// The reviewer's role does not allow this.
+    #[error("forbidden")]
+    Forbidden,
     /// Wrong login ID or password (said alike for both).
     #[error("invalid credentials")]
     InvalidCredentials,

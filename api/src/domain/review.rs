@@ -488,3 +488,112 @@ pub async fn mark_notice_mailed(
         })
         .await
 }
+
+/// Entries per page of the audit log.
+pub const AUDIT_PER_PAGE: u32 = 100;
+/// Most entries in one CSV export.
+pub const AUDIT_EXPORT_LIMIT: i64 = 100_000;
+
+/// The reviewer's prefecture's part of the audit log, newest first.
+pub async fn audit_log(
+    ctx: &Context,
+    reviewer: Reviewer,
+    page: u32,
+) -> Result<reissue_shared::admin::AuditLogPage, DomainError> {
+    let page = page.max(1);
+    ctx.db
+        .run(move |conn| {
+            let offset = i64::from(page - 1) * i64::from(AUDIT_PER_PAGE);
+            let (items, total) = db::audit::for_prefecture(
+                conn,
+                reviewer.prefecture.as_str(),
+                offset,
+                i64::from(AUDIT_PER_PAGE),
+            )?;
+            Ok(reissue_shared::admin::AuditLogPage {
+                items,
+                total: u64::try_from(total).unwrap_or(0),
+                page,
+                per_page: AUDIT_PER_PAGE,
+            })
+        })
+        .await
+}
+
+/// The whole of the prefecture's audit log as CSV (UTF-8 with BOM, so Excel reads the
+/// Japanese), for supervisors only. The export itself is audited.
+pub async fn export_audit_log(ctx: &Context, reviewer: Reviewer) -> Result<String, DomainError> {
+    if reviewer.role != reissue_shared::admin::ReviewerRole::Supervisor {
+        return Err(DomainError::Forbidden);
+    }
+    let ctx2 = ctx.clone();
+    ctx.db
+        .transaction(move |conn| {
+            let now = ctx2.clock.now();
+            let (items, _) = db::audit::for_prefecture(
+                conn,
+                reviewer.prefecture.as_str(),
+                0,
+                AUDIT_EXPORT_LIMIT,
+            )?;
+            db::audit::append(
+                conn,
+                &AuditEvent {
+                    occurred_at: now,
+                    actor: reviewer.actor(),
+                    action: AuditAction::AuditLogExported,
+                    application_id: None,
+                    office_number: None,
+                    prefecture_code: Some(reviewer.prefecture.as_str().to_owned()),
+                    detail: format!("{} entries", items.len()),
+                },
+            )?;
+            let mut csv = String::from("\u{feff}日時,操作者,操作,申請ID,事業所番号,詳細\r\n");
+            for item in items {
+                let fields = [
+                    item.occurred_at
+                        .format(&time::format_description::well_known::Rfc3339)
+                        .unwrap_or_default(),
+                    item.actor,
+                    item.action,
+                    item.application_id.unwrap_or_default(),
+                    item.office_number.unwrap_or_default(),
+                    item.detail,
+                ];
+                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+                csv.push_str(&line.join(","));
+                csv.push_str("\r\n");
+            }
+            Ok(csv)
+        })
+        .await
+}
+
+/// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run
+/// it as a formula (CSV injection).
+fn csv_field(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::csv_field;
+
+    #[test]
+    fn csv_fields_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_field("plain"), "plain");
+        assert_eq!(csv_field("a,b"), "\"a,b\"");
+        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+    }
+}

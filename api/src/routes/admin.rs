@@ -9,8 +9,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use reissue_shared::admin::{
-    AdminSession, ApplicationDetail, ApplicationList, ApplicationQuery, DecisionRequest,
-    LoginRequest, TextRequest,
+    AdminSession, ApplicationDetail, ApplicationList, ApplicationQuery, AuditLogPage,
+    DecisionRequest, LoginRequest, PageQuery, TextRequest,
 };
 use reissue_shared::dto::Problem;
 
@@ -30,7 +30,48 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(withdraw)
         .service(add_note)
         .service(print_notice)
-        .service(notice_mailed);
+        .service(notice_mailed)
+        .service(audit_log);
+}
+
+/// This prefecture's audit log, newest first; with `Accept: text/csv` the whole log as CSV
+/// (supervisors only).
+#[utoipa::path(
+    tag = "admin",
+    params(PageQuery),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "A page of entries, or the CSV export", body = AuditLogPage),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The CSV export is for supervisors", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/audit-log")]
+pub async fn audit_log(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    query: web::Query<PageQuery>,
+    request: HttpRequest,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let wants_csv = request
+        .headers()
+        .get(actix_web::http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("text/csv"));
+    if wants_csv {
+        let csv = review::export_audit_log(&state.ctx, reviewer.0).await?;
+        return Ok(actix_web::HttpResponse::Ok()
+            .content_type("text/csv; charset=utf-8")
+            .insert_header((
+                "Content-Disposition",
+                "attachment; filename=\"audit-log.csv\"",
+            ))
+            .insert_header(("Cache-Control", "no-store"))
+            .body(csv));
+    }
+    let page = review::audit_log(&state.ctx, reviewer.0, query.page.unwrap_or(1)).await?;
+    Ok(actix_web::HttpResponse::Ok().json(page))
 }
 
 /// The reviewer a valid `Authorization: Bearer <JWT>` names.

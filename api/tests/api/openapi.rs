@@ -23,6 +23,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/applications/{id}/notes"),
     ("get", "/api/v1/admin/applications/{id}/notice"),
     ("post", "/api/v1/admin/applications/{id}/notice-mailed"),
+    ("get", "/api/v1/admin/audit-log"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/password"),
     ("get", "/healthz"),

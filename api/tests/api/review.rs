@@ -451,6 +451,83 @@ async fn forged_expired_and_unsigned_tokens_are_refused(backend: Backend) {
     .await;
 }
 
+async fn the_audit_log_shows_ones_own_prefecture_and_supervisors_export_it(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let tokyo = app
+        .submitted_application("1311111111", "13", "audit-t@example.jp")
+        .await;
+    app.submitted_application("3110100013", "31", "audit-o@example.jp")
+        .await;
+    let token = app.admin_token("demo-tokyo").await;
+    let log: Value = app
+        .admin_get(&token, "/audit-log")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let items = log["items"].as_array().unwrap();
+    assert!(items.iter().any(
+        |i| i["action"] == "application_submitted" && i["application_id"] == tokyo.id.as_str()
+    ));
+    assert!(
+        items.iter().all(|i| i["office_number"] != "3110100013"),
+        "no other prefecture's entries"
+    );
+
+    let csv = app
+        .client
+        .get(app.api("/admin/audit-log"))
+        .bearer_auth(&token)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv
+        .headers()
+        .get("content-type")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let text = csv.text().await.unwrap();
+    assert!(text.starts_with("\u{feff}日時,操作者,操作,申請ID,事業所番号,詳細\r\n"));
+    assert!(text.contains("application_submitted"));
+    assert!(!text.contains("3110100013"));
+
+    // A reviewer who is not a supervisor reads the log but cannot export it.
+    let db = app.context.db.clone();
+    tokio::task::spawn_blocking(move || {
+        reissue_api::cli::save_reviewers(
+            &db,
+            &[reissue_api::domain::reviewers::NewReviewer {
+                login_id: "plain-tokyo".into(),
+                name: "審査 花子".into(),
+                role: reissue_shared::admin::ReviewerRole::Reviewer,
+                prefecture: reissue_shared::PrefectureCode::TOKYO,
+                password: REVIEWER_PASSWORD.into(),
+            }],
+        )
+        .unwrap();
+    })
+    .await
+    .unwrap();
+    let plain = app.admin_token("plain-tokyo").await;
+    assert_eq!(
+        app.admin_get(&plain, "/audit-log").await.status(),
+        StatusCode::OK
+    );
+    let refused = app
+        .client
+        .get(app.api("/admin/audit-log"))
+        .bearer_auth(&plain)
+        .header("accept", "text/csv")
+        .send()
+        .await
+        .unwrap();
+    problem(refused, StatusCode::FORBIDDEN, "forbidden").await;
+}
+
 fn urlencode(text: &str) -> String {
     text.bytes()
         .map(|b| match b {
@@ -472,4 +549,5 @@ crate::on_both_backends!(
     the_detail_shows_the_ledger_entry_notes_and_other_applications,
     the_queue_searches_filters_and_pages,
     forged_expired_and_unsigned_tokens_are_refused,
+    the_audit_log_shows_ones_own_prefecture_and_supervisors_export_it,
 );
