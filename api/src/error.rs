@@ -255,11 +255,11 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Forbidden",
             "この操作は審査責任者（supervisor）のみ行えます。",
         ),
-        DomainError::InvalidCredentials => ProblemParts::new(
+        DomainError::InvalidCredentials { id_label } => ProblemParts::new(
             S::UNAUTHORIZED,
             C::InvalidCredentials,
             "Invalid credentials",
-            "ログインIDまたはパスワードが正しくありません。",
+            format!("{id_label}またはパスワードが正しくありません。"),
         ),
         DomainError::AccountLocked { until } => {
             let local = until.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC));

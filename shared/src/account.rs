@@ -24,6 +24,10 @@ pub struct OfficeSession {
     pub access_token: String,
     /// The temporary password was used: a new password must be set now.
     pub password_change_required: bool,
+    /// ユーザID.
+    pub user_id: String,
+    /// 事業所名 from the ledger.
+    pub office_name: Option<String>,
     /// When the token stops working.
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]

@@ -6,6 +6,8 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
+use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
+use reissue_shared::admin::{AdminSession, ApplicationDetail, ApplicationList, LoginRequest};
 use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
     CreatedApplication, Problem, Submitted, Verified, VerifyCodeRequest,
@@ -147,6 +149,102 @@ pub async fn verify(auth: &ApplicationAuth, code: &str) -> Result<Verified, ApiF
 pub async fn submit(auth: &ApplicationAuth) -> Result<Submitted, ApiFailure> {
     let url = format!("{BASE}/reissue-applications/{}/submission", auth.id);
     send(authorized(Request::post(&url), auth).build()).await
+}
+
+/// `POST /auth/login`.
+pub async fn office_login(body: &OfficeLoginRequest) -> Result<OfficeSession, ApiFailure> {
+    send(json_body(
+        Request::post(&format!("{BASE}/auth/login")),
+        body,
+    ))
+    .await
+}
+
+/// `POST /auth/password` with the office's token.
+pub async fn change_password(
+    token: &str,
+    body: &ChangePasswordRequest,
+) -> Result<OfficeSession, ApiFailure> {
+    let builder = Request::post(&format!("{BASE}/auth/password"))
+        .header("Authorization", &format!("Bearer {token}"));
+    send(json_body(builder, body)).await
+}
+
+/// `POST /admin/sessions`.
+pub async fn admin_login(body: &LoginRequest) -> Result<AdminSession, ApiFailure> {
+    send(json_body(
+        Request::post(&format!("{BASE}/admin/sessions")),
+        body,
+    ))
+    .await
+}
+
+fn admin(builder: RequestBuilder, token: &str) -> RequestBuilder {
+    builder.header("Authorization", &format!("Bearer {token}"))
+}
+
+/// `GET /admin/applications?status=&q=&page=`.
+pub async fn admin_list(
+    token: &str,
+    status: Option<&str>,
+    q: &str,
+    page: u32,
+) -> Result<ApplicationList, ApiFailure> {
+    let mut params = vec![("page", page.to_string())];
+    if let Some(status) = status {
+        params.push(("status", status.to_owned()));
+    }
+    if !q.trim().is_empty() {
+        params.push(("q", q.trim().to_owned()));
+    }
+    let builder = admin(Request::get(&format!("{BASE}/admin/applications")), token)
+        .query(params.iter().map(|(k, v)| (*k, v.as_str())));
+    send(builder.build()).await
+}
+
+/// `GET /admin/applications/{id}`.
+pub async fn admin_detail(token: &str, id: &str) -> Result<ApplicationDetail, ApiFailure> {
+    send(
+        admin(
+            Request::get(&format!("{BASE}/admin/applications/{id}")),
+            token,
+        )
+        .build(),
+    )
+    .await
+}
+
+/// `POST /admin/applications/{id}/{action}` with a JSON body.
+pub async fn admin_action(
+    token: &str,
+    id: &str,
+    action: &str,
+    body: &serde_json::Value,
+) -> Result<ApplicationDetail, ApiFailure> {
+    let builder = admin(
+        Request::post(&format!("{BASE}/admin/applications/{id}/{action}")),
+        token,
+    );
+    send(json_body(builder, body)).await
+}
+
+/// `GET /admin/applications/{id}/notice`: the printable HTML.
+pub async fn admin_notice(token: &str, id: &str) -> Result<String, ApiFailure> {
+    let request = admin(
+        Request::get(&format!("{BASE}/admin/applications/{id}/notice")),
+        token,
+    )
+    .build()
+    .map_err(|_| ApiFailure::Network)?;
+    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
+    if response.ok() {
+        response.text().await.map_err(|_| ApiFailure::Network)
+    } else {
+        match response.json::<Problem>().await {
+            Ok(problem) => Err(ApiFailure::Problem(problem)),
+            Err(_) => Err(ApiFailure::Network),
+        }
+    }
 }
 
 /// `GET /reissue-applications/{id}`.

@@ -5,7 +5,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Page;
-use crate::pages::{apply, code, confirm, done, login, lost, portal, prefecture};
+use crate::pages::{account, admin, apply, code, confirm, done, login, lost, portal, prefecture};
 use crate::wizard::Wizard;
 
 /// The whole app.
@@ -17,6 +17,11 @@ pub fn App() -> impl IntoView {
             <Routes fallback=NotFound>
                 <Route path=path!("/") view=portal::Portal/>
                 <Route path=path!("/login") view=login::Login/>
+                <Route path=path!("/account") view=account::Account/>
+                <Route path=path!("/admin") view=admin::Queue/>
+                <Route path=path!("/admin/login") view=admin::AdminLogin/>
+                <Route path=path!("/admin/applications/:id") view=admin::Detail/>
+                <Route path=path!("/account/password") view=account::ChangePassword/>
                 <Route path=path!("/lost") view=lost::Lost/>
                 <Route path=path!("/reissue/apply") view=apply::Apply/>
                 <Route path=path!("/reissue/prefecture") view=prefecture::ChoosePrefecture/>

@@ -6,5 +6,6 @@
 pub mod api;
 pub mod app;
 pub mod components;
+pub mod office;
 pub mod pages;
 pub mod wizard;

@@ -134,7 +134,9 @@ pub async fn login(
             let user_id = request.user_id.trim().to_uppercase();
             let Some(mut account) = accounts::find_by_user_id(conn, &user_id)? else {
                 let _ = verify_password(super::reviewers::dummy_hash(), &request.password);
-                return Ok(Err(DomainError::InvalidCredentials));
+                return Ok(Err(DomainError::InvalidCredentials {
+                    id_label: "ユーザID",
+                }));
             };
             if let Some(until) = account.locked_until.filter(|until| *until > now) {
                 return Ok(Err(DomainError::AccountLocked { until }));
@@ -172,7 +174,9 @@ pub async fn login(
                     )?;
                     return Ok(Err(DomainError::AccountLocked { until }));
                 }
-                return Ok(Err(DomainError::InvalidCredentials));
+                return Ok(Err(DomainError::InvalidCredentials {
+                    id_label: "ユーザID",
+                }));
             }
             if with_temporary {
                 // The first login with the temporary password retires the old password: the
@@ -197,6 +201,8 @@ pub async fn login(
             Ok::<_, DomainError>(Ok(OfficeSession {
                 access_token,
                 password_change_required: account.must_change_password,
+                office_name: office_name(conn, &account)?,
+                user_id: account.user_id,
                 expires_at,
             }))
         })
@@ -251,10 +257,26 @@ pub async fn change_password(
             Ok(OfficeSession {
                 access_token: ctx2.sessions.issue_office(&identity, now, expires_at)?,
                 password_change_required: false,
+                office_name: office_name(conn, &account)?,
+                user_id: account.user_id,
                 expires_at,
             })
         })
         .await
+}
+
+/// The office's name in its prefecture's ledger.
+fn office_name(
+    conn: &mut DbConnection,
+    account: &OfficeAccount,
+) -> Result<Option<String>, DomainError> {
+    let (Ok(prefecture), Ok(office)) = (
+        reissue_shared::PrefectureCode::parse(&account.prefecture_code),
+        reissue_shared::OfficeNumber::parse(&account.office_number),
+    ) else {
+        return Ok(None);
+    };
+    Ok(db::ledger::find(conn, prefecture, &office)?.map(|entry| entry.office_name))
 }
 
 fn audit(

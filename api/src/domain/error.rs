@@ -52,7 +52,10 @@ pub enum DomainError {
     Forbidden,
     /// Wrong login ID or password (said alike for both).
     #[error("invalid credentials")]
-    InvalidCredentials,
+    InvalidCredentials {
+        /// How the screen names the ID (ユーザID for offices, ログインID for reviewers).
+        id_label: &'static str,
+    },
     /// Too many failed logins: locked until then.
     #[error("account locked")]
     AccountLocked {

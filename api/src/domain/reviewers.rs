@@ -270,7 +270,9 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<AdminSession,
             let Some(account) = reviewers::find_by_login(conn, &login_id)? else {
                 // Same work as for a real account, so timing does not tell which IDs exist.
                 let _ = verify_password(dummy_hash(), &request.password);
-                return Ok(Err(DomainError::InvalidCredentials));
+                return Ok(Err(DomainError::InvalidCredentials {
+                    id_label: "ログインID",
+                }));
             };
             if let Some(until) = account.locked_until.filter(|until| *until > now) {
                 return Ok(Err(DomainError::AccountLocked { until }));
@@ -308,7 +310,9 @@ pub async fn login(ctx: &Context, request: LoginRequest) -> Result<AdminSession,
                     )?;
                     return Ok(Err(DomainError::AccountLocked { until }));
                 }
-                return Ok(Err(DomainError::InvalidCredentials));
+                return Ok(Err(DomainError::InvalidCredentials {
+                    id_label: "ログインID",
+                }));
             }
             reviewers::record_login(conn, &account.id, 0, None)?;
             db::audit::append(conn, &event(AuditAction::ReviewerLoggedIn, String::new()))?;

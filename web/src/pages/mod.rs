@@ -1,5 +1,7 @@
 //! One component per screen, in the order of the manual.
 
+pub mod account;
+pub mod admin;
 pub mod apply;
 pub mod code;
 pub mod confirm;

@@ -1,0 +1,168 @@
+//! The federation's side in a real browser: a reviewer logs in, finds the application the
+//! office filed, approves it, prints the notice and marks it posted; the office then logs in
+//! with the temporary password from that notice, must set a new one, and logs in with it.
+
+use anyhow::{ensure, Context};
+use reissue_e2e::{Browser, Server};
+use serde_json::{json, Value};
+
+const DEMO_PASSWORD: &str = "e2e-demo-password-2026";
+
+/// Files an application for 1311111111 through the API (the wizard has its own journeys).
+async fn file_application(server: &Server, email: &str) -> anyhow::Result<String> {
+    let http = server.http();
+    let created: Value = http
+        .post(server.url("/api/v1/reissue-applications"))
+        .json(&json!({"office_number": "1311111111", "email": email, "email_confirmation": email}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = created["id"].as_str().context("id")?.to_owned();
+    let token = created["token"].as_str().context("token")?.to_owned();
+    let base = format!("/api/v1/reissue-applications/{id}");
+    http.put(server.url(&format!("{base}/prefecture")))
+        .bearer_auth(&token)
+        .json(&json!({"prefecture_code": "13"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let code = server.mailbox().latest_code(email).await?;
+    http.post(server.url(&format!("{base}/verification")))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let submitted: Value = http
+        .post(server.url(&format!("{base}/submission")))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(submitted["reference_number"]
+        .as_str()
+        .context("reference")?
+        .to_owned())
+}
+
+/// The text of an element of the notice inside the iframe.
+async fn notice_field(browser: &Browser, testid: &str) -> anyhow::Result<String> {
+    let script = format!(
+        "return document.querySelector('[data-testid=notice-frame]').contentDocument.querySelector('[data-testid={testid}]').textContent"
+    );
+    let value = browser.client().execute(&script, vec![]).await?;
+    Ok(value.as_str().unwrap_or_default().trim().to_owned())
+}
+
+#[tokio::test]
+async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_password(
+) -> anyhow::Result<()> {
+    let server = Server::start_with_env(true, &[("REISSUE_DEMO_PASSWORD", DEMO_PASSWORD)]).await?;
+    let reference = file_application(&server, "office@example.jp").await?;
+    let browser = Browser::open(&server).await?;
+
+    browser.goto("/admin/login").await?;
+    browser.check_screen("admin-login").await?;
+    browser.fill_testid("input-login_id", "demo-tokyo").await?;
+    browser.fill_testid("input-password", DEMO_PASSWORD).await?;
+    browser.click_testid("admin-login").await?;
+    browser.wait_for_path("/admin").await?;
+    browser.find_by_testid("queue-row").await?;
+    browser.check_screen("admin-queue").await?;
+
+    browser.fill_testid("input-q", &reference).await?;
+    browser.click_testid("search").await?;
+    let row = browser.find_by_testid("queue-row").await?;
+    ensure!(row.text().await?.contains("請求事業所 A"));
+    row.find(fantoccini::Locator::Css("a"))
+        .await?
+        .click()
+        .await?;
+
+    browser.find_by_testid("admin-detail").await?;
+    ensure!(
+        browser
+            .text_of_testid("ledger-entry")
+            .await?
+            .contains("03-0000-1111"),
+        "the ledger phone number is shown"
+    );
+    browser.check_screen("admin-detail").await?;
+    browser.click_testid("start-review").await?;
+    browser.find_by_testid("approve").await?;
+    ensure!(browser.text_of_testid("admin-status").await? == "審査中");
+    browser.click_testid("approve").await?;
+    browser.find_by_testid("print-notice").await?;
+    ensure!(browser.text_of_testid("admin-status").await? == "承認");
+    browser.click_testid("print-notice").await?;
+    browser.find_by_testid("notice-frame").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let user_id = notice_field(&browser, "notice-user-id").await?;
+    let password = notice_field(&browser, "notice-password").await?;
+    ensure!(
+        user_id.starts_with("KJ") && password.len() == 12,
+        "notice shows {user_id:?} / {password:?}"
+    );
+    browser.check_screen("admin-notice").await?;
+    browser.click_testid("notice-mailed").await?;
+    browser
+        .wait_for_css("[data-testid=history]", std::time::Duration::from_secs(5))
+        .await?;
+    ensure!(browser
+        .text_of_testid("history")
+        .await?
+        .contains("notice_mailed"));
+
+    // The office, with the letter in hand.
+    browser.goto("/login").await?;
+    browser.fill_testid("input-user_id", &user_id).await?;
+    browser.fill_testid("input-password", &password).await?;
+    browser.click_testid("login-submit").await?;
+    browser.wait_for_path("/account/password").await?;
+    browser.find_by_testid("change-required").await?;
+    browser.check_screen("office-change-password").await?;
+    browser
+        .fill_testid("input-current_password", &password)
+        .await?;
+    browser.fill_testid("input-new_password", "short").await?;
+    browser
+        .fill_testid("input-new_password_confirmation", "short")
+        .await?;
+    browser.click_testid("change-password").await?;
+    ensure!(browser
+        .text_of_testid("error-new_password")
+        .await?
+        .contains("10文字以上"));
+    browser
+        .fill_testid("input-new_password", "shinjuku-kaigo-2026")
+        .await?;
+    browser
+        .fill_testid("input-new_password_confirmation", "shinjuku-kaigo-2026")
+        .await?;
+    browser.click_testid("change-password").await?;
+    browser.wait_for_path("/account").await?;
+    ensure!(browser
+        .text_of_testid("logged-in")
+        .await?
+        .contains("請求事業所 A"));
+    browser.check_screen("office-account").await?;
+    browser.click_testid("logout").await?;
+    browser.wait_for_path("/login").await?;
+
+    // The old demo password is retired; the new one works.
+    browser.fill_testid("input-user_id", &user_id).await?;
+    browser.fill_testid("input-password", DEMO_PASSWORD).await?;
+    browser.click_testid("login-submit").await?;
+    ensure!(browser
+        .text_of_testid("error-summary")
+        .await?
+        .contains("ユーザIDまたはパスワードが正しくありません"));
+    browser
+        .fill_testid("input-password", "shinjuku-kaigo-2026")
+        .await?;
+    browser.click_testid("login-submit").await?;
+    browser.wait_for_path("/account").await?;
+    browser.close().await
+}

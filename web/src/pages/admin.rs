@@ -1,0 +1,345 @@
+//! The reviewers' console (/admin): login, the queue of one's prefecture, and an application's
+//! page with the ledger entry, notes, history and the actions.
+
+use gloo_storage::{SessionStorage, Storage};
+use leptos::ev::SubmitEvent;
+use leptos::html;
+use leptos::prelude::*;
+use leptos_router::components::Redirect;
+use leptos_router::hooks::{use_navigate, use_params_map};
+
+use reissue_shared::admin::{AdminSession, ApplicationDetail, ApplicationList, LoginRequest};
+use reissue_shared::ApplicationStatus;
+
+use crate::api;
+use crate::components::error_summary::{ErrorSummary, FormErrors};
+use crate::components::field::TextField;
+use crate::components::layout::Page;
+use crate::components::submit_button::SubmitButton;
+
+const STORAGE_KEY: &str = "reissue-admin";
+
+fn session() -> Option<AdminSession> {
+    SessionStorage::get(STORAGE_KEY).ok()
+}
+
+fn japan_time(instant: time::OffsetDateTime) -> String {
+    let local =
+        instant.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC));
+    format!(
+        "{}/{:02}/{:02} {:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
+}
+
+/// 審査担当者ログイン.
+#[component]
+pub fn AdminLogin() -> impl IntoView {
+    let navigate = use_navigate();
+    let login_id = RwSignal::new(String::new());
+    let password = RwSignal::new(String::new());
+    let errors = RwSignal::new(FormErrors::default());
+    let log_in = Action::new_local(move |request: &LoginRequest| {
+        let request = request.clone();
+        let navigate = navigate.clone();
+        async move {
+            match api::admin_login(&request).await {
+                Ok(session) => {
+                    let _ = SessionStorage::set(STORAGE_KEY, &session);
+                    navigate("/admin", Default::default());
+                }
+                Err(failure) => errors.set(FormErrors::from(&failure)),
+            }
+        }
+    });
+    let pending = log_in.pending();
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let request = LoginRequest {
+            login_id: login_id.get_untracked(),
+            password: password.get_untracked(),
+        };
+        match request.check() {
+            Ok(()) => {
+                errors.set(FormErrors::default());
+                log_in.dispatch_local(request);
+            }
+            Err(fields) => errors.set(FormErrors {
+                fields,
+                general: None,
+            }),
+        }
+    };
+    let error_of =
+        move |field: &'static str| Signal::derive(move || errors.with(|e| e.for_field(field)));
+    view! {
+        <Page title="審査担当者ログイン">
+            <ErrorSummary errors=errors/>
+            <form on:submit=on_submit novalidate>
+                <TextField name="login_id" label="ログインID" value=login_id error=error_of("login_id")
+                    autocomplete="username" width="input-medium"/>
+                <TextField name="password" label="パスワード" value=password error=error_of("password")
+                    input_type="password" autocomplete="current-password" width="input-medium"/>
+                <div class="actions">
+                    <SubmitButton label="ログイン" busy_label="確認中…" pending=pending testid="admin-login"/>
+                </div>
+            </form>
+        </Page>
+    }
+}
+
+/// The queue.
+#[component]
+pub fn Queue() -> impl IntoView {
+    let Some(session) = session() else {
+        return view! { <Redirect path="/admin/login"/> }.into_any();
+    };
+    let status = RwSignal::new(None::<ApplicationStatus>);
+    let search = RwSignal::new(String::new());
+    let applied_search = RwSignal::new(String::new());
+    let page = RwSignal::new(1u32);
+    let token = session.access_token.clone();
+    let list = LocalResource::new(move || {
+        let token = token.clone();
+        let status = status.get();
+        let q = applied_search.get();
+        let page = page.get();
+        async move { api::admin_list(&token, status.map(ApplicationStatus::as_str), &q, page).await }
+    });
+    let on_search = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        page.set(1);
+        applied_search.set(search.get_untracked());
+    };
+    let no_error = Signal::derive(|| None::<String>);
+    let tabs = move |counts: &std::collections::BTreeMap<String, u64>| {
+        let all: u64 = counts.values().sum();
+        let mut tabs = vec![(None, "すべて".to_owned(), all)];
+        for candidate in ApplicationStatus::ALL {
+            tabs.push((
+                Some(candidate),
+                candidate.label().to_owned(),
+                counts.get(candidate.as_str()).copied().unwrap_or(0),
+            ));
+        }
+        tabs.into_iter()
+            .map(|(value, label, count)| {
+                let current = move || status.get() == value;
+                view! {
+                    <li>
+                        <button type="button" class="tab" class:current=current aria-pressed=move || current().to_string()
+                            data-testid=format!("tab-{}", value.map_or("all", ApplicationStatus::as_str))
+                            on:click=move |_| { page.set(1); status.set(value); }>
+                            {label} " (" {count} ")"
+                        </button>
+                    </li>
+                }
+            })
+            .collect_view()
+    };
+    let rows = move |list: &ApplicationList| {
+        list.items
+            .iter()
+            .map(|item| {
+                let href = format!("/admin/applications/{}", item.id);
+                view! {
+                    <tr data-testid="queue-row">
+                        <td><a href=href>{item.reference_number.clone().unwrap_or_else(|| "（未送信）".to_owned())}</a></td>
+                        <td>{item.office_number.clone()}</td>
+                        <td>{item.office_name.clone().unwrap_or_default()}
+                            {(item.other_applications > 0).then(|| view! { <span class="flag">" 他の申請あり"</span> })}</td>
+                        <td class="address">{item.email.clone()}</td>
+                        <td>{item.status_label.clone()}</td>
+                        <td>{japan_time(item.submitted_at.unwrap_or(item.created_at))}</td>
+                    </tr>
+                }
+            })
+            .collect_view()
+    };
+    view! {
+        <Page title="ログイン情報再発行申請 審査">
+            <p>{session.reviewer.name.clone()} "（" {prefecture_name(&session.reviewer.prefecture_code)} "）"</p>
+            <form class="search" on:submit=on_search role="search">
+                <TextField name="q" label="検索（受付番号・事業所番号・事業所名・メールアドレス）" value=search error=no_error width="input-medium"/>
+                <button type="submit" class="button secondary" data-testid="search">"検索"</button>
+            </form>
+            <Suspense fallback=|| view! { <p>"読み込み中…"</p> }>
+                {move || list.get().map(|result| match result {
+                    Ok(list) => view! {
+                        <ul class="tabs">{tabs(&list.counts)}</ul>
+                        <p>{list.total} " 件"</p>
+                        <table class="queue">
+                            <thead><tr><th scope="col">"受付番号"</th><th scope="col">"事業所番号"</th><th scope="col">"事業所名"</th><th scope="col">"通知先メールアドレス"</th><th scope="col">"状態"</th><th scope="col">"申請日時"</th></tr></thead>
+                            <tbody>{rows(&list)}</tbody>
+                        </table>
+                        <p class="actions">
+                            <button type="button" class="button secondary" disabled=move || page.get() <= 1 on:click=move |_| page.update(|p| *p = p.saturating_sub(1).max(1))>"前へ"</button>
+                            <button type="button" class="button secondary" disabled=is_last_page(&list) on:click=move |_| page.update(|p| *p += 1)>"次へ"</button>
+                        </p>
+                    }.into_any(),
+                    Err(failure) => view! { <p class="error-message" role="alert">{failure.message()}</p> }.into_any(),
+                })}
+            </Suspense>
+        </Page>
+    }
+    .into_any()
+}
+
+fn is_last_page(list: &ApplicationList) -> bool {
+    u64::from(list.page) * u64::from(list.per_page) >= list.total
+}
+
+fn prefecture_name(code: &str) -> &'static str {
+    reissue_shared::PrefectureCode::parse(code)
+        .map(|p| p.name())
+        .unwrap_or("")
+}
+
+/// An application's page.
+#[component]
+pub fn Detail() -> impl IntoView {
+    let Some(session) = session() else {
+        return view! { <Redirect path="/admin/login"/> }.into_any();
+    };
+    let params = use_params_map();
+    let id = move || params.with(|p| p.get("id").unwrap_or_default());
+    let token = session.access_token.clone();
+    let detail = RwSignal::new(None::<Result<ApplicationDetail, api::ApiFailure>>);
+    {
+        let token = token.clone();
+        leptos::task::spawn_local(async move {
+            let result = api::admin_detail(&token, &id()).await;
+            detail.set(Some(result));
+        });
+    }
+    let reason = RwSignal::new(String::new());
+    let note = RwSignal::new(String::new());
+    let errors = RwSignal::new(FormErrors::default());
+    let notice_html = RwSignal::new(None::<String>);
+    let frame = NodeRef::<html::Iframe>::new();
+    let act = {
+        let token = token.clone();
+        Action::new_local(move |(action, body): &(&'static str, serde_json::Value)| {
+            let (action, body, token) = (*action, body.clone(), token.clone());
+            async move {
+                match api::admin_action(&token, &id(), action, &body).await {
+                    Ok(updated) => {
+                        errors.set(FormErrors::default());
+                        reason.set(String::new());
+                        note.set(String::new());
+                        detail.set(Some(Ok(updated)));
+                    }
+                    Err(failure) => errors.set(FormErrors::from(&failure)),
+                }
+            }
+        })
+    };
+    let pending = act.pending();
+    let print = {
+        let token = token.clone();
+        move |_| {
+            let token = token.clone();
+            leptos::task::spawn_local(async move {
+                match api::admin_notice(&token, &id()).await {
+                    Ok(html) => notice_html.set(Some(html)),
+                    Err(failure) => errors.set(FormErrors::from(&failure)),
+                }
+            });
+        }
+    };
+    let print_frame = move |_| {
+        if let Some(window) = frame.get().and_then(|f| f.content_window()) {
+            let _ = window.print();
+        }
+    };
+    let no_error = Signal::derive(|| None::<String>);
+    let view_detail = move |d: ApplicationDetail| {
+        let a = d.application.clone();
+        let status = a.status;
+        let ledger = d.ledger_entry.clone();
+        view! {
+            <dl class="summary" data-testid="admin-detail">
+                <div><dt>"受付番号"</dt><dd data-testid="admin-reference">{a.reference_number.clone().unwrap_or_default()}</dd></div>
+                <div><dt>"状態"</dt><dd data-testid="admin-status">{a.status_label.clone()}</dd></div>
+                <div><dt>"事業所番号"</dt><dd>{a.office_number.clone()}</dd></div>
+                <div><dt>"通知先メールアドレス"</dt><dd>{a.email.clone()}</dd></div>
+                <div><dt>"申請日時"</dt><dd>{japan_time(a.submitted_at.unwrap_or(a.created_at))}</dd></div>
+                {d.decision_reason.clone().map(|r| view! { <div><dt>"理由"</dt><dd>{r}</dd></div> })}
+            </dl>
+            <h2>"事業所台帳"</h2>
+            {match ledger {
+                Some(entry) => view! {
+                    <dl class="summary" data-testid="ledger-entry">
+                        <div><dt>"事業所名"</dt><dd>{entry.office_name}</dd></div>
+                        <div><dt>"種別"</dt><dd>{entry.kind}</dd></div>
+                        <div><dt>"住所"</dt><dd>"〒" {entry.postal_code} " " {entry.address}</dd></div>
+                        <div><dt>"電話番号"</dt><dd><a href=format!("tel:{}", entry.phone)>{entry.phone.clone()}</a></dd></div>
+                    </dl>
+                }.into_any(),
+                None => view! { <p>"事業所台帳に登録がありません。"</p> }.into_any(),
+            }}
+            {(!d.other_applications.is_empty()).then(|| view! {
+                <p class="warning" data-testid="other-applications">"この事業所には他に " {d.other_applications.len()} " 件の申請があります。"</p>
+            })}
+            <h2>"審査"</h2>
+            <div class="actions">
+                {(status == ApplicationStatus::Submitted).then(|| view! {
+                    <button type="button" class="button" data-testid="start-review" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch_local(("review", serde_json::json!({}))); }>"審査開始"</button>
+                })}
+                {(status == ApplicationStatus::InReview).then(|| view! {
+                    <button type="button" class="button" data-testid="approve" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch_local(("decision", serde_json::json!({"decision": "approved"}))); }>"承認"</button>
+                })}
+                {(status == ApplicationStatus::Approved).then(|| view! {
+                    <button type="button" class="button" data-testid="print-notice" on:click=print.clone()>"通知書を印刷"</button>
+                    <button type="button" class="button secondary" data-testid="notice-mailed" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch_local(("notice-mailed", serde_json::json!({}))); }>"郵送済にする"</button>
+                })}
+            </div>
+            {matches!(status, ApplicationStatus::Submitted | ApplicationStatus::InReview).then(|| view! {
+                <TextField name="reason" label="却下・取下げの理由（事業所への通知に記載されます）" value=reason error=no_error/>
+                <div class="actions">
+                    {(status == ApplicationStatus::InReview).then(|| view! {
+                        <button type="button" class="button secondary" data-testid="reject" disabled=move || pending.get()
+                            on:click=move |_| { act.dispatch_local(("decision", serde_json::json!({"decision": "rejected", "reason": reason.get_untracked()}))); }>"却下"</button>
+                    })}
+                    <button type="button" class="button secondary" data-testid="withdraw" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch_local(("withdrawal", serde_json::json!({"text": reason.get_untracked()}))); }>"取下げ"</button>
+                </div>
+            })}
+            <h2>"メモ"</h2>
+            <ul data-testid="notes">
+                {d.notes.iter().map(|n| view! { <li>{japan_time(n.created_at)} " " {n.reviewer_name.clone()} ": " {n.text.clone()}</li> }).collect_view()}
+            </ul>
+            <TextField name="note" label="メモを追加（電話連絡の記録など）" value=note error=no_error/>
+            <p><button type="button" class="button secondary" data-testid="add-note" disabled=move || pending.get()
+                on:click=move |_| { act.dispatch_local(("notes", serde_json::json!({"text": note.get_untracked()}))); }>"メモを追加"</button></p>
+            <h2>"履歴"</h2>
+            <ol class="history" data-testid="history">
+                {d.history.iter().map(|h| view! { <li>{japan_time(h.occurred_at)} " " {h.action.clone()} " " {h.actor.clone()} " " {h.detail.clone()}</li> }).collect_view()}
+            </ol>
+        }
+    };
+    view! {
+        <Page title="申請の詳細">
+            <p><a href="/admin">"一覧へ戻る"</a></p>
+            <ErrorSummary errors=errors/>
+            {move || match detail.get() {
+                None => view! { <p>"読み込み中…"</p> }.into_any(),
+                Some(Ok(d)) => view_detail(d).into_any(),
+                Some(Err(failure)) => view! { <p class="error-message" role="alert">{failure.message()}</p> }.into_any(),
+            }}
+            {move || notice_html.get().map(|html| view! {
+                <h2>"電子請求ログイン情報再発行通知書"</h2>
+                <p><button type="button" class="button" data-testid="print-frame" on:click=print_frame>"印刷する"</button></p>
+                <iframe class="notice-frame" title="電子請求ログイン情報再発行通知書" srcdoc=html node_ref=frame data-testid="notice-frame"></iframe>
+            })}
+        </Page>
+    }
+    .into_any()
+}
