@@ -169,7 +169,8 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
                     .configure(routes::prefectures::configure)
                     .configure(routes::applications::configure)
                     .configure(routes::admin::configure)
-                    .configure(routes::auth::configure),
+                    .configure(routes::auth::configure)
+                    .configure(routes::security_email::configure),
             )
             .configure(routes::health::configure)
             .configure(routes::dev_mailbox::configure)

@@ -16,6 +16,9 @@ pub const FIELD: &str = "code";
 /// Digits of the reissue application's code (manual step 8).
 pub const APPLICATION_CODE_DIGITS: usize = 4;
 
+/// Digits of the security-e-mail path's code, which resets a credential (NIST 800-63B: ≥ 20 bits).
+pub const SECURITY_CODE_DIGITS: usize = 6;
+
 /// A code of the expected number of half-width digits.
 #[derive(Clone, PartialEq, Eq, Serialize)]
 pub struct VerificationCode(String);

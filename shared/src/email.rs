@@ -36,6 +36,14 @@ pub const NOTICE_EMAIL: EmailFields = EmailFields {
     confirmation_label: "通知先メールアドレス（確認用）",
 };
 
+/// セキュリティ用メールアドレス of an office account.
+pub const SECURITY_EMAIL: EmailFields = EmailFields {
+    field: "email",
+    confirmation_field: "email_confirmation",
+    label: "セキュリティ用メールアドレス",
+    confirmation_label: "セキュリティ用メールアドレス（確認用）",
+};
+
 /// A syntactically valid address of at most 254 characters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
 pub struct EmailAddress(String);

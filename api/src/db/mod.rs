@@ -13,6 +13,7 @@ pub mod outbox;
 pub mod rate_limits;
 pub mod reviewers;
 pub mod schema;
+pub mod security_codes;
 
 use std::time::Duration;
 

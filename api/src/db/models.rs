@@ -174,3 +174,20 @@ pub struct NoticeRow {
     pub mailed_at: Option<PrimitiveDateTime>,
     pub voided_at: Option<PrimitiveDateTime>,
 }
+
+/// A `security_codes` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::security_codes, treat_none_as_null = true)]
+pub struct SecurityCodeRow {
+    pub id: String,
+    pub purpose: String,
+    pub account_id: Option<String>,
+    pub token_hash: Option<String>,
+    pub email: String,
+    pub code_hash: Option<String>,
+    pub expires_at: PrimitiveDateTime,
+    pub failed_attempts: i32,
+    pub verified_at: Option<PrimitiveDateTime>,
+    pub consumed_at: Option<PrimitiveDateTime>,
+    pub created_at: PrimitiveDateTime,
+}

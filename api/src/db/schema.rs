@@ -156,3 +156,19 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(office_accounts, notices, reissue_applications);
+
+diesel::table! {
+    security_codes (id) {
+        id -> Text,
+        purpose -> Text,
+        account_id -> Nullable<Text>,
+        token_hash -> Nullable<Text>,
+        email -> Text,
+        code_hash -> Nullable<Text>,
+        expires_at -> Timestamp,
+        failed_attempts -> Integer,
+        verified_at -> Nullable<Timestamp>,
+        consumed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}

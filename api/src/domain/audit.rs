@@ -64,6 +64,14 @@ pub enum AuditAction {
     PasswordChanged,
     /// A supervisor exported the audit log.
     AuditLogExported,
+    /// A code was mailed to register a security e-mail.
+    SecurityEmailCodeSent,
+    /// A security e-mail was registered.
+    SecurityEmailRegistered,
+    /// A password reset was asked for (matching or not).
+    PasswordResetRequested,
+    /// A wrong reset or registration code was entered.
+    SecurityCodeWrong,
 }
 
 impl AuditAction {
@@ -99,6 +107,10 @@ impl AuditAction {
             Self::TemporaryPasswordUsed => "temporary_password_used",
             Self::PasswordChanged => "password_changed",
             Self::AuditLogExported => "audit_log_exported",
+            Self::SecurityEmailCodeSent => "security_email_code_sent",
+            Self::SecurityEmailRegistered => "security_email_registered",
+            Self::PasswordResetRequested => "password_reset_requested",
+            Self::SecurityCodeWrong => "security_code_wrong",
         }
     }
 }

@@ -12,6 +12,7 @@ pub mod reissue;
 pub mod review;
 pub mod reviewers;
 pub mod secrets;
+pub mod security_email;
 pub mod sweeper;
 
 use std::sync::Arc;

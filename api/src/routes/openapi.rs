@@ -58,6 +58,15 @@ impl Modify for ApplicationTokenScheme {
             ),
         );
         components.add_security_scheme(
+            "reset_token",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some("The token returned once by POST /password-resets"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
             "application_token",
             SecurityScheme::Http(
                 HttpBuilder::new()

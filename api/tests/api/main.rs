@@ -17,4 +17,5 @@ mod malformed_requests;
 mod office_login;
 mod openapi;
 mod review;
+mod security_email;
 mod verification_codes;

@@ -1,0 +1,180 @@
+//! The security-e-mail path: `/api/v1/account/security-email` (a logged-in office registers
+//! its address) and `/api/v1/password-resets` (an office that lost its password resets it).
+
+use actix_web::{post, put, web, HttpResponse};
+use utoipa_actix_web::service_config::ServiceConfig;
+
+use reissue_shared::account::{
+    NewPasswordRequest, OfficeSession, PasswordResetRequest, PasswordResetStarted,
+    SecurityCodeRequest, SecurityCodeSent, SecurityEmailRegistered, SecurityEmailRequest,
+};
+use reissue_shared::dto::Problem;
+
+use super::auth::AuthenticatedOffice;
+use super::extract::{BearerToken, ClientAddress};
+use super::AppState;
+use crate::domain::security_email;
+use crate::error::ApiError;
+
+/// Registers the routes.
+pub fn configure(cfg: &mut ServiceConfig) {
+    cfg.service(request_registration)
+        .service(confirm_registration)
+        .service(start_reset)
+        .service(verify_reset)
+        .service(finish_reset);
+}
+
+/// Mails a 6-digit code (valid 10 minutes) to the new セキュリティ用メールアドレス.
+#[utoipa::path(
+    tag = "office",
+    request_body = SecurityEmailRequest,
+    security(("office_token" = [])),
+    responses(
+        (status = 200, description = "Code mailed", body = SecurityCodeSent),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid office token (or one limited to the password change)", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid address or confirmation", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[put("/account/security-email")]
+pub async fn request_registration(
+    state: web::Data<AppState>,
+    office: AuthenticatedOffice,
+    client: ClientAddress,
+    body: web::Json<SecurityEmailRequest>,
+) -> Result<web::Json<SecurityCodeSent>, ApiError> {
+    Ok(web::Json(
+        security_email::request_registration(
+            &state.ctx,
+            office.0,
+            body.into_inner(),
+            client.caller(),
+        )
+        .await?,
+    ))
+}
+
+/// The code from the mail registers the address.
+#[utoipa::path(
+    tag = "office",
+    request_body = SecurityCodeRequest,
+    security(("office_token" = [])),
+    responses(
+        (status = 200, description = "Registered", body = SecurityEmailRegistered),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid office token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_active_code`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`code_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wrong_code` with `attempts_left`, or not 6 digits", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`code_locked`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/account/security-email/verification")]
+pub async fn confirm_registration(
+    state: web::Data<AppState>,
+    office: AuthenticatedOffice,
+    body: web::Json<SecurityCodeRequest>,
+) -> Result<web::Json<SecurityEmailRegistered>, ApiError> {
+    Ok(web::Json(
+        security_email::confirm_registration(&state.ctx, office.0, body.into_inner().code).await?,
+    ))
+}
+
+/// Starts a reset with user ID and security e-mail; 202 with an id and token whether or not
+/// they match (a code is mailed only when they do).
+#[utoipa::path(
+    tag = "office",
+    request_body = PasswordResetRequest,
+    responses(
+        (status = 202, description = "Accepted (the same answer for any pair)", body = PasswordResetStarted),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Empty user ID or malformed address", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/password-resets")]
+pub async fn start_reset(
+    state: web::Data<AppState>,
+    client: ClientAddress,
+    body: web::Json<PasswordResetRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let started =
+        security_email::start_reset(&state.ctx, body.into_inner(), client.caller()).await?;
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Cache-Control", "no-store"))
+        .json(started))
+}
+
+/// The code from the mail.
+#[utoipa::path(
+    tag = "office",
+    params(("id" = String, Path, description = "Reset id")),
+    request_body = SecurityCodeRequest,
+    security(("reset_token" = [])),
+    responses(
+        (status = 204, description = "Verified"),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown reset or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_active_code` (used)", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`code_expired`", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`wrong_code` with `attempts_left`, or not 6 digits", body = Problem, content_type = "application/problem+json"),
+        (status = 429, description = "`code_locked`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/password-resets/{id}/verification")]
+pub async fn verify_reset(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    token: BearerToken,
+    body: web::Json<SecurityCodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    security_email::verify_reset(&state.ctx, id.into_inner(), token.0, body.into_inner().code)
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// The new password, after a verified code.
+#[utoipa::path(
+    tag = "office",
+    params(("id" = String, Path, description = "Reset id")),
+    request_body = NewPasswordRequest,
+    security(("reset_token" = [])),
+    responses(
+        (status = 200, description = "Password set; logged in", body = OfficeSession),
+        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown reset or wrong token", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code was not verified", body = Problem, content_type = "application/problem+json"),
+        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
+        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "The new password breaks the rule", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[post("/password-resets/{id}/password")]
+pub async fn finish_reset(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    token: BearerToken,
+    body: web::Json<NewPasswordRequest>,
+) -> Result<web::Json<OfficeSession>, ApiError> {
+    Ok(web::Json(
+        security_email::finish_reset(&state.ctx, id.into_inner(), token.0, body.into_inner())
+            .await?,
+    ))
+}

@@ -1,0 +1,301 @@
+//! The security-e-mail path: registration proven by a 6-digit code, and the lost-password
+//! reset that answers alike whether or not the pair matches.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, spawn_app, Backend, TestApp};
+
+const USER: &str = "KJ1311111111";
+const PASSWORD: &str = "current-password-77";
+
+async fn logged_in(app: &TestApp) -> String {
+    app.create_office_account("13", "1311111111", USER, PASSWORD)
+        .await;
+    let session: Value = app
+        .client
+        .post(app.api("/auth/login"))
+        .json(&json!({ "user_id": USER, "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+async fn register(app: &TestApp, token: &str, email: &str) {
+    let sent = app
+        .client
+        .put(app.api("/account/security-email"))
+        .bearer_auth(token)
+        .json(&json!({ "email": email, "email_confirmation": email }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(sent.status(), StatusCode::OK);
+    let code = six_digit_code(app, email, 1).await;
+    let registered = app
+        .client
+        .post(app.api("/account/security-email/verification"))
+        .bearer_auth(token)
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::OK);
+}
+
+async fn six_digit_code(app: &TestApp, email: &str, n: usize) -> String {
+    let mails = app.wait_for_mails(email, n).await;
+    let body = mails[0]["body"].as_str().unwrap();
+    assert!(body.contains("確認コードの有効期間は10分です。"), "{body}");
+    let code = crate::helpers::extract_code(body);
+    assert_eq!(code.len(), 6);
+    code
+}
+
+async fn start_reset(app: &TestApp, user_id: &str, email: &str) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .post(app.api("/password-resets"))
+        .json(&json!({ "user_id": user_id, "security_email": email }))
+        .send()
+        .await
+        .unwrap();
+    (response.status(), response.json().await.unwrap())
+}
+
+async fn post_reset(
+    app: &TestApp,
+    started: &Value,
+    action: &str,
+    body: Value,
+) -> reqwest::Response {
+    app.client
+        .post(app.api(&format!(
+            "/password-resets/{}/{action}",
+            started["id"].as_str().unwrap()
+        )))
+        .bearer_auth(started["token"].as_str().unwrap())
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_security_email_is_registered_with_a_six_digit_code(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = logged_in(&app).await;
+    let mismatch = app
+        .client
+        .put(app.api("/account/security-email"))
+        .bearer_auth(&token)
+        .json(&json!({ "email": "sec@example.jp", "email_confirmation": "other@example.jp" }))
+        .send()
+        .await
+        .unwrap();
+    let body = problem(
+        mismatch,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert!(body["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("セキュリティ用メールアドレス（確認用）"));
+
+    app.client
+        .put(app.api("/account/security-email"))
+        .bearer_auth(&token)
+        .json(&json!({ "email": "sec@example.jp", "email_confirmation": "sec@example.jp" }))
+        .send()
+        .await
+        .unwrap();
+    let code = six_digit_code(&app, "sec@example.jp", 1).await;
+    let wrong = format!("{:06}", (code.parse::<u32>().unwrap() + 1) % 1_000_000);
+    let refused = app
+        .client
+        .post(app.api("/account/security-email/verification"))
+        .bearer_auth(&token)
+        .json(&json!({ "code": wrong }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "wrong_code").await["attempts_left"],
+        4
+    );
+    let registered: Value = app
+        .client
+        .post(app.api("/account/security-email/verification"))
+        .bearer_auth(&token)
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(registered["email"], "sec@example.jp");
+}
+
+async fn a_reset_with_the_registered_pair_sets_a_new_password(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = logged_in(&app).await;
+    register(&app, &token, "sec@example.jp").await;
+
+    let (status, started) = start_reset(&app, USER, "sec@example.jp").await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let code = six_digit_code(&app, "sec@example.jp", 2).await;
+    // No password before the code is verified.
+    problem(
+        post_reset(
+            &app,
+            &started,
+            "password",
+            json!({ "new_password": "brand-new-pass-1" }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "invalid_state",
+    )
+    .await;
+    assert_eq!(
+        post_reset(&app, &started, "verification", json!({ "code": code }))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    let weak = post_reset(
+        &app,
+        &started,
+        "password",
+        json!({ "new_password": "short" }),
+    )
+    .await;
+    problem(weak, StatusCode::UNPROCESSABLE_ENTITY, "validation_failed").await;
+    let done = post_reset(
+        &app,
+        &started,
+        "password",
+        json!({ "new_password": "brand-new-pass-1" }),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    let login = app
+        .client
+        .post(app.api("/auth/login"))
+        .json(&json!({ "user_id": USER, "password": "brand-new-pass-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status(), StatusCode::OK);
+    // Single use.
+    problem(
+        post_reset(
+            &app,
+            &started,
+            "password",
+            json!({ "new_password": "another-pass-22" }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "no_active_code",
+    )
+    .await;
+}
+
+async fn a_reset_answers_alike_whether_or_not_the_pair_matches(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = logged_in(&app).await;
+    register(&app, &token, "sec@example.jp").await;
+
+    let (matching_status, matching) = start_reset(&app, USER, "sec@example.jp").await;
+    let (wrong_status, wrong_pair) = start_reset(&app, USER, "guess@example.jp").await;
+    let (unknown_status, unknown) = start_reset(&app, "KJ0000000000", "sec@example.jp").await;
+    assert_eq!(
+        (matching_status, wrong_status, unknown_status),
+        (
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED,
+            StatusCode::ACCEPTED
+        )
+    );
+    let keys = |v: &Value| v.as_object().unwrap().keys().cloned().collect::<Vec<_>>();
+    assert_eq!(keys(&matching), keys(&wrong_pair));
+    assert_eq!(keys(&matching), keys(&unknown));
+    // Only the registered address got a code.
+    let guessed: Vec<Value> = app
+        .client
+        .get(app.url("/api/dev/messages"))
+        .query(&[("to", "guess@example.jp")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(guessed.is_empty());
+    // A non-matching reset fails exactly like a wrong code, try after try.
+    let refused = post_reset(
+        &app,
+        &wrong_pair,
+        "verification",
+        json!({ "code": "123456" }),
+    )
+    .await;
+    assert_eq!(
+        problem(refused, StatusCode::UNPROCESSABLE_ENTITY, "wrong_code").await["attempts_left"],
+        4
+    );
+}
+
+async fn a_reset_code_dies_after_ten_minutes_and_after_five_wrong_tries(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = logged_in(&app).await;
+    register(&app, &token, "sec@example.jp").await;
+    let (_, late) = start_reset(&app, USER, "sec@example.jp").await;
+    let code = six_digit_code(&app, "sec@example.jp", 2).await;
+    app.advance(Duration::from_secs(10 * 60));
+    problem(
+        post_reset(&app, &late, "verification", json!({ "code": code })).await,
+        StatusCode::GONE,
+        "code_expired",
+    )
+    .await;
+
+    let (_, guessed) = start_reset(&app, USER, "sec@example.jp").await;
+    for _ in 0..4 {
+        problem(
+            post_reset(&app, &guessed, "verification", json!({ "code": "000000" })).await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "wrong_code",
+        )
+        .await;
+    }
+    problem(
+        post_reset(&app, &guessed, "verification", json!({ "code": "000000" })).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "code_locked",
+    )
+    .await;
+    let real = six_digit_code(&app, "sec@example.jp", 3).await;
+    problem(
+        post_reset(&app, &guessed, "verification", json!({ "code": real })).await,
+        StatusCode::TOO_MANY_REQUESTS,
+        "code_locked",
+    )
+    .await;
+}
+
+crate::on_both_backends!(
+    a_security_email_is_registered_with_a_six_digit_code,
+    a_reset_with_the_registered_pair_sets_a_new_password,
+    a_reset_answers_alike_whether_or_not_the_pair_matches,
+    a_reset_code_dies_after_ten_minutes_and_after_five_wrong_tries,
+);
