@@ -99,7 +99,9 @@ pub fn code_from_body(body: &str) -> Option<String> {
     let mut lines = body.lines().map(str::trim);
     lines.find(|line| *line == CODE_HEADING)?;
     let code = lines.find(|line| !line.is_empty())?;
-    (code.len() == 4 && code.bytes().all(|b| b.is_ascii_digit())).then(|| code.to_owned())
+    // 4 digits for the reissue application, 6 for the security-e-mail path.
+    (matches!(code.len(), 4 | 6) && code.bytes().all(|b| b.is_ascii_digit()))
+        .then(|| code.to_owned())
 }
 
 #[cfg(test)]

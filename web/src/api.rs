@@ -6,7 +6,11 @@ use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
+use reissue_shared::account::{
+    ChangePasswordRequest, NewPasswordRequest, OfficeLoginRequest, OfficeSession,
+    PasswordResetRequest, PasswordResetStarted, SecurityCodeRequest, SecurityCodeSent,
+    SecurityEmailRegistered, SecurityEmailRequest,
+};
 use reissue_shared::admin::{AdminSession, ApplicationDetail, ApplicationList, LoginRequest};
 use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
@@ -245,6 +249,76 @@ pub async fn admin_notice(token: &str, id: &str) -> Result<String, ApiFailure> {
             Err(_) => Err(ApiFailure::Network),
         }
     }
+}
+
+/// `PUT /account/security-email`.
+pub async fn register_security_email(
+    token: &str,
+    body: &SecurityEmailRequest,
+) -> Result<SecurityCodeSent, ApiFailure> {
+    let builder = Request::put(&format!("{BASE}/account/security-email"))
+        .header("Authorization", &format!("Bearer {token}"));
+    send(json_body(builder, body)).await
+}
+
+/// `POST /account/security-email/verification`.
+pub async fn confirm_security_email(
+    token: &str,
+    code: &str,
+) -> Result<SecurityEmailRegistered, ApiFailure> {
+    let builder = Request::post(&format!("{BASE}/account/security-email/verification"))
+        .header("Authorization", &format!("Bearer {token}"));
+    send(json_body(
+        builder,
+        &SecurityCodeRequest {
+            code: code.to_owned(),
+        },
+    ))
+    .await
+}
+
+/// `POST /password-resets`.
+pub async fn start_reset(body: &PasswordResetRequest) -> Result<PasswordResetStarted, ApiFailure> {
+    send(json_body(
+        Request::post(&format!("{BASE}/password-resets")),
+        body,
+    ))
+    .await
+}
+
+/// `POST /password-resets/{id}/verification` (204 on success).
+pub async fn verify_reset(reset: &PasswordResetStarted, code: &str) -> Result<(), ApiFailure> {
+    let request = Request::post(&format!("{BASE}/password-resets/{}/verification", reset.id))
+        .header("Authorization", &format!("Bearer {}", reset.token))
+        .json(&SecurityCodeRequest {
+            code: code.to_owned(),
+        })
+        .map_err(|_| ApiFailure::Network)?;
+    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
+    if response.ok() {
+        Ok(())
+    } else {
+        match response.json::<Problem>().await {
+            Ok(problem) => Err(ApiFailure::Problem(problem)),
+            Err(_) => Err(ApiFailure::Network),
+        }
+    }
+}
+
+/// `POST /password-resets/{id}/password`.
+pub async fn finish_reset(
+    reset: &PasswordResetStarted,
+    new_password: &str,
+) -> Result<OfficeSession, ApiFailure> {
+    let builder = Request::post(&format!("{BASE}/password-resets/{}/password", reset.id))
+        .header("Authorization", &format!("Bearer {}", reset.token));
+    send(json_body(
+        builder,
+        &NewPasswordRequest {
+            new_password: new_password.to_owned(),
+        },
+    ))
+    .await
 }
 
 /// `GET /reissue-applications/{id}`.

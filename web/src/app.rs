@@ -5,7 +5,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::components::layout::Page;
-use crate::pages::{account, admin, apply, code, confirm, done, login, lost, portal, prefecture};
+use crate::pages::{
+    account, admin, apply, code, confirm, done, login, lost, portal, prefecture, reset,
+};
 use crate::wizard::Wizard;
 
 /// The whole app.
@@ -22,7 +24,9 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/admin/login") view=admin::AdminLogin/>
                 <Route path=path!("/admin/applications/:id") view=admin::Detail/>
                 <Route path=path!("/account/password") view=account::ChangePassword/>
+                <Route path=path!("/account/security-email") view=account::SecurityEmail/>
                 <Route path=path!("/lost") view=lost::Lost/>
+                <Route path=path!("/reset") view=reset::Reset/>
                 <Route path=path!("/reissue/apply") view=apply::Apply/>
                 <Route path=path!("/reissue/prefecture") view=prefecture::ChoosePrefecture/>
                 <Route path=path!("/reissue/code") view=code::EnterCode/>

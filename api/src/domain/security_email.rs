@@ -313,7 +313,10 @@ fn budgets(ctx: &Context, user_id: &str, caller: &Caller) -> Vec<Budget> {
 
 /// Inserts a code row; with `mail`, generates the code and queues the manual's code mail with
 /// the 10-minute lifetime.
-#[expect(clippy::too_many_arguments, reason = "one row's fields, named at the call sites")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one row's fields, named at the call sites"
+)]
 fn new_code(
     conn: &mut DbConnection,
     ctx: &Context,

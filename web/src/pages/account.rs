@@ -131,12 +131,91 @@ pub fn Account() -> impl IntoView {
                 " としてログインしています（ユーザID: " {session.user_id.clone()} "）。"
             </p>
             <div class="notes">
-                <p>"パスワードを忘れたときにご自身で再設定できるよう、セキュリティ用メールアドレスを登録しておくことをおすすめします（登録画面は準備中です）。"</p>
+                <p>"パスワードを忘れたときにご自身で再設定できるよう、"
+                    <a href="/account/security-email" data-testid="to-security-email">"セキュリティ用メールアドレスを登録"</a>
+                    "しておくことをおすすめします。"</p>
             </div>
             <p class="actions">
                 <a class="button secondary" href="/account/password" data-testid="to-change-password">"パスワード変更"</a>
                 <button type="button" class="button secondary" data-testid="logout" on:click=logout>"ログアウト"</button>
             </p>
+        </Page>
+    }
+    .into_any()
+}
+
+/// セキュリティ用メールアドレスの登録: the address twice, then the 6-digit code from the mail.
+#[component]
+pub fn SecurityEmail() -> impl IntoView {
+    let Some(session) = office::load() else {
+        return view! { <Redirect path="/login"/> }.into_any();
+    };
+    let email = RwSignal::new(String::new());
+    let confirmation = RwSignal::new(String::new());
+    let code = RwSignal::new(String::new());
+    let sent_to = RwSignal::new(None::<String>);
+    let registered = RwSignal::new(None::<String>);
+    let errors = RwSignal::new(FormErrors::default());
+    let token = session.access_token.clone();
+    let submit = Action::new_local(move |_: &()| {
+        let token = token.clone();
+        async move {
+            let outcome = if sent_to.get_untracked().is_none() {
+                let request = reissue_shared::account::SecurityEmailRequest {
+                    email: email.get_untracked(),
+                    email_confirmation: confirmation.get_untracked(),
+                };
+                api::register_security_email(&token, &request)
+                    .await
+                    .map(|sent| sent_to.set(Some(sent.email)))
+            } else {
+                api::confirm_security_email(&token, &code.get_untracked())
+                    .await
+                    .map(|done| registered.set(Some(done.email)))
+            };
+            match outcome {
+                Ok(()) => errors.set(FormErrors::default()),
+                Err(failure) => errors.set(FormErrors::from(&failure)),
+            }
+        }
+    });
+    let pending = submit.pending();
+    let on_submit = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        if !pending.get_untracked() {
+            submit.dispatch_local(());
+        }
+    };
+    let error_of =
+        move |field: &'static str| Signal::derive(move || errors.with(|e| e.for_field(field)));
+    view! {
+        <Page title="セキュリティ用メールアドレス登録">
+            <ErrorSummary errors=errors/>
+            {move || match (registered.get(), sent_to.get()) {
+                (Some(address), _) => view! {
+                    <p class="notice" role="status" data-testid="security-email-registered">
+                        "セキュリティ用メールアドレス " {address} " を登録しました。"
+                    </p>
+                    <p><a href="/account">"戻る"</a></p>
+                }.into_any(),
+                (None, Some(address)) => view! {
+                    <form on:submit=on_submit novalidate>
+                        <p class="lead">"確認コードを " <strong class="address">{address}</strong> " 宛に送信しました。メール本文に記載された6桁の数字を半角で入力してください。確認コードの有効期間は10分です。"</p>
+                        <TextField name="code" label="確認コード" value=code error=error_of("code") inputmode="numeric" autocomplete="one-time-code" maxlength=10 width="input-short"/>
+                        <div class="actions"><SubmitButton label="登録する" busy_label="確認中…" pending=pending/></div>
+                    </form>
+                }.into_any(),
+                (None, None) => view! {
+                    <form on:submit=on_submit novalidate>
+                        <TextField name="email" label="セキュリティ用メールアドレス" value=email error=error_of("email") input_type="email" autocomplete="email"/>
+                        <TextField name="email_confirmation" label="セキュリティ用メールアドレス（確認用）" value=confirmation error=error_of("email_confirmation") input_type="email" autocomplete="email"/>
+                        <div class="actions">
+                            <a class="button secondary" href="/account">"戻る"</a>
+                            <SubmitButton label="次へ" busy_label="送信中…" pending=pending/>
+                        </div>
+                    </form>
+                }.into_any(),
+            }}
         </Page>
     }
     .into_any()

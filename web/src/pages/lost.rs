@@ -18,7 +18,9 @@ pub fn Lost() -> impl IntoView {
     let errors = RwSignal::new(FormErrors::default());
     let on_submit = move |ev: SubmitEvent| {
         ev.prevent_default();
-        if choice.get() == Some("reissue") {
+        if choice.get() == Some("security_email") {
+            navigate("/reset", Default::default());
+        } else if choice.get() == Some("reissue") {
             // A finished application belongs to the past: start a new one.
             if wizard.0.with_untracked(|s| s.reference_number.is_some()) {
                 wizard.0.set(WizardState::default());
@@ -49,12 +51,10 @@ pub fn Lost() -> impl IntoView {
                         </p>
                     })}
                     <div class="radio">
-                        <input type="radio" id="lost-security-email" name="lost_choice" value="security_email" disabled
-                            aria-describedby="lost-security-email-note"/>
+                        <input type="radio" id="lost-security-email" name="lost_choice" value="security_email"
+                            data-testid="choice-security-email"
+                            on:change=move |_| choice.set(Some("security_email"))/>
                         <label for="lost-security-email">"セキュリティ用メールアドレスを使用してパスワードを再設定する"</label>
-                        <p class="hint" id="lost-security-email-note">
-                            "（この方法は準備中のため、現在は選択できません。）"
-                        </p>
                     </div>
                     <div class="radio">
                         <input type="radio" id="field-lost-choice" name="lost_choice" value="reissue"

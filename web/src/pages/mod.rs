@@ -10,6 +10,7 @@ pub mod login;
 pub mod lost;
 pub mod portal;
 pub mod prefecture;
+pub mod reset;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
