@@ -216,7 +216,8 @@ pub async fn change_password(
     request: ChangePasswordRequest,
 ) -> Result<OfficeSession, DomainError> {
     let ctx2 = ctx.clone();
-    ctx.db
+    let session = ctx
+        .db
         .transaction(move |conn| {
             let now = ctx2.clock.now();
             let mut account =
@@ -249,6 +250,7 @@ pub async fn change_password(
             account.updated_at = now;
             accounts::update(conn, &account)?;
             audit(conn, &account, AuditAction::PasswordChanged, "", now)?;
+            notify_security_email(conn, &account, "パスワードが変更されました。", now)?;
             let expires_at = now + SESSION;
             let identity = OfficeIdentity {
                 password_change_only: false,
@@ -262,7 +264,48 @@ pub async fn change_password(
                 expires_at,
             })
         })
-        .await
+        .await?;
+    // A security-e-mail notice may be waiting in the outbox.
+    ctx.mail_wakeup.notify_one();
+    Ok(session)
+}
+
+/// Mails the account's registered security e-mail, if any, that `what` happened.
+pub fn notify_security_email(
+    conn: &mut DbConnection,
+    account: &OfficeAccount,
+    what: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StorageError> {
+    let Some(address) = &account.security_email else {
+        return Ok(false);
+    };
+    let content = crate::mail::templates::security_alert(&account.user_id, what);
+    db::outbox::enqueue(
+        conn,
+        &db::outbox::NewMail {
+            recipient: address.clone(),
+            subject: content.subject,
+            body: content.body,
+            application_id: None,
+        },
+        now,
+    )?;
+    Ok(true)
+}
+
+/// The same for the account of an office, found by prefecture and office number.
+pub fn notify_office(
+    conn: &mut DbConnection,
+    prefecture_code: &str,
+    office_number: &str,
+    what: &str,
+    now: OffsetDateTime,
+) -> Result<bool, StorageError> {
+    match accounts::find_by_office(conn, prefecture_code, office_number)? {
+        Some(account) => notify_security_email(conn, &account, what, now),
+        None => Ok(false),
+    }
 }
 
 /// The office's name in its prefecture's ledger.

@@ -250,6 +250,21 @@ pub async fn submit(
             move |conn, _ctx, mut application, now| {
                 application.submit(generate_reference_number(), now)?;
                 db::applications::update(conn, &application)?;
+                // A fraudulent application is noticed before the letter arrives.
+                if let Some(prefecture) = application.prefecture {
+                    let what = format!(
+                        "ログイン情報の再発行申請が送信されました（受付番号 {}、通知先メールアドレス {}）。",
+                        application.reference_number.as_deref().unwrap_or_default(),
+                        application.email
+                    );
+                    super::accounts::notify_office(
+                        conn,
+                        prefecture.as_str(),
+                        application.office_number.as_str(),
+                        &what,
+                        now,
+                    )?;
+                }
                 let detail = application.reference_number.clone().unwrap_or_default();
                 audit(
                     conn,
@@ -264,6 +279,7 @@ pub async fn submit(
         )
     })
     .await?;
+    ctx.mail_wakeup.notify_one();
     Ok(Submitted {
         status: application.status,
         reference_number: application.reference_number.unwrap_or_default(),

@@ -120,6 +120,12 @@ pub async fn decide(
                 // 承認 issues the temporary password and its postal notice in the same transaction.
                 let (account, _notice) =
                     accounts::issue_temporary_password(conn, ctx, application, now)?;
+                accounts::notify_security_email(
+                    conn,
+                    &account,
+                    "ログイン情報の再発行申請が承認されました。事業所台帳の住所へ通知書を郵送します。",
+                    now,
+                )?;
                 also.push((
                     AuditAction::NoticeIssued,
                     format!("user ID {}", account.user_id),

@@ -237,7 +237,8 @@ pub async fn finish_reset(
     request: NewPasswordRequest,
 ) -> Result<OfficeSession, DomainError> {
     let ctx2 = ctx.clone();
-    ctx.db
+    let session = ctx
+        .db
         .transaction(move |conn| {
             let now = ctx2.clock.now();
             let mut reset = load_reset(conn, &ctx2, &id, &token)?;
@@ -271,6 +272,12 @@ pub async fn finish_reset(
                 "by security e-mail reset",
                 now,
             )?;
+            super::accounts::notify_security_email(
+                conn,
+                &account,
+                "セキュリティ用メールアドレスによりパスワードが再設定されました。",
+                now,
+            )?;
             let expires_at = now + SESSION;
             let identity = OfficeIdentity {
                 account_id: account.id.clone(),
@@ -285,7 +292,10 @@ pub async fn finish_reset(
                 expires_at,
             })
         })
-        .await
+        .await?;
+    // A security-e-mail notice may be waiting in the outbox.
+    ctx.mail_wakeup.notify_one();
+    Ok(session)
 }
 
 fn parse_code(code: &str) -> Result<VerificationCode, DomainError> {

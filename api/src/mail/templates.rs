@@ -51,6 +51,36 @@ pub fn code_notice(code: &str, lifetime: Duration) -> MailContent {
     }
 }
 
+/// Subject of the notice to the registered security e-mail.
+pub const SECURITY_ALERT_SUBJECT: &str = "ログイン情報に関するお知らせ(介護保険)";
+
+/// The notice to an office's registered セキュリティ用メールアドレス that something happened
+/// to its login information, so that a fraudulent application is noticed before the letter
+/// arrives.
+pub fn security_alert(user_id: &str, what: &str) -> MailContent {
+    let body = format!(
+        "介護電子請求受付システムからのお知らせです。\n\
+\n\
+ユーザID {user_id} のログイン情報について、次の手続きが行われました。\n\
+\n\
+{what}\n\
+\n\
+この手続きにお心当たりがない場合、至急、国保連合会へお問い合わせください。\n\
+\n\
+[問い合わせ先]\n\
+\n\
+ヘルプデスク:0570-059-402\n\
+\n\
+本メールはシステムが自動的に送信しております。\n\
+\n\
+本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいませようようお願い申し上げます。\n"
+    );
+    MailContent {
+        subject: SECURITY_ALERT_SUBJECT.to_owned(),
+        body,
+    }
+}
+
 /// Subject of the review result (manual step 11: 「ログイン情報再発行申請結果通知」).
 pub const RESULT_SUBJECT: &str = "ログイン情報再発行申請結果通知";
 

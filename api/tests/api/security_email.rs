@@ -293,7 +293,65 @@ async fn a_reset_code_dies_after_ten_minutes_and_after_five_wrong_tries(backend:
     .await;
 }
 
+async fn the_security_email_hears_of_every_application_approval_and_password_change(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let token = logged_in(&app).await;
+    register(&app, &token, "sec@example.jp").await;
+    // Someone applies for this office with another address.
+    let created = app
+        .submitted_application("1311111111", "13", "someone@example.jp")
+        .await;
+    let mails = app.wait_for_mails("sec@example.jp", 2).await;
+    assert_eq!(
+        mails[0]["subject"],
+        "ログイン情報に関するお知らせ(介護保険)"
+    );
+    let body = mails[0]["body"].as_str().unwrap();
+    assert!(
+        body.contains("ログイン情報の再発行申請が送信されました"),
+        "{body}"
+    );
+    assert!(
+        body.contains("someone@example.jp") && body.contains("お心当たりがない場合"),
+        "{body}"
+    );
+    // The approval.
+    let reviewer = app.admin_token("demo-tokyo").await;
+    let path = format!("/applications/{}", created.id);
+    app.admin_post(&reviewer, &format!("{path}/review"), &json!({}))
+        .await;
+    app.admin_post(
+        &reviewer,
+        &format!("{path}/decision"),
+        &json!({ "decision": "approved" }),
+    )
+    .await;
+    let mails = app.wait_for_mails("sec@example.jp", 3).await;
+    assert!(mails[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("承認されました"));
+    // A password change.
+    let changed = app
+        .client
+        .post(app.api("/auth/password"))
+        .bearer_auth(&token)
+        .json(&json!({ "current_password": PASSWORD, "new_password": "changed-password-88" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let mails = app.wait_for_mails("sec@example.jp", 4).await;
+    assert!(mails[0]["body"]
+        .as_str()
+        .unwrap()
+        .contains("パスワードが変更されました"));
+}
+
 crate::on_both_backends!(
+    the_security_email_hears_of_every_application_approval_and_password_change,
     a_security_email_is_registered_with_a_six_digit_code,
     a_reset_with_the_registered_pair_sets_a_new_password,
     a_reset_answers_alike_whether_or_not_the_pair_matches,
