@@ -71,6 +71,9 @@ async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_p
     browser.wait_for_path("/admin").await?;
     browser.find_by_testid("queue-row").await?;
     browser.check_screen("admin-queue").await?;
+    // Nothing is approved yet: the batch of notices waiting to be posted is empty.
+    browser.click_testid("print-batch").await?;
+    browser.find_by_testid("batch-frame").await?;
 
     browser.fill_testid("input-q", &reference).await?;
     browser.click_testid("search").await?;

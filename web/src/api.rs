@@ -234,12 +234,18 @@ pub async fn admin_action(
 
 /// `GET /admin/applications/{id}/notice`: the printable HTML.
 pub async fn admin_notice(token: &str, id: &str) -> Result<String, ApiFailure> {
-    let request = admin(
-        Request::get(&format!("{BASE}/admin/applications/{id}/notice")),
-        token,
-    )
-    .build()
-    .map_err(|_| ApiFailure::Network)?;
+    admin_html(token, &format!("{BASE}/admin/applications/{id}/notice")).await
+}
+
+/// `GET /admin/notices`: every notice waiting to be posted, as printable HTML.
+pub async fn admin_unposted_notices(token: &str) -> Result<String, ApiFailure> {
+    admin_html(token, &format!("{BASE}/admin/notices")).await
+}
+
+async fn admin_html(token: &str, url: &str) -> Result<String, ApiFailure> {
+    let request = admin(Request::get(url), token)
+        .build()
+        .map_err(|_| ApiFailure::Network)?;
     let response = request.send().await.map_err(|_| ApiFailure::Network)?;
     if response.ok() {
         response.text().await.map_err(|_| ApiFailure::Network)

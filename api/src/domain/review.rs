@@ -400,67 +400,107 @@ pub async fn notice(
     let ctx2 = ctx.clone();
     ctx.db
         .transaction(move |conn| {
-            let ctx = ctx2;
-            let now = ctx.clock.now();
+            let now = ctx2.clock.now();
             let application = load_in_prefecture(conn, &reviewer, id, true)?;
             if application.status != ApplicationStatus::Approved {
                 return Err(DomainError::TransitionRefused {
                     from: application.status,
                 });
             }
-            let sealer = accounts::notice_sealer(&ctx);
-            let current = db::accounts::current_notice(conn, &application.id.to_string())?;
-            let open = current.as_ref().and_then(|notice| {
-                notice
-                    .sealed_password
-                    .as_deref()
-                    .and_then(|sealed| sealer.open(sealed))
-                    .map(|p| (notice.clone(), p))
-            });
-            let (notice, password) = match open {
-                Some(found) => found,
-                None => {
-                    let (account, notice) =
-                        accounts::issue_temporary_password(conn, &ctx, &application, now)?;
-                    audit(
-                        conn,
-                        &reviewer,
-                        &application,
-                        AuditAction::NoticeIssued,
-                        format!("reprint: new temporary password for {}", account.user_id),
-                        now,
-                    )?;
-                    let password = notice
-                        .sealed_password
-                        .as_deref()
-                        .and_then(|s| sealer.open(s))
-                        .unwrap_or_default();
-                    (notice, password)
-                }
-            };
-            let account =
-                db::accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
-            audit(
-                conn,
-                &reviewer,
-                &application,
-                AuditAction::NoticePrinted,
-                String::new(),
-                now,
-            )?;
-            let detail = detail_of(conn, &reviewer, &application)?;
-            Ok(NoticeLetter {
-                office_number: application.office_number.to_string(),
-                ledger_entry: detail.ledger_entry,
-                user_id: account.user_id,
-                temporary_password: password,
-                expires_at: account.temp_password_expires_at.unwrap_or(notice.issued_at),
-                issued_at: notice.issued_at,
-                prefecture: reviewer.prefecture,
-                reference_number: application.reference_number.clone().unwrap_or_default(),
-            })
+            letter_for(conn, &ctx2, &reviewer, &application, now)
         })
         .await
+}
+
+/// Every approved notice of the prefecture not yet marked 郵送済, for printing in one go.
+pub async fn unposted_notices(
+    ctx: &Context,
+    reviewer: Reviewer,
+) -> Result<Vec<NoticeLetter>, DomainError> {
+    let ctx2 = ctx.clone();
+    ctx.db
+        .transaction(move |conn| {
+            let now = ctx2.clock.now();
+            let filter = QueueFilter {
+                prefecture: reviewer.prefecture,
+                status: Some(ApplicationStatus::Approved),
+                search: None,
+                offset: 0,
+                limit: 1000,
+            };
+            let (approved, _) = db::applications::queue(conn, &filter)?;
+            let mut letters = Vec::new();
+            for application in approved {
+                let waiting = db::accounts::current_notice(conn, &application.id.to_string())?
+                    .is_some_and(|notice| notice.mailed_at.is_none());
+                if waiting {
+                    letters.push(letter_for(conn, &ctx2, &reviewer, &application, now)?);
+                }
+            }
+            Ok(letters)
+        })
+        .await
+}
+
+/// The letter of an approved application: the sealed temporary password of its current
+/// notice, or a new one when that notice was posted (audited either way).
+fn letter_for(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    reviewer: &Reviewer,
+    application: &ReissueApplication,
+    now: OffsetDateTime,
+) -> Result<NoticeLetter, DomainError> {
+    let sealer = accounts::notice_sealer(ctx);
+    let current = db::accounts::current_notice(conn, &application.id.to_string())?;
+    let open = current.as_ref().and_then(|notice| {
+        notice
+            .sealed_password
+            .as_deref()
+            .and_then(|sealed| sealer.open(sealed))
+            .map(|password| (notice.clone(), password))
+    });
+    let (notice, password) = match open {
+        Some(found) => found,
+        None => {
+            let (account, notice) =
+                accounts::issue_temporary_password(conn, ctx, application, now)?;
+            audit(
+                conn,
+                reviewer,
+                application,
+                AuditAction::NoticeIssued,
+                format!("reprint: new temporary password for {}", account.user_id),
+                now,
+            )?;
+            let password = notice
+                .sealed_password
+                .as_deref()
+                .and_then(|s| sealer.open(s))
+                .unwrap_or_default();
+            (notice, password)
+        }
+    };
+    let account = db::accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
+    audit(
+        conn,
+        reviewer,
+        application,
+        AuditAction::NoticePrinted,
+        String::new(),
+        now,
+    )?;
+    let ledger_entry = detail_of(conn, reviewer, application)?.ledger_entry;
+    Ok(NoticeLetter {
+        office_number: application.office_number.to_string(),
+        ledger_entry,
+        user_id: account.user_id,
+        temporary_password: password,
+        expires_at: account.temp_password_expires_at.unwrap_or(notice.issued_at),
+        issued_at: notice.issued_at,
+        prefecture: reviewer.prefecture,
+        reference_number: application.reference_number.clone().unwrap_or_default(),
+    })
 }
 
 /// 郵送済: the notice left; its sealed password is erased.

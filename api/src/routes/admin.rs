@@ -31,7 +31,31 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(add_note)
         .service(print_notice)
         .service(notice_mailed)
-        .service(audit_log);
+        .service(audit_log)
+        .service(print_unposted_notices);
+}
+
+/// Every approved notice of the prefecture not yet marked 郵送済, one A4 page each, to print
+/// in one go.
+#[utoipa::path(
+    tag = "admin",
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "The notices, HTML with A4 print style (empty when none wait)", content_type = "text/html"),
+        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+    )
+)]
+#[get("/admin/notices")]
+pub async fn print_unposted_notices(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    let letters = review::unposted_notices(&state.ctx, reviewer.0).await?;
+    Ok(actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(super::notice_html::render(&letters)))
 }
 
 /// This prefecture's audit log, newest first; with `Accept: text/csv` the whole log as CSV
@@ -276,7 +300,7 @@ pub async fn print_notice(
         .content_type("text/html; charset=utf-8")
         // It carries a password: never cache it.
         .insert_header(("Cache-Control", "no-store"))
-        .body(super::notice_html::render(&letter)))
+        .body(super::notice_html::render(std::slice::from_ref(&letter))))
 }
 
 /// 郵送済: the notice was posted.

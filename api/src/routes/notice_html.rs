@@ -23,8 +23,35 @@ fn japan_date(instant: time::OffsetDateTime) -> String {
     )
 }
 
-/// The whole page.
-pub fn render(letter: &NoticeLetter) -> String {
+/// The whole document: one A4 sheet per notice (a batch prints several, one per page).
+pub fn render(letters: &[NoticeLetter]) -> String {
+    let sheets: String = letters.iter().map(sheet).collect();
+    format!(
+        r#"<!doctype html>
+<html lang="ja"><head><meta charset="utf-8"><title>電子請求ログイン情報再発行通知書</title>
+<style>
+@page {{ size: A4; margin: 0; }}
+body {{ margin: 0; font-family: "Hiragino Mincho ProN", "Noto Serif JP", "Yu Mincho", serif; color: #000; }}
+.sheet {{ width: 210mm; min-height: 297mm; box-sizing: border-box; padding: 20mm 20mm 20mm 25mm; position: relative; break-after: page; }}
+.window {{ position: absolute; top: 25mm; left: 25mm; width: 90mm; height: 40mm; font-size: 11pt; line-height: 1.6; }}
+.meta {{ text-align: right; margin-top: 0; font-size: 10.5pt; }}
+h1 {{ margin-top: 60mm; text-align: center; font-size: 16pt; letter-spacing: .1em; }}
+table {{ border-collapse: collapse; width: 100%; margin: 8mm 0; font-size: 12pt; }}
+th, td {{ border: 1px solid #000; padding: 3mm 4mm; text-align: left; }}
+th {{ width: 45mm; background: #eee; }}
+.secret {{ font-family: "DejaVu Sans Mono", monospace; font-size: 15pt; letter-spacing: .15em; }}
+ol {{ font-size: 10.5pt; line-height: 1.7; }}
+.issuer {{ text-align: right; margin-top: 10mm; font-size: 11pt; }}
+@media screen {{ body {{ background: #ddd; }} .sheet {{ background: #fff; margin: 10mm auto; box-shadow: 0 0 4mm #999; }} }}
+</style></head>
+<body><main>
+{sheets}
+</main></body></html>"#
+    )
+}
+
+/// One notice: the ledger address placed for a window envelope, then the login information.
+fn sheet(letter: &NoticeLetter) -> String {
     let (postal, address, name) = letter
         .ledger_entry
         .as_ref()
@@ -39,24 +66,7 @@ pub fn render(letter: &NoticeLetter) -> String {
     // e.g. 鳥取県国民健康保険団体連合会 (the prefecture's full name, 都道府県 included).
     let federation = format!("{}国民健康保険団体連合会", letter.prefecture.name());
     format!(
-        r#"<!doctype html>
-<html lang="ja"><head><meta charset="utf-8"><title>電子請求ログイン情報再発行通知書</title>
-<style>
-@page {{ size: A4; margin: 0; }}
-body {{ margin: 0; font-family: "Hiragino Mincho ProN", "Noto Serif JP", "Yu Mincho", serif; color: #000; }}
-.sheet {{ width: 210mm; min-height: 297mm; box-sizing: border-box; padding: 20mm 20mm 20mm 25mm; position: relative; }}
-.window {{ position: absolute; top: 25mm; left: 25mm; width: 90mm; height: 40mm; font-size: 11pt; line-height: 1.6; }}
-.meta {{ text-align: right; margin-top: 0; font-size: 10.5pt; }}
-h1 {{ margin-top: 60mm; text-align: center; font-size: 16pt; letter-spacing: .1em; }}
-table {{ border-collapse: collapse; width: 100%; margin: 8mm 0; font-size: 12pt; }}
-th, td {{ border: 1px solid #000; padding: 3mm 4mm; text-align: left; }}
-th {{ width: 45mm; background: #eee; }}
-.secret {{ font-family: "DejaVu Sans Mono", monospace; font-size: 15pt; letter-spacing: .15em; }}
-ol {{ font-size: 10.5pt; line-height: 1.7; }}
-.issuer {{ text-align: right; margin-top: 10mm; font-size: 11pt; }}
-@media screen {{ body {{ background: #ddd; }} .sheet {{ background: #fff; margin: 10mm auto; box-shadow: 0 0 4mm #999; }} }}
-</style></head>
-<body><main class="sheet">
+        r#"<section class="sheet" data-testid="notice-sheet">
 <p class="meta">{issued}<br>受付番号 {reference}</p>
 <div class="window" data-testid="notice-address">〒{postal}<br>{address}<br>{name}　御中</div>
 <h1>電子請求ログイン情報再発行通知書</h1>
@@ -76,7 +86,8 @@ ol {{ font-size: 10.5pt; line-height: 1.7; }}
 <li>この通知書は、他の人の目に触れないよう大切に保管してください。</li>
 </ol>
 <p class="issuer">{federation}<br>ヘルプデスク 0570-059-402</p>
-</main></body></html>"#,
+</section>
+"#,
         issued = japan_date(letter.issued_at),
         reference = escape(&letter.reference_number),
         postal = escape(&postal),

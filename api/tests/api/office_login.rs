@@ -315,7 +315,45 @@ async fn the_notice_is_only_for_approved_applications_of_ones_own_prefecture(bac
     .await;
 }
 
+async fn all_unposted_notices_print_in_one_batch(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (first, token) = approved(&app, "1311111111", "batch-a@example.jp").await;
+    let (second, _) = approved(&app, "1310200021", "batch-b@example.jp").await;
+    let batch = app.admin_get(&token, "/notices").await;
+    assert_eq!(batch.status(), StatusCode::OK);
+    let html = batch.text().await.unwrap();
+    assert_eq!(html.matches("data-testid=\"notice-sheet\"").count(), 2);
+    assert!(html.contains("請求事業所 A") && html.contains("訪問介護ステーション すみれ"));
+    // Posted notices leave the batch.
+    app.admin_post(
+        &token,
+        &format!("/applications/{}/notice-mailed", first.id),
+        &json!({}),
+    )
+    .await;
+    let html = app
+        .admin_get(&token, "/notices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches("data-testid=\"notice-sheet\"").count(), 1);
+    // The batch shows the same password as the single print.
+    let (_, password, _) = print_notice(&app, &token, &second).await;
+    assert!(html.contains(&password));
+    // Another prefecture's reviewer gets none of them.
+    let tottori = app.admin_token("demo-tottori").await;
+    let html = app
+        .admin_get(&tottori, "/notices")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert_eq!(html.matches("data-testid=\"notice-sheet\"").count(), 0);
+}
+
 crate::on_both_backends!(
+    all_unposted_notices_print_in_one_batch,
     approval_gives_a_notice_whose_temporary_password_logs_in_and_must_be_changed,
     the_old_password_works_until_the_first_login_with_the_temporary_password,
     a_reprint_after_posting_voids_the_old_temporary_password,

@@ -24,6 +24,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/applications/{id}/notice"),
     ("post", "/api/v1/admin/applications/{id}/notice-mailed"),
     ("get", "/api/v1/admin/audit-log"),
+    ("get", "/api/v1/admin/notices"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/password"),
     ("put", "/api/v1/account/security-email"),

@@ -160,9 +160,36 @@ pub fn Queue() -> impl IntoView {
             })
             .collect_view()
     };
+    let batch_html = RwSignal::new(None::<String>);
+    let batch_error = RwSignal::new(None::<String>);
+    let print_batch = {
+        let token = session.access_token.clone();
+        move |_| {
+            let token = token.clone();
+            leptos::task::spawn_local(async move {
+                match api::admin_unposted_notices(&token).await {
+                    Ok(html) => batch_html.set(Some(html)),
+                    Err(failure) => batch_error.set(Some(failure.message())),
+                }
+            });
+        }
+    };
+    let navigate = use_navigate();
+    let logout = move |_| {
+        SessionStorage::delete(STORAGE_KEY);
+        navigate("/admin/login", Default::default());
+    };
     view! {
         <Page title="ログイン情報再発行申請 審査">
-            <p>{session.reviewer.name.clone()} "（" {prefecture_name(&session.reviewer.prefecture_code)} "）"</p>
+            <p>{session.reviewer.name.clone()} "（" {prefecture_name(&session.reviewer.prefecture_code)} "）"
+                " " <button type="button" class="button secondary" data-testid="admin-logout" on:click=logout>"ログアウト"</button></p>
+            <p>
+                <button type="button" class="button secondary" data-testid="print-batch" on:click=print_batch>"郵送待ちの通知書をまとめて表示"</button>
+            </p>
+            {move || batch_error.get().map(|message| view! { <p class="error-message" role="alert">{message}</p> })}
+            {move || batch_html.get().map(|html| view! {
+                <iframe class="notice-frame" title="郵送待ちの電子請求ログイン情報再発行通知書" srcdoc=html data-testid="batch-frame"></iframe>
+            })}
             <form class="search" on:submit=on_search role="search">
                 <TextField name="q" label="検索（受付番号・事業所番号・事業所名・メールアドレス）" value=search error=no_error width="input-medium"/>
                 <button type="submit" class="button secondary" data-testid="search">"検索"</button>
