@@ -108,6 +108,14 @@ async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_p
         user_id.starts_with("KJ") && password.len() == 12,
         "notice shows {user_id:?} / {password:?}"
     );
+    // Photograph the printable notice itself, not the buttons above it.
+    browser
+        .client()
+        .execute(
+            "document.querySelector('[data-testid=notice-frame]').scrollIntoView()",
+            vec![],
+        )
+        .await?;
     browser.check_screen("admin-notice").await?;
     browser.click_testid("notice-mailed").await?;
     browser
