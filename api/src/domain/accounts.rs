@@ -322,7 +322,8 @@ fn office_name(
     Ok(db::ledger::find(conn, prefecture, &office)?.map(|entry| entry.office_name))
 }
 
-fn audit(
+/// Records an event of an office account in the audit log.
+pub(crate) fn audit(
     conn: &mut DbConnection,
     account: &OfficeAccount,
     action: AuditAction,

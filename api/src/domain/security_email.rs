@@ -20,8 +20,8 @@ use reissue_shared::email::SECURITY_EMAIL;
 use reissue_shared::password::check_new_password;
 use reissue_shared::{EmailAddress, FieldError, VerificationCode};
 
-use super::accounts::SESSION;
-use super::audit::{AuditAction, AuditEvent};
+use super::accounts::{audit, SESSION};
+use super::audit::AuditAction;
 use super::rate_limit::{self, Budget};
 use super::reissue::Caller;
 use super::reviewers::{hash_password, OfficeIdentity};
@@ -427,26 +427,4 @@ fn load_reset(
     } else {
         Err(DomainError::NotFound)
     }
-}
-
-fn audit(
-    conn: &mut DbConnection,
-    account: &OfficeAccount,
-    action: AuditAction,
-    detail: &str,
-    now: OffsetDateTime,
-) -> Result<(), DomainError> {
-    db::audit::append(
-        conn,
-        &AuditEvent {
-            occurred_at: now,
-            actor: format!("office:{}", account.user_id),
-            action,
-            application_id: None,
-            office_number: Some(account.office_number.clone()),
-            prefecture_code: Some(account.prefecture_code.clone()),
-            detail: detail.to_owned(),
-        },
-    )?;
-    Ok(())
 }

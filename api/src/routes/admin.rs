@@ -14,10 +14,10 @@ use reissue_shared::admin::{
 };
 use reissue_shared::dto::Problem;
 
-use super::extract::BearerToken;
+use super::extract::verified_bearer;
 use super::AppState;
+use crate::domain::review;
 use crate::domain::reviewers::{self, Reviewer};
-use crate::domain::{review, DomainError};
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -106,15 +106,12 @@ impl FromRequest for AuthenticatedReviewer {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let outcome = (|| {
-            let token = BearerToken::from_request(req, payload).into_inner()?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or(ApiError::Domain(DomainError::Unauthorized))?;
-            let now = state.ctx.clock.now();
-            Ok(Self(state.ctx.sessions.verify(&token.0, now)?))
-        })();
-        ready(outcome)
+        ready(
+            verified_bearer(req, payload, |ctx, token, now| {
+                ctx.sessions.verify(token, now)
+            })
+            .map(Self),
+        )
     }
 }
 

@@ -9,10 +9,10 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
 use reissue_shared::dto::Problem;
 
-use super::extract::BearerToken;
+use super::extract::verified_bearer;
 use super::AppState;
+use crate::domain::accounts;
 use crate::domain::reviewers::OfficeIdentity;
-use crate::domain::{accounts, DomainError};
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -28,15 +28,12 @@ impl FromRequest for AuthenticatedOffice {
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let outcome = (|| {
-            let token = BearerToken::from_request(req, payload).into_inner()?;
-            let state = req
-                .app_data::<web::Data<AppState>>()
-                .ok_or(ApiError::Domain(DomainError::Unauthorized))?;
-            let now = state.ctx.clock.now();
-            Ok(Self(state.ctx.sessions.verify_office(&token.0, now)?))
-        })();
-        ready(outcome)
+        ready(
+            verified_bearer(req, payload, |ctx, token, now| {
+                ctx.sessions.verify_office(token, now)
+            })
+            .map(Self),
+        )
     }
 }
 

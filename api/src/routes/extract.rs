@@ -38,6 +38,21 @@ impl FromRequest for BearerToken {
     }
 }
 
+/// What a valid bearer token proves, checked by `verify` with the server's keys and clock.
+/// Shared by the reviewer and office extractors; a missing token is 401 like a bad one.
+pub fn verified_bearer<T>(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    verify: impl FnOnce(&crate::domain::Context, &str, time::OffsetDateTime) -> Result<T, DomainError>,
+) -> Result<T, ApiError> {
+    let token = BearerToken::from_request(req, payload).into_inner()?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or(ApiError::Domain(DomainError::Unauthorized))?;
+    let now = state.ctx.clock.now();
+    Ok(verify(&state.ctx, &token.0, now)?)
+}
+
 /// The client's address: the TCP peer, or the first `X-Forwarded-For` hop when the operator
 /// declared a trusted proxy (`REISSUE_TRUST_FORWARDED_FOR`).
 pub struct ClientAddress(pub String);
