@@ -301,3 +301,22 @@ fn escape_like(text: &str) -> String {
     }
     escaped
 }
+
+/// Serialises the creation of applications for one office until the transaction ends, so
+/// that simultaneous applications take turns superseding each other instead of deadlocking
+/// on the one-open-application index. PostgreSQL: a transaction-scoped advisory lock; SQLite's
+/// `BEGIN IMMEDIATE` already lets one writer in at a time.
+pub fn lock_office(
+    conn: &mut DbConnection,
+    office_number: &OfficeNumber,
+) -> Result<(), StorageError> {
+    match conn {
+        DbConnection::Postgres(pg) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
+                .bind::<diesel::sql_types::Text, _>(office_number.as_str())
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {}
+    }
+    Ok(())
+}

@@ -61,9 +61,14 @@ impl StorageError {
     pub fn is_unavailable(&self) -> bool {
         match self {
             Self::Unavailable(_) => true,
+            // Transient: the same request succeeds when tried again.
             Self::Query(diesel::result::Error::DatabaseError(kind, info)) => {
-                matches!(kind, diesel::result::DatabaseErrorKind::ClosedConnection)
-                    || info.message().contains("database is locked")
+                matches!(
+                    kind,
+                    diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::SerializationFailure
+                ) || info.message().contains("database is locked")
+                    || info.message().contains("deadlock detected")
             }
             Self::Query(_) | Self::Corrupt(_) | Self::Migration(_) | Self::Task(_) => false,
         }

@@ -79,6 +79,7 @@ async fn create_once(
             let ctx = ctx2;
             let now = ctx.clock.now();
             rate_limit::spend(conn, &[caller.budget(&ctx)], now)?;
+            db::applications::lock_office(conn, &input.office_number)?;
             let mut application = ReissueApplication::new(
                 input.office_number,
                 input.email,

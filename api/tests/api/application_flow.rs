@@ -275,7 +275,7 @@ async fn a_new_application_supersedes_the_unsubmitted_one_of_the_same_office(bac
 
 async fn simultaneous_applications_of_one_office_leave_exactly_one_open(backend: Backend) {
     let app = spawn_app(backend).await;
-    let creations = (0..8).map(|i| {
+    let creations = (0..16).map(|i| {
         let app = &app;
         async move {
             app.create_application("1311111111", &format!("race{i}@example.jp"))
