@@ -279,20 +279,32 @@ fn load_in_prefecture(
         .ok_or(DomainError::NotFound)
 }
 
+/// The application's office in the reviewer's prefecture's ledger, as shown to reviewers.
+fn ledger_view(
+    conn: &mut DbConnection,
+    reviewer: &Reviewer,
+    application: &ReissueApplication,
+) -> Result<Option<LedgerEntryView>, DomainError> {
+    Ok(
+        db::ledger::find(conn, reviewer.prefecture, &application.office_number)?.map(|entry| {
+            LedgerEntryView {
+                office_number: entry.office_number.to_string(),
+                office_name: entry.office_name,
+                kind: entry.kind.label().to_owned(),
+                postal_code: entry.postal_code,
+                address: entry.address,
+                phone: entry.phone,
+            }
+        }),
+    )
+}
+
 fn detail_of(
     conn: &mut DbConnection,
     reviewer: &Reviewer,
     application: &ReissueApplication,
 ) -> Result<ApplicationDetail, DomainError> {
-    let ledger_entry = db::ledger::find(conn, reviewer.prefecture, &application.office_number)?
-        .map(|entry| LedgerEntryView {
-            office_number: entry.office_number.to_string(),
-            office_name: entry.office_name,
-            kind: entry.kind.label().to_owned(),
-            postal_code: entry.postal_code,
-            address: entry.address,
-            phone: entry.phone,
-        });
+    let ledger_entry = ledger_view(conn, reviewer, application)?;
     let others: Vec<ReissueApplication> =
         db::applications::for_office(conn, reviewer.prefecture, &application.office_number)?
             .into_iter()
@@ -490,7 +502,7 @@ fn letter_for(
         String::new(),
         now,
     )?;
-    let ledger_entry = detail_of(conn, reviewer, application)?.ledger_entry;
+    let ledger_entry = ledger_view(conn, reviewer, application)?;
     Ok(NoticeLetter {
         office_number: application.office_number.to_string(),
         ledger_entry,

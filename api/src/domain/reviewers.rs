@@ -139,13 +139,12 @@ impl SessionKeys {
         token: &str,
         now: OffsetDateTime,
     ) -> Result<OfficeIdentity, DomainError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[OFFICE_AUDIENCE]);
-        validation.leeway = 0;
-        validation.validate_exp = false;
-        validation.set_required_spec_claims(&["exp", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<OfficeClaims>(token, &self.decoding, &validation)
-            .map_err(|_| DomainError::Unauthorized)?;
+        let data = jsonwebtoken::decode::<OfficeClaims>(
+            token,
+            &self.decoding,
+            &validation(OFFICE_AUDIENCE),
+        )
+        .map_err(|_| DomainError::Unauthorized)?;
         if data.claims.exp <= now.unix_timestamp() {
             return Err(DomainError::Unauthorized);
         }
@@ -159,13 +158,7 @@ impl SessionKeys {
     /// The reviewer a token names, if it is genuine, unexpired, HS256 and ours. Any other
     /// token (forged, expired, `alg: none`, another audience) is refused alike.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Reviewer, DomainError> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.set_audience(&[AUDIENCE]);
-        validation.leeway = 0;
-        // Expiry is checked against the injected clock below, not the system clock.
-        validation.validate_exp = false;
-        validation.set_required_spec_claims(&["exp", "aud", "sub"]);
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation(AUDIENCE))
             .map_err(|_| DomainError::Unauthorized)?;
         if data.claims.exp <= now.unix_timestamp() {
             return Err(DomainError::Unauthorized);
@@ -178,6 +171,17 @@ impl SessionKeys {
                 .map_err(|_| DomainError::Unauthorized)?,
         })
     }
+}
+
+/// What every token must be: HS256, for `audience`, with `exp`, `aud` and `sub`. Expiry is
+/// checked by the callers against the injected clock, not the system clock.
+fn validation(audience: &str) -> Validation {
+    let mut validation = Validation::new(Algorithm::HS256);
+    validation.set_audience(&[audience]);
+    validation.leeway = 0;
+    validation.validate_exp = false;
+    validation.set_required_spec_claims(&["exp", "aud", "sub"]);
+    validation
 }
 
 /// argon2id with the crate's default (OWASP-recommended) parameters.

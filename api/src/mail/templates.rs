@@ -12,6 +12,15 @@ pub struct MailContent {
     pub body: String,
 }
 
+/// The end of every mail: the manual's help desk and do-not-reply lines (メール文例), verbatim.
+const FOOTER: &str = "[問い合わせ先]\n\
+\n\
+ヘルプデスク:0570-059-402\n\
+\n\
+本メールはシステムが自動的に送信しております。\n\
+\n\
+本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいませようようお願い申し上げます。\n";
+
 /// Subject of the code notice (manual step 7, タイトル).
 pub const CODE_NOTICE_SUBJECT: &str = "確認コード発行通知(介護保険)";
 
@@ -37,13 +46,7 @@ pub fn code_notice(code: &str, lifetime: Duration) -> MailContent {
 \n\
 メール内容に心当たりがない場合、このメールは破棄するようお願いいたします。\n\
 \n\
-[問い合わせ先]\n\
-\n\
-ヘルプデスク:0570-059-402\n\
-\n\
-本メールはシステムが自動的に送信しております。\n\
-\n\
-本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいませようようお願い申し上げます。\n"
+{FOOTER}"
     );
     MailContent {
         subject: CODE_NOTICE_SUBJECT.to_owned(),
@@ -67,13 +70,7 @@ pub fn security_alert(user_id: &str, what: &str) -> MailContent {
 \n\
 この手続きにお心当たりがない場合、至急、国保連合会へお問い合わせください。\n\
 \n\
-[問い合わせ先]\n\
-\n\
-ヘルプデスク:0570-059-402\n\
-\n\
-本メールはシステムが自動的に送信しております。\n\
-\n\
-本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいませようようお願い申し上げます。\n"
+{FOOTER}"
     );
     MailContent {
         subject: SECURITY_ALERT_SUBJECT.to_owned(),
@@ -126,13 +123,7 @@ pub fn review_result(reference_number: &str, outcome: &ReviewOutcome) -> MailCon
 \n\
 メール内容に心当たりがない場合、国保連合会へお問い合わせください。\n\
 \n\
-[問い合わせ先]\n\
-\n\
-ヘルプデスク:0570-059-402\n\
-\n\
-本メールはシステムが自動的に送信しております。\n\
-\n\
-本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいませようようお願い申し上げます。\n"
+{FOOTER}"
     );
     MailContent {
         subject: RESULT_SUBJECT.to_owned(),
