@@ -30,6 +30,7 @@ mod browser;
 mod mailbox;
 mod paths;
 mod server;
+pub mod smtp_sink;
 
 pub use axe::{axe_check, axe_violations, AxeNode, AxeViolation, AXE_CORE_VERSION};
 pub use browser::{Browser, DEFAULT_TIMEOUT};

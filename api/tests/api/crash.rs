@@ -8,7 +8,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::smtp_sink::SmtpSink;
+use reissue_e2e::smtp_sink::SmtpSink;
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 
 use crate::helpers::{spawn_app_with, Backend};
-use crate::smtp_sink::SmtpSink;
+use reissue_e2e::smtp_sink::SmtpSink;
 
 const MANUAL_EXAMPLE: &str = include_str!("../fixtures/code_notice_manual.txt");
 

@@ -5,7 +5,6 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod helpers;
-mod smtp_sink;
 
 mod abuse;
 mod application_flow;
