@@ -270,6 +270,25 @@ pub fn import_ledger(
     source: &str,
 ) -> Result<usize, db::StorageError> {
     let now = time::OffsetDateTime::now_utc();
+    // Two imports at once (two instances started with `--demo`) can both insert an office
+    // the other is inserting; the loser's whole file is then tried again, and its deletes
+    // wait for the winner's rows.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        match import_once(db, entries, source, now) {
+            Err(error) if error.is_unique_violation() && tries < 3 => continue,
+            outcome => return outcome,
+        }
+    }
+}
+
+fn import_once(
+    db: &Database,
+    entries: &[LedgerEntry],
+    source: &str,
+    now: time::OffsetDateTime,
+) -> Result<usize, db::StorageError> {
     db.transaction_blocking(|conn| {
         let count = db::ledger::upsert_all(conn, entries, now)?;
         db::audit::append(

@@ -99,6 +99,9 @@ pub fn field_errors(errors: &validator::ValidationErrors) -> Vec<FieldError> {
     out
 }
 
+/// The `Retry-After` of a 503: about the time a restarted database needs.
+const UNAVAILABLE_RETRY_AFTER_SECS: u64 = 5;
+
 /// Everything the problem document needs.
 struct ProblemParts {
     status: StatusCode,
@@ -342,12 +345,17 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             parts.retry_after = Some(*retry_after_secs);
             parts
         }
-        DomainError::Storage(error) if error.is_unavailable() => ProblemParts::new(
-            S::SERVICE_UNAVAILABLE,
-            C::ServiceUnavailable,
-            "Service unavailable",
-            "ただいまシステムが混み合っているか、一時的に利用できません。しばらくしてからもう一度お試しください。",
-        ),
+        DomainError::Storage(error) if error.is_unavailable() => {
+            let mut parts = ProblemParts::new(
+                S::SERVICE_UNAVAILABLE,
+                C::ServiceUnavailable,
+                "Service unavailable",
+                "ただいまシステムが混み合っているか、一時的に利用できません。しばらくしてからもう一度お試しください。",
+            );
+            // Billing software that retries on its own gets a pace to keep.
+            parts.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
+            parts
+        }
         DomainError::Storage(_) => ProblemParts::new(
             S::INTERNAL_SERVER_ERROR,
             C::InternalError,

@@ -59,6 +59,7 @@ pub async fn request_id_middleware(
         .await;
     let mut response = result?;
     let status = response.status().as_u16();
+    crate::metrics::observe_request(&method, &route, status, started.elapsed());
     span.in_scope(|| {
         tracing::info!(
             status,

@@ -56,6 +56,8 @@ pub struct ReceivedMail {
     /// The decoded first text body (transfer encoding and charset decoded),
     /// with `\n` line endings; empty if there is none.
     pub body: String,
+    /// The `Message-ID` header without angle brackets, if any.
+    pub message_id: Option<String>,
 }
 
 /// A running SMTP sink bound to `127.0.0.1`.
@@ -324,15 +326,16 @@ fn mailbox(path: &str) -> String {
 
 /// Builds a [`ReceivedMail`], decoding the subject and text body of `raw`.
 fn received_mail(from: String, to: Vec<String>, raw: &[u8]) -> ReceivedMail {
-    let (subject, body) = match MessageParser::default().parse(raw) {
+    let (subject, body, message_id) = match MessageParser::default().parse(raw) {
         Some(message) => (
             message.subject().unwrap_or_default().to_owned(),
             message
                 .body_text(0)
                 .map(|body| body.replace("\r\n", "\n"))
                 .unwrap_or_default(),
+            message.message_id().map(str::to_owned),
         ),
-        None => (String::new(), String::new()),
+        None => (String::new(), String::new(), None),
     };
     ReceivedMail {
         from,
@@ -340,6 +343,7 @@ fn received_mail(from: String, to: Vec<String>, raw: &[u8]) -> ReceivedMail {
         raw: String::from_utf8_lossy(raw).into_owned(),
         subject,
         body,
+        message_id,
     }
 }
 
@@ -372,6 +376,8 @@ mod tests {
 
     fn message(subject: &str, body: &str) -> Result<Message, Box<dyn Error>> {
         Ok(Message::builder()
+            // A generated `<…@hostname>` id, as the server sets its own.
+            .message_id(None)
             .from("送信者 <noreply@example.com>".parse()?)
             .to("user@example.jp".parse()?)
             .cc("other@example.jp".parse()?)
@@ -417,6 +423,12 @@ mod tests {
             assert_eq!(mail.raw, formatted);
             assert_eq!(&mail.subject, subject);
             assert_eq!(mail.body, body.replace("\r\n", "\n"));
+            let message_id = mail.message_id.as_deref().unwrap_or_default();
+            assert!(
+                !message_id.is_empty()
+                    && formatted.contains(&format!("Message-ID: <{message_id}>")),
+                "Message-ID {message_id:?} is the header's"
+            );
         }
         sink.stop().await;
         Ok(())

@@ -24,6 +24,12 @@ use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::{Backend, DatabaseUrl};
 
+/// The PostgreSQL advisory lock key that serialises migrations ("RISU" in ASCII).
+const MIGRATION_LOCK: i64 = 0x5249_5355;
+
+/// How long a request may wait for a database connection.
+const POOL_WAIT: Duration = Duration::from_secs(3);
+
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
@@ -66,6 +72,7 @@ impl StorageError {
                 matches!(
                     kind,
                     diesel::result::DatabaseErrorKind::ClosedConnection
+                        | diesel::result::DatabaseErrorKind::UnableToSendCommand
                         | diesel::result::DatabaseErrorKind::SerializationFailure
                 ) || info.message().contains("database is locked")
                     || info.message().contains("deadlock detected")
@@ -86,6 +93,15 @@ impl StorageError {
     }
 }
 
+/// A pooled connection and whether it has been found dead.
+pub struct PooledDb {
+    conn: DbConnection,
+    // Set when a query failed and the connection no longer answers (PostgreSQL restarted, the
+    // network dropped it): the pool then throws it away instead of lending it out again, so
+    // the service recovers by itself when the database is back.
+    dead: bool,
+}
+
 /// Opens connections of the backend the URL names. (The derive's own `establish` would try
 /// each backend in turn, and SQLite accepts any string as a file name.)
 #[derive(Debug)]
@@ -94,10 +110,27 @@ pub struct ConnectionManager {
 }
 
 impl ManageConnection for ConnectionManager {
-    type Connection = DbConnection;
+    type Connection = PooledDb;
     type Error = r2d2::Error;
 
-    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+    fn connect(&self) -> Result<PooledDb, r2d2::Error> {
+        self.open().map(|conn| PooledDb { conn, dead: false })
+    }
+
+    fn is_valid(&self, pooled: &mut PooledDb) -> Result<(), r2d2::Error> {
+        pooled
+            .conn
+            .batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, pooled: &mut PooledDb) -> bool {
+        pooled.dead
+    }
+}
+
+impl ConnectionManager {
+    fn open(&self) -> Result<DbConnection, r2d2::Error> {
         let url = self.url.connection_string();
         match self.url.backend() {
             Backend::Postgres => PgConnection::establish(url)
@@ -117,14 +150,17 @@ impl ManageConnection for ConnectionManager {
             }
         }
     }
+}
 
-    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
-        conn.batch_execute("SELECT 1")
-            .map_err(r2d2::Error::QueryError)
-    }
-
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+impl PooledDb {
+    /// After a failed unit of work: is the connection still there? (Only PostgreSQL's can die
+    /// under us; the cost is one round trip on error paths only.)
+    fn check_alive(&mut self) {
+        if matches!(self.conn, DbConnection::Postgres(_))
+            && self.conn.batch_execute("SELECT 1").is_err()
+        {
+            self.dead = true;
+        }
     }
 }
 
@@ -142,7 +178,9 @@ impl Database {
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(0))
-            .connection_timeout(Duration::from_secs(5))
+            // While the database is down a request waits this long for a connection, then
+            // answers 503: long enough for a burst to queue, short enough not to hang clients.
+            .connection_timeout(POOL_WAIT)
             .test_on_check_out(false)
             .build_unchecked(ConnectionManager { url: url.clone() });
         Self {
@@ -158,17 +196,30 @@ impl Database {
 
     /// Applies pending migrations of this backend.
     pub fn run_migrations(&self) -> Result<(), StorageError> {
-        let mut conn = self.connection()?;
-        let migrations = match self.backend {
-            Backend::Sqlite => SQLITE_MIGRATIONS,
-            Backend::Postgres => POSTGRES_MIGRATIONS,
-        };
-        conn.run_pending_migrations(migrations)
-            .map(drop)
-            .map_err(|e| StorageError::Migration(e.to_string()))
+        let mut pooled = self.connection()?;
+        let conn = &mut pooled.conn;
+        match self.backend {
+            Backend::Sqlite => conn
+                .run_pending_migrations(SQLITE_MIGRATIONS)
+                .map(drop)
+                .map_err(|e| StorageError::Migration(e.to_string())),
+            Backend::Postgres => {
+                // Instances started together would otherwise apply the same migration twice
+                // and one of them would fail; the session lock makes them take turns (the
+                // lock goes with the connection if the process dies).
+                conn.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+                let migrated = conn
+                    .run_pending_migrations(POSTGRES_MIGRATIONS)
+                    .map(drop)
+                    .map_err(|e| StorageError::Migration(e.to_string()));
+                conn.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+                migrated
+            }
+        }
     }
 
     fn connection(&self) -> Result<r2d2::PooledConnection<ConnectionManager>, StorageError> {
+        // (Returned connections that `work` found dead are dropped by `has_broken`.)
         self.pool
             .get()
             .map_err(|e| StorageError::Unavailable(e.to_string()))
@@ -183,8 +234,12 @@ impl Database {
     {
         let db = self.clone();
         tokio::task::spawn_blocking(move || {
-            let mut conn = db.connection()?;
-            work(&mut conn)
+            let mut pooled = db.connection()?;
+            let result = work(&mut pooled.conn);
+            if result.is_err() {
+                pooled.check_alive();
+            }
+            result
         })
         .await
         .map_err(|e| E::from(StorageError::Task(e.to_string())))?
@@ -206,8 +261,12 @@ impl Database {
         E: From<StorageError>,
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
-        let mut conn = self.connection()?;
-        transaction(&mut conn, work)
+        let mut pooled = self.connection()?;
+        let result = transaction(&mut pooled.conn, work);
+        if result.is_err() {
+            pooled.check_alive();
+        }
+        result
     }
 
     /// `/readyz`: can we reach the database right now?

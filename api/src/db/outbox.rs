@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use super::models::{to_db_time, OutboxRow};
+use super::models::{from_db_time, to_db_time, OutboxRow};
 use super::schema::outbox_messages::dsl;
 use super::{DbConnection, StorageError};
 
@@ -181,6 +181,30 @@ pub fn count_by_status(conn: &mut DbConnection, status: &str) -> Result<i64, Sto
         .filter(dsl::status.eq(status))
         .count()
         .get_result(conn)?)
+}
+
+/// What an operator watches of the outbox: messages waiting and the age of the oldest.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backlog {
+    /// Messages not yet delivered (including ones waiting for a retry).
+    pub pending: i64,
+    /// When the oldest waiting message was queued.
+    pub oldest_queued_at: Option<OffsetDateTime>,
+    /// Messages given up after the last try.
+    pub failed: i64,
+}
+
+/// The outbox backlog, for `/metrics`.
+pub fn backlog(conn: &mut DbConnection) -> Result<Backlog, StorageError> {
+    let oldest: Option<time::PrimitiveDateTime> = dsl::outbox_messages
+        .filter(dsl::status.eq("pending"))
+        .select(diesel::dsl::min(dsl::created_at))
+        .first(conn)?;
+    Ok(Backlog {
+        pending: count_by_status(conn, "pending")?,
+        oldest_queued_at: oldest.map(from_db_time),
+        failed: count_by_status(conn, "failed")?,
+    })
 }
 
 #[cfg(test)]

@@ -15,6 +15,8 @@ use crate::db::{rate_limits, DbConnection};
 pub struct Budget {
     /// The bucket key, e.g. `code:office:1311111111`.
     pub bucket: String,
+    /// What is counted, e.g. `code:office` (the key without its subject, for metrics).
+    pub kind: String,
     /// Events allowed within `window`.
     pub limit: u32,
     /// The sliding window.
@@ -26,6 +28,7 @@ impl Budget {
     pub fn new(kind: &str, subject: &str, limit: u32, window: Duration) -> Self {
         Self {
             bucket: format!("{kind}:{}", subject.to_lowercase()),
+            kind: kind.to_owned(),
             limit,
             window,
         }
@@ -43,6 +46,7 @@ pub fn check(
         let since = now - budget.window;
         let (count, oldest) = rate_limits::count_since(conn, &budget.bucket, since)?;
         if count >= budget.limit {
+            crate::metrics::observe_refusal(&budget.kind);
             let free_at = oldest.map_or(now + budget.window, |oldest| oldest + budget.window);
             return Err(DomainError::RateLimited {
                 retry_after_secs: seconds_until(now, free_at),

@@ -14,6 +14,7 @@ use crate::config::MailSettings;
 use crate::db::{self, Database, StorageError};
 use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::clock::Clock;
+use crate::metrics::MailOutcome;
 
 /// How long a claimed message stays reserved for the worker that claimed it: longer than the
 /// SMTP timeout (10 s), short enough that mail claimed by a killed instance leaves soon.
@@ -78,6 +79,13 @@ impl OutboxWorker {
     ) -> Result<(), StorageError> {
         let now = self.clock.now();
         let id = mail.id.clone();
+        crate::metrics::observe_mail(match &outcome {
+            Ok(()) => MailOutcome::Sent,
+            Err(_) if next_attempt(&self.settings, mail.attempts, now).is_some() => {
+                MailOutcome::Retry
+            }
+            Err(_) => MailOutcome::Failed,
+        });
         match outcome {
             // The development mailbox marked it in its own transaction.
             Ok(()) if self.transport.is_dev_mailbox() => Ok(()),

@@ -77,7 +77,12 @@ impl Transport {
                     .recipient
                     .parse::<Mailbox>()
                     .map_err(|e| TransportError::Message(e.to_string()))?;
+                // The outbox row's id names the message: a retry after a crash between the
+                // hand-over and the `sent` mark carries the same Message-ID, so mail programs
+                // show it once.
+                let message_id = format!("<{}@{}>", mail.id, from.email.domain());
                 let message = Message::builder()
+                    .message_id(Some(message_id))
                     .from(from.clone())
                     .to(to)
                     .subject(mail.subject.clone())

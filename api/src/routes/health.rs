@@ -1,4 +1,5 @@
-//! `/healthz` (the process answers) and `/readyz` (the database is reachable).
+//! `/healthz` (the process answers), `/readyz` (the database is reachable) and `/metrics`
+//! (Prometheus).
 
 use actix_web::{get, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -8,7 +9,7 @@ use crate::error::ApiError;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(healthz).service(readyz);
+    cfg.service(healthz).service(readyz).service(metrics);
 }
 
 /// Liveness: the process is up.
@@ -33,4 +34,22 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         crate::db::StorageError::Unavailable(error.to_string())
     })?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
+}
+
+/// Prometheus metrics: requests by route and status, latency histograms, mail delivery tries,
+/// rate-limit refusals, and the outbox backlog read from the database at each scrape.
+#[utoipa::path(
+    tag = "operations",
+    responses(
+        (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain"),
+        (status = 503, description = "The database is unreachable", body = reissue_shared::dto::Problem, content_type = "application/problem+json")
+    )
+)]
+#[get("/metrics")]
+pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    let backlog = state.ctx.db.run(crate::db::outbox::backlog).await?;
+    let text = crate::metrics::render(&backlog, state.ctx.clock.now());
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }

@@ -84,6 +84,23 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 
 /// Starts the application with some `REISSUE_*` settings overridden.
 pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> TestApp {
+    spawn(backend, overrides, None).await
+}
+
+/// Starts the application on a fresh PostgreSQL database that it reaches through the loopback
+/// port `via_port` (a [`crate::tcp_proxy::TcpProxy`] in front of the real server).
+pub async fn spawn_postgres_app_via(via_port: u16, overrides: &[(&str, &str)]) -> TestApp {
+    spawn(Backend::Postgres, overrides, Some(via_port)).await
+}
+
+/// `host:port` of the PostgreSQL server of `postgres_admin_url()`.
+pub fn postgres_host_port() -> String {
+    let url = postgres_admin_url();
+    let after_user = url.rsplit_once('@').map_or(url.as_str(), |(_, rest)| rest);
+    after_user.split('/').next().unwrap().to_owned()
+}
+
+async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u16>) -> TestApp {
     init_test_logging();
     let data_dir = tempfile::tempdir().unwrap();
     let mut env: HashMap<String, String> = HashMap::new();
@@ -113,7 +130,12 @@ pub async fn spawn_app_with(backend: Backend, overrides: &[(&str, &str)]) -> Tes
                 .rsplit_once('/')
                 .map(|(root, _)| root.to_owned())
                 .unwrap();
-            env.insert("REISSUE_DATABASE_URL".into(), format!("{root}/{name}"));
+            let url = format!("{root}/{name}");
+            let url = match via_port {
+                Some(port) => url.replace(&postgres_host_port(), &format!("127.0.0.1:{port}")),
+                None => url,
+            };
+            env.insert("REISSUE_DATABASE_URL".into(), url);
             Some(name)
         }
     };
@@ -230,6 +252,18 @@ impl TestApp {
         self.client
             .post(self.api(&format!("/reissue-applications/{}/verification", app.id)))
             .bearer_auth(&app.token)
+            .json(&json!({ "code": code }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    /// `verify` sent as if from `client_address` (the server must trust `X-Forwarded-For`).
+    pub async fn verify_from(&self, app: &Created, code: &str, client_address: &str) -> Response {
+        self.client
+            .post(self.api(&format!("/reissue-applications/{}/verification", app.id)))
+            .bearer_auth(&app.token)
+            .header("x-forwarded-for", client_address)
             .json(&json!({ "code": code }))
             .send()
             .await
@@ -440,4 +474,52 @@ pub async fn problem(response: Response, status: StatusCode, code: &str) -> Valu
     assert!(body["type"].as_str().is_some());
     assert!(body["title"].as_str().is_some());
     body
+}
+
+/// A ledger (事業所台帳) CSV of `count` care offices in 東京都 (13), numbered from
+/// `first`, for tests that need many offices (each office may have one open application).
+pub fn ledger_csv(first: u32, count: u32) -> String {
+    let mut csv = String::from("事業所番号,事業所名,種別,都道府県コード,郵便番号,住所,電話番号\n");
+    for n in first..first + count {
+        csv.push_str(&format!(
+            "{},試験事業所 {n},介護,13,100-0001,東京都千代田区千代田9-{n},03-0000-0000\n",
+            office_number(n)
+        ));
+    }
+    csv
+}
+
+/// The office number of the `n`th office of [`ledger_csv`].
+pub fn office_number(n: u32) -> String {
+    format!("1380{n:06}")
+}
+
+impl TestApp {
+    /// Adds the offices of [`ledger_csv`] to the ledger.
+    pub async fn import_offices(&self, first: u32, count: u32) {
+        let entries = parse_ledger_csv(ledger_csv(first, count).as_bytes()).unwrap();
+        let db = self.context.db.clone();
+        tokio::task::spawn_blocking(move || import_ledger(&db, &entries, "test").unwrap())
+            .await
+            .unwrap();
+    }
+}
+
+/// A new PostgreSQL database (for tests that start servers on it themselves), and how to
+/// drop it.
+pub fn fresh_postgres_database(prefix: &str) -> (String, impl FnOnce()) {
+    use diesel::connection::SimpleConnection;
+    use diesel::Connection;
+    let admin_url = postgres_admin_url();
+    let name = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let mut admin = diesel::PgConnection::establish(&admin_url).unwrap();
+    admin
+        .batch_execute(&format!("CREATE DATABASE \"{name}\""))
+        .unwrap();
+    let root = admin_url.rsplit_once('/').unwrap().0.to_owned();
+    let url = format!("{root}/{name}");
+    let drop_database = move || {
+        let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"));
+    };
+    (url, drop_database)
 }

@@ -8,13 +8,17 @@ mod helpers;
 
 mod abuse;
 mod application_flow;
+mod attacks;
 mod crash;
+mod faults;
 mod ledger_import;
 mod ledger_outcomes;
 mod mail_delivery;
 mod malformed_requests;
+mod metrics;
 mod office_login;
 mod openapi;
 mod review;
 mod security_email;
+mod tcp_proxy;
 mod verification_codes;

@@ -34,6 +34,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/password-resets/{id}/password"),
     ("get", "/healthz"),
     ("get", "/readyz"),
+    ("get", "/metrics"),
     ("get", "/api/dev/messages"),
     ("get", "/dev/mailbox"),
 ];
