@@ -15,6 +15,7 @@ pub mod reviewers;
 pub mod schema;
 pub mod security_codes;
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use diesel::connection::SimpleConnection;
@@ -169,6 +170,11 @@ impl PooledDb {
 pub struct Database {
     pool: Pool<ConnectionManager>,
     backend: Backend,
+    // SQLite has one writer at a time. Writers of this process queue here, in order, instead
+    // of in SQLite's busy handler, which polls with sleeps of up to 100 ms, so a waiting
+    // writer could sleep far longer than the lock is held. (Other processes, such as a ledger
+    // import, still meet `busy_timeout`.)
+    sqlite_writer: Arc<Mutex<()>>,
 }
 
 impl Database {
@@ -186,6 +192,7 @@ impl Database {
         Self {
             pool,
             backend: url.backend(),
+            sqlite_writer: Arc::new(Mutex::new(())),
         }
     }
 
@@ -252,7 +259,10 @@ impl Database {
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
-        self.run(move |conn| transaction(conn, work)).await
+        let db = self.clone();
+        tokio::task::spawn_blocking(move || db.transaction_blocking(work))
+            .await
+            .map_err(|e| E::from(StorageError::Task(e.to_string())))?
     }
 
     /// Runs `work` in one transaction on the calling thread (CLI commands, start-up).
@@ -261,6 +271,14 @@ impl Database {
         E: From<StorageError>,
         F: FnOnce(&mut DbConnection) -> Result<T, E>,
     {
+        let _writer = match self.backend {
+            Backend::Sqlite => Some(
+                self.sqlite_writer
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner),
+            ),
+            Backend::Postgres => None,
+        };
         let mut pooled = self.connection()?;
         let result = transaction(&mut pooled.conn, work);
         if result.is_err() {

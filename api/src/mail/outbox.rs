@@ -92,7 +92,7 @@ impl OutboxWorker {
             Ok(()) => {
                 // The recipient's mailbox keeps the text: erase it (it may hold a code).
                 self.db
-                    .run(move |conn| db::outbox::mark_sent(conn, &id, now, true).map(drop))
+                    .transaction(move |conn| db::outbox::mark_sent(conn, &id, now, true).map(drop))
                     .await
             }
             Err(error) => {
