@@ -204,6 +204,12 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Unauthorized",
             "申請のトークンがありません。Authorization: Bearer ヘッダーで、申請作成時に返されたトークンを送ってください。",
         ),
+        DomainError::SessionInvalid => ProblemParts::new(
+            S::UNAUTHORIZED,
+            C::Unauthorized,
+            "Unauthorized",
+            "ログインしていないか、ログインの有効期限が切れました。お手数ですが、もう一度ログインしてください。",
+        ),
         DomainError::OfficeNotInLedger { office_number, prefecture } => {
             let detail = format!(
                 "事業所番号 {office_number} の事業所は、{}の事業所台帳に登録されていません。事業所番号と請求先都道府県をご確認ください。",

@@ -9,10 +9,21 @@ use time::OffsetDateTime;
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct OfficeLoginRequest {
     /// ユーザID (starts with KJ).
-    #[cfg_attr(feature = "server", schema(example = "KJ12345678", required = true))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "KJ12345678",
+            required = true,
+            min_length = 1,
+            pattern = r"\S"
+        )
+    )]
     pub user_id: String,
     /// パスワード, or the 仮パスワード from the notice.
-    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    #[cfg_attr(
+        feature = "server",
+        schema(required = true, format = Password, min_length = 1)
+    )]
     pub password: String,
 }
 
@@ -43,7 +54,7 @@ pub struct ChangePasswordRequest {
     #[cfg_attr(feature = "server", schema(required = true, format = Password))]
     pub current_password: String,
     /// 新しいパスワード: at least 10 characters, not the user ID, not the temporary password.
-    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    #[cfg_attr(feature = "server", schema(required = true, format = Password, min_length = 10, max_length = 128))]
     pub new_password: String,
 }
 
@@ -96,7 +107,10 @@ pub struct SecurityEmailRegistered {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PasswordResetRequest {
     /// ユーザID.
-    #[cfg_attr(feature = "server", schema(required = true))]
+    #[cfg_attr(
+        feature = "server",
+        schema(required = true, min_length = 1, pattern = r"\S")
+    )]
     pub user_id: String,
     /// The registered セキュリティ用メールアドレス.
     #[cfg_attr(feature = "server", schema(required = true, format = Email))]
@@ -119,6 +133,6 @@ pub struct PasswordResetStarted {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NewPasswordRequest {
     /// 新しいパスワード.
-    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    #[cfg_attr(feature = "server", schema(required = true, format = Password, min_length = 10, max_length = 128))]
     pub new_password: String,
 }

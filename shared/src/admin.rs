@@ -43,10 +43,21 @@ impl ReviewerRole {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct LoginRequest {
     /// ログインID.
-    #[cfg_attr(feature = "server", schema(example = "demo-tokyo", required = true))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "demo-tokyo",
+            required = true,
+            min_length = 1,
+            pattern = r"\S"
+        )
+    )]
     pub login_id: String,
     /// パスワード.
-    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
+    #[cfg_attr(
+        feature = "server",
+        schema(required = true, format = Password, min_length = 1)
+    )]
     pub password: String,
 }
 
@@ -111,7 +122,17 @@ pub struct ApplicationQuery {
     /// Reference number, office number, office name or e-mail (part of it).
     pub q: Option<String>,
     /// Page, from 1 (50 per page).
+    #[cfg_attr(feature = "server", param(minimum = 1, maximum = 10000))]
     pub page: Option<u32>,
+}
+
+/// The last page number a list answers; beyond it a page number is a mistake, not a page.
+pub const MAX_PAGE: u32 = 10_000;
+
+/// The page asked for (1 when none), or `None` when it is outside 1..=`MAX_PAGE`.
+pub fn page_number(page: Option<u32>) -> Option<u32> {
+    let page = page.unwrap_or(1);
+    (1..=MAX_PAGE).contains(&page).then_some(page)
 }
 
 /// One row of the queue.
@@ -234,9 +255,17 @@ pub struct ApplicationDetail {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct DecisionRequest {
     /// `approved` or `rejected`.
-    #[cfg_attr(feature = "server", schema(example = "rejected", required = true))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "rejected",
+            required = true,
+            pattern = "^(approved|rejected)$"
+        )
+    )]
     pub decision: String,
-    /// Required to reject; shown to the office.
+    /// Required to reject (at least one character that is not a space); shown to the office.
+    #[cfg_attr(feature = "server", schema(max_length = 2000))]
     pub reason: Option<String>,
 }
 
@@ -285,8 +314,11 @@ impl DecisionRequest {
 #[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TextRequest {
-    /// The reason or note.
-    #[cfg_attr(feature = "server", schema(required = true))]
+    /// The reason or note: at least one character that is not a space.
+    #[cfg_attr(
+        feature = "server",
+        schema(required = true, min_length = 1, max_length = 2000, pattern = r"\S")
+    )]
     pub text: String,
 }
 
@@ -390,5 +422,6 @@ pub struct AuditLogPage {
 #[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 pub struct PageQuery {
     /// Page, from 1.
+    #[cfg_attr(feature = "server", param(minimum = 1, maximum = 10000))]
     pub page: Option<u32>,
 }

@@ -221,7 +221,7 @@ pub async fn change_password(
         .transaction(move |conn| {
             let now = ctx2.clock.now();
             let mut account =
-                accounts::find(conn, &identity.account_id)?.ok_or(DomainError::Unauthorized)?;
+                accounts::find(conn, &identity.account_id)?.ok_or(DomainError::SessionInvalid)?;
             let current_ok = account
                 .password_hash
                 .as_deref()

@@ -16,6 +16,9 @@ pub enum DomainError {
     /// No bearer token was given.
     #[error("missing credentials")]
     Unauthorized,
+    /// A reviewer's or office's session token is missing, invalid or expired.
+    #[error("no valid session")]
+    SessionInvalid,
     /// The office is not in the chosen prefecture's ledger.
     #[error("office not in ledger")]
     OfficeNotInLedger {

@@ -144,9 +144,9 @@ impl SessionKeys {
             &self.decoding,
             &validation(OFFICE_AUDIENCE),
         )
-        .map_err(|_| DomainError::Unauthorized)?;
+        .map_err(|_| DomainError::SessionInvalid)?;
         if data.claims.exp <= now.unix_timestamp() {
-            return Err(DomainError::Unauthorized);
+            return Err(DomainError::SessionInvalid);
         }
         Ok(OfficeIdentity {
             account_id: data.claims.sub,
@@ -159,16 +159,16 @@ impl SessionKeys {
     /// token (forged, expired, `alg: none`, another audience) is refused alike.
     pub fn verify(&self, token: &str, now: OffsetDateTime) -> Result<Reviewer, DomainError> {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation(AUDIENCE))
-            .map_err(|_| DomainError::Unauthorized)?;
+            .map_err(|_| DomainError::SessionInvalid)?;
         if data.claims.exp <= now.unix_timestamp() {
-            return Err(DomainError::Unauthorized);
+            return Err(DomainError::SessionInvalid);
         }
         Ok(Reviewer {
             id: data.claims.sub,
             name: data.claims.name,
             role: data.claims.role,
             prefecture: PrefectureCode::parse(&data.claims.pref)
-                .map_err(|_| DomainError::Unauthorized)?,
+                .map_err(|_| DomainError::SessionInvalid)?,
         })
     }
 }

@@ -49,7 +49,7 @@ pub async fn request_registration(
     caller: Caller,
 ) -> Result<SecurityCodeSent, DomainError> {
     if identity.password_change_only {
-        return Err(DomainError::Unauthorized);
+        return Err(DomainError::SessionInvalid);
     }
     let email =
         EmailAddress::parse_confirmed(&request.email, &request.email_confirmation, SECURITY_EMAIL)
@@ -59,8 +59,8 @@ pub async fn request_registration(
         .db
         .transaction(move |conn| {
             let now = ctx2.clock.now();
-            let account =
-                db::accounts::find(conn, &identity.account_id)?.ok_or(DomainError::Unauthorized)?;
+            let account = db::accounts::find(conn, &identity.account_id)?
+                .ok_or(DomainError::SessionInvalid)?;
             rate_limit::spend(conn, &budgets(&ctx2, &account.user_id, &caller), now)?;
             if let Some(mut previous) =
                 security_codes::latest_for_account(conn, &account.id, REGISTER)?
@@ -102,15 +102,15 @@ pub async fn confirm_registration(
     code: String,
 ) -> Result<SecurityEmailRegistered, DomainError> {
     if identity.password_change_only {
-        return Err(DomainError::Unauthorized);
+        return Err(DomainError::SessionInvalid);
     }
     let entered = parse_code(&code)?;
     let ctx2 = ctx.clone();
     ctx.db
         .transaction(move |conn| {
             let now = ctx2.clock.now();
-            let mut account =
-                db::accounts::find(conn, &identity.account_id)?.ok_or(DomainError::Unauthorized)?;
+            let mut account = db::accounts::find(conn, &identity.account_id)?
+                .ok_or(DomainError::SessionInvalid)?;
             let Some(mut pending) =
                 security_codes::latest_for_account(conn, &account.id, REGISTER)?
             else {

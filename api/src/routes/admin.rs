@@ -9,8 +9,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
 use reissue_shared::admin::{
-    AdminSession, ApplicationDetail, ApplicationList, ApplicationQuery, AuditLogPage,
-    DecisionRequest, LoginRequest, PageQuery, TextRequest,
+    page_number, AdminSession, ApplicationDetail, ApplicationList, ApplicationQuery, AuditLogPage,
+    DecisionRequest, LoginRequest, PageQuery, TextRequest, MAX_PAGE,
 };
 use reissue_shared::dto::Problem;
 
@@ -66,6 +66,7 @@ pub async fn print_unposted_notices(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "A page of entries, or the CSV export", body = AuditLogPage),
+        (status = 400, description = "Malformed query (e.g. a page out of range)", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The CSV export is for supervisors", body = Problem, content_type = "application/problem+json"),
         (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
@@ -94,7 +95,8 @@ pub async fn audit_log(
             .insert_header(("Cache-Control", "no-store"))
             .body(csv));
     }
-    let page = review::audit_log(&state.ctx, reviewer.0, query.page.unwrap_or(1)).await?;
+    let page = page_number(query.page).ok_or_else(page_out_of_range)?;
+    let page = review::audit_log(&state.ctx, reviewer.0, page).await?;
     Ok(actix_web::HttpResponse::Ok().json(page))
 }
 
@@ -158,9 +160,15 @@ pub async fn list_applications(
     reviewer: AuthenticatedReviewer,
     query: web::Query<ApplicationQuery>,
 ) -> Result<web::Json<ApplicationList>, ApiError> {
+    let query = query.into_inner();
+    page_number(query.page).ok_or_else(page_out_of_range)?;
     Ok(web::Json(
-        review::list(&state.ctx, reviewer.0, query.into_inner()).await?,
+        review::list(&state.ctx, reviewer.0, query).await?,
     ))
+}
+
+fn page_out_of_range() -> ApiError {
+    ApiError::MalformedQuery(format!("page は 1 から {MAX_PAGE} までです"))
 }
 
 /// An application with its ledger entry, notes, history and the office's other applications.

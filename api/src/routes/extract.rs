@@ -45,10 +45,12 @@ pub fn verified_bearer<T>(
     payload: &mut Payload,
     verify: impl FnOnce(&crate::domain::Context, &str, time::OffsetDateTime) -> Result<T, DomainError>,
 ) -> Result<T, ApiError> {
-    let token = BearerToken::from_request(req, payload).into_inner()?;
+    let token = BearerToken::from_request(req, payload)
+        .into_inner()
+        .map_err(|_| ApiError::Domain(DomainError::SessionInvalid))?;
     let state = req
         .app_data::<web::Data<AppState>>()
-        .ok_or(ApiError::Domain(DomainError::Unauthorized))?;
+        .ok_or(ApiError::Domain(DomainError::SessionInvalid))?;
     let now = state.ctx.clock.now();
     Ok(verify(&state.ctx, &token.0, now)?)
 }

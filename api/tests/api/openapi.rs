@@ -107,3 +107,36 @@ async fn every_contract_route_is_documented_and_every_documented_route_is_served
     }
     assert!(doc["components"]["securitySchemes"]["application_token"].is_object());
 }
+
+/// The rules of the shared crate and the document agree, so a client that follows the
+/// document is never refused for a length or a page (one place for a rule).
+#[tokio::test]
+async fn the_documents_limits_are_the_shared_rules() {
+    use reissue_shared::{admin, password};
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: serde_json::Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let schemas = &doc["components"]["schemas"];
+    for schema in ["ChangePasswordRequest", "NewPasswordRequest"] {
+        let new_password = &schemas[schema]["properties"]["new_password"];
+        assert_eq!(new_password["minLength"], password::MIN_LENGTH, "{schema}");
+        assert_eq!(new_password["maxLength"], password::MAX_LENGTH, "{schema}");
+    }
+    assert_eq!(
+        schemas["TextRequest"]["properties"]["text"]["maxLength"],
+        admin::MAX_TEXT
+    );
+    for path in ["/api/v1/admin/applications", "/api/v1/admin/audit-log"] {
+        let params = doc["paths"][path]["get"]["parameters"].as_array().unwrap();
+        let page = params.iter().find(|p| p["name"] == "page").unwrap();
+        assert_eq!(page["schema"]["minimum"], 1, "{path}");
+        assert_eq!(page["schema"]["maximum"], admin::MAX_PAGE, "{path}");
+    }
+}

@@ -443,12 +443,18 @@ async fn forged_expired_and_unsigned_tokens_are_refused(backend: Backend) {
         StatusCode::OK
     );
     app.advance(Duration::from_secs(30 * 60));
-    problem(
+    let expired = problem(
         app.admin_get(&token, "/applications").await,
         StatusCode::UNAUTHORIZED,
         "unauthorized",
     )
     .await;
+    // The reviewer is asked to log in again, not told about an application's token.
+    let detail = expired["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("もう一度ログイン") && !detail.contains("申請"),
+        "{detail}"
+    );
 }
 
 async fn the_audit_log_shows_ones_own_prefecture_and_supervisors_export_it(backend: Backend) {
@@ -539,7 +545,29 @@ fn urlencode(text: &str) -> String {
         .collect()
 }
 
+async fn a_page_out_of_range_is_a_malformed_query(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token("demo-tokyo").await;
+    for path in ["/applications", "/audit-log"] {
+        for page in ["0", "10001", "2147483648", "-1", "x"] {
+            let body = problem(
+                app.admin_get(&token, &format!("{path}?page={page}")).await,
+                StatusCode::BAD_REQUEST,
+                "malformed_body",
+            )
+            .await;
+            assert!(
+                body["detail"].as_str().unwrap().contains("検索条件"),
+                "{body}"
+            );
+        }
+        let last = app.admin_get(&token, &format!("{path}?page=10000")).await;
+        assert_eq!(last.status(), StatusCode::OK, "{path}");
+    }
+}
+
 crate::on_both_backends!(
+    a_page_out_of_range_is_a_malformed_query,
     a_reviewer_logs_in_with_role_and_prefecture_and_wrong_logins_look_alike,
     the_fifth_failed_login_locks_the_reviewer_for_a_while,
     a_reviewer_sees_only_their_own_prefecture,
