@@ -1,5 +1,6 @@
 //! Where the machine's CPU time went during a measurement: the server instances, the load
-//! generator (this process, with the SMTP sink), PostgreSQL, anything else, and idle. With the
+//! generator (this process, with the SMTP sink), the PostgreSQL backends serving the run's
+//! database, anything else (PostgreSQL's shared background processes included), and idle. With the
 //! load generator on the same 2 cores as the server, this tells a CPU-bound server from a
 //! waiting one, and shows other work that skewed a run.
 
@@ -16,15 +17,16 @@ pub struct CpuSample {
 }
 
 impl CpuSample {
-    /// Reads /proc for the machine, the `servers`, this process and every `postgres` process.
-    pub fn take(servers: &[u32]) -> Self {
+    /// Reads /proc for the machine, the `servers`, this process and the PostgreSQL backends
+    /// connected to `database` (none when `None`).
+    pub fn take(servers: &[u32], database: Option<&str>) -> Self {
         let (total, idle) = machine_ticks().unwrap_or_default();
         Self {
             total,
             idle,
             servers: servers.iter().filter_map(|pid| process_ticks(*pid)).sum(),
             bench: process_ticks(std::process::id()).unwrap_or(0),
-            postgres: postgres_ticks(),
+            postgres: database.map_or(0, postgres_ticks),
         }
     }
 
@@ -53,7 +55,7 @@ pub struct CpuUse {
     pub servers_pct: f64,
     /// The load generator and the SMTP sink.
     pub bench_pct: f64,
-    /// PostgreSQL's processes.
+    /// PostgreSQL's backends connected to the run's database.
     pub postgres_pct: f64,
     /// Everything else (the kernel's own work, other programs).
     pub other_pct: f64,
@@ -96,8 +98,10 @@ fn ticks_of_stat(stat: &str) -> Option<u64> {
     u64::try_from(sum).ok()
 }
 
-/// CPU ticks of every process whose command is `postgres`.
-fn postgres_ticks() -> u64 {
+/// CPU ticks of the PostgreSQL backends connected to `database`: their process title
+/// (`postgres: [CLUSTER: ]USER DATABASE HOST(PORT) STATE`) names it. The pool keeps its connections,
+/// so backends that exit during a measurement are rare.
+fn postgres_ticks(database: &str) -> u64 {
     let Ok(entries) = std::fs::read_dir("/proc") else {
         return 0;
     };
@@ -109,8 +113,14 @@ fn postgres_ticks() -> u64 {
                 .to_str()
                 .is_some_and(|name| name.bytes().all(|b| b.is_ascii_digit()))
         })
+        .filter(|entry| {
+            std::fs::read(entry.path().join("cmdline")).is_ok_and(|title| {
+                let title = String::from_utf8_lossy(&title).replace('\0', " ");
+                title.starts_with("postgres: ")
+                    && title.split_whitespace().any(|word| word == database)
+            })
+        })
         .filter_map(|entry| std::fs::read_to_string(entry.path().join("stat")).ok())
-        .filter(|stat| stat.contains("(postgres)"))
         .filter_map(|stat| ticks_of_stat(&stat))
         .sum()
 }

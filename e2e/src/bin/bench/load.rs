@@ -174,3 +174,19 @@ impl Latency {
 fn millis(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percentiles_are_nearest_rank() {
+        let mut samples: Vec<Duration> = (1..=200).rev().map(Duration::from_millis).collect();
+        let latency = Latency::of(&mut samples);
+        assert_eq!(latency.count, 200);
+        assert_eq!(latency.p50_ms, 100.0);
+        assert_eq!(latency.p99_ms, 198.0);
+        assert_eq!(latency.max_ms, 200.0);
+        assert_eq!(Latency::of(&mut []).p99_ms, 0.0);
+    }
+}

@@ -58,6 +58,9 @@ struct Args {
     /// The `reissue` binary [default: `reissue` beside this binary, i.e. the release build].
     #[arg(long)]
     server: Option<PathBuf>,
+    /// Extra server setting for experiments, NAME=VALUE (repeatable); the report lists them.
+    #[arg(long = "server-env", value_parser = parse_env)]
+    server_env: Vec<(String, String)>,
     /// PostgreSQL database to connect to for creating the benchmark's databases.
     #[arg(
         long,
@@ -119,6 +122,8 @@ pub struct Plan {
     pub postgres_url: String,
     /// actix workers of the real server (its default) and of the baseline.
     pub workers: usize,
+    /// `--server-env` settings.
+    pub server_env: Vec<(String, String)>,
 }
 
 impl Plan {
@@ -144,6 +149,13 @@ fn main() -> std::process::ExitCode {
             eprintln!("bench: {error:#}");
             std::process::ExitCode::FAILURE
         }
+    }
+}
+
+fn parse_env(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.is_empty() => Ok((name.to_owned(), value.to_owned())),
+        _ => Err(format!("expected NAME=VALUE, got {text:?}")),
     }
 }
 
@@ -178,6 +190,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         postgres_url: args.postgres_url,
         // What actix-web starts by default, so the baseline has as many workers as the server.
         workers: std::thread::available_parallelism().map_or(1, usize::from),
+        server_env: args.server_env,
     };
     let out = args
         .out

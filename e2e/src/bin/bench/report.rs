@@ -143,6 +143,8 @@ pub struct Settings {
     pub server: String,
     /// PostgreSQL's `server_version`, when a PostgreSQL stage ran.
     pub postgres_version: Option<String>,
+    /// `--server-env` settings, which make the run differ from the server's defaults.
+    pub server_env: Vec<String>,
 }
 
 /// Complete flows at one concurrency.
@@ -336,6 +338,9 @@ pub struct BackendReport {
     pub flows: Vec<FlowLevel>,
     /// Read endpoints per concurrency.
     pub reads: Vec<ReadLevel>,
+    /// The bare endpoint measured again just before the reads of each concurrency: the
+    /// reference of their `ratio_to_baseline`.
+    pub baseline: Vec<ReadLevel>,
     /// Reviewer logins.
     pub login: Option<LoginResult>,
     /// Messages the SMTP sink accepted during the flows.
@@ -355,6 +360,7 @@ impl BackendReport {
             postgres_version: None,
             flows: Vec::new(),
             reads: Vec::new(),
+            baseline: Vec::new(),
             login: None,
             mails_received: 0,
             server_log: Vec::new(),
@@ -365,6 +371,7 @@ impl BackendReport {
     fn errors(&self) -> usize {
         self.flows.iter().map(|l| l.errors).sum::<usize>()
             + self.reads.iter().map(|l| l.errors).sum::<usize>()
+            + self.baseline.iter().map(|l| l.errors).sum::<usize>()
             + self.login.as_ref().map_or(0, |l| l.errors)
     }
 
@@ -409,6 +416,8 @@ pub struct Report {
     pub spa: Option<SpaReport>,
     /// The issue's targets.
     pub targets: Vec<Target>,
+    /// Peak RSS of the load generator (with the SMTP sink), MiB.
+    pub load_generator_peak_rss_mib: Option<f64>,
 }
 
 impl Report {
@@ -427,15 +436,8 @@ impl Report {
             backends: Vec::new(),
             spa: None,
             targets: Vec::new(),
+            load_generator_peak_rss_mib: None,
         }
-    }
-
-    /// The bare endpoint's requests/s at `concurrency`.
-    pub fn baseline_at(&self, concurrency: usize) -> Option<f64> {
-        self.baseline
-            .iter()
-            .find(|l| l.concurrency == concurrency)
-            .map(|l| l.requests_per_s)
     }
 
     /// Stages that could not run.
@@ -456,6 +458,7 @@ impl Report {
     pub fn finish(mut self, elapsed: Duration) -> Self {
         self.duration_s = elapsed.as_secs_f64();
         self.machine.load_average.push(load_average());
+        self.load_generator_peak_rss_mib = crate::stack::peak_rss_mib(std::process::id());
         self.settings.postgres_version = self
             .backends
             .iter()
@@ -620,6 +623,13 @@ impl Report {
             self.machine.load_average.first().map_or("?", String::as_str),
             self.machine.load_average.last().map_or("?", String::as_str)
         );
+        if let Some(rss) = self.load_generator_peak_rss_mib {
+            let _ = writeln!(
+                md,
+                "- Load generator: tokio + reqwest, one task per concurrent flow, keep-alive \
+                 connections opened before each measurement; peak RSS {rss:.0} MiB."
+            );
+        }
         let s = &self.settings;
         let _ = writeln!(
             md,
@@ -632,6 +642,13 @@ impl Report {
             s.workers,
             s.postgres_version.as_deref().unwrap_or("(not run)")
         );
+        if !s.server_env.is_empty() {
+            let _ = writeln!(
+                md,
+                "- **Changed server settings** (an experiment, not the defaults): `{}`.",
+                s.server_env.join("`, `")
+            );
+        }
         let _ = writeln!(
             md,
             "- Counts: {} flows at concurrency 1 and {} at each higher level ({}); {} requests \
@@ -653,7 +670,9 @@ impl Report {
             md,
             "- A flow: create → prefecture (ledger check, code queued) → wait for the mail in the \
              SMTP sink → verify → submit, ending `submitted` with a reference number; on two \
-             instances its requests alternate between them. Mail = from sending the prefecture \
+             instances its requests alternate between them. The levels run in the order \
+             listed on one database per backend, so later levels find more rows. Mail = from \
+             sending the prefecture \
              request to the sink accepting the message. Latencies in ms, of successful requests, \
              nearest-rank percentiles; req/s counts every request.\n"
         );
@@ -768,12 +787,21 @@ fn backend_markdown(md: &mut String, backend: &BackendReport) {
         md.push('\n');
     }
     if !backend.reads.is_empty() {
-        let _ = writeln!(md, "### Read endpoints\n");
+        let _ = writeln!(
+            md,
+            "### Read endpoints\n\nThe bare endpoint is measured again just before the reads of \
+             each concurrency; \"vs bare\" compares with that measurement.\n"
+        );
         let _ = writeln!(
             md,
             "| concurrency | endpoint | req/s | p50 | p99 | max | vs bare | peak RSS MiB | CPU % server / load gen / PostgreSQL / other / idle | errors |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
         );
-        for level in &backend.reads {
+        let reads = backend.reads.iter().map(|level| (level, false));
+        let bare = backend.baseline.iter().map(|level| (level, true));
+        let mut rows: Vec<_> = reads.chain(bare).collect();
+        // By concurrency, the bare endpoint first: it was measured just before the reads.
+        rows.sort_by_key(|(level, is_bare)| (level.concurrency, !is_bare));
+        for (level, _) in rows {
             let _ = writeln!(
                 md,
                 "| {} | `{}` | {:.0} | {} | {} | {} | {} | {} | {} | {} |",

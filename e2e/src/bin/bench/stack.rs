@@ -41,6 +41,8 @@ pub struct Stack {
     pub offices: Vec<String>,
     /// Benchmark reviewer login ids.
     pub reviewers: Vec<String>,
+    /// The PostgreSQL database's name (`None` on SQLite).
+    pub postgres_database: Option<String>,
     _database: Option<PostgresDatabase>,
     _dir: TempDir,
 }
@@ -55,6 +57,7 @@ impl Stack {
         offices: usize,
         reviewers: usize,
         postgres_admin_url: &str,
+        extra_env: &[(String, String)],
     ) -> anyhow::Result<Self> {
         if !binary.is_file() {
             bail!(
@@ -98,6 +101,7 @@ impl Stack {
             // Warnings and errors only, into the server's reissue.log.
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
+        let env = [env, extra_env.to_vec()].concat();
 
         let office_numbers = office_numbers(offices);
         let ledger = dir.path().join("ledger.csv");
@@ -148,6 +152,7 @@ impl Stack {
             sink,
             offices: office_numbers,
             reviewers: reviewer_ids,
+            postgres_database: postgres.as_ref().map(|db| db.name.clone()),
             _database: postgres,
             _dir: dir,
         })

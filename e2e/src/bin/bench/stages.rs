@@ -52,10 +52,15 @@ pub const LOGIN: &str = "POST /admin/sessions";
 pub async fn run_all(plan: &Plan) -> anyhow::Result<Report> {
     let http = client(plan)?;
     let mut report = Report::new(Machine::detect(), settings(plan));
+    // Kept running: the read measurements compare with it again.
+    let mut baseline_server = None;
     if plan.stages.contains(&Stage::Baseline) {
         eprintln!("bench: baseline (bare actix-web)");
         match baseline(plan, &http).await {
-            Ok(levels) => report.baseline = levels,
+            Ok((server, levels)) => {
+                baseline_server = Some(server);
+                report.baseline = levels;
+            }
             Err(error) => report.baseline_failure = Some(format!("{error:#}")),
         }
     }
@@ -70,7 +75,15 @@ pub async fn run_all(plan: &Plan) -> anyhow::Result<Report> {
         }
         eprintln!("bench: {name}");
         let mut backend = BackendReport::new(name, instances);
-        if let Err(error) = measure_backend(plan, &http, database, &mut backend, &report).await {
+        let measured = measure_backend(
+            plan,
+            &http,
+            database,
+            &mut backend,
+            baseline_server.as_ref(),
+        )
+        .await;
+        if let Err(error) = measured {
             backend.failure = Some(format!("{error:#}"));
         }
         report.backends.push(backend);
@@ -104,42 +117,51 @@ fn settings(plan: &Plan) -> Settings {
         workers: plan.workers,
         server: plan.server.display().to_string(),
         postgres_version: None,
+        server_env: plan
+            .server_env
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect(),
     }
 }
 
-async fn baseline(plan: &Plan, http: &reqwest::Client) -> anyhow::Result<Vec<ReadLevel>> {
+async fn baseline(
+    plan: &Plan,
+    http: &reqwest::Client,
+) -> anyhow::Result<(BaselineServer, Vec<ReadLevel>)> {
     let server = BaselineServer::start(plan.workers, http).await?;
-    let url = Arc::new(server.url());
     let mut levels = Vec::new();
-    let urls = Arc::new(vec![server.url()]);
     for &concurrency in &plan.concurrency {
-        warm_up(http, &urls, concurrency).await;
-        stack::reset_peak_rss(server.pid());
-        let before = CpuSample::take(&[server.pid()]);
-        let http = http.clone();
-        let url = Arc::clone(&url);
-        let (recorder, elapsed) = load::run(plan.requests, concurrency, move |_, mut rec| {
-            let request = http.get(url.as_str());
-            async move {
-                if rec.call(BARE, request, StatusCode::OK).await.is_some() {
-                    rec.completed += 1;
-                }
-                rec
-            }
-        })
-        .await;
-        let cpu = before.until(&CpuSample::take(&[server.pid()]));
-        let rss = vec![stack::peak_rss_mib(server.pid())];
-        levels.push(ReadLevel::new(
-            BARE,
-            concurrency,
-            recorder,
-            elapsed,
-            rss,
-            cpu,
-        ));
+        levels.push(bare(plan, http, &server, concurrency).await);
     }
-    Ok(levels)
+    Ok((server, levels))
+}
+
+/// The bare endpoint at one concurrency.
+async fn bare(
+    plan: &Plan,
+    http: &reqwest::Client,
+    server: &BaselineServer,
+    concurrency: usize,
+) -> ReadLevel {
+    let urls = Arc::new(vec![server.url()]);
+    warm_up(http, &urls, concurrency).await;
+    stack::reset_peak_rss(server.pid());
+    let before = CpuSample::take(&[server.pid()], None);
+    let http = http.clone();
+    let (recorder, elapsed) = load::run(plan.requests, concurrency, move |_, mut rec| {
+        let request = http.get(urls.first().map_or("", String::as_str));
+        async move {
+            if rec.call(BARE, request, StatusCode::OK).await.is_some() {
+                rec.completed += 1;
+            }
+            rec
+        }
+    })
+    .await;
+    let cpu = before.until(&CpuSample::take(&[server.pid()], None));
+    let rss = vec![stack::peak_rss_mib(server.pid())];
+    ReadLevel::new(BARE, concurrency, recorder, elapsed, rss, cpu)
 }
 
 async fn measure_backend(
@@ -147,7 +169,7 @@ async fn measure_backend(
     http: &reqwest::Client,
     database: Database,
     backend: &mut BackendReport,
-    report: &Report,
+    baseline: Option<&BaselineServer>,
 ) -> anyhow::Result<()> {
     let offices: usize = plan.concurrency.iter().map(|c| plan.flows_at(*c)).sum();
     let stack = Stack::start(
@@ -157,6 +179,7 @@ async fn measure_backend(
         offices,
         plan.login_concurrency,
         &plan.postgres_url,
+        &plan.server_env,
     )
     .await?;
     if database == Database::Postgres {
@@ -172,24 +195,24 @@ async fn measure_backend(
     );
     let mut office_pool = stack.offices.iter();
     let mut applications = Vec::new();
-    for &concurrency in &plan.concurrency {
+    for (level, &concurrency) in plan.concurrency.iter().enumerate() {
         let count = plan.flows_at(concurrency);
         let offices: Vec<String> = office_pool.by_ref().take(count).cloned().collect();
         warm_up(http, &warm_up_urls, concurrency).await;
         let memory_reset = stack.reset_peak_memory();
-        let before = CpuSample::take(&pids);
+        let before = CpuSample::take(&pids, stack.postgres_database.as_deref());
         let context = Arc::new(FlowContext {
             http: http.clone(),
             bases: Arc::clone(&bases),
             sink: Arc::clone(&stack.sink),
             offices,
-            level: concurrency,
+            level,
         });
         let (mut recorder, elapsed) = load::run(count, concurrency, move |index, rec| {
             flow(Arc::clone(&context), index, rec)
         })
         .await;
-        let cpu = before.until(&CpuSample::take(&pids));
+        let cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
         applications.append(&mut recorder.applications);
         let level = FlowLevel::new(
             concurrency,
@@ -209,10 +232,21 @@ async fn measure_backend(
 
     let applications = Arc::new(applications);
     for &concurrency in &plan.concurrency {
+        // The bare endpoint again, just before: other work on the machine changes over a run,
+        // and the ratio should compare like with like.
+        let bare_now = match baseline {
+            Some(server) => {
+                let level = bare(plan, http, server, concurrency).await;
+                let requests_per_s = level.requests_per_s;
+                backend.baseline.push(level);
+                Some(requests_per_s)
+            }
+            None => None,
+        };
         for endpoint in [PREFECTURES, APPLICATION] {
             warm_up(http, &warm_up_urls, concurrency).await;
             stack.reset_peak_memory();
-            let before = CpuSample::take(&pids);
+            let before = CpuSample::take(&pids, stack.postgres_database.as_deref());
             let (recorder, elapsed) = read(
                 http,
                 &bases,
@@ -222,7 +256,7 @@ async fn measure_backend(
                 concurrency,
             )
             .await;
-            let cpu = before.until(&CpuSample::take(&pids));
+            let cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
             let mut level = ReadLevel::new(
                 endpoint,
                 concurrency,
@@ -231,17 +265,15 @@ async fn measure_backend(
                 stack.peak_memory_mib(),
                 cpu,
             );
-            level.ratio_to_baseline = report
-                .baseline_at(concurrency)
-                .map(|bare| level.requests_per_s / bare);
+            level.ratio_to_baseline = bare_now.map(|bare| level.requests_per_s / bare);
             backend.reads.push(level);
         }
     }
 
     stack.reset_peak_memory();
-    let before = CpuSample::take(&pids);
+    let before = CpuSample::take(&pids, stack.postgres_database.as_deref());
     let mut login = logins(plan, http, &bases, &stack.reviewers).await;
-    login.cpu = before.until(&CpuSample::take(&pids));
+    login.cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
     backend.login = Some(login);
     backend.server_log = stack.log_tails();
     Ok(())
@@ -273,6 +305,8 @@ struct FlowContext {
     bases: Arc<Vec<String>>,
     sink: Arc<SmtpSink>,
     offices: Vec<String>,
+    /// Position of the level in the plan: with the index of the flow, a fresh address (the
+    /// sink finds a flow's mail by its recipient, and a level may repeat a concurrency).
     level: usize,
 }
 
@@ -304,7 +338,7 @@ async fn flow(context: Arc<FlowContext>, index: usize, mut rec: Recorder) -> Rec
 async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Option<()> {
     let http = &context.http;
     let office = context.offices.get(index)?.clone();
-    let email = format!("c{}-{index}@bench.example.jp", context.level);
+    let email = format!("l{}-{index}@bench.example.jp", context.level);
     let api = |step: usize| format!("{}/api/v1/reissue-applications", context.base(index, step));
 
     let body = CreateApplicationRequest {
