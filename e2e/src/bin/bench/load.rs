@@ -77,7 +77,7 @@ impl Recorder {
         let response = match request.send().await {
             Ok(response) => response,
             Err(error) => {
-                self.error(endpoint, format!("transport: {error}"));
+                self.error(endpoint, format!("transport: {}", chain(&error)));
                 return None;
             }
         };
@@ -85,7 +85,7 @@ impl Recorder {
         let body = match response.bytes().await {
             Ok(body) => body,
             Err(error) => {
-                self.error(endpoint, format!("reading the body: {error}"));
+                self.error(endpoint, format!("reading the body: {}", chain(&error)));
                 return None;
             }
         };
@@ -100,6 +100,18 @@ impl Recorder {
         self.latencies.entry(endpoint).or_default().push(elapsed);
         Some(body.to_vec())
     }
+}
+
+/// An error with its causes: reqwest's own message ("error sending request") names none.
+fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
 }
 
 /// Runs `count` jobs with `concurrency` tasks; each job gets its index and the task's recorder

@@ -27,6 +27,11 @@ use crate::{spa, Plan, Stage};
 const MAIL_TIMEOUT: Duration = Duration::from_secs(30);
 /// Per request: a server that stops answering fails the request instead of the run.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle keep-alive connections are dropped by the client before actix-web's 5 s keep-alive
+/// closes them: otherwise a request sent just as the server closes the connection fails, and a
+/// POST is not retried. Real clients behind a pool need the same rule; it is not the server's
+/// error.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
 
 /// The flow's steps, as named in the report.
 pub const CREATE: &str = "POST /reissue-applications";
@@ -100,6 +105,7 @@ fn client(plan: &Plan) -> anyhow::Result<reqwest::Client> {
     let most = plan.concurrency.iter().copied().max().unwrap_or(1);
     reqwest::Client::builder()
         .pool_max_idle_per_host(most.max(plan.login_concurrency))
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
         .timeout(REQUEST_TIMEOUT)
         .tcp_nodelay(true)
         .build()
