@@ -49,7 +49,7 @@ struct Args {
     /// Run only these stages (comma-separated); default: all.
     #[arg(long, value_delimiter = ',')]
     only: Vec<Stage>,
-    /// A tenth of every count: a smoke run of about a minute.
+    /// A tenth of every count: a smoke run of under a minute.
     #[arg(long)]
     quick: bool,
     /// Folder for report.md and report.json [default: <target>/bench].
