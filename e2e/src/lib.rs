@@ -35,5 +35,7 @@ pub mod smtp_sink;
 pub use axe::{axe_check, axe_violations, AxeNode, AxeViolation, AXE_CORE_VERSION};
 pub use browser::{Browser, DEFAULT_TIMEOUT};
 pub use mailbox::{code_from_body, Mailbox, Message};
-pub use paths::{screenshot_dir, server_binary, target_dir, web_dir, workspace_root};
-pub use server::Server;
+pub use paths::{
+    free_port, screenshot_dir, server_binary, tail, target_dir, web_dir, workspace_root,
+};
+pub use server::{Server, ServerOptions};

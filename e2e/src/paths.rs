@@ -52,13 +52,13 @@ pub(crate) fn tools_dir() -> PathBuf {
 
 /// A loopback port that was free a moment ago. Another process may take it before we bind it;
 /// callers retry when their child fails to start.
-pub(crate) fn free_port() -> anyhow::Result<u16> {
+pub fn free_port() -> anyhow::Result<u16> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).context("finding a free port")?;
     Ok(listener.local_addr()?.port())
 }
 
 /// The last `lines` lines of a log file, for error messages.
-pub(crate) fn tail(path: &Path, lines: usize) -> String {
+pub fn tail(path: &Path, lines: usize) -> String {
     match std::fs::read_to_string(path) {
         Ok(text) => {
             let all: Vec<&str> = text.lines().collect();

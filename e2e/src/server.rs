@@ -21,6 +21,20 @@ const START_ATTEMPTS: usize = 3;
 /// folder is otherwise removed).
 const KEEP_VARIABLE: &str = "REISSUE_E2E_KEEP";
 
+/// How to start a [`Server`] beyond [`Server::start_with_env`]: another binary (the
+/// benchmark's release build), or without the built browser app.
+#[derive(Debug, Clone, Default)]
+pub struct ServerOptions {
+    /// `serve --demo`.
+    pub demo: bool,
+    /// Extra environment variables for the server, as in [`Server::start_with_env`].
+    pub env: Vec<(String, String)>,
+    /// The `reissue` binary; `None`: [`crate::server_binary`].
+    pub binary: Option<PathBuf>,
+    /// Start even when the browser app is not built (the server then serves the API only).
+    pub without_web_app: bool,
+}
+
 /// A running `reissue serve`; killed when dropped. When the test panics (or `REISSUE_E2E_KEEP`
 /// is set), its data folder (with `reissue.log` and the database) is kept and its path printed.
 #[derive(Debug)]
@@ -44,7 +58,20 @@ impl Server {
     /// `[("REISSUE_RESEND_INTERVAL_SECONDS", "1")]`. `REISSUE_*` variables of the test process
     /// are not passed on; only these and the harness's own are.
     pub async fn start_with_env(demo: bool, env: &[(&str, &str)]) -> anyhow::Result<Self> {
-        let binary = paths::server_binary();
+        Self::start_with(&ServerOptions {
+            demo,
+            env: env
+                .iter()
+                .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+                .collect(),
+            ..ServerOptions::default()
+        })
+        .await
+    }
+
+    /// Starts `reissue serve` as `options` say and waits until `GET /readyz` answers 200.
+    pub async fn start_with(options: &ServerOptions) -> anyhow::Result<Self> {
+        let binary = options.binary.clone().unwrap_or_else(paths::server_binary);
         if !binary.is_file() {
             bail!(
                 "{} not found: run `cargo build -p reissue-api` before the browser tests \
@@ -53,7 +80,7 @@ impl Server {
             );
         }
         let web_dir = paths::web_dir();
-        if !web_dir.join("index.html").is_file() {
+        if !options.without_web_app && !web_dir.join("index.html").is_file() {
             bail!(
                 "{} has no index.html: build the browser app first (`trunk build --release`, \
                  which `./dev test` runs), or set REISSUE_WEB_DIR",
@@ -65,7 +92,7 @@ impl Server {
             .build()?;
         let mut last_error = None;
         for _ in 0..START_ATTEMPTS {
-            match Self::try_start(&binary, demo, env, http.clone()).await {
+            match Self::try_start(&binary, options, http.clone()).await {
                 Ok(server) => return Ok(server),
                 Err(e) => last_error = Some(e),
             }
@@ -75,8 +102,7 @@ impl Server {
 
     async fn try_start(
         binary: &Path,
-        demo: bool,
-        env: &[(&str, &str)],
+        options: &ServerOptions,
         http: reqwest::Client,
     ) -> anyhow::Result<Self> {
         let data_dir = tempfile::Builder::new()
@@ -89,7 +115,7 @@ impl Server {
 
         let mut command = Command::new(binary);
         command.arg("serve");
-        if demo {
+        if options.demo {
             command.arg("--demo");
         }
         for (name, _) in std::env::vars_os() {
@@ -103,7 +129,7 @@ impl Server {
             .env("REISSUE_BIND", format!("127.0.0.1:{port}"))
             .env("REISSUE_DATA_DIR", data_dir.path())
             .env("REISSUE_WEB_DIR", paths::web_dir())
-            .envs(env.iter().copied())
+            .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)
             .stderr(log);
@@ -161,6 +187,11 @@ impl Server {
     /// The server's data folder (database, secret key, `reissue.log`).
     pub fn data_dir(&self) -> &Path {
         &self.data_path
+    }
+
+    /// The process id of the server (for reading its memory use from `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// The server's log so far (stdout and stderr).

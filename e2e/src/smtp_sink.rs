@@ -12,6 +12,10 @@
 //! [`SmtpSink::start_on`] to simulate an SMTP server that goes down and comes
 //! back.
 //!
+//! [`SmtpSink::wait_for_mail_to`] waits for the mail of one recipient without
+//! polling, and every message carries the instant it was accepted, so the
+//! benchmark can time the hand-over of thousands of concurrent mails.
+//!
 //! ```ignore
 //! let sink = SmtpSink::start().await;
 //! // configure the service under test with `sink.url()` ...
@@ -19,6 +23,7 @@
 //! assert_eq!(mails[0].subject, "...");
 //! ```
 
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -34,7 +39,39 @@ use tokio::time::Instant;
 const POLL_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Messages received so far, shared between the sink and its connection tasks.
-type Store = Arc<Mutex<Vec<ReceivedMail>>>;
+type Store = Arc<Mutex<Received>>;
+
+/// What the sink has received, indexed by recipient.
+#[derive(Debug, Default)]
+struct Received {
+    /// Every accepted message, oldest first.
+    messages: Vec<ReceivedMail>,
+    /// Positions in `messages` per envelope recipient: with thousands of messages and hundreds
+    /// of waiters, scanning all messages on every arrival would cost more than the delivery.
+    by_recipient: HashMap<String, Vec<usize>>,
+    /// Woken (and removed) when a message to the recipient arrives.
+    waiters: HashMap<String, Vec<oneshot::Sender<()>>>,
+}
+
+impl Received {
+    /// Stores `mail`, wakes whoever waits for one of its recipients, and returns the number of
+    /// messages received so far.
+    fn push(&mut self, mail: ReceivedMail) -> usize {
+        let index = self.messages.len();
+        for recipient in &mail.to {
+            self.by_recipient
+                .entry(recipient.clone())
+                .or_default()
+                .push(index);
+            for waiter in self.waiters.remove(recipient).unwrap_or_default() {
+                // A waiter that gave up has dropped its receiver: nothing to wake.
+                let _ = waiter.send(());
+            }
+        }
+        self.messages.push(mail);
+        self.messages.len()
+    }
+}
 
 /// One message accepted by the sink through `DATA`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -58,6 +95,9 @@ pub struct ReceivedMail {
     pub body: String,
     /// The `Message-ID` header without angle brackets, if any.
     pub message_id: Option<String>,
+    /// When the sink read the end of `DATA`, before answering `250`: the
+    /// moment the message was handed over.
+    pub received_at: std::time::Instant,
 }
 
 /// A running SMTP sink bound to `127.0.0.1`.
@@ -129,7 +169,43 @@ impl SmtpSink {
     /// A snapshot of the messages received so far, oldest first.
     #[allow(dead_code)]
     pub fn messages(&self) -> Vec<ReceivedMail> {
-        lock(&self.messages).clone()
+        lock(&self.messages).messages.clone()
+    }
+
+    /// Waits for the message to `recipient` that follows the `seen` already
+    /// received for it (`seen = 0`: the first), and returns it; `None` after
+    /// `timeout`. Waiting costs nothing until a message to `recipient` arrives.
+    pub async fn wait_for_mail_to(
+        &self,
+        recipient: &str,
+        seen: usize,
+        timeout: Duration,
+    ) -> Option<ReceivedMail> {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let arrived = {
+                let mut received = lock(&self.messages);
+                let index = received
+                    .by_recipient
+                    .get(recipient)
+                    .and_then(|indexes| indexes.get(seen))
+                    .copied();
+                if let Some(index) = index {
+                    return received.messages.get(index).cloned();
+                }
+                let (waiter, arrived) = oneshot::channel();
+                received
+                    .waiters
+                    .entry(recipient.to_owned())
+                    .or_default()
+                    .push(waiter);
+                arrived
+            };
+            // Woken or not (a dropped sender), look again until the deadline.
+            if tokio::time::timeout_at(deadline, arrived).await.is_err() {
+                return None;
+            }
+        }
     }
 
     /// Waits until at least `n` messages have been received, or `timeout`
@@ -158,7 +234,7 @@ impl SmtpSink {
 
 /// Locks the message store, ignoring poisoning (a panicking test thread must
 /// not hide the messages from the others).
-fn lock(store: &Store) -> std::sync::MutexGuard<'_, Vec<ReceivedMail>> {
+fn lock(store: &Store) -> std::sync::MutexGuard<'_, Received> {
     store.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
@@ -246,12 +322,9 @@ async fn session(stream: TcpStream, store: Store) -> std::io::Result<()> {
                     let Some(raw) = read_data(&mut reader, &mut line).await? else {
                         return Ok(());
                     };
-                    let mail = received_mail(sender, std::mem::take(&mut to), &raw);
-                    let count = {
-                        let mut messages = lock(&store);
-                        messages.push(mail);
-                        messages.len()
-                    };
+                    let received_at = std::time::Instant::now();
+                    let mail = received_mail(sender, std::mem::take(&mut to), &raw, received_at);
+                    let count = lock(&store).push(mail);
                     format!("250 2.0.0 Ok: queued as {count}\r\n")
                 }
                 sender => {
@@ -325,7 +398,12 @@ fn mailbox(path: &str) -> String {
 }
 
 /// Builds a [`ReceivedMail`], decoding the subject and text body of `raw`.
-fn received_mail(from: String, to: Vec<String>, raw: &[u8]) -> ReceivedMail {
+fn received_mail(
+    from: String,
+    to: Vec<String>,
+    raw: &[u8],
+    received_at: std::time::Instant,
+) -> ReceivedMail {
     let (subject, body, message_id) = match MessageParser::default().parse(raw) {
         Some(message) => (
             message.subject().unwrap_or_default().to_owned(),
@@ -344,6 +422,7 @@ fn received_mail(from: String, to: Vec<String>, raw: &[u8]) -> ReceivedMail {
         subject,
         body,
         message_id,
+        received_at,
     }
 }
 
@@ -494,6 +573,32 @@ mod tests {
             .await
             .is_empty());
         assert!(started.elapsed() >= Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn waits_for_the_mail_of_one_recipient() -> TestResult {
+        let sink = SmtpSink::start().await;
+        let mailer = transport(&sink);
+        let before = std::time::Instant::now();
+        let waiting = tokio::join!(sink.wait_for_mail_to("other@example.jp", 1, WAIT), async {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            for body in ["1", "2"] {
+                mailer.send(message(SUBJECT, body)?).await?;
+            }
+            Ok::<_, Box<dyn Error>>(())
+        });
+        waiting.1?;
+        // The second mail to the Cc recipient, timed after the sender started.
+        let second = waiting.0.ok_or("no second mail to other@example.jp")?;
+        assert_eq!(second.body, "2");
+        assert!(second.received_at > before);
+        let first = sink.wait_for_mail_to("user@example.jp", 0, WAIT).await;
+        assert_eq!(first.map(|mail| mail.body).as_deref(), Some("1"));
+        assert!(sink
+            .wait_for_mail_to("nobody@example.jp", 0, Duration::from_millis(50))
+            .await
+            .is_none());
+        Ok(())
     }
 
     #[tokio::test]

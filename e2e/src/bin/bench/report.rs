@@ -1,0 +1,905 @@
+//! What a run measured, the targets it is judged against (issue 6), and the Markdown and JSON
+//! forms of both.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::cpu::CpuUse;
+use crate::load::{Latency, Recorder};
+use crate::spa::SpaReport;
+use crate::stages::{
+    self, APPLICATION, CREATE, FLOW, PREFECTURE, PREFECTURES, SUBMISSION, VERIFICATION,
+};
+
+/// Target: complete flows per second on each backend.
+const FLOWS_PER_S: f64 = 1000.0;
+/// Target: share of the bare endpoint's throughput that read endpoints reach.
+const READ_RATIO: f64 = 0.5;
+/// Target: p99 at concurrency 64, in ms.
+const P99_MS: f64 = 20.0;
+/// The concurrency the p99 target is stated at.
+const P99_CONCURRENCY: usize = 64;
+/// Target: mail handed over within this p99, in ms.
+const MAIL_P99_MS: f64 = 1000.0;
+/// "No drop with two instances": the two-instance peak may be this much below the
+/// one-instance peak before it counts as a drop (run-to-run noise on a shared 2-core machine).
+const NO_DROP_TOLERANCE: f64 = 0.05;
+/// Read targets are judged from this concurrency up: at concurrency 1 throughput is just the
+/// inverse of latency.
+const READ_JUDGED_FROM: usize = 16;
+
+/// The machine and the code measured.
+#[derive(Debug, Serialize)]
+pub struct Machine {
+    /// CPUs available to the processes.
+    pub cpus: usize,
+    /// `model name` of /proc/cpuinfo.
+    pub cpu_model: String,
+    /// MemTotal, GiB.
+    pub memory_gib: f64,
+    /// Linux release.
+    pub kernel: String,
+    /// `git rev-parse HEAD` of the workspace, `+dirty` with uncommitted changes.
+    pub commit: String,
+    /// /proc/loadavg at the start and at the end: other work on the machine skews every
+    /// figure, so the report shows whether there was any.
+    pub load_average: Vec<String>,
+}
+
+impl Machine {
+    /// Reads /proc and git.
+    pub fn detect() -> Self {
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpu_model = cpuinfo
+            .lines()
+            .find(|line| line.starts_with("model name"))
+            .and_then(|line| line.split_once(':'))
+            .map_or_else(
+                || "unknown".to_owned(),
+                |(_, model)| model.trim().to_owned(),
+            );
+        let meminfo = std::fs::read_to_string("/proc/meminfo").unwrap_or_default();
+        let memory_kib: f64 = meminfo
+            .lines()
+            .find(|line| line.starts_with("MemTotal:"))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|kib| kib.parse().ok())
+            .unwrap_or(0.0);
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(
+            |_| "unknown".to_owned(),
+            |release| release.trim().to_owned(),
+        );
+        Self {
+            cpus: std::thread::available_parallelism().map_or(1, usize::from),
+            cpu_model,
+            memory_gib: memory_kib / 1024.0 / 1024.0,
+            kernel,
+            commit: commit(),
+            load_average: vec![load_average()],
+        }
+    }
+}
+
+/// The 1, 5 and 15-minute load averages.
+fn load_average() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|text| {
+            text.split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default()
+}
+
+fn commit() -> String {
+    let root = reissue_e2e::workspace_root();
+    let git = |args: &[&str]| {
+        Command::new("git")
+            .arg("-C")
+            .arg(&root)
+            .args(args)
+            .output()
+            .ok()
+            .filter(|output| output.status.success())
+            .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_owned())
+    };
+    match git(&["rev-parse", "HEAD"]) {
+        Some(hash) => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"])
+                .is_some_and(|status| !status.is_empty());
+            if dirty {
+                format!("{hash}+dirty")
+            } else {
+                hash
+            }
+        }
+        None => "unknown".to_owned(),
+    }
+}
+
+/// The counts of the run.
+#[derive(Debug, Serialize)]
+pub struct Settings {
+    /// Concurrency levels.
+    pub concurrency: Vec<usize>,
+    /// Flows at concurrency 1.
+    pub flows_serial: usize,
+    /// Flows at each higher concurrency.
+    pub flows: usize,
+    /// Requests per read endpoint and concurrency.
+    pub requests: usize,
+    /// Reviewer logins per backend.
+    pub logins: usize,
+    /// Their concurrency.
+    pub login_concurrency: usize,
+    /// actix workers of the server (its default) and of the baseline.
+    pub workers: usize,
+    /// The server binary.
+    pub server: String,
+    /// PostgreSQL's `server_version`, when a PostgreSQL stage ran.
+    pub postgres_version: Option<String>,
+    /// `--server-env` settings, which make the run differ from the server's defaults.
+    pub server_env: Vec<String>,
+}
+
+/// Complete flows at one concurrency.
+#[derive(Debug, Serialize)]
+pub struct FlowLevel {
+    /// Concurrent flows.
+    pub concurrency: usize,
+    /// Flows started.
+    pub flows: usize,
+    /// Flows that ended `submitted`.
+    pub completed: usize,
+    /// Wall-clock time.
+    pub seconds: f64,
+    /// Completed flows per second.
+    pub flows_per_s: f64,
+    /// HTTP requests sent.
+    pub requests: usize,
+    /// Requests per second.
+    pub requests_per_s: f64,
+    /// Latency per step, and of the complete flow.
+    pub latency: BTreeMap<String, Latency>,
+    /// From the code request to the SMTP sink's acceptance.
+    pub mail: Latency,
+    /// Peak RSS of each instance during this level (MiB).
+    pub peak_rss_mib: Vec<Option<f64>>,
+    /// Whether the peak covers the whole process life (the kernel refused the reset).
+    pub peak_rss_since_start: bool,
+    /// Where the machine's CPU time went.
+    pub cpu: CpuUse,
+    /// CPU time of the server instances per completed flow (ms).
+    pub server_cpu_ms_per_flow: f64,
+    /// Errors.
+    pub errors: usize,
+    /// The first few.
+    pub error_samples: Vec<String>,
+}
+
+impl FlowLevel {
+    /// Summarises one level.
+    pub fn new(
+        concurrency: usize,
+        flows: usize,
+        mut recorder: Recorder,
+        elapsed: Duration,
+        (peak_rss_mib, memory_reset): (Vec<Option<f64>>, bool),
+        cpu: CpuUse,
+    ) -> Self {
+        let seconds = elapsed.as_secs_f64().max(f64::EPSILON);
+        let cpus = std::thread::available_parallelism().map_or(1, usize::from) as f64;
+        let server_cpu_ms = cpu.servers_pct / 100.0 * seconds * cpus * 1000.0;
+        Self {
+            cpu,
+            server_cpu_ms_per_flow: server_cpu_ms / recorder.completed.max(1) as f64,
+            concurrency,
+            flows,
+            completed: recorder.completed,
+            seconds,
+            flows_per_s: recorder.completed as f64 / seconds,
+            requests: recorder.requests,
+            requests_per_s: recorder.requests as f64 / seconds,
+            latency: stages::latencies(&mut recorder),
+            mail: Latency::of(&mut recorder.mail),
+            peak_rss_mib,
+            peak_rss_since_start: !memory_reset,
+            errors: recorder.errors,
+            error_samples: recorder.error_samples,
+        }
+    }
+}
+
+/// One read endpoint (or the baseline) at one concurrency.
+#[derive(Debug, Serialize)]
+pub struct ReadLevel {
+    /// Endpoint.
+    pub endpoint: String,
+    /// Concurrent requests.
+    pub concurrency: usize,
+    /// Requests sent.
+    pub requests: usize,
+    /// Wall-clock time.
+    pub seconds: f64,
+    /// Successful requests per second.
+    pub requests_per_s: f64,
+    /// Latency of the successful requests.
+    pub latency: Latency,
+    /// `requests_per_s` over the bare endpoint's at the same concurrency.
+    pub ratio_to_baseline: Option<f64>,
+    /// Peak RSS of each process during this measurement (MiB).
+    pub peak_rss_mib: Vec<Option<f64>>,
+    /// Where the machine's CPU time went.
+    pub cpu: CpuUse,
+    /// Errors.
+    pub errors: usize,
+    /// The first few.
+    pub error_samples: Vec<String>,
+}
+
+impl ReadLevel {
+    /// Summarises one measurement.
+    pub fn new(
+        endpoint: &str,
+        concurrency: usize,
+        mut recorder: Recorder,
+        elapsed: Duration,
+        peak_rss_mib: Vec<Option<f64>>,
+        cpu: CpuUse,
+    ) -> Self {
+        let seconds = elapsed.as_secs_f64().max(f64::EPSILON);
+        let latency = recorder
+            .latencies
+            .values_mut()
+            .next()
+            .map(|samples| Latency::of(samples))
+            .unwrap_or_default();
+        Self {
+            endpoint: endpoint.to_owned(),
+            concurrency,
+            requests: recorder.requests,
+            seconds,
+            requests_per_s: recorder.completed as f64 / seconds,
+            latency,
+            ratio_to_baseline: None,
+            peak_rss_mib,
+            cpu,
+            errors: recorder.errors,
+            error_samples: recorder.error_samples,
+        }
+    }
+}
+
+/// Reviewer logins.
+#[derive(Debug, Serialize)]
+pub struct LoginResult {
+    /// Concurrent logins.
+    pub concurrency: usize,
+    /// Logins sent.
+    pub logins: usize,
+    /// Wall-clock time.
+    pub seconds: f64,
+    /// Successful logins per second.
+    pub logins_per_s: f64,
+    /// Latency of the successful logins.
+    pub latency: Latency,
+    /// Where the machine's CPU time went.
+    pub cpu: CpuUse,
+    /// Errors.
+    pub errors: usize,
+    /// The first few.
+    pub error_samples: Vec<String>,
+}
+
+impl LoginResult {
+    /// Summarises the logins.
+    pub fn new(
+        concurrency: usize,
+        logins: usize,
+        mut recorder: Recorder,
+        elapsed: Duration,
+        cpu: CpuUse,
+    ) -> Self {
+        let seconds = elapsed.as_secs_f64().max(f64::EPSILON);
+        let latency = recorder
+            .latencies
+            .values_mut()
+            .next()
+            .map(|samples| Latency::of(samples))
+            .unwrap_or_default();
+        Self {
+            concurrency,
+            logins,
+            seconds,
+            logins_per_s: recorder.completed as f64 / seconds,
+            latency,
+            cpu,
+            errors: recorder.errors,
+            error_samples: recorder.error_samples,
+        }
+    }
+}
+
+/// Everything measured on one backend.
+#[derive(Debug, Serialize)]
+pub struct BackendReport {
+    /// "SQLite", "PostgreSQL ×1", "PostgreSQL ×2".
+    pub name: String,
+    /// Server processes on the database.
+    pub instances: usize,
+    /// PostgreSQL's version, for the PostgreSQL stages.
+    pub postgres_version: Option<String>,
+    /// Complete flows per concurrency.
+    pub flows: Vec<FlowLevel>,
+    /// Read endpoints per concurrency.
+    pub reads: Vec<ReadLevel>,
+    /// The bare endpoint measured again just before the reads of each concurrency: the
+    /// reference of their `ratio_to_baseline`.
+    pub baseline: Vec<ReadLevel>,
+    /// Reviewer logins.
+    pub login: Option<LoginResult>,
+    /// Messages the SMTP sink accepted during the flows.
+    pub mails_received: usize,
+    /// The end of each instance's log (warnings and errors), when not empty.
+    pub server_log: Vec<String>,
+    /// Why the stage stopped, when it did.
+    pub failure: Option<String>,
+}
+
+impl BackendReport {
+    /// An empty report for `name`.
+    pub fn new(name: &str, instances: usize) -> Self {
+        Self {
+            name: name.to_owned(),
+            instances,
+            postgres_version: None,
+            flows: Vec::new(),
+            reads: Vec::new(),
+            baseline: Vec::new(),
+            login: None,
+            mails_received: 0,
+            server_log: Vec::new(),
+            failure: None,
+        }
+    }
+
+    fn errors(&self) -> usize {
+        self.flows.iter().map(|l| l.errors).sum::<usize>()
+            + self.reads.iter().map(|l| l.errors).sum::<usize>()
+            + self.baseline.iter().map(|l| l.errors).sum::<usize>()
+            + self.login.as_ref().map_or(0, |l| l.errors)
+    }
+
+    /// The highest flows/s and its concurrency.
+    fn peak_flows(&self) -> Option<(f64, usize)> {
+        self.flows
+            .iter()
+            .map(|l| (l.flows_per_s, l.concurrency))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    }
+}
+
+/// One target of the issue and how the run did.
+#[derive(Debug, Serialize)]
+pub struct Target {
+    /// The target.
+    pub target: String,
+    /// What was measured.
+    pub measured: String,
+    /// `None`: not measured in this run.
+    pub met: Option<bool>,
+}
+
+/// The whole run.
+#[derive(Debug, Serialize)]
+pub struct Report {
+    /// Start, UTC (RFC 3339).
+    pub started_at: String,
+    /// Run time, seconds.
+    pub duration_s: f64,
+    /// Where and what.
+    pub machine: Machine,
+    /// Counts.
+    pub settings: Settings,
+    /// The bare endpoint per concurrency.
+    pub baseline: Vec<ReadLevel>,
+    /// Why the baseline could not run, when it could not.
+    pub baseline_failure: Option<String>,
+    /// SQLite, PostgreSQL ×1, PostgreSQL ×2.
+    pub backends: Vec<BackendReport>,
+    /// The browser app's figures.
+    pub spa: Option<SpaReport>,
+    /// The issue's targets.
+    pub targets: Vec<Target>,
+    /// Peak RSS of the load generator (with the SMTP sink), MiB.
+    pub load_generator_peak_rss_mib: Option<f64>,
+}
+
+impl Report {
+    /// An empty report.
+    pub fn new(machine: Machine, settings: Settings) -> Self {
+        let started_at = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Self {
+            started_at,
+            duration_s: 0.0,
+            machine,
+            settings,
+            baseline: Vec::new(),
+            baseline_failure: None,
+            backends: Vec::new(),
+            spa: None,
+            targets: Vec::new(),
+            load_generator_peak_rss_mib: None,
+        }
+    }
+
+    /// Stages that could not run.
+    pub fn failed_stages(&self) -> Vec<String> {
+        let mut failed: Vec<String> = self
+            .backends
+            .iter()
+            .filter(|b| b.failure.is_some())
+            .map(|b| b.name.clone())
+            .collect();
+        if self.baseline_failure.is_some() {
+            failed.insert(0, "baseline".to_owned());
+        }
+        failed
+    }
+
+    /// Records the run time and judges the targets.
+    pub fn finish(mut self, elapsed: Duration) -> Self {
+        self.duration_s = elapsed.as_secs_f64();
+        self.machine.load_average.push(load_average());
+        self.load_generator_peak_rss_mib = crate::stack::peak_rss_mib(std::process::id());
+        self.settings.postgres_version = self
+            .backends
+            .iter()
+            .find_map(|b| b.postgres_version.clone());
+        self.targets = self.judge();
+        self
+    }
+
+    fn judge(&self) -> Vec<Target> {
+        let mut targets = Vec::new();
+        for backend in &self.backends {
+            let target = format!("≥ 1,000 complete flows/s on {}", backend.name);
+            targets.push(match backend.peak_flows() {
+                Some((peak, concurrency)) => Target {
+                    target,
+                    measured: format!("peak {peak:.0} flows/s (concurrency {concurrency})"),
+                    met: Some(peak >= FLOWS_PER_S),
+                },
+                None => not_measured(target),
+            });
+        }
+        let one = self.backends.iter().find(|b| b.name == "PostgreSQL ×1");
+        let two = self.backends.iter().find(|b| b.name == "PostgreSQL ×2");
+        let target = format!(
+            "no drop with two instances (PostgreSQL ×2 peak ≥ ×1 peak, {:.0} % tolerance)",
+            NO_DROP_TOLERANCE * 100.0
+        );
+        targets.push(
+            match (
+                one.and_then(BackendReport::peak_flows),
+                two.and_then(BackendReport::peak_flows),
+            ) {
+                (Some((one, _)), Some((two, _))) if one > 0.0 => Target {
+                    target,
+                    measured: format!(
+                        "×2 {two:.0} vs ×1 {one:.0} flows/s ({:.0} %)",
+                        two / one * 100.0
+                    ),
+                    met: Some(two >= one * (1.0 - NO_DROP_TOLERANCE)),
+                },
+                _ => not_measured(target),
+            },
+        );
+        for backend in &self.backends {
+            for endpoint in [PREFECTURES, APPLICATION] {
+                let target = format!(
+                    "{endpoint} on {} ≥ 50 % of the bare endpoint's req/s (concurrency ≥ {READ_JUDGED_FROM})",
+                    backend.name
+                );
+                let worst = backend
+                    .reads
+                    .iter()
+                    .filter(|l| l.endpoint == endpoint && l.concurrency >= READ_JUDGED_FROM)
+                    .filter_map(|l| l.ratio_to_baseline.map(|r| (r, l)))
+                    .min_by(|a, b| a.0.total_cmp(&b.0));
+                targets.push(match worst {
+                    Some((ratio, level)) => Target {
+                        target,
+                        measured: format!(
+                            "worst {:.0} % at concurrency {} ({:.0} req/s)",
+                            ratio * 100.0,
+                            level.concurrency,
+                            level.requests_per_s
+                        ),
+                        met: Some(ratio >= READ_RATIO),
+                    },
+                    None => not_measured(target),
+                });
+            }
+        }
+        for backend in &self.backends {
+            let target = format!(
+                "p99 < 20 ms at concurrency {P99_CONCURRENCY} on {} (every request of the flow and the reads)",
+                backend.name
+            );
+            let flow_steps = backend
+                .flows
+                .iter()
+                .filter(|l| l.concurrency == P99_CONCURRENCY)
+                .flat_map(|l| {
+                    l.latency
+                        .iter()
+                        .filter(|(endpoint, _)| endpoint.as_str() != FLOW)
+                        .map(|(endpoint, latency)| (latency.p99_ms, endpoint.clone()))
+                });
+            let reads = backend
+                .reads
+                .iter()
+                .filter(|l| l.concurrency == P99_CONCURRENCY)
+                .map(|l| (l.latency.p99_ms, l.endpoint.clone()));
+            let worst = flow_steps.chain(reads).max_by(|a, b| a.0.total_cmp(&b.0));
+            targets.push(match worst {
+                Some((p99, endpoint)) => Target {
+                    target,
+                    measured: format!("worst p99 {} ms ({endpoint})", ms(p99)),
+                    met: Some(p99 < P99_MS),
+                },
+                None => not_measured(target),
+            });
+        }
+        for backend in &self.backends {
+            let target = format!("mail handed over < 1 s p99 on {}", backend.name);
+            let worst = backend
+                .flows
+                .iter()
+                .filter(|l| l.mail.count > 0)
+                .map(|l| (l.mail.p99_ms, l.concurrency))
+                .max_by(|a, b| a.0.total_cmp(&b.0));
+            targets.push(match worst {
+                Some((p99, concurrency)) => Target {
+                    target,
+                    measured: format!("worst p99 {} ms (concurrency {concurrency})", ms(p99)),
+                    met: Some(p99 < MAIL_P99_MS),
+                },
+                None => not_measured(target),
+            });
+        }
+        let errors: usize = self
+            .backends
+            .iter()
+            .map(BackendReport::errors)
+            .sum::<usize>()
+            + self.baseline.iter().map(|l| l.errors).sum::<usize>();
+        let failed = self.failed_stages();
+        targets.push(Target {
+            target: "0 errors".to_owned(),
+            measured: if failed.is_empty() {
+                format!("{errors} errors")
+            } else {
+                format!(
+                    "{errors} errors; stages that could not run: {}",
+                    failed.join(", ")
+                )
+            },
+            met: Some(errors == 0 && failed.is_empty()),
+        });
+        targets
+    }
+
+    /// The report as Markdown.
+    pub fn markdown(&self) -> String {
+        let mut md = String::new();
+        // Writing to a String cannot fail: the results of writeln! are ignored throughout.
+        let _ = writeln!(md, "# Benchmark: ログイン情報再発行 service\n");
+        let _ = writeln!(
+            md,
+            "Run {} for {}, commit `{}`.\n",
+            self.started_at,
+            duration(self.duration_s),
+            self.machine.commit
+        );
+        let _ =
+            writeln!(
+            md,
+            "- Machine: {} CPUs ({}), {:.1} GiB memory, Linux {}; load average {} at the start, \
+             {} at the end. The load generator, the SMTP sink and PostgreSQL share it with the \
+             server.",
+            self.machine.cpus,
+            self.machine.cpu_model,
+            self.machine.memory_gib,
+            self.machine.kernel,
+            self.machine.load_average.first().map_or("?", String::as_str),
+            self.machine.load_average.last().map_or("?", String::as_str)
+        );
+        if let Some(rss) = self.load_generator_peak_rss_mib {
+            let _ = writeln!(
+                md,
+                "- Load generator: tokio + reqwest, one task per concurrent flow, keep-alive \
+                 connections opened before each measurement; peak RSS {rss:.0} MiB."
+            );
+        }
+        let s = &self.settings;
+        let _ = writeln!(
+            md,
+            "- Server: `{}` with its defaults ({} actix workers, 10 database connections per \
+             instance, outbox polled every 500 ms and woken on commit), logs at `warn`; \
+             per-client-address limit lifted. Durable storage: SQLite in WAL mode with \
+             `synchronous = NORMAL` (the server's setting, survives a process kill); \
+             PostgreSQL {} with its default settings (`synchronous_commit = on`).",
+            s.server,
+            s.workers,
+            s.postgres_version.as_deref().unwrap_or("(not run)")
+        );
+        if !s.server_env.is_empty() {
+            let _ = writeln!(
+                md,
+                "- **Changed server settings** (an experiment, not the defaults): `{}`.",
+                s.server_env.join("`, `")
+            );
+        }
+        let _ = writeln!(
+            md,
+            "- Counts: {} flows at concurrency 1 and {} at each higher level ({}); {} requests \
+             per read endpoint and level; {} reviewer logins at concurrency {}. The baseline is \
+             a bare actix-web `GET /ping` JSON endpoint with {} workers in its own process.",
+            s.flows_serial,
+            s.flows,
+            s.concurrency
+                .iter()
+                .map(usize::to_string)
+                .collect::<Vec<_>>()
+                .join(", "),
+            s.requests,
+            s.logins,
+            s.login_concurrency,
+            s.workers
+        );
+        let _ = writeln!(
+            md,
+            "- A flow: create → prefecture (ledger check, code queued) → wait for the mail in the \
+             SMTP sink → verify → submit, ending `submitted` with a reference number; on two \
+             instances its requests alternate between them. The levels run in the order \
+             listed on one database per backend, so later levels find more rows. Mail = from \
+             sending the prefecture \
+             request to the sink accepting the message. Latencies in ms, of successful requests, \
+             nearest-rank percentiles; req/s counts every request.\n"
+        );
+
+        let _ = writeln!(md, "## Targets\n");
+        let _ = writeln!(md, "| target | measured | result |\n| --- | --- | --- |");
+        for target in &self.targets {
+            let result = match target.met {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "not measured",
+            };
+            let _ = writeln!(md, "| {} | {} | {result} |", target.target, target.measured);
+        }
+        md.push('\n');
+
+        let _ = writeln!(md, "## Baseline: bare actix-web JSON endpoint\n");
+        if let Some(failure) = &self.baseline_failure {
+            let _ = writeln!(md, "Not measured: {failure}\n");
+        }
+        if !self.baseline.is_empty() {
+            let _ = writeln!(
+                md,
+                "| concurrency | req/s | p50 | p99 | max | peak RSS MiB | CPU % server / load gen / PostgreSQL / other / idle | errors |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+            );
+            for level in &self.baseline {
+                let _ = writeln!(
+                    md,
+                    "| {} | {:.0} | {} | {} | {} | {} | {} | {} |",
+                    level.concurrency,
+                    level.requests_per_s,
+                    ms(level.latency.p50_ms),
+                    ms(level.latency.p99_ms),
+                    ms(level.latency.max_ms),
+                    rss(&level.peak_rss_mib),
+                    cpu(&level.cpu),
+                    level.errors
+                );
+            }
+            md.push('\n');
+        }
+
+        for backend in &self.backends {
+            backend_markdown(&mut md, backend);
+        }
+        if let Some(spa) = &self.spa {
+            spa.markdown(&mut md);
+        }
+        md
+    }
+}
+
+fn backend_markdown(md: &mut String, backend: &BackendReport) {
+    let _ = writeln!(md, "## {}\n", backend.name);
+    if let Some(failure) = &backend.failure {
+        let _ = writeln!(md, "**The stage stopped:** {failure}\n");
+    }
+    if !backend.flows.is_empty() {
+        let _ = writeln!(md, "### Complete flows\n");
+        let _ = writeln!(
+            md,
+            "| concurrency | flows | flows/s | req/s | flow p50 | flow p99 | mail p50 | mail p99 | peak RSS MiB | server CPU ms/flow | CPU % server / load gen / PostgreSQL / other / idle | errors |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        for level in &backend.flows {
+            let flow = level.latency.get(FLOW).copied().unwrap_or_default();
+            let _ = writeln!(
+                md,
+                "| {} | {}/{} | {:.0} | {:.0} | {} | {} | {} | {} | {} | {:.2} | {} | {} |",
+                level.concurrency,
+                level.completed,
+                level.flows,
+                level.flows_per_s,
+                level.requests_per_s,
+                ms(flow.p50_ms),
+                ms(flow.p99_ms),
+                ms(level.mail.p50_ms),
+                ms(level.mail.p99_ms),
+                rss(&level.peak_rss_mib),
+                level.server_cpu_ms_per_flow,
+                cpu(&level.cpu),
+                level.errors
+            );
+        }
+        let _ = writeln!(
+            md,
+            "\nMails accepted by the sink: {} for {} flows started.\n",
+            backend.mails_received,
+            backend.flows.iter().map(|l| l.flows).sum::<usize>()
+        );
+        let _ = writeln!(md, "### Latency per step (ms: p50 / p99 / max)\n");
+        let _ = writeln!(
+            md,
+            "| concurrency | create | prefecture | verification | submission |\n| ---: | ---: | ---: | ---: | ---: |"
+        );
+        for level in &backend.flows {
+            let cell = |endpoint: &str| {
+                level.latency.get(endpoint).map_or_else(
+                    || "–".to_owned(),
+                    |l| format!("{} / {} / {}", ms(l.p50_ms), ms(l.p99_ms), ms(l.max_ms)),
+                )
+            };
+            let _ = writeln!(
+                md,
+                "| {} | {} | {} | {} | {} |",
+                level.concurrency,
+                cell(CREATE),
+                cell(PREFECTURE),
+                cell(VERIFICATION),
+                cell(SUBMISSION)
+            );
+        }
+        md.push('\n');
+    }
+    if !backend.reads.is_empty() {
+        let _ = writeln!(
+            md,
+            "### Read endpoints\n\nThe bare endpoint is measured again just before the reads of \
+             each concurrency; \"vs bare\" compares with that measurement.\n"
+        );
+        let _ = writeln!(
+            md,
+            "| concurrency | endpoint | req/s | p50 | p99 | max | vs bare | peak RSS MiB | CPU % server / load gen / PostgreSQL / other / idle | errors |\n| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        let reads = backend.reads.iter().map(|level| (level, false));
+        let bare = backend.baseline.iter().map(|level| (level, true));
+        let mut rows: Vec<_> = reads.chain(bare).collect();
+        // By concurrency, the bare endpoint first: it was measured just before the reads.
+        rows.sort_by_key(|(level, is_bare)| (level.concurrency, !is_bare));
+        for (level, _) in rows {
+            let _ = writeln!(
+                md,
+                "| {} | `{}` | {:.0} | {} | {} | {} | {} | {} | {} | {} |",
+                level.concurrency,
+                level.endpoint,
+                level.requests_per_s,
+                ms(level.latency.p50_ms),
+                ms(level.latency.p99_ms),
+                ms(level.latency.max_ms),
+                level
+                    .ratio_to_baseline
+                    .map_or_else(|| "–".to_owned(), |r| format!("{:.0} %", r * 100.0)),
+                rss(&level.peak_rss_mib),
+                cpu(&level.cpu),
+                level.errors
+            );
+        }
+        md.push('\n');
+    }
+    if let Some(login) = &backend.login {
+        let _ = writeln!(
+            md,
+            "### Reviewer login (argon2id, `POST /admin/sessions`)\n"
+        );
+        let _ = writeln!(
+            md,
+            "| concurrency | logins | logins/s | p50 | p99 | max | CPU % server / load gen / PostgreSQL / other / idle | errors |\n| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {:.1} | {} | {} | {} | {} | {} |\n",
+            login.concurrency,
+            login.logins,
+            login.logins_per_s,
+            ms(login.latency.p50_ms),
+            ms(login.latency.p99_ms),
+            ms(login.latency.max_ms),
+            cpu(&login.cpu),
+            login.errors
+        );
+    }
+    let samples: Vec<&String> = backend
+        .flows
+        .iter()
+        .flat_map(|l| &l.error_samples)
+        .chain(backend.reads.iter().flat_map(|l| &l.error_samples))
+        .chain(backend.login.iter().flat_map(|l| &l.error_samples))
+        .take(5)
+        .collect();
+    if !samples.is_empty() {
+        let _ = writeln!(md, "First errors:\n");
+        for sample in samples {
+            let _ = writeln!(md, "- `{}`", sample.replace('`', "'"));
+        }
+        md.push('\n');
+    }
+    for log in &backend.server_log {
+        let _ = writeln!(md, "Server log (last lines):\n\n```\n{log}\n```\n");
+    }
+}
+
+fn not_measured(target: String) -> Target {
+    Target {
+        target,
+        measured: "–".to_owned(),
+        met: None,
+    }
+}
+
+/// Milliseconds: two decimals below 1, one below 100.
+fn ms(value: f64) -> String {
+    if value < 1.0 {
+        format!("{value:.2}")
+    } else if value < 100.0 {
+        format!("{value:.1}")
+    } else {
+        format!("{value:.0}")
+    }
+}
+
+/// CPU shares as `server / load gen / PostgreSQL / other / idle`.
+fn cpu(cpu: &CpuUse) -> String {
+    format!(
+        "{:.0} / {:.0} / {:.0} / {:.0} / {:.0}",
+        cpu.servers_pct, cpu.bench_pct, cpu.postgres_pct, cpu.other_pct, cpu.idle_pct
+    )
+}
+
+/// Peak RSS of one or more processes.
+fn rss(values: &[Option<f64>]) -> String {
+    values
+        .iter()
+        .map(|v| v.map_or_else(|| "?".to_owned(), |mib| format!("{mib:.0}")))
+        .collect::<Vec<_>>()
+        .join(" + ")
+}
+
+fn duration(seconds: f64) -> String {
+    let whole = seconds.round() as u64;
+    format!("{} min {:02} s", whole / 60, whole % 60)
+}

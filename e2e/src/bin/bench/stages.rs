@@ -1,0 +1,592 @@
+//! The measurements: the baseline, then per backend the complete flow at each concurrency, the
+//! read endpoints and reviewer logins, then the browser app's figures.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use reissue_e2e::smtp_sink::SmtpSink;
+use reissue_shared::admin::LoginRequest;
+use reissue_shared::dto::{
+    ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
+    CreatedApplication, Submitted, Verified, VerifyCodeRequest,
+};
+use reissue_shared::ApplicationStatus;
+use reqwest::StatusCode;
+use serde::de::DeserializeOwned;
+
+use crate::baseline::BaselineServer;
+use crate::cpu::CpuSample;
+use crate::load::{self, Latency, Recorder};
+use crate::report::{BackendReport, FlowLevel, LoginResult, Machine, ReadLevel, Report, Settings};
+use crate::stack::{self, Database, Stack};
+use crate::{spa, Plan, Stage};
+
+/// How long a code mail may take before the flow counts as failed.
+const MAIL_TIMEOUT: Duration = Duration::from_secs(30);
+/// Per request: a server that stops answering fails the request instead of the run.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+/// Idle keep-alive connections are dropped by the client before actix-web's 5 s keep-alive
+/// closes them: otherwise a request sent just as the server closes the connection fails, and a
+/// POST is not retried. Real clients behind a pool need the same rule; it is not the server's
+/// error.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
+
+/// The flow's steps, as named in the report.
+pub const CREATE: &str = "POST /reissue-applications";
+/// Step 2.
+pub const PREFECTURE: &str = "PUT …/{id}/prefecture";
+/// Step 3.
+pub const VERIFICATION: &str = "POST …/{id}/verification";
+/// Step 4.
+pub const SUBMISSION: &str = "POST …/{id}/submission";
+/// The whole flow, mail wait included.
+pub const FLOW: &str = "complete flow";
+/// Read endpoint.
+pub const PREFECTURES: &str = "GET /prefectures";
+/// Read endpoint.
+pub const APPLICATION: &str = "GET /reissue-applications/{id}";
+/// The baseline's endpoint.
+pub const BARE: &str = "GET /ping (bare actix-web)";
+/// Reviewer login.
+pub const LOGIN: &str = "POST /admin/sessions";
+
+/// Runs the stages of `plan` and gathers the report (a stage that cannot run is reported as
+/// such; the others still run).
+pub async fn run_all(plan: &Plan) -> anyhow::Result<Report> {
+    let http = client(plan)?;
+    let mut report = Report::new(Machine::detect(), settings(plan));
+    // Kept running: the read measurements compare with it again.
+    let mut baseline_server = None;
+    if plan.stages.contains(&Stage::Baseline) {
+        eprintln!("bench: baseline (bare actix-web)");
+        match baseline(plan, &http).await {
+            Ok((server, levels)) => {
+                baseline_server = Some(server);
+                report.baseline = levels;
+            }
+            Err(error) => report.baseline_failure = Some(format!("{error:#}")),
+        }
+    }
+    let backends = [
+        (Stage::Sqlite, "SQLite", Database::Sqlite, 1),
+        (Stage::Postgres, "PostgreSQL ×1", Database::Postgres, 1),
+        (Stage::Postgres2, "PostgreSQL ×2", Database::Postgres, 2),
+    ];
+    for (stage, name, database, instances) in backends {
+        if !plan.stages.contains(&stage) {
+            continue;
+        }
+        eprintln!("bench: {name}");
+        let mut backend = BackendReport::new(name, instances);
+        let measured = measure_backend(
+            plan,
+            &http,
+            database,
+            &mut backend,
+            baseline_server.as_ref(),
+        )
+        .await;
+        if let Err(error) = measured {
+            backend.failure = Some(format!("{error:#}"));
+        }
+        report.backends.push(backend);
+    }
+    if plan.stages.contains(&Stage::Spa) {
+        eprintln!("bench: browser app");
+        report.spa = Some(spa::measure(&plan.server).await);
+    }
+    Ok(report)
+}
+
+/// One HTTP client for the whole run: one keep-alive connection per concurrent task.
+fn client(plan: &Plan) -> anyhow::Result<reqwest::Client> {
+    let most = plan.concurrency.iter().copied().max().unwrap_or(1);
+    reqwest::Client::builder()
+        .pool_max_idle_per_host(most.max(plan.login_concurrency))
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .timeout(REQUEST_TIMEOUT)
+        .tcp_nodelay(true)
+        .build()
+        .context("building the HTTP client")
+}
+
+fn settings(plan: &Plan) -> Settings {
+    Settings {
+        concurrency: plan.concurrency.clone(),
+        flows_serial: plan.flows_serial,
+        flows: plan.flows,
+        requests: plan.requests,
+        logins: plan.logins,
+        login_concurrency: plan.login_concurrency,
+        workers: plan.workers,
+        server: plan.server.display().to_string(),
+        postgres_version: None,
+        server_env: plan
+            .server_env
+            .iter()
+            .map(|(name, value)| format!("{name}={value}"))
+            .collect(),
+    }
+}
+
+async fn baseline(
+    plan: &Plan,
+    http: &reqwest::Client,
+) -> anyhow::Result<(BaselineServer, Vec<ReadLevel>)> {
+    let server = BaselineServer::start(plan.workers, http).await?;
+    let mut levels = Vec::new();
+    for &concurrency in &plan.concurrency {
+        levels.push(bare(plan, http, &server, concurrency).await);
+    }
+    Ok((server, levels))
+}
+
+/// The bare endpoint at one concurrency.
+async fn bare(
+    plan: &Plan,
+    http: &reqwest::Client,
+    server: &BaselineServer,
+    concurrency: usize,
+) -> ReadLevel {
+    let urls = Arc::new(vec![server.url()]);
+    warm_up(http, &urls, concurrency).await;
+    stack::reset_peak_rss(server.pid());
+    let before = CpuSample::take(&[server.pid()], None);
+    let http = http.clone();
+    let (recorder, elapsed) = load::run(plan.requests, concurrency, move |_, mut rec| {
+        let request = http.get(urls.first().map_or("", String::as_str));
+        async move {
+            if rec.call(BARE, request, StatusCode::OK).await.is_some() {
+                rec.completed += 1;
+            }
+            rec
+        }
+    })
+    .await;
+    let cpu = before.until(&CpuSample::take(&[server.pid()], None));
+    let rss = vec![stack::peak_rss_mib(server.pid())];
+    ReadLevel::new(BARE, concurrency, recorder, elapsed, rss, cpu)
+}
+
+async fn measure_backend(
+    plan: &Plan,
+    http: &reqwest::Client,
+    database: Database,
+    backend: &mut BackendReport,
+    baseline: Option<&BaselineServer>,
+) -> anyhow::Result<()> {
+    let offices: usize = plan.concurrency.iter().map(|c| plan.flows_at(*c)).sum();
+    let stack = Stack::start(
+        &plan.server,
+        database,
+        backend.instances,
+        offices,
+        plan.login_concurrency,
+        &plan.postgres_url,
+        &plan.server_env,
+    )
+    .await?;
+    if database == Database::Postgres {
+        backend.postgres_version = stack::psql(&plan.postgres_url, "SHOW server_version").ok();
+    }
+    let bases = Arc::new(stack.base_urls());
+    let pids = stack.pids();
+    let warm_up_urls = Arc::new(
+        bases
+            .iter()
+            .map(|base| format!("{base}/api/v1/prefectures"))
+            .collect::<Vec<_>>(),
+    );
+    let mut office_pool = stack.offices.iter();
+    let mut applications = Vec::new();
+    for (level, &concurrency) in plan.concurrency.iter().enumerate() {
+        let count = plan.flows_at(concurrency);
+        let offices: Vec<String> = office_pool.by_ref().take(count).cloned().collect();
+        warm_up(http, &warm_up_urls, concurrency).await;
+        let memory_reset = stack.reset_peak_memory();
+        let before = CpuSample::take(&pids, stack.postgres_database.as_deref());
+        let context = Arc::new(FlowContext {
+            http: http.clone(),
+            bases: Arc::clone(&bases),
+            sink: Arc::clone(&stack.sink),
+            offices,
+            level,
+        });
+        let (mut recorder, elapsed) = load::run(count, concurrency, move |index, rec| {
+            flow(Arc::clone(&context), index, rec)
+        })
+        .await;
+        let cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
+        applications.append(&mut recorder.applications);
+        let level = FlowLevel::new(
+            concurrency,
+            count,
+            recorder,
+            elapsed,
+            (stack.peak_memory_mib(), memory_reset),
+            cpu,
+        );
+        eprintln!(
+            "bench:   concurrency {concurrency}: {:.0} flows/s, {} errors",
+            level.flows_per_s, level.errors
+        );
+        backend.flows.push(level);
+    }
+    backend.mails_received = stack.sink.messages().len();
+
+    let applications = Arc::new(applications);
+    for &concurrency in &plan.concurrency {
+        // The bare endpoint again, just before: other work on the machine changes over a run,
+        // and the ratio should compare like with like.
+        let bare_now = match baseline {
+            Some(server) => {
+                let level = bare(plan, http, server, concurrency).await;
+                let requests_per_s = level.requests_per_s;
+                backend.baseline.push(level);
+                Some(requests_per_s)
+            }
+            None => None,
+        };
+        for endpoint in [PREFECTURES, APPLICATION] {
+            warm_up(http, &warm_up_urls, concurrency).await;
+            stack.reset_peak_memory();
+            let before = CpuSample::take(&pids, stack.postgres_database.as_deref());
+            let (recorder, elapsed) = read(
+                http,
+                &bases,
+                &applications,
+                endpoint,
+                plan.requests,
+                concurrency,
+            )
+            .await;
+            let cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
+            let mut level = ReadLevel::new(
+                endpoint,
+                concurrency,
+                recorder,
+                elapsed,
+                stack.peak_memory_mib(),
+                cpu,
+            );
+            level.ratio_to_baseline = bare_now.map(|bare| level.requests_per_s / bare);
+            backend.reads.push(level);
+        }
+    }
+
+    stack.reset_peak_memory();
+    let before = CpuSample::take(&pids, stack.postgres_database.as_deref());
+    let mut login = logins(plan, http, &bases, &stack.reviewers).await;
+    login.cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
+    backend.login = Some(login);
+    backend.server_log = stack.log_tails();
+    Ok(())
+}
+
+/// Opens the keep-alive connections a measurement will use (two requests per task), so that
+/// connection set-up is not measured.
+async fn warm_up(http: &reqwest::Client, urls: &Arc<Vec<String>>, concurrency: usize) {
+    let http = http.clone();
+    let urls = Arc::clone(urls);
+    let _ = load::run(concurrency * 2, concurrency, move |index, mut rec| {
+        let url = urls
+            .get(index % urls.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        let request = http.get(url);
+        async move {
+            // Not measured: an error here shows in the measurement that follows.
+            let _ = rec.call("warm-up", request, StatusCode::OK).await;
+            rec
+        }
+    })
+    .await;
+}
+
+/// What every flow of one concurrency level shares.
+struct FlowContext {
+    http: reqwest::Client,
+    bases: Arc<Vec<String>>,
+    sink: Arc<SmtpSink>,
+    offices: Vec<String>,
+    /// Position of the level in the plan: with the index of the flow, a fresh address (the
+    /// sink finds a flow's mail by its recipient, and a level may repeat a concurrency).
+    level: usize,
+}
+
+impl FlowContext {
+    /// The instance for step `step` of flow `index`: with two instances behind one database,
+    /// consecutive requests of a flow go to different instances, as behind a round-robin
+    /// load balancer.
+    fn base(&self, index: usize, step: usize) -> &str {
+        let n = self.bases.len().max(1);
+        self.bases
+            .get((index + step) % n)
+            .map_or("", String::as_str)
+    }
+}
+
+/// One complete applicant flow; any failure ends it and counts as an error.
+async fn flow(context: Arc<FlowContext>, index: usize, mut rec: Recorder) -> Recorder {
+    let started = Instant::now();
+    if run_flow(&context, index, &mut rec).await.is_some() {
+        rec.completed += 1;
+        rec.latencies
+            .entry(FLOW)
+            .or_default()
+            .push(started.elapsed());
+    }
+    rec
+}
+
+async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Option<()> {
+    let http = &context.http;
+    let office = context.offices.get(index)?.clone();
+    let email = format!("l{}-{index}@bench.example.jp", context.level);
+    let api = |step: usize| format!("{}/api/v1/reissue-applications", context.base(index, step));
+
+    let body = CreateApplicationRequest {
+        office_number: office,
+        email: email.clone(),
+        email_confirmation: email.clone(),
+    };
+    let created: CreatedApplication = json(
+        rec,
+        CREATE,
+        http.post(api(0)).json(&body),
+        StatusCode::CREATED,
+    )
+    .await?;
+    let id = created.id.to_string();
+    let token = created.token;
+
+    let asked = Instant::now();
+    let body = ChoosePrefectureRequest {
+        prefecture_code: stack::PREFECTURE.to_owned(),
+    };
+    let sent: CodeSent = json(
+        rec,
+        PREFECTURE,
+        http.put(format!("{}/{id}/prefecture", api(1)))
+            .bearer_auth(&token)
+            .json(&body),
+        StatusCode::OK,
+    )
+    .await?;
+    expect_status(rec, PREFECTURE, sent.status, ApplicationStatus::CodeSent)?;
+
+    let Some(mail) = context.sink.wait_for_mail_to(&email, 0, MAIL_TIMEOUT).await else {
+        rec.error(
+            "mail",
+            format!("no code mail to {email} within {MAIL_TIMEOUT:?}"),
+        );
+        return None;
+    };
+    rec.mail
+        .push(mail.received_at.saturating_duration_since(asked));
+    let Some(code) = reissue_e2e::code_from_body(&mail.body) else {
+        rec.error("mail", format!("no code in the mail {:?}", mail.subject));
+        return None;
+    };
+
+    let verified: Verified = json(
+        rec,
+        VERIFICATION,
+        http.post(format!("{}/{id}/verification", api(2)))
+            .bearer_auth(&token)
+            .json(&VerifyCodeRequest { code }),
+        StatusCode::OK,
+    )
+    .await?;
+    expect_status(
+        rec,
+        VERIFICATION,
+        verified.status,
+        ApplicationStatus::Verified,
+    )?;
+
+    let submitted: Submitted = json(
+        rec,
+        SUBMISSION,
+        http.post(format!("{}/{id}/submission", api(3)))
+            .bearer_auth(&token),
+        StatusCode::OK,
+    )
+    .await?;
+    expect_status(
+        rec,
+        SUBMISSION,
+        submitted.status,
+        ApplicationStatus::Submitted,
+    )?;
+    if submitted.reference_number.is_empty() {
+        rec.error(SUBMISSION, "submitted without a reference number");
+        return None;
+    }
+    rec.applications.push((id, token));
+    Some(())
+}
+
+/// Calls and decodes the answer; a body that does not decode is an error.
+async fn json<T: DeserializeOwned>(
+    rec: &mut Recorder,
+    endpoint: &'static str,
+    request: reqwest::RequestBuilder,
+    expected: StatusCode,
+) -> Option<T> {
+    let body = rec.call(endpoint, request, expected).await?;
+    match serde_json::from_slice(&body) {
+        Ok(value) => Some(value),
+        Err(error) => {
+            rec.error(
+                endpoint,
+                format!(
+                    "undecodable answer ({error}): {}",
+                    String::from_utf8_lossy(&body)
+                ),
+            );
+            None
+        }
+    }
+}
+
+fn expect_status(
+    rec: &mut Recorder,
+    endpoint: &'static str,
+    actual: ApplicationStatus,
+    expected: ApplicationStatus,
+) -> Option<()> {
+    if actual == expected {
+        Some(())
+    } else {
+        rec.error(
+            endpoint,
+            format!("status {actual:?} instead of {expected:?}"),
+        );
+        None
+    }
+}
+
+/// `requests` reads of one endpoint; the application reads cycle through the submitted
+/// applications and check they are still `submitted`.
+async fn read(
+    http: &reqwest::Client,
+    bases: &Arc<Vec<String>>,
+    applications: &Arc<Vec<(String, String)>>,
+    endpoint: &'static str,
+    requests: usize,
+    concurrency: usize,
+) -> (Recorder, Duration) {
+    let http = http.clone();
+    let bases = Arc::clone(bases);
+    let applications = Arc::clone(applications);
+    load::run(requests, concurrency, move |index, mut rec| {
+        let base = bases
+            .get(index % bases.len().max(1))
+            .cloned()
+            .unwrap_or_default();
+        let application = if applications.is_empty() {
+            None
+        } else {
+            applications.get(index % applications.len()).cloned()
+        };
+        let http = http.clone();
+        async move {
+            match endpoint {
+                PREFECTURES => {
+                    let request = http.get(format!("{base}/api/v1/prefectures"));
+                    let list: Option<Vec<reissue_shared::dto::Prefecture>> =
+                        json(&mut rec, PREFECTURES, request, StatusCode::OK).await;
+                    match list.map(|list| list.len()) {
+                        Some(47) => rec.completed += 1,
+                        Some(n) => rec.error(PREFECTURES, format!("{n} prefectures instead of 47")),
+                        None => {}
+                    }
+                }
+                _ => {
+                    let Some((id, token)) = application else {
+                        rec.error(APPLICATION, "no submitted application to read");
+                        return rec;
+                    };
+                    let request = http
+                        .get(format!("{base}/api/v1/reissue-applications/{id}"))
+                        .bearer_auth(token);
+                    let view: Option<ApplicationView> =
+                        json(&mut rec, APPLICATION, request, StatusCode::OK).await;
+                    if let Some(view) = view {
+                        if expect_status(
+                            &mut rec,
+                            APPLICATION,
+                            view.status,
+                            ApplicationStatus::Submitted,
+                        )
+                        .is_some()
+                        {
+                            rec.completed += 1;
+                        }
+                    }
+                }
+            }
+            rec
+        }
+    })
+    .await
+}
+
+/// Reviewer logins (argon2id verification) at the login concurrency, spread over the
+/// benchmark reviewers and the instances.
+async fn logins(
+    plan: &Plan,
+    http: &reqwest::Client,
+    bases: &Arc<Vec<String>>,
+    reviewers: &[String],
+) -> LoginResult {
+    let http = http.clone();
+    let bases = Arc::clone(bases);
+    let reviewers: Arc<Vec<String>> = Arc::new(reviewers.to_vec());
+    let (recorder, elapsed) = load::run(
+        plan.logins,
+        plan.login_concurrency,
+        move |index, mut rec| {
+            let base = bases
+                .get(index % bases.len().max(1))
+                .cloned()
+                .unwrap_or_default();
+            let body = LoginRequest {
+                login_id: reviewers
+                    .get(index % reviewers.len().max(1))
+                    .cloned()
+                    .unwrap_or_default(),
+                password: stack::REVIEWER_PASSWORD.to_owned(),
+            };
+            let request = http
+                .post(format!("{base}/api/v1/admin/sessions"))
+                .json(&body);
+            async move {
+                if rec.call(LOGIN, request, StatusCode::OK).await.is_some() {
+                    rec.completed += 1;
+                }
+                rec
+            }
+        },
+    )
+    .await;
+    LoginResult::new(
+        plan.login_concurrency,
+        plan.logins,
+        recorder,
+        elapsed,
+        crate::cpu::CpuUse::default(),
+    )
+}
+
+/// Latency per endpoint of a recorder.
+pub fn latencies(recorder: &mut Recorder) -> BTreeMap<String, Latency> {
+    recorder
+        .latencies
+        .iter_mut()
+        .map(|(endpoint, samples)| ((*endpoint).to_owned(), Latency::of(samples)))
+        .collect()
+}
