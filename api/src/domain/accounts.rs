@@ -13,7 +13,7 @@ use reissue_shared::{FieldError, FieldErrorCode};
 
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
-use super::reviewers::{hash_password, verify_password, OfficeIdentity};
+use super::reviewers::{hash_password, password_matches, verify_password, OfficeIdentity};
 use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
 use super::{Context, DomainError};
 use crate::db::accounts::{self, Notice, OfficeAccount};
@@ -127,86 +127,127 @@ pub async fn login(
     if !missing.is_empty() {
         return Err(DomainError::Validation(missing));
     }
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let user_id = request.user_id.trim().to_uppercase();
-            let Some(mut account) = accounts::find_by_user_id(conn, &user_id)? else {
-                let _ = verify_password(super::reviewers::dummy_hash(), &request.password);
-                return Ok(Err(DomainError::InvalidCredentials {
-                    id_label: "ユーザID",
-                }));
-            };
-            if let Some(until) = account.locked_until.filter(|until| *until > now) {
-                return Ok(Err(DomainError::AccountLocked { until }));
-            }
-            let temporary_valid = account
-                .temp_password_expires_at
-                .is_some_and(|expires| expires > now);
-            let with_temporary = temporary_valid
-                && account
-                    .temp_password_hash
-                    .as_deref()
-                    .is_some_and(|hash| verify_password(hash, &request.password));
-            let with_current = !with_temporary
-                && account
-                    .password_hash
-                    .as_deref()
-                    .is_some_and(|hash| verify_password(hash, &request.password));
-            if !with_temporary && !with_current {
-                account.failed_logins += 1;
-                let locked = account.failed_logins >= MAX_FAILED_LOGINS;
-                if locked {
-                    account.failed_logins = 0;
-                    account.locked_until = Some(now + LOCK);
+    let user_id = request.user_id.trim().to_uppercase();
+    // The argon2 checks run outside any transaction (see `reviewers::login`); the transaction
+    // applies the outcome unless the account's passwords changed meanwhile.
+    for _ in 0..3 {
+        let id = user_id.clone();
+        let snapshot = ctx
+            .db
+            .run(move |conn| accounts::find_by_user_id(conn, &id))
+            .await?;
+        let now = ctx.clock.now();
+        if let Some(until) = snapshot
+            .as_ref()
+            .and_then(|account| account.locked_until)
+            .filter(|until| *until > now)
+        {
+            return Err(DomainError::AccountLocked { until });
+        }
+        let temporary = snapshot.as_ref().and_then(|account| {
+            account
+                .temp_password_hash
+                .clone()
+                .filter(|_| account.temp_password_expires_at.is_some_and(|e| e > now))
+        });
+        let current = snapshot.as_ref().and_then(|a| a.password_hash.clone());
+        let with_temporary = temporary.is_some()
+            && password_matches(temporary.clone(), request.password.clone()).await?;
+        let with_current =
+            !with_temporary && password_matches(current.clone(), request.password.clone()).await?;
+        let Some(snapshot) = snapshot else {
+            return Err(DomainError::InvalidCredentials {
+                id_label: "ユーザID",
+            });
+        };
+        let ctx2 = ctx.clone();
+        let outcome = ctx
+            .db
+            .transaction(move |conn| {
+                let Some(account) = accounts::find(conn, &snapshot.id)? else {
+                    return Ok(None);
+                };
+                if account.password_hash != snapshot.password_hash
+                    || account.temp_password_hash != snapshot.temp_password_hash
+                {
+                    return Ok(None);
                 }
-                account.updated_at = now;
-                accounts::update(conn, &account)?;
-                audit(conn, &account, AuditAction::OfficeLoginFailed, "", now)?;
-                if let Some(until) = account.locked_until.filter(|_| locked) {
-                    audit(
-                        conn,
-                        &account,
-                        AuditAction::OfficeLocked,
-                        format!("until {until}"),
-                        now,
-                    )?;
-                    return Ok(Err(DomainError::AccountLocked { until }));
-                }
-                return Ok(Err(DomainError::InvalidCredentials {
-                    id_label: "ユーザID",
-                }));
-            }
-            if with_temporary {
-                // The first login with the temporary password retires the old password: the
-                // temporary one becomes current and must be replaced now.
-                account.password_hash = account.temp_password_hash.take();
-                account.temp_password_expires_at = None;
-                account.must_change_password = true;
-                audit(conn, &account, AuditAction::TemporaryPasswordUsed, "", now)?;
-            }
+                record_login_outcome(conn, &ctx2, account, with_temporary, with_current).map(Some)
+            })
+            .await?;
+        if let Some(outcome) = outcome {
+            return outcome;
+        }
+    }
+    Err(DomainError::InvalidCredentials {
+        id_label: "ユーザID",
+    })
+}
+
+/// Counts a failure (locking after too many) or opens a session; the first login with the
+/// temporary password retires the old one. Audited either way.
+fn record_login_outcome(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    mut account: OfficeAccount,
+    with_temporary: bool,
+    with_current: bool,
+) -> Result<Result<OfficeSession, DomainError>, DomainError> {
+    let now = ctx.clock.now();
+    if let Some(until) = account.locked_until.filter(|until| *until > now) {
+        return Ok(Err(DomainError::AccountLocked { until }));
+    }
+    if !with_temporary && !with_current {
+        account.failed_logins += 1;
+        let locked = account.failed_logins >= MAX_FAILED_LOGINS;
+        if locked {
             account.failed_logins = 0;
-            account.locked_until = None;
-            account.updated_at = now;
-            accounts::update(conn, &account)?;
-            audit(conn, &account, AuditAction::OfficeLoggedIn, "", now)?;
-            let expires_at = now + SESSION;
-            let identity = OfficeIdentity {
-                account_id: account.id.clone(),
-                user_id: account.user_id.clone(),
-                password_change_only: account.must_change_password,
-            };
-            let access_token = ctx2.sessions.issue_office(&identity, now, expires_at)?;
-            Ok::<_, DomainError>(Ok(OfficeSession {
-                access_token,
-                password_change_required: account.must_change_password,
-                office_name: office_name(conn, &account)?,
-                user_id: account.user_id,
-                expires_at,
-            }))
-        })
-        .await?
+            account.locked_until = Some(now + LOCK);
+        }
+        account.updated_at = now;
+        accounts::update(conn, &account)?;
+        audit(conn, &account, AuditAction::OfficeLoginFailed, "", now)?;
+        if let Some(until) = account.locked_until.filter(|_| locked) {
+            audit(
+                conn,
+                &account,
+                AuditAction::OfficeLocked,
+                format!("until {until}"),
+                now,
+            )?;
+            return Ok(Err(DomainError::AccountLocked { until }));
+        }
+        return Ok(Err(DomainError::InvalidCredentials {
+            id_label: "ユーザID",
+        }));
+    }
+    if with_temporary {
+        // The first login with the temporary password retires the old password: the
+        // temporary one becomes current and must be replaced now.
+        account.password_hash = account.temp_password_hash.take();
+        account.temp_password_expires_at = None;
+        account.must_change_password = true;
+        audit(conn, &account, AuditAction::TemporaryPasswordUsed, "", now)?;
+    }
+    account.failed_logins = 0;
+    account.locked_until = None;
+    account.updated_at = now;
+    accounts::update(conn, &account)?;
+    audit(conn, &account, AuditAction::OfficeLoggedIn, "", now)?;
+    let expires_at = now + SESSION;
+    let identity = OfficeIdentity {
+        account_id: account.id.clone(),
+        user_id: account.user_id.clone(),
+        password_change_only: account.must_change_password,
+    };
+    let access_token = ctx.sessions.issue_office(&identity, now, expires_at)?;
+    Ok(Ok(OfficeSession {
+        access_token,
+        password_change_required: account.must_change_password,
+        office_name: office_name(conn, &account)?,
+        user_id: account.user_id,
+        expires_at,
+    }))
 }
 
 /// `POST /auth/password`: the current password, and a new one by the manual's rule.

@@ -264,85 +264,139 @@ pub fn save_reviewer(
 /// answers alike for an unknown login ID and a wrong password.
 pub async fn login(ctx: &Context, request: LoginRequest) -> Result<AdminSession, DomainError> {
     request.check().map_err(DomainError::Validation)?;
-    let ctx2 = ctx.clone();
-    let outcome = ctx
-        .db
-        .transaction(move |conn| {
-            let ctx = ctx2;
-            let now = ctx.clock.now();
-            let login_id = request.login_id.trim().to_owned();
-            let Some(account) = reviewers::find_by_login(conn, &login_id)? else {
-                // Same work as for a real account, so timing does not tell which IDs exist.
-                let _ = verify_password(dummy_hash(), &request.password);
-                return Ok(Err(DomainError::InvalidCredentials {
-                    id_label: "ログインID",
-                }));
-            };
-            if let Some(until) = account.locked_until.filter(|until| *until > now) {
-                return Ok(Err(DomainError::AccountLocked { until }));
-            }
-            let event = |action: AuditAction, detail: String| AuditEvent {
-                occurred_at: now,
-                actor: format!("reviewer:{}", account.id),
-                action,
-                application_id: None,
-                office_number: None,
-                prefecture_code: Some(account.prefecture_code.clone()),
-                detail,
-            };
-            if !verify_password(&account.password_hash, &request.password) {
-                let failed = account.failed_logins + 1;
-                let locked_until = (failed >= ctx.limits.reviewer_max_failed_logins)
-                    .then(|| now + ctx.limits.reviewer_lock);
-                reviewers::record_login(
-                    conn,
-                    &account.id,
-                    if locked_until.is_some() { 0 } else { failed },
-                    locked_until,
-                )?;
-                db::audit::append(
-                    conn,
-                    &event(
-                        AuditAction::ReviewerLoginFailed,
-                        format!("{failed} in a row"),
-                    ),
-                )?;
-                if let Some(until) = locked_until {
-                    db::audit::append(
-                        conn,
-                        &event(AuditAction::ReviewerLocked, format!("until {until}")),
-                    )?;
-                    return Ok(Err(DomainError::AccountLocked { until }));
+    let login_id = request.login_id.trim().to_owned();
+    // argon2 takes tens of milliseconds: the hash is checked outside any transaction, so a
+    // login never holds a database connection or (on SQLite) the write lock meanwhile. The
+    // transaction then applies the outcome to the account as it is by then, unless its
+    // password changed in between, in which case the check is made again.
+    for _ in 0..3 {
+        let id = login_id.clone();
+        let snapshot = ctx
+            .db
+            .run(move |conn| reviewers::find_by_login(conn, &id))
+            .await?;
+        let now = ctx.clock.now();
+        if let Some(until) = snapshot
+            .as_ref()
+            .and_then(|account| account.locked_until)
+            .filter(|until| *until > now)
+        {
+            return Err(DomainError::AccountLocked { until });
+        }
+        let checked_hash = snapshot
+            .as_ref()
+            .map(|account| account.password_hash.clone());
+        let matches = password_matches(checked_hash.clone(), request.password.clone()).await?;
+        if snapshot.is_none() {
+            return Err(DomainError::InvalidCredentials {
+                id_label: "ログインID",
+            });
+        }
+        let ctx2 = ctx.clone();
+        let id = login_id.clone();
+        let outcome = ctx
+            .db
+            .transaction(move |conn| {
+                let Some(account) = reviewers::find_by_login(conn, &id)? else {
+                    return Ok(None);
+                };
+                if Some(&account.password_hash) != checked_hash.as_ref() {
+                    return Ok(None);
                 }
-                return Ok(Err(DomainError::InvalidCredentials {
-                    id_label: "ログインID",
-                }));
-            }
-            reviewers::record_login(conn, &account.id, 0, None)?;
-            db::audit::append(conn, &event(AuditAction::ReviewerLoggedIn, String::new()))?;
-            let reviewer = Reviewer {
-                id: account.id.clone(),
-                name: account.name.clone(),
-                role: ReviewerRole::parse(&account.role).unwrap_or(ReviewerRole::Reviewer),
-                prefecture: PrefectureCode::parse(&account.prefecture_code).map_err(|_| {
-                    StorageError::Corrupt(format!("reviewer {}: prefecture", account.id))
-                })?,
-            };
-            let expires_at = now + ctx.limits.reviewer_session_ttl;
-            let access_token = ctx.sessions.issue(&reviewer, now, expires_at)?;
-            Ok::<_, DomainError>(Ok(AdminSession {
-                access_token,
-                expires_at,
-                reviewer: ReviewerView {
-                    name: reviewer.name,
-                    role: reviewer.role,
-                    prefecture_code: reviewer.prefecture.as_str().to_owned(),
-                },
-            }))
-        })
-        .await?;
-    // Failures are committed (counted and audited) before they are answered.
-    outcome
+                record_login_outcome(conn, &ctx2, account, matches).map(Some)
+            })
+            .await?;
+        // Failures are committed (counted and audited) before they are answered.
+        if let Some(outcome) = outcome {
+            return outcome;
+        }
+    }
+    Err(DomainError::InvalidCredentials {
+        id_label: "ログインID",
+    })
+}
+
+/// Whether `password` matches `hash` (or, with no account, the same work against a dummy
+/// hash, so timing does not tell which IDs exist), on the blocking pool.
+pub(crate) async fn password_matches(
+    hash: Option<String>,
+    password: String,
+) -> Result<bool, DomainError> {
+    tokio::task::spawn_blocking(move || {
+        verify_password(hash.as_deref().unwrap_or(dummy_hash()), &password) && hash.is_some()
+    })
+    .await
+    .map_err(|e| DomainError::Storage(StorageError::Task(e.to_string())))
+}
+
+/// Counts a failure (locking after too many) or opens a session; audited either way.
+fn record_login_outcome(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    account: StoredReviewer,
+    matches: bool,
+) -> Result<Result<AdminSession, DomainError>, DomainError> {
+    let now = ctx.clock.now();
+    if let Some(until) = account.locked_until.filter(|until| *until > now) {
+        return Ok(Err(DomainError::AccountLocked { until }));
+    }
+    let event = |action: AuditAction, detail: String| AuditEvent {
+        occurred_at: now,
+        actor: format!("reviewer:{}", account.id),
+        action,
+        application_id: None,
+        office_number: None,
+        prefecture_code: Some(account.prefecture_code.clone()),
+        detail,
+    };
+    if !matches {
+        let failed = account.failed_logins + 1;
+        let locked_until = (failed >= ctx.limits.reviewer_max_failed_logins)
+            .then(|| now + ctx.limits.reviewer_lock);
+        reviewers::record_login(
+            conn,
+            &account.id,
+            if locked_until.is_some() { 0 } else { failed },
+            locked_until,
+        )?;
+        db::audit::append(
+            conn,
+            &event(
+                AuditAction::ReviewerLoginFailed,
+                format!("{failed} in a row"),
+            ),
+        )?;
+        if let Some(until) = locked_until {
+            db::audit::append(
+                conn,
+                &event(AuditAction::ReviewerLocked, format!("until {until}")),
+            )?;
+            return Ok(Err(DomainError::AccountLocked { until }));
+        }
+        return Ok(Err(DomainError::InvalidCredentials {
+            id_label: "ログインID",
+        }));
+    }
+    reviewers::record_login(conn, &account.id, 0, None)?;
+    db::audit::append(conn, &event(AuditAction::ReviewerLoggedIn, String::new()))?;
+    let reviewer = Reviewer {
+        id: account.id.clone(),
+        name: account.name.clone(),
+        role: ReviewerRole::parse(&account.role).unwrap_or(ReviewerRole::Reviewer),
+        prefecture: PrefectureCode::parse(&account.prefecture_code)
+            .map_err(|_| StorageError::Corrupt(format!("reviewer {}: prefecture", account.id)))?,
+    };
+    let expires_at = now + ctx.limits.reviewer_session_ttl;
+    let access_token = ctx.sessions.issue(&reviewer, now, expires_at)?;
+    Ok(Ok(AdminSession {
+        access_token,
+        expires_at,
+        reviewer: ReviewerView {
+            name: reviewer.name,
+            role: reviewer.role,
+            prefecture_code: reviewer.prefecture.as_str().to_owned(),
+        },
+    }))
 }
 
 /// A valid argon2id hash of a random password, computed once.
