@@ -94,13 +94,13 @@ impl Application {
             dev_mailbox_enabled: transport.is_dev_mailbox(),
         };
         let server = run_server(listener, state)?;
-        let background = vec![
-            tokio::spawn(outbox.clone().run()),
-            tokio::spawn(sweeper::run(
-                context.clone(),
-                context_sweep_interval(&context),
-            )),
-        ];
+        let mut background: Vec<JoinHandle<()>> = (0..crate::mail::outbox::WORKERS)
+            .map(|_| tokio::spawn(outbox.clone().run()))
+            .collect();
+        background.push(tokio::spawn(sweeper::run(
+            context.clone(),
+            context_sweep_interval(&context),
+        )));
         Ok(Self {
             port,
             server,

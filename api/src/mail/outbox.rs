@@ -19,8 +19,12 @@ use crate::metrics::MailOutcome;
 /// How long a claimed message stays reserved for the worker that claimed it: longer than the
 /// SMTP timeout (10 s), short enough that mail claimed by a killed instance leaves soon.
 const LEASE: Duration = Duration::from_secs(30);
-/// Messages claimed per round.
-const BATCH: i64 = 32;
+/// Messages one worker claims (and sends at once) per round.
+pub const BATCH: i64 = 8;
+/// Workers per instance. A round lasts as long as its slowest hand-over (about 40 ms even on
+/// loopback, see `transport`); rounds of several workers overlap, so a queued message waits
+/// for the next free worker rather than for the end of a long round.
+pub const WORKERS: usize = 4;
 
 /// The worker and what it needs.
 #[derive(Clone)]
@@ -64,70 +68,78 @@ impl OutboxWorker {
         let count = claimed.len();
         let deliveries = claimed.into_iter().map(|mail| async move {
             let outcome = self.transport.send(&mail, self.clock.as_ref()).await;
-            self.record(&mail, outcome.map_err(|e| e.to_string())).await
+            (mail, outcome.map_err(|e| e.to_string()))
         });
-        for result in futures_util::future::join_all(deliveries).await {
-            result?;
+        let mut delivered = Vec::new();
+        for (mail, outcome) in futures_util::future::join_all(deliveries).await {
+            match outcome {
+                Ok(()) => {
+                    crate::metrics::observe_mail(MailOutcome::Sent);
+                    delivered.push(mail.id);
+                }
+                Err(error) => self.record_failure(&mail, error).await?,
+            }
+        }
+        // The development mailbox marked its copies in their own transactions; SMTP
+        // deliveries of the round are marked in one, not one transaction per message.
+        if !self.transport.is_dev_mailbox() && !delivered.is_empty() {
+            let now = self.clock.now();
+            self.db
+                .transaction(move |conn| {
+                    for id in &delivered {
+                        // The recipient's mailbox keeps the text: erase it (it may hold a
+                        // code).
+                        db::outbox::mark_sent(conn, id, now, true)?;
+                    }
+                    Ok::<_, StorageError>(())
+                })
+                .await?;
         }
         Ok(count)
     }
 
-    async fn record(
+    async fn record_failure(
         &self,
         mail: &db::outbox::ClaimedMail,
-        outcome: Result<(), String>,
+        error: String,
     ) -> Result<(), StorageError> {
         let now = self.clock.now();
         let id = mail.id.clone();
-        crate::metrics::observe_mail(match &outcome {
-            Ok(()) => MailOutcome::Sent,
-            Err(_) if next_attempt(&self.settings, mail.attempts, now).is_some() => {
-                MailOutcome::Retry
-            }
-            Err(_) => MailOutcome::Failed,
+        let retry_at = next_attempt(&self.settings, mail.attempts, now);
+        crate::metrics::observe_mail(if retry_at.is_some() {
+            MailOutcome::Retry
+        } else {
+            MailOutcome::Failed
         });
-        match outcome {
-            // The development mailbox marked it in its own transaction.
-            Ok(()) if self.transport.is_dev_mailbox() => Ok(()),
-            Ok(()) => {
-                // The recipient's mailbox keeps the text: erase it (it may hold a code).
-                self.db
-                    .transaction(move |conn| db::outbox::mark_sent(conn, &id, now, true).map(drop))
-                    .await
+        match retry_at {
+            Some(at) => {
+                tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, retry_at = %at, error = %error, "mail delivery failed; will retry")
             }
-            Err(error) => {
-                let retry_at = next_attempt(&self.settings, mail.attempts, now);
-                match retry_at {
-                    Some(at) => {
-                        tracing::warn!(mail_id = %mail.id, attempts = mail.attempts, retry_at = %at, error = %error, "mail delivery failed; will retry")
-                    }
-                    None => {
-                        tracing::error!(mail_id = %mail.id, attempts = mail.attempts, error = %error, "mail delivery failed for good")
-                    }
-                }
-                let attempts = mail.attempts;
-                self.db
-                    .transaction(move |conn| {
-                        db::outbox::mark_failed(conn, &id, &error, retry_at)?;
-                        if retry_at.is_none() {
-                            db::audit::append(
-                                conn,
-                                &AuditEvent {
-                                    occurred_at: now,
-                                    actor: "system".into(),
-                                    action: AuditAction::MailFailed,
-                                    application_id: None,
-                                    office_number: None,
-                                    prefecture_code: None,
-                                    detail: format!("outbox {id} after {attempts} tries: {error}"),
-                                },
-                            )?;
-                        }
-                        Ok(())
-                    })
-                    .await
+            None => {
+                tracing::error!(mail_id = %mail.id, attempts = mail.attempts, error = %error, "mail delivery failed for good")
             }
         }
+        let attempts = mail.attempts;
+        self.db
+            .transaction(move |conn| {
+                db::outbox::mark_failed(conn, &id, &error, retry_at)?;
+                if retry_at.is_none() {
+                    db::audit::append(
+                        conn,
+                        &AuditEvent {
+                            occurred_at: now,
+                            actor: "system".into(),
+                            action: AuditAction::MailFailed,
+                            application_id: None,
+                            office_number: None,
+                            prefecture_code: None,
+                            detail: format!("outbox {id} after {attempts} tries: {error}"),
+                        },
+                    )?;
+                }
+                Ok(())
+            })
+            .await
     }
 }
 

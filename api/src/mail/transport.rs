@@ -4,6 +4,7 @@
 use std::time::Duration;
 
 use lettre::message::{header::ContentType, Mailbox};
+use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
 use crate::config::MailSettings;
@@ -48,10 +49,18 @@ impl Transport {
         match &settings.smtp_url {
             None => Ok(Self::DevMailbox(db.clone())),
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
-                    .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?
-                    .timeout(Some(Duration::from_secs(10)))
-                    .build();
+                let transport =
+                    AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
+                        .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?
+                        .timeout(Some(Duration::from_secs(10)))
+                        // One open connection for each message in flight: lettre sends a message's
+                        // end (`.`) in a separate small write, which Nagle's algorithm holds until
+                        // the server's delayed ACK (about 40 ms), so a connection carries at most
+                        // about 25 messages a second.
+                        .pool_config(PoolConfig::new().max_size(
+                            (super::outbox::BATCH as usize * super::outbox::WORKERS) as u32,
+                        ))
+                        .build();
                 let from = settings
                     .from
                     .parse::<Mailbox>()

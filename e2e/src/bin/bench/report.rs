@@ -635,7 +635,8 @@ impl Report {
             md,
             "- Server: `{}` with its defaults ({} actix workers, 10 database connections per \
              instance, outbox polled every 500 ms and woken on commit), logs at `warn`; \
-             per-client-address limit lifted. Durable storage: SQLite in WAL mode with \
+             every flow from its own client address (`X-Forwarded-For`, trusted) under the \
+             default per-address limit. Durable storage: SQLite in WAL mode with \
              `synchronous = NORMAL` (the server's setting, survives a process kill); \
              PostgreSQL {} with its default settings (`synchronous_commit = on`).",
             s.server,

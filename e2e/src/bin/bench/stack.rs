@@ -93,11 +93,10 @@ impl Stack {
             // the other.
             ("REISSUE_SECRET_KEY".to_owned(), random_hex(32)?),
             ("REISSUE_SMTP_URL".to_owned(), sink.url()),
-            // All flows come from 127.0.0.1: lift the per-client-address limit (README).
-            (
-                "REISSUE_REQUESTS_PER_CLIENT".to_owned(),
-                "100000000".to_owned(),
-            ),
+            // Offices apply from their own networks: as behind a load balancer, every flow
+            // names its office's address in `X-Forwarded-For`, and the per-address limit stays
+            // at its default.
+            ("REISSUE_TRUST_FORWARDED_FOR".to_owned(), "true".to_owned()),
             // Warnings and errors only, into the server's reissue.log.
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];

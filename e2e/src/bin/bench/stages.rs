@@ -345,6 +345,11 @@ async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Op
     let http = &context.http;
     let office = context.offices.get(index)?.clone();
     let email = format!("l{}-{index}@bench.example.jp", context.level);
+    // The office's own address (in 10.0.0.0/8), new for every flow.
+    let office_address = format!("10.{}.{}.{}", context.level, index / 256, index % 256);
+    let from_office = |request: reqwest::RequestBuilder| {
+        request.header("x-forwarded-for", office_address.as_str())
+    };
     let api = |step: usize| format!("{}/api/v1/reissue-applications", context.base(index, step));
 
     let body = CreateApplicationRequest {
@@ -355,7 +360,7 @@ async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Op
     let created: CreatedApplication = json(
         rec,
         CREATE,
-        http.post(api(0)).json(&body),
+        from_office(http.post(api(0))).json(&body),
         StatusCode::CREATED,
     )
     .await?;
@@ -369,7 +374,7 @@ async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Op
     let sent: CodeSent = json(
         rec,
         PREFECTURE,
-        http.put(format!("{}/{id}/prefecture", api(1)))
+        from_office(http.put(format!("{}/{id}/prefecture", api(1))))
             .bearer_auth(&token)
             .json(&body),
         StatusCode::OK,
@@ -394,7 +399,7 @@ async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Op
     let verified: Verified = json(
         rec,
         VERIFICATION,
-        http.post(format!("{}/{id}/verification", api(2)))
+        from_office(http.post(format!("{}/{id}/verification", api(2))))
             .bearer_auth(&token)
             .json(&VerifyCodeRequest { code }),
         StatusCode::OK,
@@ -410,8 +415,7 @@ async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Op
     let submitted: Submitted = json(
         rec,
         SUBMISSION,
-        http.post(format!("{}/{id}/submission", api(3)))
-            .bearer_auth(&token),
+        from_office(http.post(format!("{}/{id}/submission", api(3)))).bearer_auth(&token),
         StatusCode::OK,
     )
     .await?;
