@@ -25,13 +25,14 @@ use crate::mail::templates::{self, MailContent, ReviewOutcome};
 /// Rows per page of the queue.
 pub const PER_PAGE: u32 = 50;
 
-/// The queue: the reviewer's prefecture, filtered, oldest first, with counts by status.
+/// The queue: the reviewer's prefecture, filtered, oldest first, with counts by status; `page`
+/// (from 1) as the route checked it.
 pub async fn list(
     ctx: &Context,
     reviewer: Reviewer,
     query: ApplicationQuery,
+    page: u32,
 ) -> Result<ApplicationList, DomainError> {
-    let page = query.page.unwrap_or(1).max(1);
     ctx.db
         .run(move |conn| {
             let filter = QueueFilter {

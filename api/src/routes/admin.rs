@@ -161,9 +161,9 @@ pub async fn list_applications(
     query: web::Query<ApplicationQuery>,
 ) -> Result<web::Json<ApplicationList>, ApiError> {
     let query = query.into_inner();
-    page_number(query.page).ok_or_else(page_out_of_range)?;
+    let page = page_number(query.page).ok_or_else(page_out_of_range)?;
     Ok(web::Json(
-        review::list(&state.ctx, reviewer.0, query).await?,
+        review::list(&state.ctx, reviewer.0, query, page).await?,
     ))
 }
 
