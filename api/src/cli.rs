@@ -6,7 +6,6 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::db::{self, Database};
-use crate::domain::audit::{AuditAction, AuditEvent};
 use crate::domain::ledger::{parse_ledger_csv, LedgerEntry, LedgerImportError};
 use crate::domain::reviewers::{save_reviewer, NewReviewer};
 use crate::domain::DomainError;
@@ -263,48 +262,13 @@ pub fn demo_reviewers(password: &str) -> Vec<NewReviewer> {
     .collect()
 }
 
-/// Stores ledger entries in one transaction, audited.
+/// Stores ledger entries in one transaction, audited (see `domain::ledger::import`).
 pub fn import_ledger(
     db: &Database,
     entries: &[LedgerEntry],
     source: &str,
 ) -> Result<usize, db::StorageError> {
-    let now = time::OffsetDateTime::now_utc();
-    // Two imports at once (two instances started with `--demo`) can both insert an office
-    // the other is inserting; the loser's whole file is then tried again, and its deletes
-    // wait for the winner's rows.
-    let mut tries = 0;
-    loop {
-        tries += 1;
-        match import_once(db, entries, source, now) {
-            Err(error) if error.is_unique_violation() && tries < 3 => continue,
-            outcome => return outcome,
-        }
-    }
-}
-
-fn import_once(
-    db: &Database,
-    entries: &[LedgerEntry],
-    source: &str,
-    now: time::OffsetDateTime,
-) -> Result<usize, db::StorageError> {
-    db.transaction_blocking(|conn| {
-        let count = db::ledger::upsert_all(conn, entries, now)?;
-        db::audit::append(
-            conn,
-            &AuditEvent {
-                occurred_at: now,
-                actor: "operator".into(),
-                action: AuditAction::LedgerImported,
-                application_id: None,
-                office_number: None,
-                prefecture_code: None,
-                detail: format!("{count} entries from {source}"),
-            },
-        )?;
-        Ok(count)
-    })
+    crate::domain::ledger::import(db, entries, source, time::OffsetDateTime::now_utc())
 }
 
 async fn serve(settings: Settings, demo: bool) -> Result<(), CliError> {

@@ -5,10 +5,13 @@
 //! tune it and a load test on loopback can lift the per-client-address limit.
 
 use std::fmt;
+use std::io::Write;
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 use std::time::Duration;
+
+use rand::RngCore;
 
 /// A secret that never shows in `Debug` or logs.
 #[derive(Clone)]
@@ -277,12 +280,12 @@ impl Settings {
         }
         let secret_key = match env.string("REISSUE_SECRET_KEY") {
             Some(key) => parse_secret_key(&key)?,
-            None => crate::secret_file::load_or_create(&data_dir.join("secret.key")).map_err(
-                |source| SettingsError::Io {
+            None => load_or_create_secret_key(&data_dir.join("secret.key")).map_err(|source| {
+                SettingsError::Io {
                     variable: "REISSUE_SECRET_KEY",
                     source,
-                },
-            )?,
+                }
+            })?,
         };
         let defaults = Limits::default();
         let limits = Limits {
@@ -375,6 +378,39 @@ fn parse_secret_key(raw: &str) -> Result<Secret, SettingsError> {
         });
     }
     Ok(Secret::new(key))
+}
+
+/// The generated secret key of a fresh installation: created once in the data folder with
+/// owner-only permissions, reused on every later start so codes and tokens stay valid.
+///
+/// Reads the key file, or creates it with 32 random bytes (hex) when it does not exist.
+fn load_or_create_secret_key(path: &Path) -> std::io::Result<Secret> {
+    match std::fs::read_to_string(path) {
+        Ok(text) if text.trim().len() >= MIN_SECRET_KEY_LENGTH => {
+            Ok(Secret::new(text.trim().as_bytes().to_vec()))
+        }
+        Ok(_) => Err(std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            format!(
+                "{} is too short; delete it to generate a new key",
+                path.display()
+            ),
+        )),
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => {
+            let mut bytes = [0u8; 32];
+            rand::rngs::OsRng.fill_bytes(&mut bytes);
+            let key = hex::encode(bytes);
+            let mut options = std::fs::OpenOptions::new();
+            options.write(true).create_new(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+            let mut file = options.open(path)?;
+            file.write_all(key.as_bytes())?;
+            file.sync_all()?;
+            Ok(Secret::new(key.into_bytes()))
+        }
+        Err(error) => Err(error),
+    }
 }
 
 #[cfg(test)]

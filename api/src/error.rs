@@ -7,7 +7,6 @@ use actix_web::{HttpResponse, ResponseError};
 use reissue_shared::dto::Problem;
 use reissue_shared::{ErrorCode, FieldError};
 
-use crate::db::StorageError;
 use crate::domain::error::InvalidStateReason;
 use crate::domain::DomainError;
 use crate::telemetry::current_request_id;
@@ -44,59 +43,10 @@ pub enum ApiError {
     NotAvailable,
 }
 
-impl From<StorageError> for ApiError {
-    fn from(error: StorageError) -> Self {
-        Self::Domain(DomainError::Storage(error))
-    }
-}
-
 impl From<Vec<FieldError>> for ApiError {
     fn from(errors: Vec<FieldError>) -> Self {
         Self::Domain(DomainError::Validation(errors))
     }
-}
-
-impl From<validator::ValidationErrors> for ApiError {
-    fn from(errors: validator::ValidationErrors) -> Self {
-        Self::from(field_errors(&errors))
-    }
-}
-
-/// `validator`'s errors as our field list; the shared parsers put the field code and the
-/// Japanese message into each `ValidationError`.
-pub fn field_errors(errors: &validator::ValidationErrors) -> Vec<FieldError> {
-    let mut out = Vec::new();
-    for (field, list) in errors.field_errors() {
-        for error in list {
-            let field = if field == "__all__" {
-                "email_confirmation"
-            } else {
-                field.as_ref()
-            };
-            let code = serde_json::from_value(serde_json::Value::String(error.code.to_string()))
-                .unwrap_or(reissue_shared::FieldErrorCode::InvalidFormat);
-            let message = error.message.as_ref().map_or_else(
-                || "入力内容をご確認ください。".to_owned(),
-                ToString::to_string,
-            );
-            out.push(FieldError::new(field, code, message));
-        }
-    }
-    // Screen order, so the summary lists fields top to bottom.
-    let order = [
-        "office_number",
-        "email",
-        "email_confirmation",
-        "prefecture_code",
-        "code",
-    ];
-    out.sort_by_key(|e| {
-        order
-            .iter()
-            .position(|f| *f == e.field)
-            .unwrap_or(order.len())
-    });
-    out
 }
 
 /// The `Retry-After` of a 503: about the time a restarted database needs.
@@ -271,7 +221,7 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             format!("{id_label}またはパスワードが正しくありません。"),
         ),
         DomainError::AccountLocked { until } => {
-            let local = until.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC));
+            let local = reissue_shared::japan_time::in_japan(*until);
             let mut parts = ProblemParts::new(
                 S::LOCKED,
                 C::AccountLocked,
@@ -362,7 +312,7 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             parts.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
             parts
         }
-        DomainError::Storage(_) => ProblemParts::new(
+        DomainError::Storage(_) | DomainError::Internal(_) => ProblemParts::new(
             S::INTERNAL_SERVER_ERROR,
             C::InternalError,
             "Internal error",

@@ -6,6 +6,7 @@
 //! renders and delivers messages from the outbox. `startup` wires it together.
 
 pub mod cli;
+pub mod clock;
 pub mod config;
 pub mod db;
 pub mod domain;
@@ -13,6 +14,5 @@ pub mod error;
 pub mod mail;
 pub mod metrics;
 pub mod routes;
-pub mod secret_file;
 pub mod startup;
 pub mod telemetry;

@@ -11,8 +11,6 @@ use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
-use crate::db::outbox::Backlog;
-
 /// Latency buckets in seconds: fine below 25 ms, where this service should answer.
 const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -145,17 +143,31 @@ pub fn observe_refusal(limit: &str) {
     }
 }
 
+/// The outbox as the gauges show it, read from storage at each scrape.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct OutboxGauges {
+    /// Messages not yet delivered (including ones waiting for a retry).
+    pub pending: i64,
+    /// When the oldest waiting message was queued.
+    pub oldest_queued_at: Option<time::OffsetDateTime>,
+    /// Messages given up after the last try.
+    pub failed: i64,
+}
+
 /// The exposition text, with the outbox gauges set from `backlog` read just now. A failure
 /// (only possible with a malformed metric, which the unit test rules out) is logged and gives
 /// an empty text: a scrape must not fail the service.
-pub fn render(backlog: &Backlog, now: time::OffsetDateTime) -> String {
+pub fn render(backlog: &OutboxGauges, now: time::OffsetDateTime) -> String {
     try_render(backlog, now).unwrap_or_else(|error| {
         tracing::error!(%error, "metrics could not be rendered");
         String::new()
     })
 }
 
-fn try_render(backlog: &Backlog, now: time::OffsetDateTime) -> Result<String, prometheus::Error> {
+fn try_render(
+    backlog: &OutboxGauges,
+    now: time::OffsetDateTime,
+) -> Result<String, prometheus::Error> {
     let m = METRICS
         .as_ref()
         .map_err(|e| prometheus::Error::Msg(e.to_string()))?;
@@ -180,7 +192,7 @@ mod tests {
         observe_request("GET", "/api/v1/prefectures", 200, Duration::from_millis(3));
         observe_mail(MailOutcome::Sent);
         observe_refusal("code:office");
-        let backlog = Backlog {
+        let backlog = OutboxGauges {
             pending: 4,
             oldest_queued_at: Some(now - Duration::from_secs(90)),
             failed: 1,

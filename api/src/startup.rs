@@ -13,12 +13,13 @@ use tokio::task::JoinHandle;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
+use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::db::Database;
-use crate::domain::clock::{Clock, SystemClock};
+use crate::domain::outbox::DevMailbox;
 use crate::domain::secrets::Hasher;
 use crate::domain::{sweeper, Context};
-use crate::mail::outbox::OutboxWorker;
+use crate::mail::outbox::{OutboxWorker, BATCH, WORKERS};
 use crate::mail::transport::Transport;
 use crate::routes::{self, AppState};
 
@@ -66,21 +67,25 @@ impl Application {
         tokio::task::spawn_blocking(move || migrate.run_migrations())
             .await
             .map_err(|e| crate::db::StorageError::Task(e.to_string()))??;
-        let transport = Transport::from_settings(&settings.mail, &db)?;
+        let smtp_connections = u32::try_from(BATCH * WORKERS).unwrap_or(u32::MAX);
+        let transport = Transport::from_settings(
+            &settings.mail,
+            DevMailbox::new(db.clone()),
+            smtp_connections,
+        )?;
         let wakeup = Arc::new(Notify::new());
         let context = Context {
-            db: db.clone(),
-            clock: clock.clone(),
+            db,
+            clock,
             hasher: Hasher::new(settings.secret_key.clone()),
             sessions: crate::domain::reviewers::SessionKeys::new(&settings.secret_key),
             limits: Arc::new(settings.limits.clone()),
             mail_wakeup: wakeup.clone(),
         };
         let outbox = OutboxWorker {
-            db,
+            ctx: context.clone(),
             transport: transport.clone(),
             settings: settings.mail.clone(),
-            clock,
             wakeup,
         };
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
@@ -94,7 +99,7 @@ impl Application {
             dev_mailbox_enabled: transport.is_dev_mailbox(),
         };
         let server = run_server(listener, state)?;
-        let mut background: Vec<JoinHandle<()>> = (0..crate::mail::outbox::WORKERS)
+        let mut background: Vec<JoinHandle<()>> = (0..WORKERS)
             .map(|_| tokio::spawn(outbox.clone().run()))
             .collect();
         background.push(tokio::spawn(sweeper::run(

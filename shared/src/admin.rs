@@ -5,6 +5,7 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use crate::error_code::{FieldError, FieldErrorCode};
+use crate::input::ParseInput;
 use crate::status::ApplicationStatus;
 
 /// A reviewer's role.
@@ -281,9 +282,10 @@ pub enum Decision {
 /// At most this many characters in a reason or note.
 pub const MAX_TEXT: usize = 2000;
 
-impl DecisionRequest {
-    /// The decision, or what is wrong.
-    pub fn parse(&self) -> Result<Decision, Vec<FieldError>> {
+impl ParseInput for DecisionRequest {
+    type Input = Decision;
+
+    fn parse(&self) -> Result<Decision, Vec<FieldError>> {
         let reason = self.reason.as_deref().map(str::trim).unwrap_or_default();
         if reason.chars().count() > MAX_TEXT {
             return Err(vec![FieldError::new(
@@ -324,7 +326,7 @@ pub struct TextRequest {
 
 impl TextRequest {
     /// The text, trimmed, or what is wrong; `field` and `label` name it.
-    pub fn parse(&self, field: &str, label: &str) -> Result<String, Vec<FieldError>> {
+    pub fn parse_text(&self, field: &str, label: &str) -> Result<String, Vec<FieldError>> {
         let text = self.text.trim();
         if text.is_empty() {
             return Err(vec![FieldError::new(
@@ -343,6 +345,37 @@ impl TextRequest {
         Ok(text.to_owned())
     }
 }
+
+/// The body of `POST /admin/applications/{id}/withdrawal`: a [`TextRequest`] holding the reason.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct WithdrawalRequest(pub TextRequest);
+
+impl ParseInput for WithdrawalRequest {
+    /// The reason, trimmed.
+    type Input = String;
+
+    fn parse(&self) -> Result<String, Vec<FieldError>> {
+        self.0.parse_text("text", "取下げの理由")
+    }
+}
+
+/// The body of `POST /admin/applications/{id}/notes`: a [`TextRequest`] holding the note.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct NoteRequest(pub TextRequest);
+
+impl ParseInput for NoteRequest {
+    /// The note, trimmed.
+    type Input = String;
+
+    fn parse(&self) -> Result<String, Vec<FieldError>> {
+        self.0.parse_text("text", "メモ")
+    }
+}
+
+#[cfg(feature = "server")]
+crate::input::validate_by_parsing!(DecisionRequest, WithdrawalRequest, NoteRequest);
 
 #[cfg(test)]
 mod tests {

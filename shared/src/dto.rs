@@ -1,7 +1,7 @@
 //! Request and response bodies of the API (`/api/v1`), shared by the server and the browser.
 //!
 //! Requests carry raw text as typed by the user; `parse()` turns one into domain values or the
-//! list of field errors. On the server the `validator` derive runs the very same parsers.
+//! list of field errors (`ParseInput`); on the server the same parsers are its `validator` rules.
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 use crate::code::VerificationCode;
 use crate::email::{EmailAddress, NOTICE_EMAIL};
 use crate::error_code::{ErrorCode, FieldError};
+use crate::input::ParseInput;
 use crate::office_number::OfficeNumber;
 use crate::prefecture::PrefectureCode;
 use crate::status::ApplicationStatus;
@@ -38,11 +39,7 @@ impl From<PrefectureCode> for Prefecture {
 /// `POST /reissue-applications` (manual step 6: 事業所番号 and 通知先メールアドレス twice).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
-#[cfg_attr(
-    feature = "server",
-    validate(schema(function = "server::validate_create", skip_on_field_errors = true))
-)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CreateApplicationRequest {
     /// 事業所番号: 10 characters. The server also accepts full-width characters, spaces and
     /// hyphens and normalises them; the pattern shows the normalised form.
@@ -54,24 +51,12 @@ pub struct CreateApplicationRequest {
             pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])[0-9A-HJ-NPR-Z][0-9]{7}$"
         )
     )]
-    #[cfg_attr(
-        feature = "server",
-        validate(custom(function = "server::office_number"))
-    )]
     pub office_number: String,
     /// 通知先メールアドレス.
     #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp", required = true, format = Email, max_length = 254))]
-    #[cfg_attr(
-        feature = "server",
-        validate(custom(function = "server::notice_email"))
-    )]
     pub email: String,
     /// 通知先メールアドレス（確認用）: must equal `email`.
     #[cfg_attr(feature = "server", schema(example = "jimusho@example.jp", required = true, format = Email, max_length = 254))]
-    #[cfg_attr(
-        feature = "server",
-        validate(custom(function = "server::notice_email_confirmation"))
-    )]
     pub email_confirmation: String,
 }
 
@@ -84,9 +69,10 @@ pub struct NewApplicationInput {
     pub email: EmailAddress,
 }
 
-impl CreateApplicationRequest {
-    /// Every field checked; all errors at once, in screen order.
-    pub fn parse(&self) -> Result<NewApplicationInput, Vec<FieldError>> {
+impl ParseInput for CreateApplicationRequest {
+    type Input = NewApplicationInput;
+
+    fn parse(&self) -> Result<NewApplicationInput, Vec<FieldError>> {
         let office_number = OfficeNumber::parse(&self.office_number);
         let email =
             EmailAddress::parse_confirmed(&self.email, &self.email_confirmation, NOTICE_EMAIL);
@@ -119,7 +105,7 @@ pub struct CreatedApplication {
 /// `PUT /reissue-applications/{id}/prefecture` (manual step 7: 請求先都道府県).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ChoosePrefectureRequest {
     /// JIS X 0401 code of the billing prefecture, "01"–"47".
     #[cfg_attr(
@@ -130,16 +116,14 @@ pub struct ChoosePrefectureRequest {
             pattern = "^(0[1-9]|[1-3][0-9]|4[0-7])$"
         )
     )]
-    #[cfg_attr(
-        feature = "server",
-        validate(custom(function = "server::prefecture_code"))
-    )]
     pub prefecture_code: String,
 }
 
-impl ChoosePrefectureRequest {
-    /// The chosen prefecture or the field error.
-    pub fn parse(&self) -> Result<PrefectureCode, Vec<FieldError>> {
+impl ParseInput for ChoosePrefectureRequest {
+    /// The chosen prefecture.
+    type Input = PrefectureCode;
+
+    fn parse(&self) -> Result<PrefectureCode, Vec<FieldError>> {
         PrefectureCode::parse(&self.prefecture_code).map_err(|e| vec![e])
     }
 }
@@ -163,23 +147,21 @@ pub struct CodeSent {
 /// `POST /reissue-applications/{id}/verification` (manual step 9: 確認コード).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-#[cfg_attr(feature = "server", derive(utoipa::ToSchema, validator::Validate))]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct VerifyCodeRequest {
     /// The 4 digits from the mail; full-width digits are accepted.
     #[cfg_attr(
         feature = "server",
         schema(example = "0427", required = true, pattern = "^[0-9]{4}$")
     )]
-    #[cfg_attr(
-        feature = "server",
-        validate(custom(function = "server::application_code"))
-    )]
     pub code: String,
 }
 
-impl VerifyCodeRequest {
-    /// The code or the field error.
-    pub fn parse(&self) -> Result<VerificationCode, Vec<FieldError>> {
+impl ParseInput for VerifyCodeRequest {
+    /// The code.
+    type Input = VerificationCode;
+
+    fn parse(&self) -> Result<VerificationCode, Vec<FieldError>> {
         VerificationCode::parse_application_code(&self.code).map_err(|e| vec![e])
     }
 }
@@ -306,70 +288,13 @@ pub struct DevMessage {
     pub created_at: OffsetDateTime,
 }
 
-/// `validator` glue: each custom validator calls the shared parser, so the rule and its
-/// Japanese message exist once.
+// The server's `validator` rules are these parsers (see `input`).
 #[cfg(feature = "server")]
-mod server {
-    use std::borrow::Cow;
-
-    use validator::ValidationError;
-
-    use super::CreateApplicationRequest;
-    use crate::email::{EmailAddress, NOTICE_EMAIL};
-    use crate::error_code::FieldError;
-    use crate::{OfficeNumber, PrefectureCode, VerificationCode};
-
-    fn to_validation_error(error: FieldError) -> ValidationError {
-        ValidationError::new(error.code.as_str()).with_message(Cow::Owned(error.message))
-    }
-
-    pub(super) fn office_number(value: &str) -> Result<(), ValidationError> {
-        OfficeNumber::parse(value)
-            .map(drop)
-            .map_err(to_validation_error)
-    }
-
-    pub(super) fn notice_email(value: &str) -> Result<(), ValidationError> {
-        EmailAddress::parse(value, NOTICE_EMAIL.field, NOTICE_EMAIL.label)
-            .map(drop)
-            .map_err(to_validation_error)
-    }
-
-    pub(super) fn notice_email_confirmation(value: &str) -> Result<(), ValidationError> {
-        EmailAddress::parse(
-            value,
-            NOTICE_EMAIL.confirmation_field,
-            NOTICE_EMAIL.confirmation_label,
-        )
-        .map(drop)
-        .map_err(to_validation_error)
-    }
-
-    /// The cross-field rule: the confirmation equals the first entry.
-    pub(super) fn validate_create(
-        request: &CreateApplicationRequest,
-    ) -> Result<(), ValidationError> {
-        match request.parse() {
-            Ok(_) => Ok(()),
-            Err(errors) => match errors.into_iter().next() {
-                Some(error) => Err(to_validation_error(error)),
-                None => Ok(()),
-            },
-        }
-    }
-
-    pub(super) fn prefecture_code(value: &str) -> Result<(), ValidationError> {
-        PrefectureCode::parse(value)
-            .map(drop)
-            .map_err(to_validation_error)
-    }
-
-    pub(super) fn application_code(value: &str) -> Result<(), ValidationError> {
-        VerificationCode::parse_application_code(value)
-            .map(drop)
-            .map_err(to_validation_error)
-    }
-}
+crate::input::validate_by_parsing!(
+    CreateApplicationRequest,
+    ChoosePrefectureRequest,
+    VerifyCodeRequest
+);
 
 #[cfg(test)]
 mod tests {

@@ -1,8 +1,23 @@
-//! Japan time for the clock in the header of every screen (時刻 HH:MM:SS), computed from a
-//! Unix timestamp so that it is right whatever the browser's time zone.
+//! Japan time, the one place it is computed: for the clock in the header of every screen
+//! (時刻 HH:MM:SS, from a Unix timestamp so that it is right whatever the browser's time zone)
+//! and for every instant shown to a person (lock-out messages, notices, the console).
+
+use time::{OffsetDateTime, UtcOffset};
 
 /// Japan Standard Time has no daylight saving: UTC+9 all year.
 pub const JST_OFFSET_SECONDS: i64 = 9 * 60 * 60;
+
+/// UTC+9.
+pub const JST: UtcOffset = match UtcOffset::from_whole_seconds(JST_OFFSET_SECONDS as i32) {
+    Ok(offset) => offset,
+    // Unreachable: +9 h is a valid offset; a const cannot unwrap.
+    Err(_) => UtcOffset::UTC,
+};
+
+/// The same instant on Japan's clock.
+pub fn in_japan(instant: OffsetDateTime) -> OffsetDateTime {
+    instant.to_offset(JST)
+}
 
 /// HH:MM:SS in Japan for a Unix time in milliseconds.
 pub fn time_of_day(unix_millis: f64) -> String {
@@ -26,6 +41,16 @@ mod tests {
         assert_eq!(time_of_day(1_775_012_400_000.0), "12:00:00");
         // 15:30:05Z is 00:30:05 the next day in Japan.
         assert_eq!(time_of_day(1_775_057_405_000.0), "00:30:05");
+    }
+
+    #[test]
+    fn instants_shown_to_people_are_on_japan_s_clock() {
+        // 2026-04-01T03:00:00Z.
+        let noon_in_japan = OffsetDateTime::from_unix_timestamp(1_775_012_400)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let local = in_japan(noon_in_japan);
+        assert_eq!((local.hour(), local.minute()), (12, 0));
+        assert_eq!(local, noon_in_japan);
     }
 
     #[test]

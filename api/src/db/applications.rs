@@ -1,49 +1,40 @@
-//! Storage of reissue applications.
+//! Storage of reissue applications: rows in, rows out (the domain turns them into
+//! `ReissueApplication`s).
 
 use diesel::prelude::*;
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-use reissue_shared::email::NOTICE_EMAIL;
-use reissue_shared::{ApplicationStatus, EmailAddress, OfficeNumber, PrefectureCode};
+use reissue_shared::{ApplicationStatus, OfficeNumber, PrefectureCode};
 
-use super::models::{from_db_time, to_db_time, ApplicationRow};
+use super::models::{to_db_time, ApplicationRow};
 use super::schema::reissue_applications::dsl;
 use super::{optional, DbConnection, StorageError};
-use crate::domain::application::{ActiveCode, ReissueApplication};
 
 /// Inserts a new application.
-pub fn insert(
-    conn: &mut DbConnection,
-    application: &ReissueApplication,
-) -> Result<(), StorageError> {
+pub fn insert(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), StorageError> {
     diesel::insert_into(dsl::reissue_applications)
-        .values(to_row(application))
+        .values(row)
         .execute(conn)?;
     Ok(())
 }
 
 /// Writes every field of an existing application.
-pub fn update(
-    conn: &mut DbConnection,
-    application: &ReissueApplication,
-) -> Result<(), StorageError> {
-    let row = to_row(application);
+pub fn update(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), StorageError> {
     diesel::update(dsl::reissue_applications.find(&row.id))
-        .set(&row)
+        .set(row)
         .execute(conn)?;
     Ok(())
 }
 
 /// Reads one application.
-pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<ReissueApplication>, StorageError> {
-    let row = optional(
+pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<ApplicationRow>, StorageError> {
+    optional(
         dsl::reissue_applications
             .find(id.to_string())
             .select(ApplicationRow::as_select())
             .first(conn),
-    )?;
-    row.map(from_row).transpose()
+    )
 }
 
 /// Reads one application and locks its row until the transaction ends, so that concurrent
@@ -52,34 +43,32 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<ReissueApplicati
 pub fn find_for_update(
     conn: &mut DbConnection,
     id: Uuid,
-) -> Result<Option<ReissueApplication>, StorageError> {
+) -> Result<Option<ApplicationRow>, StorageError> {
     let query = || dsl::reissue_applications.find(id.to_string());
-    let row = match conn {
+    match conn {
         DbConnection::Postgres(pg) => optional(
             query()
                 .select(ApplicationRow::as_select())
                 .for_update()
                 .first(pg),
-        )?,
+        ),
         DbConnection::Sqlite(sqlite) => {
-            optional(query().select(ApplicationRow::as_select()).first(sqlite))?
+            optional(query().select(ApplicationRow::as_select()).first(sqlite))
         }
-    };
-    row.map(from_row).transpose()
+    }
 }
 
 /// Unsubmitted applications of one office (to be superseded by a new one).
 pub fn find_unsubmitted_for_office(
     conn: &mut DbConnection,
     office_number: &OfficeNumber,
-) -> Result<Vec<ReissueApplication>, StorageError> {
+) -> Result<Vec<ApplicationRow>, StorageError> {
     let unsubmitted = unsubmitted_statuses();
-    let rows = dsl::reissue_applications
+    Ok(dsl::reissue_applications
         .filter(dsl::office_number.eq(office_number.as_str()))
         .filter(dsl::status.eq_any(unsubmitted))
         .select(ApplicationRow::as_select())
-        .load(conn)?;
-    rows.into_iter().map(from_row).collect()
+        .load(conn)?)
 }
 
 /// Marks every unsubmitted application past its lifetime as expired; returns them.
@@ -87,7 +76,7 @@ pub fn expire_due(
     conn: &mut DbConnection,
     now: OffsetDateTime,
     batch: i64,
-) -> Result<Vec<ReissueApplication>, StorageError> {
+) -> Result<Vec<ApplicationRow>, StorageError> {
     let unsubmitted = unsubmitted_statuses();
     let due: Vec<String> = dsl::reissue_applications
         .filter(dsl::status.eq_any(unsubmitted))
@@ -106,11 +95,10 @@ pub fn expire_due(
             dsl::updated_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
-    let rows = dsl::reissue_applications
+    Ok(dsl::reissue_applications
         .filter(dsl::id.eq_any(&due))
         .select(ApplicationRow::as_select())
-        .load(conn)?;
-    rows.into_iter().map(from_row).collect()
+        .load(conn)?)
 }
 
 /// The stored names of the statuses an applicant is still filling in.
@@ -120,77 +108,6 @@ fn unsubmitted_statuses() -> Vec<&'static str> {
         .filter(|s| s.is_unsubmitted())
         .map(ApplicationStatus::as_str)
         .collect()
-}
-
-fn to_row(a: &ReissueApplication) -> ApplicationRow {
-    ApplicationRow {
-        id: a.id.to_string(),
-        token_hash: a.token_hash.clone(),
-        office_number: a.office_number.as_str().to_owned(),
-        email: a.email.as_str().to_owned(),
-        prefecture_code: a.prefecture.map(|p| p.as_str().to_owned()),
-        office_name: a.office_name.clone(),
-        status: a.status.as_str().to_owned(),
-        closed_reason: a.closed_reason.clone(),
-        reference_number: a.reference_number.clone(),
-        code_hash: a.code.as_ref().map(|c| c.hash.clone()),
-        code_expires_at: a.code.as_ref().map(|c| to_db_time(c.expires_at)),
-        code_failed_attempts: a
-            .code
-            .as_ref()
-            .map_or(0, |c| i32::try_from(c.failed_attempts).unwrap_or(i32::MAX)),
-        codes_issued: i32::try_from(a.codes_issued).unwrap_or(i32::MAX),
-        last_code_sent_at: a.last_code_sent_at.map(to_db_time),
-        client_address: a.client_address.clone(),
-        created_at: to_db_time(a.created_at),
-        updated_at: to_db_time(a.updated_at),
-        expires_at: to_db_time(a.expires_at),
-        verified_at: a.verified_at.map(to_db_time),
-        submitted_at: a.submitted_at.map(to_db_time),
-        decision_reason: a.decision_reason.clone(),
-        decided_at: a.decided_at.map(to_db_time),
-    }
-}
-
-fn from_row(row: ApplicationRow) -> Result<ReissueApplication, StorageError> {
-    let corrupt = |what: &str| StorageError::Corrupt(format!("application {}: {what}", row.id));
-    let code = match (&row.code_hash, row.code_expires_at) {
-        (Some(hash), Some(expires_at)) => Some(ActiveCode {
-            hash: hash.clone(),
-            expires_at: from_db_time(expires_at),
-            failed_attempts: u32::try_from(row.code_failed_attempts).unwrap_or(0),
-        }),
-        _ => None,
-    };
-    Ok(ReissueApplication {
-        id: Uuid::parse_str(&row.id).map_err(|_| corrupt("id"))?,
-        token_hash: row.token_hash.clone(),
-        office_number: OfficeNumber::parse(&row.office_number)
-            .map_err(|_| corrupt("office_number"))?,
-        email: EmailAddress::parse(&row.email, NOTICE_EMAIL.field, NOTICE_EMAIL.label)
-            .map_err(|_| corrupt("email"))?,
-        prefecture: row
-            .prefecture_code
-            .as_deref()
-            .map(PrefectureCode::parse)
-            .transpose()
-            .map_err(|_| corrupt("prefecture_code"))?,
-        office_name: row.office_name.clone(),
-        status: row.status.parse().map_err(|_| corrupt("status"))?,
-        closed_reason: row.closed_reason.clone(),
-        reference_number: row.reference_number.clone(),
-        code,
-        codes_issued: u32::try_from(row.codes_issued).unwrap_or(0),
-        last_code_sent_at: row.last_code_sent_at.map(from_db_time),
-        client_address: row.client_address.clone(),
-        created_at: from_db_time(row.created_at),
-        updated_at: from_db_time(row.updated_at),
-        expires_at: from_db_time(row.expires_at),
-        verified_at: row.verified_at.map(from_db_time),
-        submitted_at: row.submitted_at.map(from_db_time),
-        decision_reason: row.decision_reason.clone(),
-        decided_at: row.decided_at.map(from_db_time),
-    })
 }
 
 /// What a reviewer's queue asks for.
@@ -212,7 +129,7 @@ pub struct QueueFilter {
 pub fn queue(
     conn: &mut DbConnection,
     filter: &QueueFilter,
-) -> Result<(Vec<ReissueApplication>, i64), StorageError> {
+) -> Result<(Vec<ApplicationRow>, i64), StorageError> {
     let filtered = || {
         let mut query = dsl::reissue_applications
             .filter(dsl::prefecture_code.eq(filter.prefecture.as_str()))
@@ -245,8 +162,7 @@ pub fn queue(
         .limit(filter.limit)
         .select(ApplicationRow::as_select())
         .load(conn)?;
-    let applications = rows.into_iter().map(from_row).collect::<Result<_, _>>()?;
-    Ok((applications, total))
+    Ok((rows, total))
 }
 
 /// A prefecture's applications by status.
@@ -266,14 +182,13 @@ pub fn for_office(
     conn: &mut DbConnection,
     prefecture: PrefectureCode,
     office_number: &OfficeNumber,
-) -> Result<Vec<ReissueApplication>, StorageError> {
-    let rows = dsl::reissue_applications
+) -> Result<Vec<ApplicationRow>, StorageError> {
+    Ok(dsl::reissue_applications
         .filter(dsl::prefecture_code.eq(prefecture.as_str()))
         .filter(dsl::office_number.eq(office_number.as_str()))
         .order((dsl::created_at.asc(), dsl::id.asc()))
         .select(ApplicationRow::as_select())
-        .load(conn)?;
-    rows.into_iter().map(from_row).collect()
+        .load(conn)?)
 }
 
 /// How many applications each of these offices has in the prefecture.

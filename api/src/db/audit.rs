@@ -3,24 +3,14 @@
 use diesel::prelude::*;
 use uuid::Uuid;
 
-use super::models::{to_db_time, AuditRow};
+use super::models::AuditRow;
 use super::schema::audit_log::dsl;
 use super::{DbConnection, StorageError};
-use crate::domain::audit::AuditEvent;
 
 /// Appends one entry.
-pub fn append(conn: &mut DbConnection, event: &AuditEvent) -> Result<(), StorageError> {
+pub fn append(conn: &mut DbConnection, row: &AuditRow) -> Result<(), StorageError> {
     diesel::insert_into(dsl::audit_log)
-        .values(AuditRow {
-            id: Uuid::now_v7().to_string(),
-            occurred_at: to_db_time(event.occurred_at),
-            actor: event.actor.clone(),
-            action: event.action.as_str().to_owned(),
-            application_id: event.application_id.map(|id| id.to_string()),
-            office_number: event.office_number.clone(),
-            prefecture_code: event.prefecture_code.clone(),
-            detail: event.detail.clone(),
-        })
+        .values(row)
         .execute(conn)?;
     Ok(())
 }

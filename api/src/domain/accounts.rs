@@ -13,6 +13,7 @@ use reissue_shared::{FieldError, FieldErrorCode};
 
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
+use super::ledger::LedgerEntry;
 use super::reviewers::{hash_password, password_matches, verify_password, OfficeIdentity};
 use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
 use super::{Context, DomainError};
@@ -321,7 +322,7 @@ pub fn notify_security_email(
     let Some(address) = &account.security_email else {
         return Ok(false);
     };
-    let content = crate::mail::templates::security_alert(&account.user_id, what);
+    let content = super::templates::security_alert(&account.user_id, what);
     db::outbox::enqueue(
         conn,
         &db::outbox::NewMail {
@@ -360,7 +361,7 @@ fn office_name(
     ) else {
         return Ok(None);
     };
-    Ok(db::ledger::find(conn, prefecture, &office)?.map(|entry| entry.office_name))
+    Ok(LedgerEntry::find(conn, prefecture, &office)?.map(|entry| entry.office_name))
 }
 
 /// Records an event of an office account in the audit log.
@@ -371,18 +372,16 @@ pub(crate) fn audit(
     detail: impl Into<String>,
     now: OffsetDateTime,
 ) -> Result<(), StorageError> {
-    db::audit::append(
-        conn,
-        &AuditEvent {
-            occurred_at: now,
-            actor: format!("office:{}", account.user_id),
-            action,
-            application_id: None,
-            office_number: Some(account.office_number.clone()),
-            prefecture_code: Some(account.prefecture_code.clone()),
-            detail: detail.into(),
-        },
-    )
+    AuditEvent {
+        occurred_at: now,
+        actor: format!("office:{}", account.user_id),
+        action,
+        application_id: None,
+        office_number: Some(account.office_number.clone()),
+        prefecture_code: Some(account.prefecture_code.clone()),
+        detail: detail.into(),
+    }
+    .record(conn)
 }
 
 /// Creates (or resets) an office account with a known password hash: the demo offices of

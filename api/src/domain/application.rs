@@ -1,13 +1,19 @@
-//! The reissue application and its state machine (manual steps 6–11). Pure: no HTTP, no SQL.
-//! Every transition is a method that checks the current status and says why it refuses.
+//! The reissue application and its state machine (manual steps 6–11): no HTTP, no SQL. Every
+//! transition is a method that checks the current status and says why it refuses. The entity
+//! is converted to and from its stored row here, once; `db::applications` holds the SQL.
 
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use reissue_shared::admin::Decision;
+use reissue_shared::email::NOTICE_EMAIL;
 use reissue_shared::{ApplicationStatus, EmailAddress, OfficeNumber, PrefectureCode};
 
 use super::error::{DomainError, InvalidStateReason};
 use crate::config::Limits;
+use crate::db::applications::QueueFilter;
+use crate::db::models::{from_db_time, to_db_time, ApplicationRow};
+use crate::db::{self, DbConnection, StorageError};
 
 /// Why an unsubmitted application was closed.
 pub const SUPERSEDED: &str = "superseded";
@@ -23,6 +29,15 @@ pub struct ActiveCode {
     pub failed_attempts: u32,
 }
 
+/// What an application has once submitted (manual step 11).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Submission {
+    /// The 受付番号 shown on 【終了】 and in the reviewers' queue.
+    pub reference_number: String,
+    /// When 送信 was pressed.
+    pub submitted_at: OffsetDateTime,
+}
+
 /// A reissue application as the domain sees it.
 #[derive(Debug, Clone)]
 pub struct ReissueApplication {
@@ -34,7 +49,6 @@ pub struct ReissueApplication {
     pub office_name: Option<String>,
     pub status: ApplicationStatus,
     pub closed_reason: Option<String>,
-    pub reference_number: Option<String>,
     pub code: Option<ActiveCode>,
     pub codes_issued: u32,
     pub last_code_sent_at: Option<OffsetDateTime>,
@@ -43,7 +57,8 @@ pub struct ReissueApplication {
     pub updated_at: OffsetDateTime,
     pub expires_at: OffsetDateTime,
     pub verified_at: Option<OffsetDateTime>,
-    pub submitted_at: Option<OffsetDateTime>,
+    /// Set once submitted (manual step 11), never before.
+    pub submission: Option<Submission>,
     /// Why it was rejected or withdrawn (shown to the office).
     pub decision_reason: Option<String>,
     /// When it was approved, rejected or withdrawn.
@@ -83,7 +98,6 @@ impl ReissueApplication {
             office_name: None,
             status: ApplicationStatus::AwaitingPrefecture,
             closed_reason: None,
-            reference_number: None,
             code: None,
             codes_issued: 0,
             last_code_sent_at: None,
@@ -92,7 +106,7 @@ impl ReissueApplication {
             updated_at: now,
             expires_at: now + limits.application_ttl,
             verified_at: None,
-            submitted_at: None,
+            submission: None,
             decision_reason: None,
             decided_at: None,
         }
@@ -268,16 +282,32 @@ impl ReissueApplication {
         &mut self,
         reference_number: String,
         now: OffsetDateTime,
-    ) -> Result<(), DomainError> {
+    ) -> Result<&Submission, DomainError> {
         self.ensure_open(now)?;
         if self.status != ApplicationStatus::Verified {
             return Err(DomainError::InvalidState(InvalidStateReason::NotVerified));
         }
         self.status = ApplicationStatus::Submitted;
-        self.reference_number = Some(reference_number);
-        self.submitted_at = Some(now);
         self.updated_at = now;
-        Ok(())
+        Ok(self.submission.insert(Submission {
+            reference_number,
+            submitted_at: now,
+        }))
+    }
+
+    /// The reference number once submitted, for texts that name the application.
+    pub fn reference_number(&self) -> Option<&str> {
+        self.submission
+            .as_ref()
+            .map(|s| s.reference_number.as_str())
+    }
+
+    /// The submission of an application a reviewer acts on. Only submitted applications reach
+    /// a reviewer, so a missing one is a broken invariant, not the caller's mistake.
+    pub fn submitted(&self) -> Result<&Submission, DomainError> {
+        self.submission.as_ref().ok_or_else(|| {
+            DomainError::Internal(format!("application {} has no submission", self.id))
+        })
     }
 
     /// 審査開始: a reviewer takes a submitted application.
@@ -289,19 +319,12 @@ impl ReissueApplication {
     }
 
     /// 承認 or 却下 of an application under review; a rejection carries its reason.
-    pub fn decide(
-        &mut self,
-        approved: bool,
-        reason: Option<String>,
-        now: OffsetDateTime,
-    ) -> Result<(), DomainError> {
+    pub fn decide(&mut self, decision: &Decision, now: OffsetDateTime) -> Result<(), DomainError> {
         self.require_status(&[ApplicationStatus::InReview])?;
-        self.status = if approved {
-            ApplicationStatus::Approved
-        } else {
-            ApplicationStatus::Rejected
+        (self.status, self.decision_reason) = match decision {
+            Decision::Approve => (ApplicationStatus::Approved, None),
+            Decision::Reject(reason) => (ApplicationStatus::Rejected, Some(reason.clone())),
         };
-        self.decision_reason = reason;
         self.decided_at = Some(now);
         self.updated_at = now;
         Ok(())
@@ -359,6 +382,167 @@ pub fn seconds_until(now: OffsetDateTime, then: OffsetDateTime) -> u64 {
         1
     } else {
         seconds as u64
+    }
+}
+
+/// A stored application as the entity; a row that does not parse is corrupt.
+impl TryFrom<ApplicationRow> for ReissueApplication {
+    type Error = StorageError;
+
+    fn try_from(row: ApplicationRow) -> Result<Self, StorageError> {
+        let corrupt = |what: &str| StorageError::Corrupt(format!("application {}: {what}", row.id));
+        let count = |n: i32, what: &str| u32::try_from(n).map_err(|_| corrupt(what));
+        let code = match (&row.code_hash, row.code_expires_at) {
+            (Some(hash), Some(expires_at)) => Some(ActiveCode {
+                hash: hash.clone(),
+                expires_at: from_db_time(expires_at),
+                failed_attempts: count(row.code_failed_attempts, "code_failed_attempts")?,
+            }),
+            _ => None,
+        };
+        let submission = match (&row.reference_number, row.submitted_at) {
+            (Some(reference_number), Some(submitted_at)) => Some(Submission {
+                reference_number: reference_number.clone(),
+                submitted_at: from_db_time(submitted_at),
+            }),
+            (None, None) => None,
+            _ => return Err(corrupt("reference_number without submitted_at or back")),
+        };
+        Ok(Self {
+            id: Uuid::parse_str(&row.id).map_err(|_| corrupt("id"))?,
+            office_number: OfficeNumber::parse(&row.office_number)
+                .map_err(|_| corrupt("office_number"))?,
+            email: EmailAddress::parse(&row.email, NOTICE_EMAIL.field, NOTICE_EMAIL.label)
+                .map_err(|_| corrupt("email"))?,
+            prefecture: row
+                .prefecture_code
+                .as_deref()
+                .map(PrefectureCode::parse)
+                .transpose()
+                .map_err(|_| corrupt("prefecture_code"))?,
+            status: row.status.parse().map_err(|_| corrupt("status"))?,
+            codes_issued: count(row.codes_issued, "codes_issued")?,
+            code,
+            submission,
+            last_code_sent_at: row.last_code_sent_at.map(from_db_time),
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+            expires_at: from_db_time(row.expires_at),
+            verified_at: row.verified_at.map(from_db_time),
+            decided_at: row.decided_at.map(from_db_time),
+            token_hash: row.token_hash,
+            office_name: row.office_name,
+            closed_reason: row.closed_reason,
+            client_address: row.client_address,
+            decision_reason: row.decision_reason,
+        })
+    }
+}
+
+/// The entity as its row.
+impl From<&ReissueApplication> for ApplicationRow {
+    fn from(a: &ReissueApplication) -> Self {
+        let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        Self {
+            id: a.id.to_string(),
+            token_hash: a.token_hash.clone(),
+            office_number: a.office_number.as_str().to_owned(),
+            email: a.email.as_str().to_owned(),
+            prefecture_code: a.prefecture.map(|p| p.as_str().to_owned()),
+            office_name: a.office_name.clone(),
+            status: a.status.as_str().to_owned(),
+            closed_reason: a.closed_reason.clone(),
+            reference_number: a.submission.as_ref().map(|s| s.reference_number.clone()),
+            code_hash: a.code.as_ref().map(|c| c.hash.clone()),
+            code_expires_at: a.code.as_ref().map(|c| to_db_time(c.expires_at)),
+            code_failed_attempts: a.code.as_ref().map_or(0, |c| count(c.failed_attempts)),
+            codes_issued: count(a.codes_issued),
+            last_code_sent_at: a.last_code_sent_at.map(to_db_time),
+            client_address: a.client_address.clone(),
+            created_at: to_db_time(a.created_at),
+            updated_at: to_db_time(a.updated_at),
+            expires_at: to_db_time(a.expires_at),
+            verified_at: a.verified_at.map(to_db_time),
+            submitted_at: a.submission.as_ref().map(|s| to_db_time(s.submitted_at)),
+            decision_reason: a.decision_reason.clone(),
+            decided_at: a.decided_at.map(to_db_time),
+        }
+    }
+}
+
+fn entities(rows: Vec<ApplicationRow>) -> Result<Vec<ReissueApplication>, StorageError> {
+    rows.into_iter().map(ReissueApplication::try_from).collect()
+}
+
+/// Storage of applications, as entities (the SQL is in `db::applications`).
+impl ReissueApplication {
+    /// Reads one application.
+    pub fn load(conn: &mut DbConnection, id: Uuid) -> Result<Option<Self>, StorageError> {
+        db::applications::find(conn, id)?
+            .map(Self::try_from)
+            .transpose()
+    }
+
+    /// Reads one application and locks it until the transaction ends.
+    pub fn load_for_update(
+        conn: &mut DbConnection,
+        id: Uuid,
+    ) -> Result<Option<Self>, StorageError> {
+        db::applications::find_for_update(conn, id)?
+            .map(Self::try_from)
+            .transpose()
+    }
+
+    /// Stores a new application.
+    pub fn insert(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        db::applications::insert(conn, &ApplicationRow::from(self))
+    }
+
+    /// Stores every field of an existing application.
+    pub fn save(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        db::applications::update(conn, &ApplicationRow::from(self))
+    }
+
+    /// The unsubmitted applications of an office.
+    pub fn unsubmitted_of_office(
+        conn: &mut DbConnection,
+        office_number: &OfficeNumber,
+    ) -> Result<Vec<Self>, StorageError> {
+        entities(db::applications::find_unsubmitted_for_office(
+            conn,
+            office_number,
+        )?)
+    }
+
+    /// Marks up to `batch` unsubmitted applications past their lifetime as expired.
+    pub fn expire_due(
+        conn: &mut DbConnection,
+        now: OffsetDateTime,
+        batch: i64,
+    ) -> Result<Vec<Self>, StorageError> {
+        entities(db::applications::expire_due(conn, now, batch)?)
+    }
+
+    /// One page of a prefecture's queue and how many match in all.
+    pub fn queue(
+        conn: &mut DbConnection,
+        filter: &QueueFilter,
+    ) -> Result<(Vec<Self>, i64), StorageError> {
+        let (rows, total) = db::applications::queue(conn, filter)?;
+        Ok((entities(rows)?, total))
+    }
+
+    /// Every application of an office in a prefecture, oldest first.
+    pub fn of_office(
+        conn: &mut DbConnection,
+        prefecture: PrefectureCode,
+        office_number: &OfficeNumber,
+    ) -> Result<Vec<Self>, StorageError> {
+        entities(db::applications::for_office(
+            conn,
+            prefecture,
+            office_number,
+        )?)
     }
 }
 

@@ -3,6 +3,9 @@
 use time::OffsetDateTime;
 use uuid::Uuid;
 
+use crate::db::models::{to_db_time, AuditRow};
+use crate::db::{self, DbConnection, StorageError};
+
 /// The recorded actions.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AuditAction {
@@ -152,5 +155,24 @@ impl AuditEvent {
             prefecture_code: application.prefecture.map(|p| p.as_str().to_owned()),
             detail: detail.into(),
         }
+    }
+}
+
+impl AuditEvent {
+    /// Appends the event to the audit log, as a new row with a time-ordered id.
+    pub fn record(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        db::audit::append(
+            conn,
+            &AuditRow {
+                id: Uuid::now_v7().to_string(),
+                occurred_at: to_db_time(self.occurred_at),
+                actor: self.actor.clone(),
+                action: self.action.as_str().to_owned(),
+                application_id: self.application_id.map(|id| id.to_string()),
+                office_number: self.office_number.clone(),
+                prefecture_code: self.prefecture_code.clone(),
+                detail: self.detail.clone(),
+            },
+        )
     }
 }

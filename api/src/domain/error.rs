@@ -110,6 +110,10 @@ pub enum DomainError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A failure that is neither storage nor the caller's (a broken invariant, a crypto
+    /// failure): answered as an internal error, never hidden behind a default value.
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Which step was out of order.

@@ -14,8 +14,14 @@ use std::collections::HashMap;
 use std::fmt;
 use std::str::FromStr;
 
+use time::OffsetDateTime;
+
 use reissue_shared::normalize::{is_separator, to_half_width};
 use reissue_shared::{OfficeNumber, PrefectureCode};
+
+use super::audit::{AuditAction, AuditEvent};
+use crate::db::models::{to_db_time, LedgerEntryRow};
+use crate::db::{self, Database, DbConnection, StorageError};
 
 /// The kind of an office in the ledger. Only care offices may use the reissue service; the
 /// other kinds are in the ledger so that they can be told where to go instead.
@@ -100,6 +106,103 @@ pub struct LedgerEntry {
     pub address: String,
     /// 電話番号, half-width digits and `-`.
     pub phone: String,
+}
+
+/// A stored ledger entry as the entity; a row that does not parse is corrupt.
+impl TryFrom<LedgerEntryRow> for LedgerEntry {
+    type Error = StorageError;
+
+    fn try_from(row: LedgerEntryRow) -> Result<Self, StorageError> {
+        let corrupt =
+            |what: &str| StorageError::Corrupt(format!("ledger {}: {what}", row.office_number));
+        Ok(Self {
+            office_number: OfficeNumber::parse(&row.office_number)
+                .map_err(|_| corrupt("office_number"))?,
+            kind: row
+                .kind
+                .parse::<OfficeKind>()
+                .map_err(|_| corrupt("kind"))?,
+            prefecture_code: PrefectureCode::parse(&row.prefecture_code)
+                .map_err(|_| corrupt("prefecture_code"))?,
+            office_name: row.office_name,
+            postal_code: row.postal_code,
+            address: row.address,
+            phone: row.phone,
+        })
+    }
+}
+
+/// Storage of the ledger, as entities (the SQL is in `db::ledger`).
+impl LedgerEntry {
+    /// The row of this entry, imported at `imported_at` (the row keeps when; the entry does not).
+    pub fn to_row(&self, imported_at: OffsetDateTime) -> LedgerEntryRow {
+        LedgerEntryRow {
+            prefecture_code: self.prefecture_code.as_str().to_owned(),
+            office_number: self.office_number.as_str().to_owned(),
+            office_name: self.office_name.clone(),
+            kind: self.kind.as_str().to_owned(),
+            postal_code: self.postal_code.clone(),
+            address: self.address.clone(),
+            phone: self.phone.clone(),
+            imported_at: to_db_time(imported_at),
+        }
+    }
+
+    /// The entry of `office_number` in `prefecture`'s ledger.
+    pub fn find(
+        conn: &mut DbConnection,
+        prefecture: PrefectureCode,
+        office_number: &OfficeNumber,
+    ) -> Result<Option<Self>, StorageError> {
+        db::ledger::find(conn, prefecture, office_number)?
+            .map(Self::try_from)
+            .transpose()
+    }
+
+    /// Inserts or replaces `entries` (run inside a transaction: all or nothing).
+    pub fn store_all(
+        conn: &mut DbConnection,
+        entries: &[Self],
+        now: OffsetDateTime,
+    ) -> Result<usize, StorageError> {
+        let rows: Vec<LedgerEntryRow> = entries.iter().map(|entry| entry.to_row(now)).collect();
+        db::ledger::upsert_all(conn, &rows)
+    }
+}
+
+/// Stores a parsed ledger file in one transaction, audited as imported by the operator from
+/// `source`. Blocking: for the command line and start-up.
+pub fn import(
+    db: &Database,
+    entries: &[LedgerEntry],
+    source: &str,
+    now: OffsetDateTime,
+) -> Result<usize, StorageError> {
+    // Two imports at once (two instances started with `--demo`) can both insert an office
+    // the other is inserting; the loser's whole file is then tried again, and its deletes
+    // wait for the winner's rows.
+    let mut tries = 0;
+    loop {
+        tries += 1;
+        let outcome: Result<usize, StorageError> = db.transaction_blocking(|conn| {
+            let count = LedgerEntry::store_all(conn, entries, now)?;
+            AuditEvent {
+                occurred_at: now,
+                actor: "operator".into(),
+                action: AuditAction::LedgerImported,
+                application_id: None,
+                office_number: None,
+                prefecture_code: None,
+                detail: format!("{count} entries from {source}"),
+            }
+            .record(conn)?;
+            Ok(count)
+        });
+        match outcome {
+            Err(error) if error.is_unique_violation() && tries < 3 => continue,
+            outcome => return outcome,
+        }
+    }
 }
 
 /// One bad line of a ledger file.

@@ -4,9 +4,9 @@
 pub mod accounts;
 pub mod application;
 pub mod audit;
-pub mod clock;
 pub mod error;
 pub mod ledger;
+pub mod outbox;
 pub mod rate_limit;
 pub mod reissue;
 pub mod review;
@@ -14,14 +14,16 @@ pub mod reviewers;
 pub mod secrets;
 pub mod security_email;
 pub mod sweeper;
+pub mod templates;
 
 use std::sync::Arc;
 
+use time::OffsetDateTime;
 use tokio::sync::Notify;
 
+use crate::clock::Clock;
 use crate::config::Limits;
-use crate::db::Database;
-use clock::Clock;
+use crate::db::{Database, DbConnection, StorageError};
 use secrets::Hasher;
 
 pub use error::DomainError;
@@ -42,4 +44,86 @@ pub struct Context {
     pub limits: Arc<Limits>,
     /// Wakes the outbox worker.
     pub mail_wakeup: Arc<Notify>,
+}
+
+/// One unit of work inside a transaction: the connection, the context, the time the work
+/// started (one "now" for every row it writes), and whether it queued mail.
+pub struct Tx<'a> {
+    /// The transaction's connection.
+    pub conn: &'a mut DbConnection,
+    /// What every use case needs.
+    pub ctx: &'a Context,
+    /// Now, read once when the transaction began.
+    pub now: OffsetDateTime,
+    mail_queued: bool,
+}
+
+impl Tx<'_> {
+    /// Queues `content` for `recipient` in this transaction (sent if and only if it commits);
+    /// the outbox worker is woken after the commit.
+    pub fn queue_mail(
+        &mut self,
+        recipient: &str,
+        content: templates::MailContent,
+        application_id: Option<uuid::Uuid>,
+    ) -> Result<(), StorageError> {
+        outbox::queue(self.conn, recipient, content, application_id, self.now)?;
+        self.mail_queued = true;
+        Ok(())
+    }
+}
+
+impl Context {
+    /// Runs `work` in one transaction on the blocking pool (an `Err` rolls back), with the
+    /// clock read once; wakes the outbox worker when the committed work queued mail.
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut Tx<'_>) -> Result<T, E> + Send + 'static,
+    {
+        let ctx = self.clone();
+        let (value, mail_queued) = self
+            .db
+            .transaction(move |conn| {
+                let mut tx = Tx {
+                    conn,
+                    now: ctx.clock.now(),
+                    ctx: &ctx,
+                    mail_queued: false,
+                };
+                let value = work(&mut tx)?;
+                Ok::<_, E>((value, tx.mail_queued))
+            })
+            .await?;
+        if mail_queued {
+            self.mail_wakeup.notify_one();
+        }
+        Ok(value)
+    }
+
+    /// Runs a read on the blocking pool, outside any transaction, with the clock read once.
+    pub async fn read<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut DbConnection, &Context, OffsetDateTime) -> Result<T, E> + Send + 'static,
+    {
+        let ctx = self.clone();
+        self.db
+            .run(move |conn| {
+                let now = ctx.clock.now();
+                work(conn, &ctx, now)
+            })
+            .await
+    }
+
+    /// `/readyz`: whether storage answers now. Whatever the cause, "not ready" is the answer
+    /// (503), so a load balancer can act on it.
+    pub async fn check_storage(&self) -> Result<(), DomainError> {
+        self.db
+            .ping()
+            .await
+            .map_err(|error| DomainError::Storage(StorageError::Unavailable(error.to_string())))
+    }
 }

@@ -13,12 +13,12 @@ use reissue_shared::{PrefectureCode, VerificationCode};
 use super::application::{ReissueApplication, VerificationOutcome};
 use super::audit::{AuditAction, AuditEvent};
 use super::error::DomainError;
-use super::ledger::OfficeKind;
+use super::ledger::{LedgerEntry, OfficeKind};
 use super::rate_limit::{self, Budget};
 use super::secrets::{generate_code, generate_reference_number, generate_token};
-use super::Context;
-use crate::db::{self, DbConnection, StorageError};
-use crate::mail::templates;
+use super::templates;
+use super::{Context, Tx};
+use crate::db::{self, StorageError};
 
 const TOKEN_PURPOSE: &str = "application-token";
 const CODE_PURPOSE: &str = "application-code";
@@ -71,53 +71,48 @@ async fn create_once(
     ctx: &Context,
     input: NewApplicationInput,
     caller: Caller,
-    token_hash_input: String,
+    token: String,
 ) -> Result<ReissueApplication, DomainError> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let ctx = ctx2;
-            let now = ctx.clock.now();
-            rate_limit::spend(conn, &[caller.budget(&ctx)], now)?;
-            db::applications::lock_office(conn, &input.office_number)?;
-            let mut application = ReissueApplication::new(
-                input.office_number,
-                input.email,
-                String::new(),
-                caller.address.clone(),
-                now,
-                &ctx.limits,
-            );
-            application.token_hash = ctx.hasher.digest(
-                TOKEN_PURPOSE,
-                &[&application.id.to_string(), &token_hash_input],
-            );
-            for mut previous in
-                db::applications::find_unsubmitted_for_office(conn, &application.office_number)?
-            {
-                previous.supersede(now);
-                db::applications::update(conn, &previous)?;
-                audit(
-                    conn,
-                    &previous,
-                    "system",
-                    AuditAction::ApplicationSuperseded,
-                    format!("replaced by {}", application.id),
-                    now,
-                )?;
-            }
-            db::applications::insert(conn, &application)?;
+    ctx.transaction(move |tx| {
+        let now = tx.now;
+        rate_limit::spend(tx.conn, &[caller.budget(tx.ctx)], now)?;
+        db::applications::lock_office(tx.conn, &input.office_number)?;
+        let mut application = ReissueApplication::new(
+            input.office_number,
+            input.email,
+            String::new(),
+            caller.address.clone(),
+            now,
+            &tx.ctx.limits,
+        );
+        application.token_hash = tx
+            .ctx
+            .hasher
+            .digest(TOKEN_PURPOSE, &[&application.id.to_string(), &token]);
+        for mut previous in
+            ReissueApplication::unsubmitted_of_office(tx.conn, &application.office_number)?
+        {
+            previous.supersede(now);
+            previous.save(tx.conn)?;
             audit(
-                conn,
-                &application,
-                caller.actor(),
-                AuditAction::ApplicationCreated,
-                "",
-                now,
+                tx,
+                &previous,
+                "system",
+                AuditAction::ApplicationSuperseded,
+                format!("replaced by {}", application.id),
             )?;
-            Ok::<_, DomainError>(application)
-        })
-        .await
+        }
+        application.insert(tx.conn)?;
+        audit(
+            tx,
+            &application,
+            caller.actor(),
+            AuditAction::ApplicationCreated,
+            "",
+        )?;
+        Ok(application)
+    })
+    .await
 }
 
 /// Step 7: the billing prefecture. Checks the office against that prefecture's ledger and
@@ -129,43 +124,40 @@ pub async fn choose_prefecture(
     prefecture: PrefectureCode,
     caller: Caller,
 ) -> Result<CodeSent, DomainError> {
-    let sent =
-        with_application(ctx, id, token, move |conn, ctx, mut application, now| {
-            application.ensure_open(now)?;
-            rate_limit::spend(conn, &[caller.budget(ctx)], now)?;
-            let entry = db::ledger::find(conn, prefecture, &application.office_number)?
-                .ok_or_else(|| DomainError::OfficeNotInLedger {
+    with_application(ctx, id, token, move |tx, mut application| {
+        let (ctx, now) = (tx.ctx, tx.now);
+        application.ensure_open(now)?;
+        rate_limit::spend(tx.conn, &[caller.budget(ctx)], now)?;
+        let entry = LedgerEntry::find(tx.conn, prefecture, &application.office_number)?
+            .ok_or_else(|| DomainError::OfficeNotInLedger {
+                office_number: application.office_number.clone(),
+                prefecture,
+            })?;
+        match entry.kind {
+            OfficeKind::Care => {}
+            OfficeKind::Disability => {
+                return Err(DomainError::OfficeNotCare {
                     office_number: application.office_number.clone(),
                     prefecture,
-                })?;
-            match entry.kind {
-                OfficeKind::Care => {}
-                OfficeKind::Disability => {
-                    return Err(DomainError::OfficeNotCare {
-                        office_number: application.office_number.clone(),
-                        prefecture,
-                    })
-                }
-                OfficeKind::Agent => {
-                    return Err(DomainError::AgentNotAllowed {
-                        office_number: application.office_number.clone(),
-                    })
-                }
+                })
             }
-            application.choose_prefecture(prefecture, entry.office_name, now)?;
-            audit(
-                conn,
-                &application,
-                caller.actor(),
-                AuditAction::PrefectureChosen,
-                "",
-                now,
-            )?;
-            send_code(conn, ctx, &mut application, &caller, now)
-        })
-        .await?;
-    ctx.mail_wakeup.notify_one();
-    Ok(sent)
+            OfficeKind::Agent => {
+                return Err(DomainError::AgentNotAllowed {
+                    office_number: application.office_number.clone(),
+                })
+            }
+        }
+        application.choose_prefecture(prefecture, entry.office_name, now)?;
+        audit(
+            tx,
+            &application,
+            caller.actor(),
+            AuditAction::PrefectureChosen,
+            "",
+        )?;
+        send_code(tx, &mut application, &caller)
+    })
+    .await
 }
 
 /// 確認コードを再送信: a new code; the old one dies.
@@ -175,14 +167,12 @@ pub async fn resend_code(
     token: String,
     caller: Caller,
 ) -> Result<CodeSent, DomainError> {
-    let sent = with_application(ctx, id, token, move |conn, ctx, mut application, now| {
-        application.check_can_issue_code(now, &ctx.limits)?;
-        rate_limit::spend(conn, &[caller.budget(ctx)], now)?;
-        send_code(conn, ctx, &mut application, &caller, now)
+    with_application(ctx, id, token, move |tx, mut application| {
+        application.check_can_issue_code(tx.now, &tx.ctx.limits)?;
+        rate_limit::spend(tx.conn, &[caller.budget(tx.ctx)], tx.now)?;
+        send_code(tx, &mut application, &caller)
     })
-    .await?;
-    ctx.mail_wakeup.notify_one();
-    Ok(sent)
+    .await
 }
 
 /// Step 9: the code from the mail.
@@ -195,33 +185,33 @@ pub async fn verify(
 ) -> Result<Verified, DomainError> {
     // The wrong-try count must be committed even though the answer is an error, so the
     // transaction returns the outcome and the error is made after the commit.
-    let (application, outcome) =
-        with_application(ctx, id, token, move |conn, ctx, mut application, now| {
-            let stored_hash = application.check_can_verify(now, &ctx.limits)?.hash.clone();
-            let wrong_budgets = wrong_code_budgets(ctx, &application);
-            let mut all = vec![caller.budget(ctx)];
-            all.extend(wrong_budgets.iter().cloned());
-            rate_limit::check(conn, &all, now)?;
-            rate_limit::record(conn, &[caller.budget(ctx)], now)?;
-            let matches = ctx.hasher.verify(
-                &stored_hash,
-                CODE_PURPOSE,
-                &[&application.id.to_string(), code.as_str()],
-            );
-            let outcome = application.record_code_entry(matches, now, &ctx.limits)?;
-            let action = match outcome {
-                VerificationOutcome::Verified => AuditAction::CodeVerified,
-                VerificationOutcome::Wrong { .. } => AuditAction::CodeWrong,
-                VerificationOutcome::Locked => AuditAction::CodeLocked,
-            };
-            if outcome != VerificationOutcome::Verified {
-                rate_limit::record(conn, &wrong_budgets, now)?;
-            }
-            db::applications::update(conn, &application)?;
-            audit(conn, &application, caller.actor(), action, "", now)?;
-            Ok((application, outcome))
-        })
-        .await?;
+    let (application, outcome) = with_application(ctx, id, token, move |tx, mut application| {
+        let (ctx, now) = (tx.ctx, tx.now);
+        let stored_hash = application.check_can_verify(now, &ctx.limits)?.hash.clone();
+        let wrong_budgets = wrong_code_budgets(ctx, &application);
+        let mut all = vec![caller.budget(ctx)];
+        all.extend(wrong_budgets.iter().cloned());
+        rate_limit::check(tx.conn, &all, now)?;
+        rate_limit::record(tx.conn, &[caller.budget(ctx)], now)?;
+        let matches = ctx.hasher.verify(
+            &stored_hash,
+            CODE_PURPOSE,
+            &[&application.id.to_string(), code.as_str()],
+        );
+        let outcome = application.record_code_entry(matches, now, &ctx.limits)?;
+        let action = match outcome {
+            VerificationOutcome::Verified => AuditAction::CodeVerified,
+            VerificationOutcome::Wrong { .. } => AuditAction::CodeWrong,
+            VerificationOutcome::Locked => AuditAction::CodeLocked,
+        };
+        if outcome != VerificationOutcome::Verified {
+            rate_limit::record(tx.conn, &wrong_budgets, now)?;
+        }
+        application.save(tx.conn)?;
+        audit(tx, &application, caller.actor(), action, "")?;
+        Ok((application, outcome))
+    })
+    .await?;
     match outcome {
         VerificationOutcome::Verified => verified_view(&application),
         VerificationOutcome::Wrong { attempts_left } => {
@@ -242,64 +232,60 @@ pub async fn submit(
 ) -> Result<Submitted, DomainError> {
     // A reference number collision is astronomically rare, but the unique index would refuse
     // it; try again with a new number rather than fail the applicant.
-    let application = retry_on_unique_violation(|| {
+    let (status, submission) = retry_on_unique_violation(|| {
         let caller = caller.clone();
         with_application(
             ctx,
             id,
             token.clone(),
-            move |conn, _ctx, mut application, now| {
-                application.submit(generate_reference_number(), now)?;
-                db::applications::update(conn, &application)?;
+            move |tx, mut application| {
+                let now = tx.now;
+                let submission = application.submit(generate_reference_number(), now)?.clone();
+                application.save(tx.conn)?;
                 // A fraudulent application is noticed before the letter arrives.
                 if let Some(prefecture) = application.prefecture {
                     let what = format!(
                         "ログイン情報の再発行申請が送信されました（受付番号 {}、通知先メールアドレス {}）。",
-                        application.reference_number.as_deref().unwrap_or_default(),
-                        application.email
+                        submission.reference_number, application.email
                     );
                     super::accounts::notify_office(
-                        conn,
+                        tx.conn,
                         prefecture.as_str(),
                         application.office_number.as_str(),
                         &what,
                         now,
                     )?;
                 }
-                let detail = application.reference_number.clone().unwrap_or_default();
                 audit(
-                    conn,
+                    tx,
                     &application,
                     caller.actor(),
                     AuditAction::ApplicationSubmitted,
-                    detail,
-                    now,
+                    submission.reference_number.clone(),
                 )?;
-                Ok(application)
+                Ok((application.status, submission))
             },
         )
     })
     .await?;
+    // The office's security alert is queued by `accounts::notify_office`, outside `Tx`.
     ctx.mail_wakeup.notify_one();
     Ok(Submitted {
-        status: application.status,
-        reference_number: application.reference_number.unwrap_or_default(),
-        submitted_at: application.submitted_at.unwrap_or(application.updated_at),
+        status,
+        reference_number: submission.reference_number,
+        submitted_at: submission.submitted_at,
     })
 }
 
 /// `GET /reissue-applications/{id}`.
 pub async fn view(ctx: &Context, id: Uuid, token: String) -> Result<ApplicationView, DomainError> {
     // A read: no transaction and no row lock.
-    let ctx2 = ctx.clone();
-    ctx.db
-        .run(move |conn| {
-            let now = ctx2.clock.now();
-            let found = db::applications::find(conn, id)?;
-            let application = authorize(&ctx2, found, id, &token)?;
-            Ok(application_view(&application, &ctx2, now))
-        })
-        .await
+    ctx.read(move |conn, ctx, now| {
+        let found = ReissueApplication::load(conn, id)?;
+        let application = authorize(ctx, found, id, &token)?;
+        Ok(application_view(&application, ctx, now))
+    })
+    .await
 }
 
 fn application_view(a: &ReissueApplication, ctx: &Context, now: OffsetDateTime) -> ApplicationView {
@@ -317,8 +303,8 @@ fn application_view(a: &ReissueApplication, ctx: &Context, now: OffsetDateTime) 
         code_expires_at: a.code.as_ref().map(|c| c.expires_at),
         attempts_left: a.attempts_left(&ctx.limits),
         codes_remaining: a.codes_remaining(&ctx.limits),
-        reference_number: a.reference_number.clone(),
-        submitted_at: a.submitted_at,
+        reference_number: a.reference_number().map(str::to_owned),
+        submitted_at: a.submission.as_ref().map(|s| s.submitted_at),
         created_at: a.created_at,
         expires_at: a.expires_at,
     }
@@ -338,12 +324,11 @@ fn verified_view(a: &ReissueApplication) -> Result<Verified, DomainError> {
 
 /// Issues a code, stores its hash, queues the mail (same transaction), records budgets.
 fn send_code(
-    conn: &mut DbConnection,
-    ctx: &Context,
+    tx: &mut Tx<'_>,
     application: &mut ReissueApplication,
     caller: &Caller,
-    now: OffsetDateTime,
 ) -> Result<CodeSent, DomainError> {
+    let (ctx, now) = (tx.ctx, tx.now);
     let budgets = [
         Budget::new(
             "code:office",
@@ -358,36 +343,29 @@ fn send_code(
             ctx.limits.budget_window,
         ),
     ];
-    rate_limit::check(conn, &budgets, now)?;
+    rate_limit::check(tx.conn, &budgets, now)?;
     let code = generate_code(CODE_DIGITS);
     let hash = ctx
         .hasher
         .digest(CODE_PURPOSE, &[&application.id.to_string(), &code]);
     application.issue_code(hash, now, &ctx.limits)?;
-    db::applications::update(conn, application)?;
-    rate_limit::record(conn, &budgets, now)?;
-    let content = templates::code_notice(&code, ctx.limits.code_ttl);
-    db::outbox::enqueue(
-        conn,
-        &db::outbox::NewMail {
-            recipient: application.email.as_str().to_owned(),
-            subject: content.subject,
-            body: content.body,
-            application_id: Some(application.id),
-        },
-        now,
+    application.save(tx.conn)?;
+    rate_limit::record(tx.conn, &budgets, now)?;
+    tx.queue_mail(
+        application.email.as_str(),
+        templates::code_notice(&code, ctx.limits.code_ttl),
+        Some(application.id),
     )?;
     let detail = format!(
         "code #{} to {}",
         application.codes_issued, application.email
     );
     audit(
-        conn,
+        tx,
         application,
         caller.actor(),
         AuditAction::CodeSent,
         detail,
-        now,
     )?;
     let expires_at = application.code.as_ref().map_or(now, |c| c.expires_at);
     Ok(CodeSent {
@@ -415,7 +393,7 @@ fn wrong_code_budgets(ctx: &Context, application: &ReissueApplication) -> Vec<Bu
     ]
 }
 
-/// Runs `work` in one transaction on the application that `token` opens, with "now".
+/// Runs `work` in one transaction on the application that `token` opens (locked).
 async fn with_application<T, F>(
     ctx: &Context,
     id: Uuid,
@@ -424,23 +402,14 @@ async fn with_application<T, F>(
 ) -> Result<T, DomainError>
 where
     T: Send + 'static,
-    F: FnOnce(
-            &mut DbConnection,
-            &Context,
-            ReissueApplication,
-            OffsetDateTime,
-        ) -> Result<T, DomainError>
-        + Send
-        + 'static,
+    F: FnOnce(&mut Tx<'_>, ReissueApplication) -> Result<T, DomainError> + Send + 'static,
 {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let application = load_authorized(conn, &ctx2, id, &token)?;
-            work(conn, &ctx2, application, now)
-        })
-        .await
+    ctx.transaction(move |tx| {
+        let found = ReissueApplication::load_for_update(tx.conn, id)?;
+        let application = authorize(tx.ctx, found, id, &token)?;
+        work(tx, application)
+    })
+    .await
 }
 
 /// Runs `attempt` again, up to five times in all, when a unique index refused its write
@@ -458,17 +427,6 @@ where
             other => return other,
         }
     }
-}
-
-/// Loads and locks the application the token opens.
-fn load_authorized(
-    conn: &mut DbConnection,
-    ctx: &Context,
-    id: Uuid,
-    token: &str,
-) -> Result<ReissueApplication, DomainError> {
-    let found = db::applications::find_for_update(conn, id)?;
-    authorize(ctx, found, id, token)
 }
 
 /// The application if `token` opens it. A token for another application, or an unknown id, is
@@ -492,15 +450,11 @@ fn authorize(
 }
 
 fn audit(
-    conn: &mut DbConnection,
+    tx: &mut Tx<'_>,
     application: &ReissueApplication,
     actor: impl Into<String>,
     action: AuditAction,
     detail: impl Into<String>,
-    now: OffsetDateTime,
 ) -> Result<(), StorageError> {
-    db::audit::append(
-        conn,
-        &AuditEvent::for_application(application, actor, action, detail, now),
-    )
+    AuditEvent::for_application(application, actor, action, detail, tx.now).record(tx.conn)
 }

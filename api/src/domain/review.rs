@@ -16,11 +16,12 @@ use reissue_shared::ApplicationStatus;
 use super::accounts;
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
+use super::ledger::LedgerEntry;
 use super::reviewers::Reviewer;
-use super::{Context, DomainError};
+use super::templates::{self, MailContent, ReviewOutcome};
+use super::{Context, DomainError, Tx};
 use crate::db::applications::QueueFilter;
 use crate::db::{self, DbConnection};
-use crate::mail::templates::{self, MailContent, ReviewOutcome};
 
 /// Rows per page of the queue.
 pub const PER_PAGE: u32 = 50;
@@ -33,30 +34,29 @@ pub async fn list(
     query: ApplicationQuery,
     page: u32,
 ) -> Result<ApplicationList, DomainError> {
-    ctx.db
-        .run(move |conn| {
-            let filter = QueueFilter {
-                prefecture: reviewer.prefecture,
-                status: query.status,
-                search: query.q.clone(),
-                offset: i64::from(page - 1) * i64::from(PER_PAGE),
-                limit: i64::from(PER_PAGE),
-            };
-            let (applications, total) = db::applications::queue(conn, &filter)?;
-            let counts = db::applications::counts_by_status(conn, reviewer.prefecture)?
-                .into_iter()
-                .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
-                .collect::<BTreeMap<_, _>>();
-            let items = summaries(conn, &reviewer, &applications)?;
-            Ok(ApplicationList {
-                items,
-                total: u64::try_from(total).unwrap_or(0),
-                counts,
-                page,
-                per_page: PER_PAGE,
-            })
+    ctx.read(move |conn, _ctx, _now| {
+        let filter = QueueFilter {
+            prefecture: reviewer.prefecture,
+            status: query.status,
+            search: query.q.clone(),
+            offset: i64::from(page - 1) * i64::from(PER_PAGE),
+            limit: i64::from(PER_PAGE),
+        };
+        let (applications, total) = ReissueApplication::queue(conn, &filter)?;
+        let counts = db::applications::counts_by_status(conn, reviewer.prefecture)?
+            .into_iter()
+            .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
+            .collect::<BTreeMap<_, _>>();
+        let items = summaries(conn, &reviewer, &applications)?;
+        Ok(ApplicationList {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            counts,
+            page,
+            per_page: PER_PAGE,
         })
-        .await
+    })
+    .await
 }
 
 /// An application's page: the application, its ledger entry, notes, history and the other
@@ -66,12 +66,11 @@ pub async fn detail(
     reviewer: Reviewer,
     id: Uuid,
 ) -> Result<ApplicationDetail, DomainError> {
-    ctx.db
-        .run(move |conn| {
-            let application = load_in_prefecture(conn, &reviewer, id, false)?;
-            detail_of(conn, &reviewer, &application)
-        })
-        .await
+    ctx.read(move |conn, _ctx, _now| {
+        let application = load_in_prefecture(conn, &reviewer, id, false)?;
+        detail_of(conn, &reviewer, &application)
+    })
+    .await
 }
 
 /// 審査開始.
@@ -85,8 +84,8 @@ pub async fn start_review(
         reviewer,
         id,
         AuditAction::ReviewStarted,
-        |_conn, _ctx, application, now| {
-            application.start_review(now)?;
+        |tx, application| {
+            application.start_review(tx.now)?;
             Ok(Transition::default())
         },
     )
@@ -105,41 +104,36 @@ pub async fn decide(
         Decision::Approve => AuditAction::ApplicationApproved,
         Decision::Reject(_) => AuditAction::ApplicationRejected,
     };
-    act(
-        ctx,
-        reviewer,
-        id,
-        action,
-        move |conn, ctx, application, now| {
-            let (outcome, reason) = match decision {
-                Decision::Approve => (ReviewOutcome::Approved, None),
-                Decision::Reject(reason) => (ReviewOutcome::Rejected(reason.clone()), Some(reason)),
-            };
-            application.decide(reason.is_none(), reason.clone(), now)?;
-            let mut also = Vec::new();
-            if outcome == ReviewOutcome::Approved {
-                // 承認 issues the temporary password and its postal notice in the same transaction.
-                let (account, _notice) =
-                    accounts::issue_temporary_password(conn, ctx, application, now)?;
-                accounts::notify_security_email(
-                    conn,
-                    &account,
-                    "ログイン情報の再発行申請が承認されました。事業所台帳の住所へ通知書を郵送します。",
-                    now,
-                )?;
-                also.push((
-                    AuditAction::NoticeIssued,
-                    format!("user ID {}", account.user_id),
-                ));
-            }
-            let reference = application.reference_number.clone().unwrap_or_default();
-            Ok(Transition {
-                detail: reason.unwrap_or_default(),
-                mail: Some(templates::review_result(&reference, &outcome)),
-                also,
-            })
-        },
-    )
+    act(ctx, reviewer, id, action, move |tx, application| {
+        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
+        application.decide(&decision, now)?;
+        let (outcome, reason) = match decision {
+            Decision::Approve => (ReviewOutcome::Approved, None),
+            Decision::Reject(reason) => (ReviewOutcome::Rejected(reason.clone()), Some(reason)),
+        };
+        let mut also = Vec::new();
+        if outcome == ReviewOutcome::Approved {
+            // 承認 issues the temporary password and its postal notice in the same transaction.
+            let (account, _notice) =
+                accounts::issue_temporary_password(conn, ctx, application, now)?;
+            accounts::notify_security_email(
+                conn,
+                &account,
+                "ログイン情報の再発行申請が承認されました。事業所台帳の住所へ通知書を郵送します。",
+                now,
+            )?;
+            also.push((
+                AuditAction::NoticeIssued,
+                format!("user ID {}", account.user_id),
+            ));
+        }
+        let reference = &application.submitted()?.reference_number;
+        Ok(Transition {
+            detail: reason.unwrap_or_default(),
+            mail: Some(templates::review_result(reference, &outcome)),
+            also,
+        })
+    })
     .await
 }
 
@@ -155,8 +149,8 @@ pub async fn withdraw(
         reviewer,
         id,
         AuditAction::ApplicationWithdrawn,
-        move |_conn, _ctx, application, now| {
-            application.withdraw(reason.clone(), now)?;
+        move |tx, application| {
+            application.withdraw(reason.clone(), tx.now)?;
             Ok(Transition {
                 detail: reason,
                 ..Transition::default()
@@ -173,23 +167,21 @@ pub async fn add_note(
     id: Uuid,
     text: String,
 ) -> Result<ApplicationDetail, DomainError> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let application = load_in_prefecture(conn, &reviewer, id, true)?;
-            db::notes::insert(conn, application.id, &reviewer.id, &text, now)?;
-            audit(
-                conn,
-                &reviewer,
-                &application,
-                AuditAction::NoteAdded,
-                String::new(),
-                now,
-            )?;
-            detail_of(conn, &reviewer, &application)
-        })
-        .await
+    ctx.transaction(move |tx| {
+        let (conn, now) = (&mut *tx.conn, tx.now);
+        let application = load_in_prefecture(conn, &reviewer, id, true)?;
+        db::notes::insert(conn, application.id, &reviewer.id, &text, now)?;
+        audit(
+            conn,
+            &reviewer,
+            &application,
+            AuditAction::NoteAdded,
+            String::new(),
+            now,
+        )?;
+        detail_of(conn, &reviewer, &application)
+    })
+    .await
 }
 
 /// What a status change records besides the new status.
@@ -213,54 +205,31 @@ async fn act<F>(
     change: F,
 ) -> Result<ApplicationDetail, DomainError>
 where
-    F: FnOnce(
-            &mut DbConnection,
-            &Context,
-            &mut ReissueApplication,
-            OffsetDateTime,
-        ) -> Result<Transition, DomainError>
+    F: FnOnce(&mut Tx<'_>, &mut ReissueApplication) -> Result<Transition, DomainError>
         + Send
         + 'static,
 {
-    let ctx2 = ctx.clone();
-    let (detail, mailed) = ctx
-        .db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let mut application = load_in_prefecture(conn, &reviewer, id, true)?;
-            let transition = change(conn, &ctx2, &mut application, now)?;
-            db::applications::update(conn, &application)?;
-            audit(
-                conn,
-                &reviewer,
-                &application,
-                action,
-                transition.detail,
-                now,
-            )?;
-            for (action, detail) in transition.also {
-                audit(conn, &reviewer, &application, action, detail, now)?;
-            }
-            let mailed = transition.mail.is_some();
-            if let Some(mail) = transition.mail {
-                db::outbox::enqueue(
-                    conn,
-                    &db::outbox::NewMail {
-                        recipient: application.email.to_string(),
-                        subject: mail.subject,
-                        body: mail.body,
-                        application_id: Some(application.id),
-                    },
-                    now,
-                )?;
-            }
-            Ok::<_, DomainError>((detail_of(conn, &reviewer, &application)?, mailed))
-        })
-        .await?;
-    if mailed {
-        ctx.mail_wakeup.notify_one();
-    }
-    Ok(detail)
+    ctx.transaction(move |tx| {
+        let mut application = load_in_prefecture(tx.conn, &reviewer, id, true)?;
+        let transition = change(tx, &mut application)?;
+        application.save(tx.conn)?;
+        audit(
+            tx.conn,
+            &reviewer,
+            &application,
+            action,
+            transition.detail,
+            tx.now,
+        )?;
+        for (action, detail) in transition.also {
+            audit(tx.conn, &reviewer, &application, action, detail, tx.now)?;
+        }
+        if let Some(mail) = transition.mail {
+            tx.queue_mail(application.email.as_str(), mail, Some(application.id))?;
+        }
+        detail_of(tx.conn, &reviewer, &application)
+    })
+    .await
 }
 
 /// The application if it belongs to the reviewer's prefecture; otherwise "not found".
@@ -271,9 +240,9 @@ fn load_in_prefecture(
     for_update: bool,
 ) -> Result<ReissueApplication, DomainError> {
     let found = if for_update {
-        db::applications::find_for_update(conn, id)?
+        ReissueApplication::load_for_update(conn, id)?
     } else {
-        db::applications::find(conn, id)?
+        ReissueApplication::load(conn, id)?
     };
     found
         .filter(|application| application.prefecture == Some(reviewer.prefecture))
@@ -287,7 +256,7 @@ fn ledger_view(
     application: &ReissueApplication,
 ) -> Result<Option<LedgerEntryView>, DomainError> {
     Ok(
-        db::ledger::find(conn, reviewer.prefecture, &application.office_number)?.map(|entry| {
+        LedgerEntry::find(conn, reviewer.prefecture, &application.office_number)?.map(|entry| {
             LedgerEntryView {
                 office_number: entry.office_number.to_string(),
                 office_name: entry.office_name,
@@ -307,7 +276,7 @@ fn detail_of(
 ) -> Result<ApplicationDetail, DomainError> {
     let ledger_entry = ledger_view(conn, reviewer, application)?;
     let others: Vec<ReissueApplication> =
-        db::applications::for_office(conn, reviewer.prefecture, &application.office_number)?
+        ReissueApplication::of_office(conn, reviewer.prefecture, &application.office_number)?
             .into_iter()
             .filter(|other| other.id != application.id)
             .collect();
@@ -355,14 +324,14 @@ fn summary(application: &ReissueApplication, other_applications: u32) -> Applica
     let status: ApplicationStatus = application.status;
     ApplicationSummary {
         id: application.id,
-        reference_number: application.reference_number.clone(),
+        reference_number: application.reference_number().map(str::to_owned),
         status,
         status_label: status.label().to_owned(),
         office_number: application.office_number.to_string(),
         office_name: application.office_name.clone(),
         email: application.email.to_string(),
         created_at: application.created_at,
-        submitted_at: application.submitted_at,
+        submitted_at: application.submission.as_ref().map(|s| s.submitted_at),
         other_applications,
     }
 }
@@ -375,10 +344,7 @@ fn audit(
     detail: String,
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
-    db::audit::append(
-        conn,
-        &AuditEvent::for_application(application, reviewer.actor(), action, detail, now),
-    )?;
+    AuditEvent::for_application(application, reviewer.actor(), action, detail, now).record(conn)?;
     Ok(())
 }
 
@@ -410,19 +376,17 @@ pub async fn notice(
     reviewer: Reviewer,
     id: Uuid,
 ) -> Result<NoticeLetter, DomainError> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let application = load_in_prefecture(conn, &reviewer, id, true)?;
-            if application.status != ApplicationStatus::Approved {
-                return Err(DomainError::TransitionRefused {
-                    from: application.status,
-                });
-            }
-            letter_for(conn, &ctx2, &reviewer, &application, now)
-        })
-        .await
+    ctx.transaction(move |tx| {
+        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
+        let application = load_in_prefecture(conn, &reviewer, id, true)?;
+        if application.status != ApplicationStatus::Approved {
+            return Err(DomainError::TransitionRefused {
+                from: application.status,
+            });
+        }
+        letter_for(conn, ctx, &reviewer, &application, now)
+    })
+    .await
 }
 
 /// Every approved notice of the prefecture not yet marked 郵送済, for printing in one go.
@@ -430,29 +394,27 @@ pub async fn unposted_notices(
     ctx: &Context,
     reviewer: Reviewer,
 ) -> Result<Vec<NoticeLetter>, DomainError> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let filter = QueueFilter {
-                prefecture: reviewer.prefecture,
-                status: Some(ApplicationStatus::Approved),
-                search: None,
-                offset: 0,
-                limit: 1000,
-            };
-            let (approved, _) = db::applications::queue(conn, &filter)?;
-            let mut letters = Vec::new();
-            for application in approved {
-                let waiting = db::accounts::current_notice(conn, &application.id.to_string())?
-                    .is_some_and(|notice| notice.mailed_at.is_none());
-                if waiting {
-                    letters.push(letter_for(conn, &ctx2, &reviewer, &application, now)?);
-                }
+    ctx.transaction(move |tx| {
+        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
+        let filter = QueueFilter {
+            prefecture: reviewer.prefecture,
+            status: Some(ApplicationStatus::Approved),
+            search: None,
+            offset: 0,
+            limit: 1000,
+        };
+        let (approved, _) = ReissueApplication::queue(conn, &filter)?;
+        let mut letters = Vec::new();
+        for application in approved {
+            let waiting = db::accounts::current_notice(conn, &application.id.to_string())?
+                .is_some_and(|notice| notice.mailed_at.is_none());
+            if waiting {
+                letters.push(letter_for(conn, ctx, &reviewer, &application, now)?);
             }
-            Ok(letters)
-        })
-        .await
+        }
+        Ok(letters)
+    })
+    .await
 }
 
 /// The letter of an approved application: the sealed temporary password of its current
@@ -490,7 +452,12 @@ fn letter_for(
                 .sealed_password
                 .as_deref()
                 .and_then(|s| sealer.open(s))
-                .unwrap_or_default();
+                .ok_or_else(|| {
+                    DomainError::Internal(format!(
+                        "the new notice of application {} does not open",
+                        application.id
+                    ))
+                })?;
             (notice, password)
         }
     };
@@ -512,7 +479,7 @@ fn letter_for(
         expires_at: account.temp_password_expires_at.unwrap_or(notice.issued_at),
         issued_at: notice.issued_at,
         prefecture: reviewer.prefecture,
-        reference_number: application.reference_number.clone().unwrap_or_default(),
+        reference_number: application.submitted()?.reference_number.clone(),
     })
 }
 
@@ -522,30 +489,28 @@ pub async fn mark_notice_mailed(
     reviewer: Reviewer,
     id: Uuid,
 ) -> Result<ApplicationDetail, DomainError> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let application = load_in_prefecture(conn, &reviewer, id, true)?;
-            let mut notice = db::accounts::current_notice(conn, &application.id.to_string())?
-                .filter(|notice| notice.mailed_at.is_none())
-                .ok_or(DomainError::TransitionRefused {
-                    from: application.status,
-                })?;
-            notice.mailed_at = Some(now);
-            notice.sealed_password = None;
-            db::accounts::update_notice(conn, &notice)?;
-            audit(
-                conn,
-                &reviewer,
-                &application,
-                AuditAction::NoticeMailed,
-                String::new(),
-                now,
-            )?;
-            detail_of(conn, &reviewer, &application)
-        })
-        .await
+    ctx.transaction(move |tx| {
+        let (conn, now) = (&mut *tx.conn, tx.now);
+        let application = load_in_prefecture(conn, &reviewer, id, true)?;
+        let mut notice = db::accounts::current_notice(conn, &application.id.to_string())?
+            .filter(|notice| notice.mailed_at.is_none())
+            .ok_or(DomainError::TransitionRefused {
+                from: application.status,
+            })?;
+        notice.mailed_at = Some(now);
+        notice.sealed_password = None;
+        db::accounts::update_notice(conn, &notice)?;
+        audit(
+            conn,
+            &reviewer,
+            &application,
+            AuditAction::NoticeMailed,
+            String::new(),
+            now,
+        )?;
+        detail_of(conn, &reviewer, &application)
+    })
+    .await
 }
 
 /// Entries per page of the audit log.
@@ -560,23 +525,22 @@ pub async fn audit_log(
     page: u32,
 ) -> Result<reissue_shared::admin::AuditLogPage, DomainError> {
     let page = page.max(1);
-    ctx.db
-        .run(move |conn| {
-            let offset = i64::from(page - 1) * i64::from(AUDIT_PER_PAGE);
-            let (items, total) = db::audit::for_prefecture(
-                conn,
-                reviewer.prefecture.as_str(),
-                offset,
-                i64::from(AUDIT_PER_PAGE),
-            )?;
-            Ok(reissue_shared::admin::AuditLogPage {
-                items,
-                total: u64::try_from(total).unwrap_or(0),
-                page,
-                per_page: AUDIT_PER_PAGE,
-            })
+    ctx.read(move |conn, _ctx, _now| {
+        let offset = i64::from(page - 1) * i64::from(AUDIT_PER_PAGE);
+        let (items, total) = db::audit::for_prefecture(
+            conn,
+            reviewer.prefecture.as_str(),
+            offset,
+            i64::from(AUDIT_PER_PAGE),
+        )?;
+        Ok(reissue_shared::admin::AuditLogPage {
+            items,
+            total: u64::try_from(total).unwrap_or(0),
+            page,
+            per_page: AUDIT_PER_PAGE,
         })
-        .await
+    })
+    .await
 }
 
 /// The whole of the prefecture's audit log as CSV (UTF-8 with BOM, so Excel reads the
@@ -585,47 +549,39 @@ pub async fn export_audit_log(ctx: &Context, reviewer: Reviewer) -> Result<Strin
     if reviewer.role != reissue_shared::admin::ReviewerRole::Supervisor {
         return Err(DomainError::Forbidden);
     }
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let (items, _) = db::audit::for_prefecture(
-                conn,
-                reviewer.prefecture.as_str(),
-                0,
-                AUDIT_EXPORT_LIMIT,
-            )?;
-            db::audit::append(
-                conn,
-                &AuditEvent {
-                    occurred_at: now,
-                    actor: reviewer.actor(),
-                    action: AuditAction::AuditLogExported,
-                    application_id: None,
-                    office_number: None,
-                    prefecture_code: Some(reviewer.prefecture.as_str().to_owned()),
-                    detail: format!("{} entries", items.len()),
-                },
-            )?;
-            let mut csv = String::from("\u{feff}日時,操作者,操作,申請ID,事業所番号,詳細\r\n");
-            for item in items {
-                let fields = [
-                    item.occurred_at
-                        .format(&time::format_description::well_known::Rfc3339)
-                        .unwrap_or_default(),
-                    item.actor,
-                    item.action,
-                    item.application_id.unwrap_or_default(),
-                    item.office_number.unwrap_or_default(),
-                    item.detail,
-                ];
-                let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-                csv.push_str(&line.join(","));
-                csv.push_str("\r\n");
-            }
-            Ok(csv)
-        })
-        .await
+    ctx.transaction(move |tx| {
+        let (conn, now) = (&mut *tx.conn, tx.now);
+        let (items, _) =
+            db::audit::for_prefecture(conn, reviewer.prefecture.as_str(), 0, AUDIT_EXPORT_LIMIT)?;
+        AuditEvent {
+            occurred_at: now,
+            actor: reviewer.actor(),
+            action: AuditAction::AuditLogExported,
+            application_id: None,
+            office_number: None,
+            prefecture_code: Some(reviewer.prefecture.as_str().to_owned()),
+            detail: format!("{} entries", items.len()),
+        }
+        .record(conn)?;
+        let mut csv = String::from("\u{feff}日時,操作者,操作,申請ID,事業所番号,詳細\r\n");
+        for item in items {
+            let fields = [
+                item.occurred_at
+                    .format(&time::format_description::well_known::Rfc3339)
+                    .unwrap_or_default(),
+                item.actor,
+                item.action,
+                item.application_id.unwrap_or_default(),
+                item.office_number.unwrap_or_default(),
+                item.detail,
+            ];
+            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            csv.push_str(&line.join(","));
+            csv.push_str("\r\n");
+        }
+        Ok(csv)
+    })
+    .await
 }
 
 /// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run

@@ -15,7 +15,7 @@ use super::audit::{AuditAction, AuditEvent};
 use super::{Context, DomainError};
 use crate::config::Secret;
 use crate::db::reviewers::{self, StoredReviewer};
-use crate::db::{self, DbConnection, StorageError};
+use crate::db::{DbConnection, StorageError};
 
 /// Shortest reviewer password.
 pub const MIN_PASSWORD_LENGTH: usize = 12;
@@ -245,18 +245,16 @@ pub fn save_reviewer(
         locked_until: None,
     };
     reviewers::upsert(conn, &stored, now)?;
-    db::audit::append(
-        conn,
-        &AuditEvent {
-            occurred_at: now,
-            actor: "operator".into(),
-            action: AuditAction::ReviewerSaved,
-            application_id: None,
-            office_number: None,
-            prefecture_code: Some(stored.prefecture_code.clone()),
-            detail: format!("{} ({})", stored.login_id, stored.role),
-        },
-    )?;
+    AuditEvent {
+        occurred_at: now,
+        actor: "operator".into(),
+        action: AuditAction::ReviewerSaved,
+        application_id: None,
+        office_number: None,
+        prefecture_code: Some(stored.prefecture_code.clone()),
+        detail: format!("{} ({})", stored.login_id, stored.role),
+    }
+    .record(conn)?;
     Ok(())
 }
 
@@ -359,18 +357,13 @@ fn record_login_outcome(
             if locked_until.is_some() { 0 } else { failed },
             locked_until,
         )?;
-        db::audit::append(
-            conn,
-            &event(
-                AuditAction::ReviewerLoginFailed,
-                format!("{failed} in a row"),
-            ),
-        )?;
+        event(
+            AuditAction::ReviewerLoginFailed,
+            format!("{failed} in a row"),
+        )
+        .record(conn)?;
         if let Some(until) = locked_until {
-            db::audit::append(
-                conn,
-                &event(AuditAction::ReviewerLocked, format!("until {until}")),
-            )?;
+            event(AuditAction::ReviewerLocked, format!("until {until}")).record(conn)?;
             return Ok(Err(DomainError::AccountLocked { until }));
         }
         return Ok(Err(DomainError::InvalidCredentials {
@@ -378,7 +371,7 @@ fn record_login_outcome(
         }));
     }
     reviewers::record_login(conn, &account.id, 0, None)?;
-    db::audit::append(conn, &event(AuditAction::ReviewerLoggedIn, String::new()))?;
+    event(AuditAction::ReviewerLoggedIn, String::new()).record(conn)?;
     let reviewer = Reviewer {
         id: account.id.clone(),
         name: account.name.clone(),

@@ -26,11 +26,11 @@ use super::rate_limit::{self, Budget};
 use super::reissue::Caller;
 use super::reviewers::{hash_password, OfficeIdentity};
 use super::secrets::{generate_code, generate_token};
+use super::templates;
 use super::{Context, DomainError};
 use crate::db::accounts::OfficeAccount;
 use crate::db::security_codes::{self, SecurityCode};
 use crate::db::{self, DbConnection};
-use crate::mail::templates;
 
 /// Lifetime of a security code.
 pub const CODE_LIFETIME: Duration = Duration::from_secs(10 * 60);

@@ -3,34 +3,31 @@
 
 use std::time::Duration;
 
+use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
 use super::{Context, DomainError};
 use crate::db;
 
 /// One pass; returns how many applications expired.
 pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
-    let ctx2 = ctx.clone();
-    ctx.db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
-            let expired = db::applications::expire_due(conn, now, 500)?;
-            for application in &expired {
-                db::audit::append(
-                    conn,
-                    &AuditEvent::for_application(
-                        application,
-                        "system",
-                        AuditAction::ApplicationExpired,
-                        "unsubmitted past its lifetime",
-                        now,
-                    ),
-                )?;
-            }
-            let longest = ctx2.limits.budget_window.max(ctx2.limits.client_window);
-            db::rate_limits::delete_before(conn, now - longest)?;
-            Ok(expired.len())
-        })
-        .await
+    ctx.transaction(move |tx| {
+        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
+        let expired = ReissueApplication::expire_due(conn, now, 500)?;
+        for application in &expired {
+            AuditEvent::for_application(
+                application,
+                "system",
+                AuditAction::ApplicationExpired,
+                "unsubmitted past its lifetime",
+                now,
+            )
+            .record(conn)?;
+        }
+        let longest = ctx.limits.budget_window.max(ctx.limits.client_window);
+        db::rate_limits::delete_before(conn, now - longest)?;
+        Ok(expired.len())
+    })
+    .await
 }
 
 /// Runs [`sweep_once`] every `interval` until the task is dropped.

@@ -1,6 +1,6 @@
-//! Mail: templates (the manual's text verbatim), the outbox worker, and the transports (SMTP,
-//! or the development mailbox when no SMTP server is configured).
+//! Mail delivery, the driver beside `routes`: the outbox worker and the transports (SMTP, or
+//! the development mailbox when no SMTP server is configured). What a message says is domain
+//! text (`domain::templates`); what is queued is the domain's outbox.
 
 pub mod outbox;
-pub mod templates;
 pub mod transport;

@@ -7,10 +7,10 @@ use lettre::message::{header::ContentType, Mailbox};
 use lettre::transport::smtp::PoolConfig;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
+use time::OffsetDateTime;
+
 use crate::config::MailSettings;
-use crate::db::outbox::ClaimedMail;
-use crate::db::{self, Database};
-use crate::domain::clock::Clock;
+use crate::domain::outbox::{ClaimedMail, DevMailbox};
 
 /// A configured transport.
 #[derive(Clone)]
@@ -23,7 +23,7 @@ pub enum Transport {
         from: Mailbox,
     },
     /// Kept in the database, readable at `/dev/mailbox`.
-    DevMailbox(Database),
+    DevMailbox(DevMailbox),
 }
 
 /// Why a message was not handed over.
@@ -44,23 +44,25 @@ pub enum TransportError {
 }
 
 impl Transport {
-    /// SMTP when a URL is configured, otherwise the development mailbox.
-    pub fn from_settings(settings: &MailSettings, db: &Database) -> Result<Self, TransportError> {
+    /// SMTP when a URL is configured, with up to `connections` open at once (one for each
+    /// message in flight), otherwise the development mailbox.
+    pub fn from_settings(
+        settings: &MailSettings,
+        dev_mailbox: DevMailbox,
+        connections: u32,
+    ) -> Result<Self, TransportError> {
         match &settings.smtp_url {
-            None => Ok(Self::DevMailbox(db.clone())),
+            None => Ok(Self::DevMailbox(dev_mailbox)),
             Some(url) => {
-                let transport =
-                    AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
-                        .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?
-                        .timeout(Some(Duration::from_secs(10)))
-                        // One open connection for each message in flight: lettre sends a message's
-                        // end (`.`) in a separate small write, which Nagle's algorithm holds until
-                        // the server's delayed ACK (about 40 ms), so a connection carries at most
-                        // about 25 messages a second.
-                        .pool_config(PoolConfig::new().max_size(
-                            (super::outbox::BATCH as usize * super::outbox::WORKERS) as u32,
-                        ))
-                        .build();
+                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
+                    .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?
+                    .timeout(Some(Duration::from_secs(10)))
+                    // One open connection for each message in flight: lettre sends a message's
+                    // end (`.`) in a separate small write, which Nagle's algorithm holds until
+                    // the server's delayed ACK (about 40 ms), so a connection carries at most
+                    // about 25 messages a second.
+                    .pool_config(PoolConfig::new().max_size(connections))
+                    .build();
                 let from = settings
                     .from
                     .parse::<Mailbox>()
@@ -79,7 +81,11 @@ impl Transport {
     }
 
     /// Hands one message over.
-    pub async fn send(&self, mail: &ClaimedMail, clock: &dyn Clock) -> Result<(), TransportError> {
+    pub async fn send(
+        &self,
+        mail: &ClaimedMail,
+        now: OffsetDateTime,
+    ) -> Result<(), TransportError> {
         match self {
             Self::Smtp { transport, from } => {
                 let to = mail
@@ -104,26 +110,10 @@ impl Transport {
                     .map(drop)
                     .map_err(|e| TransportError::Smtp(e.to_string()))
             }
-            Self::DevMailbox(db) => {
-                let mail = mail.clone();
-                let now = clock.now();
-                // Mailbox copy and `sent` mark in one transaction: exactly once, even when two
-                // workers hold the same message after a lease ran out.
-                db.transaction(move |conn| {
-                    if db::outbox::mark_sent(conn, &mail.id, now, false)? {
-                        db::dev_mailbox::insert(
-                            conn,
-                            &mail.recipient,
-                            &mail.subject,
-                            &mail.body,
-                            now,
-                        )?;
-                    }
-                    Ok(())
-                })
+            Self::DevMailbox(mailbox) => mailbox
+                .keep(mail, now)
                 .await
-                .map_err(|e: db::StorageError| TransportError::DevMailbox(e.to_string()))
-            }
+                .map_err(|e| TransportError::DevMailbox(e.to_string())),
         }
     }
 }

@@ -10,11 +10,13 @@ use uuid::Uuid;
 
 use reissue_shared::admin::{
     page_number, AdminSession, ApplicationDetail, ApplicationList, ApplicationQuery, AuditLogPage,
-    DecisionRequest, LoginRequest, PageQuery, TextRequest, MAX_PAGE,
+    DecisionRequest, LoginRequest, NoteRequest, PageQuery, TextRequest, WithdrawalRequest,
+    MAX_PAGE,
 };
 use reissue_shared::dto::Problem;
 
 use super::extract::verified_bearer;
+use super::input::Input;
 use super::AppState;
 use crate::domain::review;
 use crate::domain::reviewers::{self, Reviewer};
@@ -241,11 +243,10 @@ pub async fn decide(
     state: web::Data<AppState>,
     reviewer: AuthenticatedReviewer,
     id: web::Path<Uuid>,
-    body: web::Json<DecisionRequest>,
+    decision: Input<DecisionRequest>,
 ) -> Result<web::Json<ApplicationDetail>, ApiError> {
-    let decision = body.parse()?;
     Ok(web::Json(
-        review::decide(&state.ctx, reviewer.0, *id, decision).await?,
+        review::decide(&state.ctx, reviewer.0, *id, decision.0).await?,
     ))
 }
 
@@ -272,11 +273,10 @@ pub async fn withdraw(
     state: web::Data<AppState>,
     reviewer: AuthenticatedReviewer,
     id: web::Path<Uuid>,
-    body: web::Json<TextRequest>,
+    reason: Input<WithdrawalRequest>,
 ) -> Result<web::Json<ApplicationDetail>, ApiError> {
-    let reason = body.parse("text", "取下げの理由")?;
     Ok(web::Json(
-        review::withdraw(&state.ctx, reviewer.0, *id, reason).await?,
+        review::withdraw(&state.ctx, reviewer.0, *id, reason.0).await?,
     ))
 }
 
@@ -354,10 +354,9 @@ pub async fn add_note(
     state: web::Data<AppState>,
     reviewer: AuthenticatedReviewer,
     id: web::Path<Uuid>,
-    body: web::Json<TextRequest>,
+    text: Input<NoteRequest>,
 ) -> Result<web::Json<ApplicationDetail>, ApiError> {
-    let text = body.parse("text", "メモ")?;
     Ok(web::Json(
-        review::add_note(&state.ctx, reviewer.0, *id, text).await?,
+        review::add_note(&state.ctx, reviewer.0, *id, text.0).await?,
     ))
 }

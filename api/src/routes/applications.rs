@@ -3,7 +3,6 @@
 use actix_web::{get, post, put, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
-use validator::Validate;
 
 use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
@@ -11,6 +10,7 @@ use reissue_shared::dto::{
 };
 
 use super::extract::{BearerToken, ClientAddress};
+use super::input::Input;
 use super::AppState;
 use crate::domain::reissue;
 use crate::error::ApiError;
@@ -44,11 +44,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
 pub async fn create_application(
     state: web::Data<AppState>,
     client: ClientAddress,
-    body: web::Json<CreateApplicationRequest>,
+    input: Input<CreateApplicationRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    body.validate()?;
-    let input = body.parse()?;
-    let created = reissue::create(&state.ctx, input, client.caller()).await?;
+    let created = reissue::create(&state.ctx, input.0, client.caller()).await?;
     Ok(HttpResponse::Created()
         .insert_header((
             "Location",
@@ -106,12 +104,10 @@ pub async fn choose_prefecture(
     id: web::Path<Uuid>,
     token: BearerToken,
     client: ClientAddress,
-    body: web::Json<ChoosePrefectureRequest>,
+    prefecture: Input<ChoosePrefectureRequest>,
 ) -> Result<web::Json<CodeSent>, ApiError> {
-    body.validate()?;
-    let prefecture = body.parse()?;
     let sent =
-        reissue::choose_prefecture(&state.ctx, *id, token.0, prefecture, client.caller()).await?;
+        reissue::choose_prefecture(&state.ctx, *id, token.0, prefecture.0, client.caller()).await?;
     Ok(web::Json(sent))
 }
 
@@ -168,12 +164,10 @@ pub async fn verify_code(
     id: web::Path<Uuid>,
     token: BearerToken,
     client: ClientAddress,
-    body: web::Json<VerifyCodeRequest>,
+    code: Input<VerifyCodeRequest>,
 ) -> Result<web::Json<Verified>, ApiError> {
-    body.validate()?;
-    let code = body.parse()?;
     Ok(web::Json(
-        reissue::verify(&state.ctx, *id, token.0, code, client.caller()).await?,
+        reissue::verify(&state.ctx, *id, token.0, code.0, client.caller()).await?,
     ))
 }
 

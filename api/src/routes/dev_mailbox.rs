@@ -9,7 +9,6 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use reissue_shared::dto::{DevMessage, Problem};
 
 use super::AppState;
-use crate::db;
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -28,12 +27,7 @@ async fn load(state: &AppState, to: Option<String>) -> Result<Vec<DevMessage>, A
     if !state.dev_mailbox_enabled {
         return Err(ApiError::NotAvailable);
     }
-    let messages = state
-        .ctx
-        .db
-        .run(move |conn| db::dev_mailbox::list(conn, to.as_deref().map(str::trim), 200))
-        .await?;
-    Ok(messages)
+    Ok(crate::domain::outbox::dev_messages(&state.ctx, to).await?)
 }
 
 /// Messages kept by the development mailbox, newest first.

@@ -29,10 +29,7 @@ pub async fn healthz() -> HttpResponse {
 )]
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    state.ctx.db.ping().await.map_err(|error| {
-        // Whatever the cause, "not ready" is the answer, so a load balancer can act on it.
-        crate::db::StorageError::Unavailable(error.to_string())
-    })?;
+    state.ctx.check_storage().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "status": "ready" })))
 }
 
@@ -47,8 +44,13 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let backlog = state.ctx.db.run(crate::db::outbox::backlog).await?;
-    let text = crate::metrics::render(&backlog, state.ctx.clock.now());
+    let backlog = crate::domain::outbox::backlog(&state.ctx).await?;
+    let gauges = crate::metrics::OutboxGauges {
+        pending: backlog.pending,
+        oldest_queued_at: backlog.oldest_queued_at,
+        failed: backlog.failed,
+    };
+    let text = crate::metrics::render(&gauges, state.ctx.clock.now());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod dev_mailbox;
 pub mod extract;
 pub mod health;
+pub mod input;
 pub mod notice_html;
 pub mod openapi;
 pub mod prefectures;

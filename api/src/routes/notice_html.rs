@@ -2,8 +2,6 @@
 //! window envelope, the office, 事業所番号, ユーザID, 仮パスワード, the date, the issuing
 //! federation, and how to log in and why the password must be changed.
 
-use time::UtcOffset;
-
 use crate::domain::review::NoticeLetter;
 
 fn escape(text: &str) -> String {
@@ -14,7 +12,7 @@ fn escape(text: &str) -> String {
 }
 
 fn japan_date(instant: time::OffsetDateTime) -> String {
-    let local = instant.to_offset(UtcOffset::from_hms(9, 0, 0).unwrap_or(UtcOffset::UTC));
+    let local = reissue_shared::japan_time::in_japan(instant);
     format!(
         "{}年{}月{}日",
         local.year(),

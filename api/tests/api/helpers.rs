@@ -12,8 +12,8 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use reissue_api::cli::{import_ledger, DEMO_LEDGER};
+use reissue_api::clock::ManualClock;
 use reissue_api::config::Settings;
-use reissue_api::domain::clock::ManualClock;
 use reissue_api::domain::ledger::parse_ledger_csv;
 use reissue_api::domain::Context;
 use reissue_api::startup::Application;

@@ -6,7 +6,7 @@ use leptos_router::hooks::use_navigate;
 
 use reissue_shared::dto::CreateApplicationRequest;
 use reissue_shared::email::{EmailAddress, NOTICE_EMAIL};
-use reissue_shared::OfficeNumber;
+use reissue_shared::{OfficeNumber, ParseInput};
 
 use super::guard;
 use crate::api;

@@ -1,0 +1,196 @@
+//! The mail outbox: every message is queued in the transaction of the change that causes it
+//! (`queue`), and the delivery driver (`crate::mail`) claims due messages, hands them over and
+//! reports back here. The retry policy is a rule of the domain: exponential back-off up to a
+//! bounded number of tries, then `failed` and audited where an operator can see it. Delivery
+//! is at least once: a crash between the hand-over and the commit of `sent` can repeat one
+//! message (with the same Message-ID, see `mail::transport`).
+
+use std::time::Duration;
+
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+use super::audit::{AuditAction, AuditEvent};
+use super::templates::MailContent;
+use super::{Context, DomainError};
+use crate::config::MailSettings;
+use crate::db::outbox::NewMail;
+use crate::db::{self, Database, DbConnection, StorageError};
+
+pub use crate::db::outbox::{Backlog, ClaimedMail};
+pub use reissue_shared::dto::DevMessage;
+
+/// How long a claimed message stays reserved for the worker that claimed it: longer than the
+/// SMTP timeout (10 s), short enough that mail claimed by a killed instance leaves soon.
+const LEASE: Duration = Duration::from_secs(30);
+
+/// How many messages the development mailbox lists.
+const DEV_MAILBOX_LIMIT: i64 = 200;
+
+/// Queues `content` for `recipient` inside the caller's transaction: the mail exists if and
+/// only if the change that causes it is committed.
+pub fn queue(
+    conn: &mut DbConnection,
+    recipient: &str,
+    content: MailContent,
+    application_id: Option<Uuid>,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    db::outbox::enqueue(
+        conn,
+        &NewMail {
+            recipient: recipient.to_owned(),
+            subject: content.subject,
+            body: content.body,
+            application_id,
+        },
+        now,
+    )
+}
+
+/// Claims up to `batch` due messages for this worker (a lease; see [`LEASE`]).
+pub async fn claim_due(ctx: &Context, batch: i64) -> Result<Vec<ClaimedMail>, DomainError> {
+    let now = ctx.clock.now();
+    Ok(ctx
+        .db
+        .transaction(move |conn| db::outbox::claim_due(conn, now, LEASE, batch))
+        .await?)
+}
+
+/// Marks messages handed to SMTP as sent, in one transaction. The recipient's mailbox keeps
+/// the text now, so the stored body (it may hold a code) is erased.
+pub async fn mark_delivered(ctx: &Context, ids: Vec<String>) -> Result<(), DomainError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let now = ctx.clock.now();
+    ctx.db
+        .transaction(move |conn| {
+            for id in &ids {
+                db::outbox::mark_sent(conn, id, now, true)?;
+            }
+            Ok::<_, StorageError>(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// When to try again after `attempts` failed tries, or `None` to give up.
+pub fn next_attempt(
+    settings: &MailSettings,
+    attempts: u32,
+    now: OffsetDateTime,
+) -> Option<OffsetDateTime> {
+    if attempts >= settings.max_attempts {
+        return None;
+    }
+    let factor = 2u32.saturating_pow(attempts.saturating_sub(1));
+    let delay = settings
+        .retry_base
+        .saturating_mul(factor)
+        .min(settings.retry_max);
+    Some(now + delay)
+}
+
+/// Records a failed try of `mail`: retried at `retry_at`, or given up and audited.
+pub async fn record_failure(
+    ctx: &Context,
+    mail: &ClaimedMail,
+    error: String,
+    retry_at: Option<OffsetDateTime>,
+) -> Result<(), DomainError> {
+    let now = ctx.clock.now();
+    let id = mail.id.clone();
+    let attempts = mail.attempts;
+    ctx.db
+        .transaction(move |conn| {
+            db::outbox::mark_failed(conn, &id, &error, retry_at)?;
+            if retry_at.is_none() {
+                AuditEvent {
+                    occurred_at: now,
+                    actor: "system".into(),
+                    action: AuditAction::MailFailed,
+                    application_id: None,
+                    office_number: None,
+                    prefecture_code: None,
+                    detail: format!("outbox {id} after {attempts} tries: {error}"),
+                }
+                .record(conn)?;
+            }
+            Ok::<_, StorageError>(())
+        })
+        .await?;
+    Ok(())
+}
+
+/// What an operator watches: messages waiting, the oldest one's queue time, failures.
+pub async fn backlog(ctx: &Context) -> Result<Backlog, DomainError> {
+    Ok(ctx.db.run(db::outbox::backlog).await?)
+}
+
+/// The development mailbox: where mail goes while no SMTP server is configured, shown at
+/// `/dev/mailbox`. Cheap to clone.
+#[derive(Clone)]
+pub struct DevMailbox {
+    db: Database,
+}
+
+impl DevMailbox {
+    /// The mailbox kept in this database.
+    pub fn new(db: Database) -> Self {
+        Self { db }
+    }
+
+    /// Keeps a copy of `mail` and marks it sent, in one transaction: exactly once, even when
+    /// two workers hold the same message after a lease ran out.
+    pub async fn keep(&self, mail: &ClaimedMail, now: OffsetDateTime) -> Result<(), DomainError> {
+        let mail = mail.clone();
+        self.db
+            .transaction(move |conn| {
+                if db::outbox::mark_sent(conn, &mail.id, now, false)? {
+                    db::dev_mailbox::insert(conn, &mail.recipient, &mail.subject, &mail.body, now)?;
+                }
+                Ok::<_, StorageError>(())
+            })
+            .await?;
+        Ok(())
+    }
+}
+
+/// The development mailbox's messages, newest first, optionally only those to `recipient`.
+pub async fn dev_messages(
+    ctx: &Context,
+    recipient: Option<String>,
+) -> Result<Vec<DevMessage>, DomainError> {
+    Ok(ctx
+        .db
+        .run(move |conn| {
+            db::dev_mailbox::list(conn, recipient.as_deref().map(str::trim), DEV_MAILBOX_LIMIT)
+        })
+        .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> MailSettings {
+        MailSettings {
+            smtp_url: None,
+            from: "x@example.jp".into(),
+            max_attempts: 5,
+            retry_base: Duration::from_secs(2),
+            retry_max: Duration::from_secs(10),
+            poll_interval: Duration::from_millis(100),
+        }
+    }
+
+    #[test]
+    fn back_off_doubles_up_to_the_cap_then_gives_up() {
+        let now = OffsetDateTime::now_utc();
+        let delays: Vec<_> = (1..=5)
+            .map(|n| next_attempt(&settings(), n, now).map(|t| (t - now).whole_seconds()))
+            .collect();
+        assert_eq!(delays, [Some(2), Some(4), Some(8), Some(10), None]);
+    }
+}

@@ -1,0 +1,43 @@
+//! The one path from a JSON body to a parsed input: [`Input`] deserialises the body (the
+//! JSON rules of `routes::json_config`: 64 KB, `application/json`, problem+json on failure),
+//! runs the shared rules once (`reissue_shared::ParseInput`), and hands the handler the typed
+//! input, or answers 422 with every field error in screen order.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::{web, FromRequest, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use reissue_shared::ParseInput;
+
+use crate::error::ApiError;
+
+/// The parsed input of a request body of type `T`.
+pub struct Input<T: ParseInput>(pub T::Input);
+
+impl<T: ParseInput> Input<T> {
+    /// The parsed input.
+    pub fn into_inner(self) -> T::Input {
+        self.0
+    }
+}
+
+impl<T> FromRequest for Input<T>
+where
+    T: ParseInput + DeserializeOwned + 'static,
+{
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let body = web::Json::<T>::from_request(req, payload);
+        Box::pin(async move {
+            let body = body.await?;
+            body.parse()
+                .map(Input)
+                .map_err(|errors| ApiError::from(errors).into())
+        })
+    }
+}
