@@ -6,8 +6,6 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use serde::Deserialize;
 
-use crate::server::Server;
-
 /// How long a mail may take to arrive (the outbox is polled every 500 ms by default).
 const MAIL_TIMEOUT: Duration = Duration::from_secs(15);
 /// The line the code follows in the mail (manual step 8).
@@ -26,7 +24,8 @@ pub struct Message {
     pub created_at: String,
 }
 
-/// The development mailbox of one [`Server`].
+/// The development mailbox of one server: [`crate::Server::mailbox`], or
+/// [`Mailbox::new`] for a server started otherwise (the API tests start it in-process).
 #[derive(Debug, Clone)]
 pub struct Mailbox {
     url: String,
@@ -34,11 +33,12 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// The mailbox of `server` (also [`Server::mailbox`]).
-    pub fn new(server: &Server) -> Self {
+    /// The mailbox of the server at `base_url` (`http://127.0.0.1:PORT`, no trailing slash),
+    /// read with `http`.
+    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
         Self {
-            url: server.url("/api/dev/messages"),
-            http: server.http().clone(),
+            url: format!("{base_url}/api/dev/messages"),
+            http,
         }
     }
 
