@@ -1077,6 +1077,7 @@ def main() -> int:
     for line in summary:
         print(line)
     if failing:
+        sys.stdout.flush()  # the findings above the verdict, also when both go to one log
         print(
             f"architecture check failed: {len(failing)} finding(s); the rules are at the top of "
             f"{Path(__file__).resolve()}",
