@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""The architecture check of `./dev test` (issue 10, item 7): reads the Rust sources and fails when
+"""The architecture check of `./dev test` (issue 10, item 7). It reads the Rust sources and
+fails when
 
   1. a module of api/src imports a layer it must not (the table LAYERS below), or
   2. in any crate of the workspace, sibling modules import each other (a cycle between the
@@ -14,7 +15,9 @@ every path in code, types and attributes that starts with `crate::`, `$crate::`,
 `super::` (chains resolved to the module they name), the library's crate name (for `main.rs`),
 a child module of the current module, or a module imported by `use` (`use crate::db;` then
 `db::x::y()`). A path goes to the deepest module it names, through `pub use` re-exports.
-Comments (doc comments too) and string literals are ignored.
+Comments (doc comments too) and string literals are ignored. Not seen: names reached through a
+glob import (`use super::*;` counts once, as an import of that module), `#[path]` attributes
+and code that macros generate.
 
 Test code is not checked: items under `#[cfg(test)]` (the `mod tests` blocks and `mod tests;`
 files) may arrange data through any layer, as the integration tests in api/tests do, and none
