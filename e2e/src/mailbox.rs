@@ -6,10 +6,11 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context as _};
 use serde::Deserialize;
 
-use crate::server::Server;
-
 /// How long a mail may take to arrive (the outbox is polled every 500 ms by default).
 const MAIL_TIMEOUT: Duration = Duration::from_secs(15);
+/// Between two reads of the mailbox: the API tests' outbox delivers within tens of ms, and
+/// reading the mailbox is one indexed query.
+const POLL_INTERVAL: Duration = Duration::from_millis(25);
 /// The line the code follows in the mail (manual step 8).
 const CODE_HEADING: &str = "[確認コード]";
 
@@ -26,7 +27,8 @@ pub struct Message {
     pub created_at: String,
 }
 
-/// The development mailbox of one [`Server`].
+/// The development mailbox of one server: [`crate::Server::mailbox`], or
+/// [`Mailbox::new`] for a server started otherwise (the API tests start it in-process).
 #[derive(Debug, Clone)]
 pub struct Mailbox {
     url: String,
@@ -34,11 +36,12 @@ pub struct Mailbox {
 }
 
 impl Mailbox {
-    /// The mailbox of `server` (also [`Server::mailbox`]).
-    pub fn new(server: &Server) -> Self {
+    /// The mailbox of the server at `base_url` (`http://127.0.0.1:PORT`, no trailing slash),
+    /// read with `http`.
+    pub fn new(base_url: &str, http: reqwest::Client) -> Self {
         Self {
-            url: server.url("/api/dev/messages"),
-            http: server.http().clone(),
+            url: format!("{base_url}/api/dev/messages"),
+            http,
         }
     }
 
@@ -61,19 +64,28 @@ impl Mailbox {
         Ok(response.json().await?)
     }
 
-    /// Waits until more than `seen` mails have been sent to `to` and returns the newest.
-    pub async fn wait_for_message(&self, to: &str, seen: usize) -> anyhow::Result<Message> {
+    /// Waits until at least `n` mails have been sent to `to` and returns them all, newest first.
+    pub async fn wait_for_messages(&self, to: &str, n: usize) -> anyhow::Result<Vec<Message>> {
         let deadline = Instant::now() + MAIL_TIMEOUT;
         loop {
-            let mut messages = self.messages(to).await?;
-            if messages.len() > seen {
-                return Ok(messages.swap_remove(0));
+            let messages = self.messages(to).await?;
+            if messages.len() >= n {
+                return Ok(messages);
             }
             if Instant::now() > deadline {
-                bail!("no new mail to {to} within {MAIL_TIMEOUT:?} ({seen} seen before)");
+                bail!(
+                    "fewer than {n} mails to {to} within {MAIL_TIMEOUT:?} ({} arrived)",
+                    messages.len()
+                );
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(POLL_INTERVAL).await;
         }
+    }
+
+    /// Waits until more than `seen` mails have been sent to `to` and returns the newest.
+    pub async fn wait_for_message(&self, to: &str, seen: usize) -> anyhow::Result<Message> {
+        let mut messages = self.wait_for_messages(to, seen + 1).await?;
+        Ok(messages.swap_remove(0))
     }
 
     /// The code in the newest mail to `to`, waiting for a first mail to arrive.

@@ -206,7 +206,7 @@ impl Server {
 
     /// The development mailbox of this server.
     pub fn mailbox(&self) -> Mailbox {
-        Mailbox::new(self)
+        Mailbox::new(&self.base_url, self.http.clone())
     }
 
     /// Kills the server (SIGKILL) while the browser stays open, to see how the app behaves

@@ -75,7 +75,6 @@ impl Received {
 
 /// One message accepted by the sink through `DATA`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)]
 pub struct ReceivedMail {
     /// The envelope sender from `MAIL FROM:<...>`, without angle brackets
     /// (empty for the null sender `<>`).
@@ -130,7 +129,6 @@ impl SmtpSink {
     ///
     /// The socket is bound with `SO_REUSEADDR`, so the port of a sink that
     /// was just stopped can be taken again at once.
-    #[allow(dead_code)]
     pub async fn start_on(port: u16) -> std::io::Result<SmtpSink> {
         let socket = TcpSocket::new_v4()?;
         socket.set_reuseaddr(true)?;
@@ -150,7 +148,6 @@ impl SmtpSink {
     }
 
     /// The port the sink listens on.
-    #[allow(dead_code)]
     pub fn port(&self) -> u16 {
         self.port
     }
@@ -161,13 +158,11 @@ impl SmtpSink {
     /// lettre's `from_url` takes it, but exists only with one of lettre's
     /// TLS features; without one, use
     /// `AsyncSmtpTransport::builder_dangerous("127.0.0.1").port(sink.port())`.
-    #[allow(dead_code)]
     pub fn url(&self) -> String {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
     /// A snapshot of the messages received so far, oldest first.
-    #[allow(dead_code)]
     pub fn messages(&self) -> Vec<ReceivedMail> {
         lock(&self.messages).messages.clone()
     }
@@ -224,7 +219,6 @@ impl SmtpSink {
 
     /// Stops the sink: closes the listening socket (later connections are
     /// refused) and drops the connections still open.
-    #[allow(dead_code)]
     pub async fn stop(self) {
         // An error only means the server task is already gone.
         let _ = self.shutdown.send(());

@@ -20,8 +20,8 @@ async fn happy_path_reads_the_code_from_the_mailbox_and_ends_submitted(backend: 
     assert!(sent["code_expires_at"].as_str().is_some());
 
     let mails = app.wait_for_mails("jimusho@example.jp", 1).await;
-    assert_eq!(mails[0]["subject"], "確認コード発行通知(介護保険)");
-    let code = crate::helpers::extract_code(mails[0]["body"].as_str().unwrap());
+    assert_eq!(mails[0].subject, "確認コード発行通知(介護保険)");
+    let code = crate::helpers::code_in(&mails[0].body);
     assert_eq!(code.len(), 4);
 
     let verified = app.verify(&created, &code).await;

@@ -3,7 +3,6 @@
 //! clients go through the flow (nothing that was answered 2xx is lost, every queued mail is
 //! delivered, none twice under different ids).
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -11,14 +10,6 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use reissue_e2e::smtp_sink::SmtpSink;
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// The server's log, appended across restarts, printed when the test fails.
 fn log_file(data_dir: &std::path::Path) -> Stdio {
@@ -77,7 +68,7 @@ async fn crash_after_commit_then_restart_delivers_the_mail(database_url: Option<
     let smtp_url = sink.url();
     sink.stop().await;
 
-    let port = free_port();
+    let port = reissue_e2e::free_port().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
     let mut server = start_server(data_dir.path(), port, &smtp_url, database_url.as_deref());
@@ -124,7 +115,7 @@ async fn crash_after_commit_then_restart_delivers_the_mail(database_url: Option<
     assert_eq!(sink.messages().len(), 1);
 
     // The application survived too, and the mailed code verifies it.
-    let code = crate::helpers::extract_code(&mails[0].body);
+    let code = crate::helpers::code_in(&mails[0].body);
     let verified = client
         .post(format!(
             "{base}/api/v1/reissue-applications/{id}/verification"
@@ -244,18 +235,8 @@ async fn office_flow(
 }
 
 async fn wait_for_code(sink: &SmtpSink, email: &str, timeout: Duration) -> Option<String> {
-    let deadline = std::time::Instant::now() + timeout;
-    while std::time::Instant::now() < deadline {
-        if let Some(mail) = sink
-            .messages()
-            .iter()
-            .find(|m| m.to.iter().any(|to| to == email))
-        {
-            return Some(crate::helpers::extract_code(&mail.body));
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    None
+    let mail = sink.wait_for_mail_to(email, 0, timeout).await?;
+    Some(crate::helpers::code_in(&mail.body))
 }
 
 async fn killed_while_64_clients_submit_loses_nothing(database_url: Option<String>) {
@@ -282,7 +263,7 @@ async fn killed_while_64_clients_submit_loses_nothing(database_url: Option<Strin
     assert!(import.status().unwrap().success(), "ledger import");
 
     let sink = std::sync::Arc::new(SmtpSink::start().await);
-    let port = free_port();
+    let port = reissue_e2e::free_port().unwrap();
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))

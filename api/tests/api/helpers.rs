@@ -1,6 +1,7 @@
 //! `spawn_app()` and `TestApp`: the real application on port 0, a fresh database (a temporary
 //! SQLite file, or a new PostgreSQL database named by a UUID), a manual clock, and typed helpers
-//! for the applicant flow.
+//! for the applicant flow. Mail is read as the browser tests read it: through the e2e harness's
+//! [`Mailbox`] and [`code_from_body`].
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -17,6 +18,7 @@ use reissue_api::config::Settings;
 use reissue_api::domain::ledger::parse_ledger_csv;
 use reissue_api::domain::Context;
 use reissue_api::startup::Application;
+use reissue_e2e::{code_from_body, Mailbox, Message};
 
 /// The password of the demo reviewers `demo-tokyo` (13) and `demo-tottori` (31) in tests.
 pub const REVIEWER_PASSWORD: &str = "test-reviewer-password";
@@ -64,6 +66,7 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub context: Context,
+    mailbox: Mailbox,
     /// The demo reviewers are stored on first use (hashing their passwords takes a moment).
     reviewers: tokio::sync::OnceCell<()>,
     postgres_database: Option<String>,
@@ -156,12 +159,15 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
         .await
         .unwrap();
     tokio::spawn(application.run_until_stopped());
+    let address = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
     TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        client: reqwest::Client::builder()
-            .timeout(Duration::from_secs(30))
-            .build()
-            .unwrap(),
+        mailbox: Mailbox::new(&address, client.clone()),
+        address,
+        client,
         clock,
         context,
         reviewers: tokio::sync::OnceCell::new(),
@@ -288,32 +294,20 @@ impl TestApp {
             .unwrap()
     }
 
+    /// The development mailbox (`GET /api/dev/messages`).
+    pub fn mailbox(&self) -> &Mailbox {
+        &self.mailbox
+    }
+
     /// The development mailbox's messages to `to`, newest first, once the outbox worker has
     /// delivered at least `n`.
-    pub async fn wait_for_mails(&self, to: &str, n: usize) -> Vec<Value> {
-        for _ in 0..400 {
-            let messages: Vec<Value> = self
-                .client
-                .get(self.url("/api/dev/messages"))
-                .query(&[("to", to)])
-                .send()
-                .await
-                .unwrap()
-                .json()
-                .await
-                .unwrap();
-            if messages.len() >= n {
-                return messages;
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-        panic!("fewer than {n} mails to {to} arrived");
+    pub async fn wait_for_mails(&self, to: &str, n: usize) -> Vec<Message> {
+        self.mailbox.wait_for_messages(to, n).await.unwrap()
     }
 
     /// The code of the newest of `n` code mails to `to`.
     pub async fn read_code_from_mailbox(&self, to: &str, n: usize) -> String {
-        let messages = self.wait_for_mails(to, n).await;
-        extract_code(messages[0]["body"].as_str().unwrap())
+        self.mailbox.next_code(to, n - 1).await.unwrap()
     }
 
     /// Creates an application for 1311111111, chooses 東京都 and reads the code.
@@ -440,15 +434,10 @@ impl TestApp {
     }
 }
 
-/// The 4 digits after the "[確認コード]" line of the manual's mail.
-pub fn extract_code(body: &str) -> String {
-    let after = body.split("[確認コード]").nth(1).unwrap();
-    after
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .unwrap()
-        .to_owned()
+/// The code after the "[確認コード]" line of the manual's mail (4 digits, 6 for the
+/// security e-mail).
+pub fn code_in(body: &str) -> String {
+    code_from_body(body).unwrap_or_else(|| panic!("no code in the mail:\n{body}"))
 }
 
 /// A code different from `code`.

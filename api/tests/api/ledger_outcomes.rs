@@ -1,7 +1,7 @@
 //! The ledger check of manual step 7: each refusal has its own code and a Japanese detail.
 
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::helpers::{problem, spawn_app, Backend};
 
@@ -79,16 +79,7 @@ async fn an_agent_gets_the_manuals_message(backend: Backend) {
         .as_str()
         .unwrap()
         .contains("代理人のログイン情報を紛失した場合、国保連合会へお問い合わせください。"));
-    let mails: Vec<Value> = app
-        .client
-        .get(app.url("/api/dev/messages"))
-        .query(&[("to", "agent@example.jp")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let mails = app.mailbox().messages("agent@example.jp").await.unwrap();
     assert!(mails.is_empty(), "no code is mailed to an agent");
 }
 

@@ -27,7 +27,7 @@ async fn the_code_mail_arrives_over_smtp_with_the_manuals_subject_and_body(backe
     let mail = &mails[0];
     assert_eq!(mail.to, ["smtp@example.jp"]);
     assert_eq!(mail.subject, "確認コード発行通知(介護保険)");
-    let code = crate::helpers::extract_code(&mail.body);
+    let code = crate::helpers::code_in(&mail.body);
     assert_eq!(
         mail.body.trim_end(),
         MANUAL_EXAMPLE.replace("9999", &code).trim_end()

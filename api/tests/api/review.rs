@@ -190,8 +190,8 @@ async fn review_then_approve_and_every_refused_transition(backend: Backend) {
     assert_eq!(approved["application"]["status"], "approved");
     // The result mail went to the notification address, after the code mail.
     let mails = app.wait_for_mails("flow@example.jp", 2).await;
-    assert_eq!(mails[0]["subject"], "ログイン情報再発行申請結果通知");
-    let body = mails[0]["body"].as_str().unwrap();
+    assert_eq!(mails[0].subject, "ログイン情報再発行申請結果通知");
+    let body = &mails[0].body;
     assert!(body.contains("[審査結果]\n\n承認\n"), "{body}");
     let reference = approved["application"]["reference_number"]
         .as_str()
@@ -262,8 +262,8 @@ async fn rejecting_needs_a_reason_which_is_kept(backend: Backend) {
         "事業所台帳の電話番号に連絡がつきませんでした。"
     );
     let mails = app.wait_for_mails("reject@example.jp", 2).await;
-    assert_eq!(mails[0]["subject"], "ログイン情報再発行申請結果通知");
-    let mail_body = mails[0]["body"].as_str().unwrap();
+    assert_eq!(mails[0].subject, "ログイン情報再発行申請結果通知");
+    let mail_body = &mails[0].body;
     assert!(mail_body.contains("[審査結果]\n\n却下\n"), "{mail_body}");
     assert!(
         mail_body.contains("[理由]\n\n事業所台帳の電話番号に連絡がつきませんでした。\n"),

@@ -51,9 +51,9 @@ async fn register(app: &TestApp, token: &str, email: &str) {
 
 async fn six_digit_code(app: &TestApp, email: &str, n: usize) -> String {
     let mails = app.wait_for_mails(email, n).await;
-    let body = mails[0]["body"].as_str().unwrap();
+    let body = &mails[0].body;
     assert!(body.contains("確認コードの有効期間は10分です。"), "{body}");
-    let code = crate::helpers::extract_code(body);
+    let code = crate::helpers::code_in(body);
     assert_eq!(code.len(), 6);
     code
 }
@@ -230,16 +230,7 @@ async fn a_reset_answers_alike_whether_or_not_the_pair_matches(backend: Backend)
     assert_eq!(keys(&matching), keys(&wrong_pair));
     assert_eq!(keys(&matching), keys(&unknown));
     // Only the registered address got a code.
-    let guessed: Vec<Value> = app
-        .client
-        .get(app.url("/api/dev/messages"))
-        .query(&[("to", "guess@example.jp")])
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let guessed = app.mailbox().messages("guess@example.jp").await.unwrap();
     assert!(guessed.is_empty());
     // A non-matching reset fails exactly like a wrong code, try after try.
     let refused = post_reset(
@@ -304,11 +295,8 @@ async fn the_security_email_hears_of_every_application_approval_and_password_cha
         .submitted_application("1311111111", "13", "someone@example.jp")
         .await;
     let mails = app.wait_for_mails("sec@example.jp", 2).await;
-    assert_eq!(
-        mails[0]["subject"],
-        "ログイン情報に関するお知らせ(介護保険)"
-    );
-    let body = mails[0]["body"].as_str().unwrap();
+    assert_eq!(mails[0].subject, "ログイン情報に関するお知らせ(介護保険)");
+    let body = &mails[0].body;
     assert!(
         body.contains("ログイン情報の再発行申請が送信されました"),
         "{body}"
@@ -329,10 +317,7 @@ async fn the_security_email_hears_of_every_application_approval_and_password_cha
     )
     .await;
     let mails = app.wait_for_mails("sec@example.jp", 3).await;
-    assert!(mails[0]["body"]
-        .as_str()
-        .unwrap()
-        .contains("承認されました"));
+    assert!(mails[0].body.contains("承認されました"));
     // A password change.
     let changed = app
         .client
@@ -344,10 +329,7 @@ async fn the_security_email_hears_of_every_application_approval_and_password_cha
         .unwrap();
     assert_eq!(changed.status(), StatusCode::OK);
     let mails = app.wait_for_mails("sec@example.jp", 4).await;
-    assert!(mails[0]["body"]
-        .as_str()
-        .unwrap()
-        .contains("パスワードが変更されました"));
+    assert!(mails[0].body.contains("パスワードが変更されました"));
 }
 
 crate::on_both_backends!(

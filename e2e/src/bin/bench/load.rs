@@ -100,6 +100,14 @@ impl Recorder {
         self.latencies.entry(endpoint).or_default().push(elapsed);
         Some(body.to_vec())
     }
+
+    /// Latency per endpoint (sorts each endpoint's samples).
+    pub fn latency_per_endpoint(&mut self) -> BTreeMap<String, Latency> {
+        self.latencies
+            .iter_mut()
+            .map(|(endpoint, samples)| ((*endpoint).to_owned(), Latency::of(samples)))
+            .collect()
+    }
 }
 
 /// An error with its causes: reqwest's own message ("error sending request") names none.

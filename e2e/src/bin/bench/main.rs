@@ -9,6 +9,7 @@
 
 mod baseline;
 mod cpu;
+mod endpoints;
 mod load;
 mod report;
 mod spa;

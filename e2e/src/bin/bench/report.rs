@@ -9,11 +9,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use crate::cpu::CpuUse;
+use crate::endpoints::{
+    APPLICATION, CREATE, FLOW, PREFECTURE, PREFECTURES, SUBMISSION, VERIFICATION,
+};
 use crate::load::{Latency, Recorder};
 use crate::spa::SpaReport;
-use crate::stages::{
-    self, APPLICATION, CREATE, FLOW, PREFECTURE, PREFECTURES, SUBMISSION, VERIFICATION,
-};
 
 /// Target: complete flows per second on each backend.
 const FLOWS_PER_S: f64 = 1000.0;
@@ -205,7 +205,7 @@ impl FlowLevel {
             flows_per_s: recorder.completed as f64 / seconds,
             requests: recorder.requests,
             requests_per_s: recorder.requests as f64 / seconds,
-            latency: stages::latencies(&mut recorder),
+            latency: recorder.latency_per_endpoint(),
             mail: Latency::of(&mut recorder.mail),
             peak_rss_mib,
             peak_rss_since_start: !memory_reset,

@@ -1,7 +1,6 @@
 //! The measurements: the baseline, then per backend the complete flow at each concurrency, the
 //! read endpoints and reviewer logins, then the browser app's figures.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -18,7 +17,10 @@ use serde::de::DeserializeOwned;
 
 use crate::baseline::BaselineServer;
 use crate::cpu::CpuSample;
-use crate::load::{self, Latency, Recorder};
+use crate::endpoints::{
+    APPLICATION, BARE, CREATE, FLOW, LOGIN, PREFECTURE, PREFECTURES, SUBMISSION, VERIFICATION,
+};
+use crate::load::{self, Recorder};
 use crate::report::{BackendReport, FlowLevel, LoginResult, Machine, ReadLevel, Report, Settings};
 use crate::stack::{self, Database, Stack};
 use crate::{spa, Plan, Stage};
@@ -32,25 +34,6 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// POST is not retried. Real clients behind a pool need the same rule; it is not the server's
 /// error.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
-
-/// The flow's steps, as named in the report.
-pub const CREATE: &str = "POST /reissue-applications";
-/// Step 2.
-pub const PREFECTURE: &str = "PUT …/{id}/prefecture";
-/// Step 3.
-pub const VERIFICATION: &str = "POST …/{id}/verification";
-/// Step 4.
-pub const SUBMISSION: &str = "POST …/{id}/submission";
-/// The whole flow, mail wait included.
-pub const FLOW: &str = "complete flow";
-/// Read endpoint.
-pub const PREFECTURES: &str = "GET /prefectures";
-/// Read endpoint.
-pub const APPLICATION: &str = "GET /reissue-applications/{id}";
-/// The baseline's endpoint.
-pub const BARE: &str = "GET /ping (bare actix-web)";
-/// Reviewer login.
-pub const LOGIN: &str = "POST /admin/sessions";
 
 /// Runs the stages of `plan` and gathers the report (a stage that cannot run is reported as
 /// such; the others still run).
@@ -584,13 +567,4 @@ async fn logins(
         elapsed,
         crate::cpu::CpuUse::default(),
     )
-}
-
-/// Latency per endpoint of a recorder.
-pub fn latencies(recorder: &mut Recorder) -> BTreeMap<String, Latency> {
-    recorder
-        .latencies
-        .iter_mut()
-        .map(|(endpoint, samples)| ((*endpoint).to_owned(), Latency::of(samples)))
-        .collect()
 }
