@@ -10,6 +10,7 @@ pub mod health;
 pub mod notice_html;
 pub mod openapi;
 pub mod prefectures;
+pub mod responses;
 pub mod security_email;
 pub mod spa;
 

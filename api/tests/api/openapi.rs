@@ -140,3 +140,42 @@ async fn the_documents_limits_are_the_shared_rules() {
         assert_eq!(page["schema"]["maximum"], admin::MAX_PAGE, "{path}");
     }
 }
+
+/// The refusals that come before any handler runs are documented wherever they can happen, as
+/// problem+json: 400, 413 and 415 with a JSON body, 401 with a bearer token, and 503 wherever
+/// storage is reached (every `/api/v1` operation but the static prefecture list).
+#[tokio::test]
+async fn every_operation_documents_the_refusals_it_can_meet() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let mut expected = Vec::new();
+            if operation.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415"]);
+            }
+            if operation.get("security").is_some() {
+                expected.push("401");
+            }
+            if path.starts_with("/api/v1/") && path != "/api/v1/prefectures" {
+                expected.push("503");
+            }
+            for status in expected {
+                let schema = &operation["responses"][status]["content"]["application/problem+json"]
+                    ["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/Problem",
+                    "{method} {path} does not document {status} as a problem"
+                );
+            }
+        }
+    }
+}
