@@ -169,6 +169,7 @@ fn page_out_of_range() -> ApiError {
 /// An application with its ledger entry, notes, history and the office's other applications.
 #[utoipa::path(
     tag = "admin",
+    operation_id = "get_application_detail",
     params(("id" = Uuid, Path, description = "Application id")),
     security(("reviewer_token" = [])),
     responses(
