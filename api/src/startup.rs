@@ -180,7 +180,7 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             .configure(routes::health::configure)
             .configure(routes::dev_mailbox::configure)
             .split_for_parts();
-        let api = web::Data::new(api);
+        let api = web::Data::new(routes::openapi::finish(api));
         let app = app
             // The browser app's wasm shrinks to about 40 % with compression.
             .wrap(actix_web::middleware::Compress::default())

@@ -17,6 +17,9 @@ use reissue_shared::dto::Problem;
 
 use super::extract::verified_bearer;
 use super::input::Input;
+use super::responses::{
+    JsonBodyRefused, MalformedQuery, NotInPrefecture, ReviewerTokenRefused, Unavailable,
+};
 use super::AppState;
 use crate::domain::review;
 use crate::domain::reviewers::{self, Reviewer};
@@ -44,8 +47,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "The notices, HTML with A4 print style (empty when none wait)", content_type = "text/html"),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ReviewerTokenRefused, Unavailable,
     )
 )]
 #[get("/admin/notices")]
@@ -68,10 +70,8 @@ pub async fn print_unposted_notices(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "A page of entries, or the CSV export", body = AuditLogPage),
-        (status = 400, description = "Malformed query (e.g. a page out of range)", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "The CSV export is for supervisors", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery, ReviewerTokenRefused, Unavailable,
     )
 )]
 #[get("/admin/audit-log")]
@@ -125,13 +125,10 @@ impl FromRequest for AuthenticatedReviewer {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = AdminSession),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials` (same answer for an unknown ID)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty fields", body = Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked` after too many failures", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/admin/sessions")]
@@ -151,9 +148,7 @@ pub async fn create_session(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "The queue", body = ApplicationList),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        MalformedQuery, ReviewerTokenRefused, Unavailable,
     )
 )]
 #[get("/admin/applications")]
@@ -176,13 +171,12 @@ fn page_out_of_range() -> ApiError {
 /// An application with its ledger entry, notes, history and the office's other applications.
 #[utoipa::path(
     tag = "admin",
+    operation_id = "get_application_detail",
     params(("id" = Uuid, Path, description = "Application id")),
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "The application", body = ApplicationDetail),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[get("/admin/applications/{id}")]
@@ -203,10 +197,8 @@ pub async fn get_application(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "Now in review", body = ApplicationDetail),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/review")]
@@ -228,14 +220,9 @@ pub async fn start_review(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "Decided", body = ApplicationDetail),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown decision, or no reason for a rejection", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/decision")]
@@ -258,14 +245,9 @@ pub async fn decide(
     request_body = TextRequest,
     responses(
         (status = 200, description = "Withdrawn", body = ApplicationDetail),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/withdrawal")]
@@ -288,10 +270,8 @@ pub async fn withdraw(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "The notice, HTML with A4 print style", content_type = "text/html"),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Not approved", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[get("/admin/applications/{id}/notice")]
@@ -315,10 +295,8 @@ pub async fn print_notice(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "Marked as posted", body = ApplicationDetail),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No notice waiting to be posted", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/notice-mailed")]
@@ -340,13 +318,8 @@ pub async fn notice_mailed(
     request_body = TextRequest,
     responses(
         (status = 200, description = "Noted", body = ApplicationDetail),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid reviewer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown, or of another prefecture", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty note", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/notes")]

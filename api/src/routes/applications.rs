@@ -11,6 +11,7 @@ use reissue_shared::dto::{
 
 use super::extract::{BearerToken, ClientAddress};
 use super::input::Input;
+use super::responses::{ApplicantTokenRefused, JsonBodyRefused, Unavailable};
 use super::AppState;
 use crate::domain::reissue;
 use crate::error::ApiError;
@@ -32,12 +33,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
     request_body = CreateApplicationRequest,
     responses(
         (status = 201, description = "Created; keep the token", body = CreatedApplication),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid fields (`validation_failed`, see `errors`)", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "Too many requests from this client (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/reissue-applications")]
@@ -63,9 +61,7 @@ pub async fn create_application(
     security(("application_token" = [])),
     responses(
         (status = 200, description = "The application", body = ApplicationView),
-        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ApplicantTokenRefused, Unavailable,
     )
 )]
 #[get("/reissue-applications/{id}")]
@@ -86,16 +82,11 @@ pub async fn get_application(
     request_body = ChoosePrefectureRequest,
     responses(
         (status = 200, description = "Code mailed", body = CodeSent),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Already submitted, superseded, or withdrawn", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid prefecture, or `office_not_in_ledger`, `office_not_care`, `agent_not_allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ApplicantTokenRefused, Unavailable,
     )
 )]
 #[put("/reissue-applications/{id}/prefecture")]
@@ -118,12 +109,10 @@ pub async fn choose_prefecture(
     security(("application_token" = [])),
     responses(
         (status = 200, description = "New code mailed", body = CodeSent),
-        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "Prefecture not chosen, already verified or submitted", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` (see Retry-After) or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ApplicantTokenRefused, Unavailable,
     )
 )]
 #[post("/reissue-applications/{id}/code")]
@@ -146,16 +135,11 @@ pub async fn resend_code(
     request_body = VerifyCodeRequest,
     responses(
         (status = 200, description = "Verified; what 【送信確認】 shows", body = Verified),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "No active code, already verified or submitted", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired` or `application_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, or `wrong_code` with `attempts_left`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`code_locked` (too many wrong tries) or `rate_limited`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ApplicantTokenRefused, Unavailable,
     )
 )]
 #[post("/reissue-applications/{id}/verification")]
@@ -178,11 +162,9 @@ pub async fn verify_code(
     security(("application_token" = [])),
     responses(
         (status = 200, description = "Submitted, with the reference number", body = Submitted),
-        (status = 401, description = "No bearer token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown id, or the token is for another application", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`invalid_state` (not verified) or `already_submitted`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        ApplicantTokenRefused, Unavailable,
     )
 )]
 #[post("/reissue-applications/{id}/submission")]

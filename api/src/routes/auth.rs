@@ -10,6 +10,7 @@ use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeS
 use reissue_shared::dto::Problem;
 
 use super::extract::verified_bearer;
+use super::responses::{JsonBodyRefused, OfficeTokenRefused, Unavailable};
 use super::AppState;
 use crate::domain::accounts;
 use crate::domain::reviewers::OfficeIdentity;
@@ -43,13 +44,10 @@ impl FromRequest for AuthenticatedOffice {
     request_body = OfficeLoginRequest,
     responses(
         (status = 200, description = "Logged in; with the temporary password, `password_change_required`", body = OfficeSession),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`invalid_credentials` (same answer for an unknown user ID)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty fields", body = Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: 3 wrong passwords lock the user ID for 30 minutes", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/auth/login")]
@@ -69,12 +67,8 @@ pub async fn login(
     security(("office_token" = [])),
     responses(
         (status = 200, description = "Changed; a full session", body = OfficeSession),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid office token", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Wrong current password, or the new one breaks the rule", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, OfficeTokenRefused, Unavailable,
     )
 )]
 #[post("/auth/password")]

@@ -11,6 +11,7 @@ pub mod input;
 pub mod notice_html;
 pub mod openapi;
 pub mod prefectures;
+pub mod responses;
 pub mod security_email;
 pub mod spa;
 

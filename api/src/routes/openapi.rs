@@ -3,6 +3,7 @@
 //! being documented.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{RefOr, Schema};
 use utoipa::{Modify, OpenApi};
 
 /// Top-level document data; paths and schemas are added by the route registration.
@@ -30,6 +31,33 @@ use utoipa::{Modify, OpenApi};
     )
 )]
 pub struct ApiDoc;
+
+/// The served document, from what the route registration collected: the operations' schemas
+/// are added after [`ApiDoc`]'s modifiers have run, so this works on the whole.
+///
+/// The request DTOs are `#[serde(default)]` so that a missing field reaches the shared rules as
+/// `""` and is answered 422 `required` with its field named, not 400. utoipa documents that `""`
+/// as each field's default, a value the field's own schema (pattern, format, length) or the
+/// server refuses; OpenAPI validators reject such a document, so those defaults are left out.
+pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    let schemas = api
+        .components
+        .iter_mut()
+        .flat_map(|components| components.schemas.values_mut());
+    for schema in schemas {
+        let RefOr::T(Schema::Object(object)) = schema else {
+            continue;
+        };
+        for property in object.properties.values_mut() {
+            if let RefOr::T(Schema::Object(field)) = property {
+                if field.default.as_ref().is_some_and(|value| value == "") {
+                    field.default = None;
+                }
+            }
+        }
+    }
+    api
+}
 
 /// The per-application bearer token.
 struct ApplicationTokenScheme;

@@ -12,6 +12,7 @@ use reissue_shared::dto::Problem;
 
 use super::auth::AuthenticatedOffice;
 use super::extract::{BearerToken, ClientAddress};
+use super::responses::{JsonBodyRefused, OfficeTokenRefused, ResetTokenRefused, Unavailable};
 use super::AppState;
 use crate::domain::security_email;
 use crate::error::ApiError;
@@ -32,13 +33,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("office_token" = [])),
     responses(
         (status = 200, description = "Code mailed", body = SecurityCodeSent),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "No valid office token (or one limited to the password change)", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid address or confirmation", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, Unavailable,
     )
 )]
 #[put("/account/security-email")]
@@ -66,15 +64,11 @@ pub async fn request_registration(
     security(("office_token" = [])),
     responses(
         (status = 200, description = "Registered", body = SecurityEmailRegistered),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid office token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`no_active_code`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wrong_code` with `attempts_left`, or not 6 digits", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`code_locked`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, OfficeTokenRefused, Unavailable,
     )
 )]
 #[post("/account/security-email/verification")]
@@ -95,12 +89,9 @@ pub async fn confirm_registration(
     request_body = PasswordResetRequest,
     responses(
         (status = 202, description = "Accepted (the same answer for any pair)", body = PasswordResetStarted),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Empty user ID or malformed address", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/password-resets")]
@@ -124,16 +115,11 @@ pub async fn start_reset(
     security(("reset_token" = [])),
     responses(
         (status = 204, description = "Verified"),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown reset or wrong token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`no_active_code` (used)", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`wrong_code` with `attempts_left`, or not 6 digits", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`code_locked`", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ResetTokenRefused, Unavailable,
     )
 )]
 #[post("/password-resets/{id}/verification")]
@@ -156,14 +142,9 @@ pub async fn verify_reset(
     security(("reset_token" = [])),
     responses(
         (status = 200, description = "Password set; logged in", body = OfficeSession),
-        (status = 400, description = "Malformed JSON", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No token", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "Unknown reset or wrong token", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "The code was not verified", body = Problem, content_type = "application/problem+json"),
-        (status = 413, description = "Body over 64 KB", body = Problem, content_type = "application/problem+json"),
-        (status = 415, description = "Not application/json", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The new password breaks the rule", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "Database unavailable", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ResetTokenRefused, Unavailable,
     )
 )]
 #[post("/password-resets/{id}/password")]

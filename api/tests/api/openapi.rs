@@ -140,3 +140,75 @@ async fn the_documents_limits_are_the_shared_rules() {
         assert_eq!(page["schema"]["maximum"], admin::MAX_PAGE, "{path}");
     }
 }
+
+/// OpenAPI requires every operationId to be unique; client generators name their functions
+/// after them and stop at a duplicate.
+#[tokio::test]
+async fn every_operation_has_an_operation_id_of_its_own() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut seen = std::collections::HashMap::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for method in [
+            "get", "put", "post", "delete", "options", "head", "patch", "trace",
+        ] {
+            let Some(operation) = item.get(method) else {
+                continue;
+            };
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{method} {path} has no operationId"));
+            if let Some(other) = seen.insert(id.to_owned(), format!("{method} {path}")) {
+                panic!("operationId {id} names both {other} and {method} {path}");
+            }
+        }
+    }
+    assert_eq!(seen.len(), CONTRACT.len());
+}
+
+/// The refusals that come before any handler runs are documented wherever they can happen, as
+/// problem+json: 400, 413 and 415 with a JSON body, 401 with a bearer token, and 503 wherever
+/// storage is reached (every `/api/v1` operation but the static prefecture list).
+#[tokio::test]
+async fn every_operation_documents_the_refusals_it_can_meet() {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let mut expected = Vec::new();
+            if operation.get("requestBody").is_some() {
+                expected.extend(["400", "413", "415"]);
+            }
+            if operation.get("security").is_some() {
+                expected.push("401");
+            }
+            if path.starts_with("/api/v1/") && path != "/api/v1/prefectures" {
+                expected.push("503");
+            }
+            for status in expected {
+                let schema = &operation["responses"][status]["content"]["application/problem+json"]
+                    ["schema"]["$ref"];
+                assert_eq!(
+                    schema, "#/components/schemas/Problem",
+                    "{method} {path} does not document {status} as a problem"
+                );
+            }
+        }
+    }
+}

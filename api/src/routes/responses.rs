@@ -1,0 +1,91 @@
+//! The problem+json answers that many operations share, declared once as utoipa response groups
+//! and named in each operation's `#[utoipa::path(responses(...))]`. What only one operation
+//! answers (its 409, 410, 422 or 429 with their codes) stays in that operation's attribute.
+//!
+//! These types only document: the answers themselves are `ApiError`'s. Each status stays in the
+//! document, so the fuzzing still holds the server to it.
+
+use reissue_shared::dto::Problem;
+use utoipa::IntoResponses;
+
+/// Every operation that reaches storage.
+#[derive(IntoResponses)]
+#[response(
+    status = 503,
+    description = "Database unavailable",
+    content_type = "application/problem+json"
+)]
+pub struct Unavailable(pub Problem);
+
+/// Every operation with a JSON body: what `routes::json_config` refuses before the handler runs.
+#[derive(IntoResponses)]
+pub enum JsonBodyRefused {
+    /// Malformed JSON
+    #[response(status = 400, content_type = "application/problem+json")]
+    Malformed(Problem),
+    /// Body over 64 KB
+    #[response(status = 413, content_type = "application/problem+json")]
+    TooLarge(Problem),
+    /// Not application/json
+    #[response(status = 415, content_type = "application/problem+json")]
+    NotJson(Problem),
+}
+
+/// Operations with query parameters (`routes::query_config`).
+#[derive(IntoResponses)]
+#[response(
+    status = 400,
+    description = "Malformed query (e.g. a page out of range)",
+    content_type = "application/problem+json"
+)]
+pub struct MalformedQuery(pub Problem);
+
+/// The applicant's operations on `/reissue-applications/{id}` (`application_token`).
+#[derive(IntoResponses)]
+pub enum ApplicantTokenRefused {
+    /// No bearer token
+    #[response(status = 401, content_type = "application/problem+json")]
+    Missing(Problem),
+    /// Unknown id, or the token is for another application
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+}
+
+/// The operations on `/password-resets/{id}` (`reset_token`).
+#[derive(IntoResponses)]
+pub enum ResetTokenRefused {
+    /// No token
+    #[response(status = 401, content_type = "application/problem+json")]
+    Missing(Problem),
+    /// Unknown reset or wrong token
+    #[response(status = 404, content_type = "application/problem+json")]
+    NotFound(Problem),
+}
+
+/// The office's operations (`office_token`).
+#[derive(IntoResponses)]
+#[response(
+    status = 401,
+    description = "No valid office token",
+    content_type = "application/problem+json"
+)]
+pub struct OfficeTokenRefused(pub Problem);
+
+/// The reviewers' operations (`reviewer_token`).
+#[derive(IntoResponses)]
+#[response(
+    status = 401,
+    description = "No valid reviewer token",
+    content_type = "application/problem+json"
+)]
+pub struct ReviewerTokenRefused(pub Problem);
+
+/// The reviewers' operations on `/admin/applications/{id}`: a reviewer sees only the
+/// applications of their prefecture.
+#[derive(IntoResponses)]
+#[response(
+    status = 404,
+    description = "Unknown, or of another prefecture",
+    content_type = "application/problem+json"
+)]
+pub struct NotInPrefecture(pub Problem);
