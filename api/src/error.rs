@@ -362,7 +362,7 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             parts.retry_after = Some(UNAVAILABLE_RETRY_AFTER_SECS);
             parts
         }
-        DomainError::Storage(_) => ProblemParts::new(
+        DomainError::Storage(_) | DomainError::Internal(_) => ProblemParts::new(
             S::INTERNAL_SERVER_ERROR,
             C::InternalError,
             "Internal error",

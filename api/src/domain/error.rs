@@ -110,6 +110,9 @@ pub enum DomainError {
     /// Storage failed.
     #[error(transparent)]
     Storage(#[from] StorageError),
+    /// A failure that is neither storage's nor the caller's (hashing, signing, sealing).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Which step was out of order.
