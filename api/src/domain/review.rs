@@ -16,7 +16,7 @@ use reissue_shared::ApplicationStatus;
 use super::accounts;
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
-use super::reviewers::Reviewer;
+use super::sessions::Reviewer;
 use super::{Context, DomainError};
 use crate::db::applications::QueueFilter;
 use crate::db::{self, DbConnection};
@@ -444,7 +444,7 @@ pub async fn unposted_notices(
             let (approved, _) = db::applications::queue(conn, &filter)?;
             let mut letters = Vec::new();
             for application in approved {
-                let waiting = db::accounts::current_notice(conn, &application.id.to_string())?
+                let waiting = accounts::current_notice(conn, &application.id.to_string())?
                     .is_some_and(|notice| notice.mailed_at.is_none());
                 if waiting {
                     letters.push(letter_for(conn, &ctx2, &reviewer, &application, now)?);
@@ -465,7 +465,7 @@ fn letter_for(
     now: OffsetDateTime,
 ) -> Result<NoticeLetter, DomainError> {
     let sealer = accounts::notice_sealer(ctx);
-    let current = db::accounts::current_notice(conn, &application.id.to_string())?;
+    let current = accounts::current_notice(conn, &application.id.to_string())?;
     let open = current.as_ref().and_then(|notice| {
         notice
             .sealed_password
@@ -494,7 +494,7 @@ fn letter_for(
             (notice, password)
         }
     };
-    let account = db::accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
+    let account = accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
     audit(
         conn,
         reviewer,
@@ -527,14 +527,14 @@ pub async fn mark_notice_mailed(
         .transaction(move |conn| {
             let now = ctx2.clock.now();
             let application = load_in_prefecture(conn, &reviewer, id, true)?;
-            let mut notice = db::accounts::current_notice(conn, &application.id.to_string())?
+            let mut notice = accounts::current_notice(conn, &application.id.to_string())?
                 .filter(|notice| notice.mailed_at.is_none())
                 .ok_or(DomainError::TransitionRefused {
                     from: application.status,
                 })?;
             notice.mailed_at = Some(now);
             notice.sealed_password = None;
-            db::accounts::update_notice(conn, &notice)?;
+            accounts::update_notice(conn, &notice)?;
             audit(
                 conn,
                 &reviewer,

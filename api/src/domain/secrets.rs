@@ -8,6 +8,7 @@ use rand::{Rng, RngCore};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
+use super::DomainError;
 use crate::config::Secret;
 
 type HmacSha256 = Hmac<Sha256>;
@@ -109,12 +110,14 @@ impl Sealer {
     }
 
     /// nonce ‖ ciphertext, hex.
-    pub fn seal(&self, plaintext: &str) -> Option<String> {
+    pub fn seal(&self, plaintext: &str) -> Result<String, DomainError> {
         use chacha20poly1305::aead::{Aead, AeadCore, KeyInit};
         let cipher = chacha20poly1305::XChaCha20Poly1305::new(&self.key);
         let nonce = chacha20poly1305::XChaCha20Poly1305::generate_nonce(&mut OsRng);
-        let ciphertext = cipher.encrypt(&nonce, plaintext.as_bytes()).ok()?;
-        Some(hex::encode(
+        let ciphertext = cipher
+            .encrypt(&nonce, plaintext.as_bytes())
+            .map_err(|e| DomainError::Internal(format!("sealing a secret: {e}")))?;
+        Ok(hex::encode(
             [nonce.as_slice(), ciphertext.as_slice()].concat(),
         ))
     }

@@ -12,7 +12,7 @@ use reissue_shared::dto::Problem;
 use super::extract::verified_bearer;
 use super::AppState;
 use crate::domain::accounts;
-use crate::domain::reviewers::OfficeIdentity;
+use crate::domain::sessions::OfficeIdentity;
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -57,9 +57,8 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<OfficeLoginRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
-    Ok(web::Json(
-        accounts::login(&state.ctx, body.into_inner()).await?,
-    ))
+    let input = body.parse()?;
+    Ok(web::Json(accounts::login(&state.ctx, input).await?))
 }
 
 /// Sets a new password (required after a login with the temporary password).
@@ -83,7 +82,8 @@ pub async fn change_password(
     office: AuthenticatedOffice,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
+    let input = body.parse()?;
     Ok(web::Json(
-        accounts::change_password(&state.ctx, office.0, body.into_inner()).await?,
+        accounts::change_password(&state.ctx, office.0, input).await?,
     ))
 }
