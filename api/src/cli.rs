@@ -212,7 +212,7 @@ pub fn save_demo_accounts(
     password: &str,
 ) -> Result<(), CliError> {
     let now = time::OffsetDateTime::now_utc();
-    let password_hash = crate::domain::reviewers::hash_password(password)
+    let password_hash = crate::domain::passwords::hash_password(password)
         .map_err(|e| CliError::Invalid(e.to_string()))?;
     db.transaction_blocking(|conn| {
         for entry in entries

@@ -117,6 +117,10 @@ pub struct Limits {
     pub reviewer_lock: Duration,
     /// Lifetime of a reviewer's session token.
     pub reviewer_session_ttl: Duration,
+    /// Wrong passwords in a row that lock an office's user ID (the real system's 3).
+    pub office_max_failed_logins: u32,
+    /// How long a locked user ID stays locked (the real system's 30 minutes).
+    pub office_lock: Duration,
 }
 
 impl Default for Limits {
@@ -137,6 +141,8 @@ impl Default for Limits {
             reviewer_max_failed_logins: 5,
             reviewer_lock: Duration::from_secs(15 * 60),
             reviewer_session_ttl: Duration::from_secs(30 * 60),
+            office_max_failed_logins: 3,
+            office_lock: Duration::from_secs(30 * 60),
         }
     }
 }
@@ -323,6 +329,11 @@ impl Settings {
                 "REISSUE_REVIEWER_SESSION_SECONDS",
                 defaults.reviewer_session_ttl,
             )?,
+            office_max_failed_logins: env.parse(
+                "REISSUE_OFFICE_MAX_FAILED_LOGINS",
+                defaults.office_max_failed_logins,
+            )?,
+            office_lock: env.seconds("REISSUE_OFFICE_LOCK_SECONDS", defaults.office_lock)?,
         };
         if limits.code_max_attempts == 0 || limits.codes_per_application == 0 {
             return Err(SettingsError::Invalid {
@@ -466,6 +477,33 @@ mod tests {
         assert!(error
             .unwrap_or_default()
             .starts_with("REISSUE_CODE_MAX_ATTEMPTS"));
+    }
+
+    #[test]
+    fn office_lock_out_defaults_to_three_tries_and_thirty_minutes_and_can_be_set() {
+        let defaults = settings(&[]).ok().map(|s| s.limits);
+        assert_eq!(
+            defaults
+                .as_ref()
+                .map(|l| (l.office_max_failed_logins, l.office_lock)),
+            Some((3, Duration::from_secs(1800)))
+        );
+        let set = settings(&[
+            ("REISSUE_OFFICE_MAX_FAILED_LOGINS", "5"),
+            ("REISSUE_OFFICE_LOCK_SECONDS", "60"),
+        ])
+        .ok()
+        .map(|s| s.limits);
+        assert_eq!(
+            set.map(|l| (l.office_max_failed_logins, l.office_lock)),
+            Some((5, Duration::from_secs(60)))
+        );
+        let error = settings(&[("REISSUE_OFFICE_LOCK_SECONDS", "soon")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(error
+            .unwrap_or_default()
+            .starts_with("REISSUE_OFFICE_LOCK_SECONDS"));
     }
 
     #[test]

@@ -78,7 +78,7 @@ impl Application {
             db,
             clock,
             hasher: Hasher::new(settings.secret_key.clone()),
-            sessions: crate::domain::reviewers::SessionKeys::new(&settings.secret_key),
+            sessions: crate::domain::sessions::SessionKeys::new(&settings.secret_key),
             limits: Arc::new(settings.limits.clone()),
             mail_wakeup: wakeup.clone(),
         };

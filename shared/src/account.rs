@@ -1,7 +1,17 @@
-//! Request and response bodies of the office login (`/api/v1/auth`).
+//! Request and response bodies of the office login (`/api/v1/auth`), the security e-mail and
+//! the password reset, and the typed inputs their `parse()` methods return. The server answers
+//! with these parsers' field errors, and the browser shows the same ones.
+
+use std::fmt;
 
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
+
+use crate::admin::LoginRequest;
+use crate::code::SECURITY_CODE_DIGITS;
+use crate::email::SECURITY_EMAIL;
+use crate::error_code::{FieldError, FieldErrorCode};
+use crate::{EmailAddress, VerificationCode};
 
 /// `POST /auth/login`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -135,4 +145,359 @@ pub struct NewPasswordRequest {
     /// 新しいパスワード.
     #[cfg_attr(feature = "server", schema(required = true, format = Password, min_length = 10, max_length = 128))]
     pub new_password: String,
+}
+
+/// A ユーザID as entered: trimmed and in upper case (user IDs are `KJ…`), never empty. Whether
+/// an account has it is for the server to say.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct UserId(String);
+
+impl UserId {
+    /// The request member of a user ID.
+    pub const FIELD: &'static str = "user_id";
+
+    /// Trims and upper-cases `input`; empty is a `required` error on `user_id`.
+    pub fn parse(input: &str) -> Result<Self, FieldError> {
+        let trimmed = input.trim();
+        if trimmed.is_empty() {
+            return Err(FieldError::new(
+                Self::FIELD,
+                FieldErrorCode::Required,
+                "ユーザIDを入力してください。",
+            ));
+        }
+        Ok(Self(trimmed.to_uppercase()))
+    }
+
+    /// The normalised user ID.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for UserId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A password that must be filled in (`required` on `field` otherwise). Its rules, if any, need
+/// the account and are checked by the server after it.
+fn entered_password(password: &str, field: &str) -> Result<String, FieldError> {
+    if password.is_empty() {
+        return Err(FieldError::new(
+            field,
+            FieldErrorCode::Required,
+            "パスワードを入力してください。",
+        ));
+    }
+    Ok(password.to_owned())
+}
+
+/// Both results, or every error of the two in field order.
+fn both<A, B>(
+    first: Result<A, FieldError>,
+    second: Result<B, FieldError>,
+) -> Result<(A, B), Vec<FieldError>> {
+    match (first, second) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (a, b) => Err([a.err(), b.err()].into_iter().flatten().collect()),
+    }
+}
+
+/// A parsed `POST /auth/login`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct OfficeLoginInput {
+    /// ユーザID.
+    pub user_id: UserId,
+    /// パスワード or 仮パスワード, as typed.
+    pub password: String,
+}
+
+impl OfficeLoginRequest {
+    /// Both fields filled in; the user ID normalised.
+    pub fn parse(&self) -> Result<OfficeLoginInput, Vec<FieldError>> {
+        let (user_id, password) = both(
+            UserId::parse(&self.user_id),
+            entered_password(&self.password, "password"),
+        )?;
+        Ok(OfficeLoginInput { user_id, password })
+    }
+}
+
+/// A parsed `POST /auth/password`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ChangePasswordInput {
+    /// 現在のパスワード, as typed.
+    pub current_password: String,
+    /// 新しいパスワード, as typed.
+    pub new_password: String,
+}
+
+impl ChangePasswordRequest {
+    /// Always parses: the current password is checked against the account first, and the new
+    /// password's rule ([`crate::password::check_new_password`]) needs the account's user ID
+    /// and temporary password, so the server applies both after finding the account.
+    pub fn parse(&self) -> Result<ChangePasswordInput, Vec<FieldError>> {
+        Ok(ChangePasswordInput {
+            current_password: self.current_password.clone(),
+            new_password: self.new_password.clone(),
+        })
+    }
+}
+
+/// A parsed `PUT /account/security-email`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityEmailInput {
+    /// セキュリティ用メールアドレス, entered twice alike.
+    pub email: EmailAddress,
+}
+
+impl SecurityEmailRequest {
+    /// A valid address, and the confirmation equal to it.
+    pub fn parse(&self) -> Result<SecurityEmailInput, Vec<FieldError>> {
+        let email =
+            EmailAddress::parse_confirmed(&self.email, &self.email_confirmation, SECURITY_EMAIL)?;
+        Ok(SecurityEmailInput { email })
+    }
+}
+
+/// A parsed 6-digit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SecurityCodeInput {
+    /// The digits.
+    pub code: VerificationCode,
+}
+
+impl SecurityCodeRequest {
+    /// Exactly 6 digits after full-width normalisation.
+    pub fn parse(&self) -> Result<SecurityCodeInput, Vec<FieldError>> {
+        let code =
+            VerificationCode::parse(&self.code, SECURITY_CODE_DIGITS).map_err(|e| vec![e])?;
+        Ok(SecurityCodeInput { code })
+    }
+}
+
+/// A parsed `POST /password-resets`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PasswordResetInput {
+    /// ユーザID.
+    pub user_id: UserId,
+    /// The address the office says it registered.
+    pub security_email: EmailAddress,
+}
+
+impl PasswordResetRequest {
+    /// A user ID and a valid address (both errors reported).
+    pub fn parse(&self) -> Result<PasswordResetInput, Vec<FieldError>> {
+        let (user_id, security_email) = both(
+            UserId::parse(&self.user_id),
+            EmailAddress::parse(
+                &self.security_email,
+                "security_email",
+                "セキュリティ用メールアドレス",
+            ),
+        )?;
+        Ok(PasswordResetInput {
+            user_id,
+            security_email,
+        })
+    }
+}
+
+/// A parsed `POST /password-resets/{id}/password`.
+#[derive(Clone, PartialEq, Eq)]
+pub struct NewPasswordInput {
+    /// 新しいパスワード, as typed.
+    pub new_password: String,
+}
+
+impl NewPasswordRequest {
+    /// Always parses: the rule ([`crate::password::check_new_password`]) needs the account's
+    /// user ID, which only a genuine, verified reset leads to, so the server applies it then.
+    pub fn parse(&self) -> Result<NewPasswordInput, Vec<FieldError>> {
+        Ok(NewPasswordInput {
+            new_password: self.new_password.clone(),
+        })
+    }
+}
+
+/// A parsed `POST /admin/sessions` (the reviewer's login; its request lives in
+/// [`crate::admin`]).
+#[derive(Clone, PartialEq, Eq)]
+pub struct ReviewerLoginInput {
+    /// ログインID, trimmed.
+    pub login_id: String,
+    /// パスワード, as typed.
+    pub password: String,
+}
+
+impl LoginRequest {
+    /// Both fields filled in ([`LoginRequest::check`]); the login ID trimmed.
+    pub fn parse(&self) -> Result<ReviewerLoginInput, Vec<FieldError>> {
+        self.check()?;
+        Ok(ReviewerLoginInput {
+            login_id: self.login_id.trim().to_owned(),
+            password: self.password.clone(),
+        })
+    }
+}
+
+// Passwords stay out of `{:?}` in logs and panics.
+impl fmt::Debug for OfficeLoginInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OfficeLoginInput")
+            .field("user_id", &self.user_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ChangePasswordInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ChangePasswordInput")
+            .finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for NewPasswordInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NewPasswordInput").finish_non_exhaustive()
+    }
+}
+
+impl fmt::Debug for ReviewerLoginInput {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ReviewerLoginInput")
+            .field("login_id", &self.login_id)
+            .finish_non_exhaustive()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn fields(errors: &[FieldError]) -> Vec<(&str, FieldErrorCode)> {
+        errors.iter().map(|e| (e.field.as_str(), e.code)).collect()
+    }
+
+    #[test]
+    fn an_empty_login_names_both_fields_with_the_screens_messages() {
+        let errors = OfficeLoginRequest {
+            user_id: "  ".into(),
+            password: String::new(),
+        }
+        .parse()
+        .err()
+        .unwrap_or_default();
+        assert_eq!(
+            fields(&errors),
+            [
+                ("user_id", FieldErrorCode::Required),
+                ("password", FieldErrorCode::Required)
+            ]
+        );
+        assert_eq!(errors[0].message, "ユーザIDを入力してください。");
+        assert_eq!(errors[1].message, "パスワードを入力してください。");
+    }
+
+    #[test]
+    fn a_login_normalises_the_user_id_and_keeps_the_password_as_typed() {
+        let input = OfficeLoginRequest {
+            user_id: " kj12345678 ".into(),
+            password: " secret ".into(),
+        }
+        .parse()
+        .ok();
+        assert_eq!(
+            input.as_ref().map(|i| i.user_id.as_str()),
+            Some("KJ12345678")
+        );
+        assert_eq!(input.map(|i| i.password), Some(" secret ".to_owned()));
+    }
+
+    #[test]
+    fn a_reset_reports_the_user_id_and_the_address() {
+        let errors = PasswordResetRequest {
+            user_id: String::new(),
+            security_email: "not-an-address".into(),
+        }
+        .parse()
+        .err()
+        .unwrap_or_default();
+        assert_eq!(
+            fields(&errors),
+            [
+                ("user_id", FieldErrorCode::Required),
+                ("security_email", FieldErrorCode::InvalidFormat)
+            ]
+        );
+    }
+
+    #[test]
+    fn a_security_email_needs_an_equal_confirmation() {
+        let errors = SecurityEmailRequest {
+            email: "sec@example.jp".into(),
+            email_confirmation: "other@example.jp".into(),
+        }
+        .parse()
+        .err()
+        .unwrap_or_default();
+        assert_eq!(
+            fields(&errors),
+            [("email_confirmation", FieldErrorCode::Mismatch)]
+        );
+    }
+
+    #[test]
+    fn a_security_code_has_six_digits() {
+        let parse = |code: &str| {
+            SecurityCodeRequest { code: code.into() }
+                .parse()
+                .map(|input| input.code.as_str().to_owned())
+        };
+        assert_eq!(parse("１２３４５６").ok().as_deref(), Some("123456"));
+        assert!(parse("1234").is_err());
+    }
+
+    #[test]
+    fn a_reviewer_login_is_trimmed_and_both_fields_are_required() {
+        let empty = LoginRequest::default().parse().err().unwrap_or_default();
+        assert_eq!(
+            fields(&empty),
+            [
+                ("login_id", FieldErrorCode::Required),
+                ("password", FieldErrorCode::Required)
+            ]
+        );
+        let input = LoginRequest {
+            login_id: " demo-tokyo ".into(),
+            password: "x".into(),
+        }
+        .parse()
+        .ok();
+        assert_eq!(input.map(|i| i.login_id), Some("demo-tokyo".to_owned()));
+    }
+
+    #[test]
+    fn parsed_passwords_stay_out_of_debug() {
+        let input = OfficeLoginRequest {
+            user_id: "KJ1".into(),
+            password: "hunter2-hunter2".into(),
+        }
+        .parse();
+        assert!(!format!("{input:?}").contains("hunter2"));
+    }
+
+    proptest! {
+        #[test]
+        fn any_login_parses_or_names_its_fields(user_id in "\\PC{0,20}", password in "\\PC{0,20}") {
+            if let Err(errors) = (OfficeLoginRequest { user_id, password }).parse() {
+                for error in errors {
+                    prop_assert!(error.field == "user_id" || error.field == "password");
+                }
+            }
+        }
+    }
 }

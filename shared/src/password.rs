@@ -1,5 +1,6 @@
-//! The manual's rule for a new office password: set after the first login with the temporary
-//! password from the notice.
+//! The password rules: the manual's rule for a new office password (set after the first login
+//! with the temporary password from the notice, or by a reset), and the reviewer accounts'
+//! minimum length.
 
 use crate::error_code::{FieldError, FieldErrorCode};
 
@@ -110,6 +111,21 @@ pub fn check_new_password(
     Ok(())
 }
 
+/// Shortest reviewer password (the operator sets it with `reissue reviewer add`).
+pub const REVIEWER_MIN_LENGTH: usize = 12;
+
+/// Checks a reviewer's password; the error names the field `password`.
+pub fn check_reviewer_password(password: &str) -> Result<(), FieldError> {
+    if password.chars().count() < REVIEWER_MIN_LENGTH {
+        return Err(FieldError::new(
+            "password",
+            FieldErrorCode::InvalidLength,
+            format!("パスワードは{REVIEWER_MIN_LENGTH}文字以上にしてください。"),
+        ));
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +147,12 @@ mod tests {
         assert_eq!(code("Password123"), Some(FieldErrorCode::InvalidFormat));
         assert_eq!(code(&"a".repeat(129)), Some(FieldErrorCode::TooLong));
         assert_eq!(code("shinjuku-kaigo-2026"), None);
+    }
+
+    #[test]
+    fn reviewer_passwords_have_twelve_characters_or_more() {
+        assert!(check_reviewer_password("12345678901").is_err());
+        assert!(check_reviewer_password("１２３４５６７８９０１２").is_ok());
     }
 
     proptest! {

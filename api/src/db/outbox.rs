@@ -25,21 +25,6 @@ pub struct NewMail {
     pub application_id: Option<Uuid>,
 }
 
-/// A claimed message, ready to send.
-#[derive(Debug, Clone)]
-pub struct ClaimedMail {
-    /// Row id.
-    pub id: String,
-    /// Recipient.
-    pub recipient: String,
-    /// Subject.
-    pub subject: String,
-    /// Body.
-    pub body: String,
-    /// Tries so far, this one included.
-    pub attempts: u32,
-}
-
 /// Queues a message for delivery.
 pub fn enqueue(
     conn: &mut DbConnection,
@@ -72,7 +57,7 @@ pub fn claim_due(
     now: OffsetDateTime,
     lease: Duration,
     limit: i64,
-) -> Result<Vec<ClaimedMail>, StorageError> {
+) -> Result<Vec<OutboxRow>, StorageError> {
     let now_db = to_db_time(now);
     let due = || {
         dsl::outbox_messages
@@ -96,21 +81,11 @@ pub fn claim_due(
             dsl::attempts.eq(dsl::attempts + 1),
         ))
         .execute(conn)?;
-    let rows: Vec<OutboxRow> = dsl::outbox_messages
+    Ok(dsl::outbox_messages
         .filter(dsl::id.eq_any(&ids))
         .order(dsl::created_at.asc())
         .select(OutboxRow::as_select())
-        .load(conn)?;
-    Ok(rows
-        .into_iter()
-        .map(|row| ClaimedMail {
-            id: row.id,
-            recipient: row.recipient,
-            subject: row.subject,
-            body: row.body,
-            attempts: u32::try_from(row.attempts).unwrap_or(0),
-        })
-        .collect())
+        .load(conn)?)
 }
 
 /// Records a delivery; `false` when the message was no longer pending (another worker whose

@@ -1,33 +1,250 @@
-//! Office accounts (DESIGN.md "After submission"): the temporary password issued on approval,
-//! the login with the real system's lock-out (3 wrong passwords lock the user ID for 30
-//! minutes), and the manual's rule that the current password keeps working until the first
-//! login with the temporary password, which retires it and forces a new one.
+//! Office accounts (DESIGN.md "After submission"): the temporary password issued on approval
+//! and its postal notice, the login with the real system's lock-out (by default 3 wrong
+//! passwords lock the user ID for 30 minutes; `REISSUE_OFFICE_*`), and the manual's rule that
+//! the current password keeps working until the first login with the temporary password, which
+//! retires it and forces a new one.
 
 use std::time::Duration;
 
 use time::OffsetDateTime;
 
-use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
-use reissue_shared::password::check_new_password;
-use reissue_shared::{FieldError, FieldErrorCode};
+use reissue_shared::account::{ChangePasswordInput, OfficeLoginInput, OfficeSession};
+use reissue_shared::{EmailAddress, FieldError, FieldErrorCode, OfficeNumber, PrefectureCode};
 
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
 use super::ledger::LedgerEntry;
-use super::reviewers::{hash_password, password_matches, verify_password, OfficeIdentity};
+use super::passwords::{
+    check_new_office_password, hash_password, login_with_lockout, verify_password, Failure,
+    LockoutPolicy, LoginAttempt, PasswordAccount,
+};
 use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
-use super::{Context, DomainError};
-use crate::db::accounts::{self, Notice, OfficeAccount};
+use super::sessions::OfficeIdentity;
+use super::{Context, DomainError, Tx};
+use crate::db::models::{from_db_time, to_db_time, NoticeRow, OfficeAccountRow};
 use crate::db::{self, DbConnection, StorageError};
 
-/// Wrong passwords in a row that lock a user ID.
-pub const MAX_FAILED_LOGINS: u32 = 3;
-/// How long a locked user ID stays locked.
-pub const LOCK: Duration = Duration::from_secs(30 * 60);
 /// A temporary password works this long after approval (time for the post).
 pub const TEMPORARY_PASSWORD_LIFETIME: Duration = Duration::from_secs(21 * 24 * 60 * 60);
 /// Lifetime of an office session token.
 pub const SESSION: Duration = Duration::from_secs(30 * 60);
+/// How the office screens name the ID.
+const ID_LABEL: &str = "ユーザID";
+
+/// An office's login account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OfficeAccount {
+    /// Id.
+    pub id: String,
+    /// ユーザID (KJ and 8 digits).
+    pub user_id: String,
+    /// 事業所番号.
+    pub office_number: OfficeNumber,
+    /// The prefecture whose ledger lists the office.
+    pub prefecture: PrefectureCode,
+    /// argon2id PHC string of the current password, once there is one.
+    pub password_hash: Option<String>,
+    /// argon2id PHC string of the temporary password of the latest notice, until first used.
+    pub temp_password_hash: Option<String>,
+    /// When that temporary password stops working.
+    pub temp_password_expires_at: Option<OffsetDateTime>,
+    /// Logged in with the temporary password: a new password must be set.
+    pub must_change_password: bool,
+    /// Wrong passwords in a row.
+    pub failed_logins: u32,
+    /// Locked until then.
+    pub locked_until: Option<OffsetDateTime>,
+    /// The registered セキュリティ用メールアドレス.
+    pub security_email: Option<EmailAddress>,
+    /// Created.
+    pub created_at: OffsetDateTime,
+    /// Last changed.
+    pub updated_at: OffsetDateTime,
+}
+
+impl OfficeAccount {
+    fn new(
+        user_id: String,
+        office_number: OfficeNumber,
+        prefecture: PrefectureCode,
+        now: OffsetDateTime,
+    ) -> Self {
+        Self {
+            id: uuid::Uuid::new_v4().to_string(),
+            user_id,
+            office_number,
+            prefecture,
+            password_hash: None,
+            temp_password_hash: None,
+            temp_password_expires_at: None,
+            must_change_password: false,
+            failed_logins: 0,
+            locked_until: None,
+            security_email: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+}
+
+impl TryFrom<OfficeAccountRow> for OfficeAccount {
+    type Error = StorageError;
+
+    fn try_from(row: OfficeAccountRow) -> Result<Self, StorageError> {
+        let corrupt =
+            |what: &str| StorageError::Corrupt(format!("office account {}: {what}", row.id));
+        let office_number =
+            OfficeNumber::parse(&row.office_number).map_err(|_| corrupt("office_number"))?;
+        let prefecture =
+            PrefectureCode::parse(&row.prefecture_code).map_err(|_| corrupt("prefecture_code"))?;
+        let failed_logins =
+            u32::try_from(row.failed_logins).map_err(|_| corrupt("failed_logins"))?;
+        let security_email = row
+            .security_email
+            .as_deref()
+            .map(parse_security_email)
+            .transpose()
+            .map_err(|_| corrupt("security_email"))?;
+        Ok(Self {
+            id: row.id,
+            user_id: row.user_id,
+            office_number,
+            prefecture,
+            password_hash: row.password_hash,
+            temp_password_hash: row.temp_password_hash,
+            temp_password_expires_at: row.temp_password_expires_at.map(from_db_time),
+            must_change_password: row.must_change_password,
+            failed_logins,
+            locked_until: row.locked_until.map(from_db_time),
+            security_email,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+impl From<&OfficeAccount> for OfficeAccountRow {
+    fn from(account: &OfficeAccount) -> Self {
+        Self {
+            id: account.id.clone(),
+            user_id: account.user_id.clone(),
+            office_number: account.office_number.as_str().to_owned(),
+            prefecture_code: account.prefecture.as_str().to_owned(),
+            password_hash: account.password_hash.clone(),
+            temp_password_hash: account.temp_password_hash.clone(),
+            temp_password_expires_at: account.temp_password_expires_at.map(to_db_time),
+            must_change_password: account.must_change_password,
+            // A lock resets the count long before it could leave i32.
+            failed_logins: i32::try_from(account.failed_logins).unwrap_or(i32::MAX),
+            locked_until: account.locked_until.map(to_db_time),
+            security_email: account.security_email.as_ref().map(ToString::to_string),
+            created_at: to_db_time(account.created_at),
+            updated_at: to_db_time(account.updated_at),
+        }
+    }
+}
+
+/// A stored security e-mail, parsed by the rule it was entered under.
+pub(crate) fn parse_security_email(stored: &str) -> Result<EmailAddress, FieldError> {
+    EmailAddress::parse(stored, "security_email", "セキュリティ用メールアドレス")
+}
+
+/// The postal notice (電子請求ログイン情報再発行通知書) of an approval.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    /// Id.
+    pub id: String,
+    /// The approved application.
+    pub application_id: String,
+    /// The office account it gives the temporary password of.
+    pub account_id: String,
+    /// The temporary password, sealed, until the notice is posted.
+    pub sealed_password: Option<String>,
+    /// Issued.
+    pub issued_at: OffsetDateTime,
+    /// Marked 郵送済.
+    pub mailed_at: Option<OffsetDateTime>,
+    /// Replaced by a newer notice.
+    pub voided_at: Option<OffsetDateTime>,
+}
+
+impl TryFrom<NoticeRow> for Notice {
+    type Error = StorageError;
+
+    fn try_from(row: NoticeRow) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: row.id,
+            application_id: row.application_id,
+            account_id: row.account_id,
+            sealed_password: row.sealed_password,
+            issued_at: from_db_time(row.issued_at),
+            mailed_at: row.mailed_at.map(from_db_time),
+            voided_at: row.voided_at.map(from_db_time),
+        })
+    }
+}
+
+impl From<&Notice> for NoticeRow {
+    fn from(notice: &Notice) -> Self {
+        Self {
+            id: notice.id.clone(),
+            application_id: notice.application_id.clone(),
+            account_id: notice.account_id.clone(),
+            sealed_password: notice.sealed_password.clone(),
+            issued_at: to_db_time(notice.issued_at),
+            mailed_at: notice.mailed_at.map(to_db_time),
+            voided_at: notice.voided_at.map(to_db_time),
+        }
+    }
+}
+
+/// The account with this id.
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<OfficeAccount>, StorageError> {
+    db::accounts::find(conn, id)?
+        .map(OfficeAccount::try_from)
+        .transpose()
+}
+
+/// The account with this user ID.
+pub fn find_by_user_id(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Option<OfficeAccount>, StorageError> {
+    db::accounts::find_by_user_id(conn, user_id)?
+        .map(OfficeAccount::try_from)
+        .transpose()
+}
+
+/// The account of an office in a prefecture.
+fn find_by_office(
+    conn: &mut DbConnection,
+    prefecture_code: &str,
+    office_number: &str,
+) -> Result<Option<OfficeAccount>, StorageError> {
+    db::accounts::find_by_office(conn, prefecture_code, office_number)?
+        .map(OfficeAccount::try_from)
+        .transpose()
+}
+
+/// Writes every field of an existing account.
+pub fn store(conn: &mut DbConnection, account: &OfficeAccount) -> Result<(), StorageError> {
+    db::accounts::update(conn, &OfficeAccountRow::from(account))
+}
+
+/// The newest notice of an application that is not voided.
+pub fn current_notice(
+    conn: &mut DbConnection,
+    application_id: &str,
+) -> Result<Option<Notice>, StorageError> {
+    db::accounts::current_notice(conn, application_id)?
+        .map(Notice::try_from)
+        .transpose()
+}
+
+/// Writes every field of an existing notice.
+pub fn update_notice(conn: &mut DbConnection, notice: &Notice) -> Result<(), StorageError> {
+    db::accounts::update_notice(conn, &NoticeRow::from(notice))
+}
 
 /// The sealer of temporary passwords waiting to be printed.
 pub fn notice_sealer(ctx: &Context) -> Sealer {
@@ -44,185 +261,152 @@ pub fn issue_temporary_password(
     now: OffsetDateTime,
 ) -> Result<(OfficeAccount, Notice), DomainError> {
     let prefecture = application.prefecture.ok_or(DomainError::NotFound)?;
-    let mut account = match accounts::find_by_office(
+    let found = find_by_office(
         conn,
         prefecture.as_str(),
         application.office_number.as_str(),
-    )? {
+    )?;
+    let mut account = match found {
         Some(account) => account,
         None => {
-            let account = OfficeAccount {
-                id: uuid::Uuid::new_v4().to_string(),
-                user_id: unused_user_id(conn)?,
-                office_number: application.office_number.to_string(),
-                prefecture_code: prefecture.as_str().to_owned(),
-                password_hash: None,
-                temp_password_hash: None,
-                temp_password_expires_at: None,
-                must_change_password: false,
-                failed_logins: 0,
-                locked_until: None,
-                security_email: None,
-                created_at: now,
-                updated_at: now,
-            };
-            accounts::insert(conn, &account)?;
+            let account = OfficeAccount::new(
+                unused_user_id(conn)?,
+                application.office_number.clone(),
+                prefecture,
+                now,
+            );
+            db::accounts::insert(conn, &OfficeAccountRow::from(&account))?;
             account
         }
     };
-    if let Some(mut previous) = accounts::current_notice(conn, &application.id.to_string())? {
+    if let Some(mut previous) = current_notice(conn, &application.id.to_string())? {
         previous.voided_at = Some(now);
         previous.sealed_password = None;
-        accounts::update_notice(conn, &previous)?;
+        update_notice(conn, &previous)?;
     }
     let password = generate_temporary_password();
     account.temp_password_hash = Some(hash_password(&password)?);
     account.temp_password_expires_at = Some(now + TEMPORARY_PASSWORD_LIFETIME);
     account.updated_at = now;
-    accounts::update(conn, &account)?;
+    store(conn, &account)?;
     let notice = Notice {
         id: uuid::Uuid::now_v7().to_string(),
         application_id: application.id.to_string(),
         account_id: account.id.clone(),
-        sealed_password: notice_sealer(ctx).seal(&password),
+        sealed_password: Some(notice_sealer(ctx).seal(&password)?),
         issued_at: now,
         mailed_at: None,
         voided_at: None,
     };
-    accounts::insert_notice(conn, &notice)?;
+    db::accounts::insert_notice(conn, &NoticeRow::from(&notice))?;
     Ok((account, notice))
 }
 
 fn unused_user_id(conn: &mut DbConnection) -> Result<String, DomainError> {
     for _ in 0..10 {
         let candidate = generate_user_id();
-        if accounts::find_by_user_id(conn, &candidate)?.is_none() {
+        if db::accounts::find_by_user_id(conn, &candidate)?.is_none() {
             return Ok(candidate);
         }
     }
-    Err(DomainError::Storage(StorageError::Task(
-        "no free user ID".into(),
-    )))
+    Err(DomainError::Internal("no free user ID".into()))
+}
+
+/// Which of an office's passwords a login matched.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OfficePassword {
+    /// The temporary password from the notice.
+    Temporary,
+    /// The current password.
+    Current,
+}
+
+impl PasswordAccount for OfficeAccount {
+    type Matched = OfficePassword;
+
+    fn find(conn: &mut DbConnection, login_id: &str) -> Result<Option<Self>, DomainError> {
+        Ok(find_by_user_id(conn, login_id)?)
+    }
+
+    /// The unexpired temporary password first, then the current one.
+    fn password_hashes(&self, now: OffsetDateTime) -> Vec<(OfficePassword, String)> {
+        let temporary = self
+            .temp_password_hash
+            .clone()
+            .filter(|_| self.temp_password_expires_at.is_some_and(|end| end > now))
+            .map(|hash| (OfficePassword::Temporary, hash));
+        let current = self
+            .password_hash
+            .clone()
+            .map(|hash| (OfficePassword::Current, hash));
+        temporary.into_iter().chain(current).collect()
+    }
+
+    fn failed_logins(&self) -> u32 {
+        self.failed_logins
+    }
+
+    fn locked_until(&self) -> Option<OffsetDateTime> {
+        self.locked_until
+    }
+
+    fn set_lockout(&mut self, failed_logins: u32, locked_until: Option<OffsetDateTime>) {
+        self.failed_logins = failed_logins;
+        self.locked_until = locked_until;
+    }
 }
 
 /// `POST /auth/login`.
-pub async fn login(
-    ctx: &Context,
-    request: OfficeLoginRequest,
-) -> Result<OfficeSession, DomainError> {
-    let mut missing = Vec::new();
-    if request.user_id.trim().is_empty() {
-        missing.push(FieldError::new(
-            "user_id",
-            FieldErrorCode::Required,
-            "ユーザIDを入力してください。",
-        ));
-    }
-    if request.password.is_empty() {
-        missing.push(FieldError::new(
-            "password",
-            FieldErrorCode::Required,
-            "パスワードを入力してください。",
-        ));
-    }
-    if !missing.is_empty() {
-        return Err(DomainError::Validation(missing));
-    }
-    let user_id = request.user_id.trim().to_uppercase();
-    // The argon2 checks run outside any transaction (see `reviewers::login`); the transaction
-    // applies the outcome unless the account's passwords changed meanwhile.
-    for _ in 0..3 {
-        let id = user_id.clone();
-        let snapshot = ctx
-            .db
-            .run(move |conn| accounts::find_by_user_id(conn, &id))
-            .await?;
-        let now = ctx.clock.now();
-        if let Some(until) = snapshot
-            .as_ref()
-            .and_then(|account| account.locked_until)
-            .filter(|until| *until > now)
-        {
-            return Err(DomainError::AccountLocked { until });
-        }
-        let temporary = snapshot.as_ref().and_then(|account| {
-            account
-                .temp_password_hash
-                .clone()
-                .filter(|_| account.temp_password_expires_at.is_some_and(|e| e > now))
-        });
-        let current = snapshot.as_ref().and_then(|a| a.password_hash.clone());
-        let with_temporary = temporary.is_some()
-            && password_matches(temporary.clone(), request.password.clone()).await?;
-        let with_current =
-            !with_temporary && password_matches(current.clone(), request.password.clone()).await?;
-        let Some(snapshot) = snapshot else {
-            return Err(DomainError::InvalidCredentials {
-                id_label: "ユーザID",
-            });
-        };
-        let ctx2 = ctx.clone();
-        let outcome = ctx
-            .db
-            .transaction(move |conn| {
-                let Some(account) = accounts::find(conn, &snapshot.id)? else {
-                    return Ok(None);
-                };
-                if account.password_hash != snapshot.password_hash
-                    || account.temp_password_hash != snapshot.temp_password_hash
-                {
-                    return Ok(None);
-                }
-                record_login_outcome(conn, &ctx2, account, with_temporary, with_current).map(Some)
-            })
-            .await?;
-        if let Some(outcome) = outcome {
-            return outcome;
-        }
-    }
-    Err(DomainError::InvalidCredentials {
-        id_label: "ユーザID",
-    })
+pub async fn login(ctx: &Context, input: OfficeLoginInput) -> Result<OfficeSession, DomainError> {
+    let attempt = LoginAttempt {
+        login_id: input.user_id.as_str().to_owned(),
+        password: input.password,
+        policy: LockoutPolicy {
+            max_failed: ctx.limits.office_max_failed_logins,
+            lock: ctx.limits.office_lock,
+        },
+        id_label: ID_LABEL,
+    };
+    login_with_lockout(ctx, attempt, record_failed_login, open_session).await
 }
 
-/// Counts a failure (locking after too many) or opens a session; the first login with the
-/// temporary password retires the old one. Audited either way.
-fn record_login_outcome(
+/// Stores the failure count and lock, audited.
+fn record_failed_login(
+    conn: &mut DbConnection,
+    mut account: OfficeAccount,
+    failure: Failure,
+) -> Result<(), DomainError> {
+    account.updated_at = failure.at;
+    store(conn, &account)?;
+    audit(
+        conn,
+        &account,
+        AuditAction::OfficeLoginFailed,
+        "",
+        failure.at,
+    )?;
+    if let Some(until) = failure.locked_until {
+        audit(
+            conn,
+            &account,
+            AuditAction::OfficeLocked,
+            format!("until {until}"),
+            failure.at,
+        )?;
+    }
+    Ok(())
+}
+
+/// Opens a session; the first login with the temporary password retires the old one.
+/// Audited.
+fn open_session(
     conn: &mut DbConnection,
     ctx: &Context,
     mut account: OfficeAccount,
-    with_temporary: bool,
-    with_current: bool,
-) -> Result<Result<OfficeSession, DomainError>, DomainError> {
-    let now = ctx.clock.now();
-    if let Some(until) = account.locked_until.filter(|until| *until > now) {
-        return Ok(Err(DomainError::AccountLocked { until }));
-    }
-    if !with_temporary && !with_current {
-        account.failed_logins += 1;
-        let locked = account.failed_logins >= MAX_FAILED_LOGINS;
-        if locked {
-            account.failed_logins = 0;
-            account.locked_until = Some(now + LOCK);
-        }
-        account.updated_at = now;
-        accounts::update(conn, &account)?;
-        audit(conn, &account, AuditAction::OfficeLoginFailed, "", now)?;
-        if let Some(until) = account.locked_until.filter(|_| locked) {
-            audit(
-                conn,
-                &account,
-                AuditAction::OfficeLocked,
-                format!("until {until}"),
-                now,
-            )?;
-            return Ok(Err(DomainError::AccountLocked { until }));
-        }
-        return Ok(Err(DomainError::InvalidCredentials {
-            id_label: "ユーザID",
-        }));
-    }
-    if with_temporary {
+    matched: OfficePassword,
+    now: OffsetDateTime,
+) -> Result<OfficeSession, DomainError> {
+    if matched == OfficePassword::Temporary {
         // The first login with the temporary password retires the old password: the
         // temporary one becomes current and must be replaced now.
         account.password_hash = account.temp_password_hash.take();
@@ -230,10 +414,8 @@ fn record_login_outcome(
         account.must_change_password = true;
         audit(conn, &account, AuditAction::TemporaryPasswordUsed, "", now)?;
     }
-    account.failed_logins = 0;
-    account.locked_until = None;
     account.updated_at = now;
-    accounts::update(conn, &account)?;
+    store(conn, &account)?;
     audit(conn, &account, AuditAction::OfficeLoggedIn, "", now)?;
     let expires_at = now + SESSION;
     let identity = OfficeIdentity {
@@ -242,32 +424,30 @@ fn record_login_outcome(
         password_change_only: account.must_change_password,
     };
     let access_token = ctx.sessions.issue_office(&identity, now, expires_at)?;
-    Ok(Ok(OfficeSession {
+    Ok(OfficeSession {
         access_token,
         password_change_required: account.must_change_password,
         office_name: office_name(conn, &account)?,
         user_id: account.user_id,
         expires_at,
-    }))
+    })
 }
 
 /// `POST /auth/password`: the current password, and a new one by the manual's rule.
 pub async fn change_password(
     ctx: &Context,
     identity: OfficeIdentity,
-    request: ChangePasswordRequest,
+    input: ChangePasswordInput,
 ) -> Result<OfficeSession, DomainError> {
-    let ctx2 = ctx.clone();
     let session = ctx
-        .db
-        .transaction(move |conn| {
-            let now = ctx2.clock.now();
+        .transaction(move |tx| {
+            let now = tx.now;
             let mut account =
-                accounts::find(conn, &identity.account_id)?.ok_or(DomainError::SessionInvalid)?;
+                find(tx.conn, &identity.account_id)?.ok_or(DomainError::SessionInvalid)?;
             let current_ok = account
                 .password_hash
                 .as_deref()
-                .is_some_and(|hash| verify_password(hash, &request.current_password));
+                .is_some_and(|hash| verify_password(hash, &input.current_password));
             if !current_ok {
                 return Err(DomainError::Validation(vec![FieldError::new(
                     "current_password",
@@ -277,75 +457,61 @@ pub async fn change_password(
             }
             let temporary = account
                 .must_change_password
-                .then_some(request.current_password.as_str());
-            check_new_password(&request.new_password, &account.user_id, temporary)
-                .map_err(|e| DomainError::Validation(vec![e]))?;
-            if request.new_password == request.current_password {
+                .then_some(input.current_password.as_str());
+            check_new_office_password(&input.new_password, &account.user_id, temporary)?;
+            if input.new_password == input.current_password {
                 return Err(DomainError::Validation(vec![FieldError::new(
                     "new_password",
                     FieldErrorCode::InvalidFormat,
                     "現在のパスワードと異なるパスワードを設定してください。",
                 )]));
             }
-            account.password_hash = Some(hash_password(&request.new_password)?);
+            account.password_hash = Some(hash_password(&input.new_password)?);
             account.must_change_password = false;
             account.updated_at = now;
-            accounts::update(conn, &account)?;
-            audit(conn, &account, AuditAction::PasswordChanged, "", now)?;
-            notify_security_email(conn, &account, "パスワードが変更されました。", now)?;
+            store(tx.conn, &account)?;
+            audit(tx.conn, &account, AuditAction::PasswordChanged, "", now)?;
+            notify_security_email(tx, &account, "パスワードが変更されました。")?;
             let expires_at = now + SESSION;
             let identity = OfficeIdentity {
                 password_change_only: false,
                 ..identity
             };
             Ok(OfficeSession {
-                access_token: ctx2.sessions.issue_office(&identity, now, expires_at)?,
+                access_token: tx.ctx.sessions.issue_office(&identity, now, expires_at)?,
                 password_change_required: false,
-                office_name: office_name(conn, &account)?,
+                office_name: office_name(tx.conn, &account)?,
                 user_id: account.user_id,
                 expires_at,
             })
         })
         .await?;
-    // A security-e-mail notice may be waiting in the outbox.
-    ctx.mail_wakeup.notify_one();
     Ok(session)
 }
 
 /// Mails the account's registered security e-mail, if any, that `what` happened.
 pub fn notify_security_email(
-    conn: &mut DbConnection,
+    tx: &mut Tx<'_>,
     account: &OfficeAccount,
     what: &str,
-    now: OffsetDateTime,
 ) -> Result<bool, StorageError> {
     let Some(address) = &account.security_email else {
         return Ok(false);
     };
     let content = super::templates::security_alert(&account.user_id, what);
-    db::outbox::enqueue(
-        conn,
-        &db::outbox::NewMail {
-            recipient: address.clone(),
-            subject: content.subject,
-            body: content.body,
-            application_id: None,
-        },
-        now,
-    )?;
+    tx.queue_mail(address.as_str(), content, None)?;
     Ok(true)
 }
 
 /// The same for the account of an office, found by prefecture and office number.
 pub fn notify_office(
-    conn: &mut DbConnection,
+    tx: &mut Tx<'_>,
     prefecture_code: &str,
     office_number: &str,
     what: &str,
-    now: OffsetDateTime,
 ) -> Result<bool, StorageError> {
-    match accounts::find_by_office(conn, prefecture_code, office_number)? {
-        Some(account) => notify_security_email(conn, &account, what, now),
+    match find_by_office(tx.conn, prefecture_code, office_number)? {
+        Some(account) => notify_security_email(tx, &account, what),
         None => Ok(false),
     }
 }
@@ -355,13 +521,10 @@ fn office_name(
     conn: &mut DbConnection,
     account: &OfficeAccount,
 ) -> Result<Option<String>, DomainError> {
-    let (Ok(prefecture), Ok(office)) = (
-        reissue_shared::PrefectureCode::parse(&account.prefecture_code),
-        reissue_shared::OfficeNumber::parse(&account.office_number),
-    ) else {
-        return Ok(None);
-    };
-    Ok(LedgerEntry::find(conn, prefecture, &office)?.map(|entry| entry.office_name))
+    Ok(
+        LedgerEntry::find(conn, account.prefecture, &account.office_number)?
+            .map(|entry| entry.office_name),
+    )
 }
 
 /// Records an event of an office account in the audit log.
@@ -377,8 +540,8 @@ pub(crate) fn audit(
         actor: format!("office:{}", account.user_id),
         action,
         application_id: None,
-        office_number: Some(account.office_number.clone()),
-        prefecture_code: Some(account.prefecture_code.clone()),
+        office_number: Some(account.office_number.as_str().to_owned()),
+        prefecture_code: Some(account.prefecture.as_str().to_owned()),
         detail: detail.into(),
     }
     .record(conn)
@@ -394,25 +557,15 @@ pub fn save_account_with_password(
     password_hash: &str,
     now: OffsetDateTime,
 ) -> Result<OfficeAccount, DomainError> {
-    let mut account = match accounts::find_by_office(conn, prefecture_code, office_number)? {
+    let prefecture =
+        PrefectureCode::parse(prefecture_code).map_err(|e| DomainError::Validation(vec![e]))?;
+    let office =
+        OfficeNumber::parse(office_number).map_err(|e| DomainError::Validation(vec![e]))?;
+    let mut account = match find_by_office(conn, prefecture.as_str(), office.as_str())? {
         Some(account) => account,
         None => {
-            let account = OfficeAccount {
-                id: uuid::Uuid::new_v4().to_string(),
-                user_id: user_id.to_owned(),
-                office_number: office_number.to_owned(),
-                prefecture_code: prefecture_code.to_owned(),
-                password_hash: None,
-                temp_password_hash: None,
-                temp_password_expires_at: None,
-                must_change_password: false,
-                failed_logins: 0,
-                locked_until: None,
-                security_email: None,
-                created_at: now,
-                updated_at: now,
-            };
-            accounts::insert(conn, &account)?;
+            let account = OfficeAccount::new(user_id.to_owned(), office, prefecture, now);
+            db::accounts::insert(conn, &OfficeAccountRow::from(&account))?;
             account
         }
     };
@@ -421,11 +574,87 @@ pub fn save_account_with_password(
     account.failed_logins = 0;
     account.locked_until = None;
     account.updated_at = now;
-    accounts::update(conn, &account)?;
+    store(conn, &account)?;
     Ok(account)
 }
 
 /// The demo user ID of an office: KJ and its office number.
 pub fn demo_user_id(office_number: &str) -> String {
     format!("KJ{office_number}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row() -> OfficeAccountRow {
+        let at = to_db_time(OffsetDateTime::UNIX_EPOCH);
+        OfficeAccountRow {
+            id: "a1".into(),
+            user_id: "KJ12345678".into(),
+            office_number: "1311111111".into(),
+            prefecture_code: "13".into(),
+            password_hash: Some("$argon2id$current".into()),
+            temp_password_hash: Some("$argon2id$temporary".into()),
+            temp_password_expires_at: Some(at),
+            must_change_password: false,
+            failed_logins: 1,
+            locked_until: None,
+            security_email: Some("sec@example.jp".into()),
+            created_at: at,
+            updated_at: at,
+        }
+    }
+
+    #[test]
+    fn a_row_reads_back_as_the_account_it_was_written_from() {
+        let account = OfficeAccount::try_from(row()).ok();
+        assert_eq!(
+            account.as_ref().map(|a| (a.prefecture, a.failed_logins)),
+            Some((PrefectureCode::TOKYO, 1))
+        );
+        let again = account
+            .as_ref()
+            .map(OfficeAccountRow::from)
+            .and_then(|row| OfficeAccount::try_from(row).ok());
+        assert_eq!(again, account);
+    }
+
+    #[test]
+    fn a_row_that_does_not_parse_is_corrupt() {
+        let bad_office = OfficeAccountRow {
+            office_number: "not a number".into(),
+            ..row()
+        };
+        let bad_count = OfficeAccountRow {
+            failed_logins: -1,
+            ..row()
+        };
+        for bad in [bad_office, bad_count] {
+            assert!(matches!(
+                OfficeAccount::try_from(bad),
+                Err(StorageError::Corrupt(_))
+            ));
+        }
+    }
+
+    #[test]
+    fn the_temporary_password_is_tried_first_until_it_expires() {
+        let Ok(account) = OfficeAccount::try_from(row()) else {
+            panic!("fixture must parse");
+        };
+        let kinds = |now| {
+            account
+                .password_hashes(now)
+                .into_iter()
+                .map(|(kind, _)| kind)
+                .collect::<Vec<_>>()
+        };
+        let before = OffsetDateTime::UNIX_EPOCH - Duration::from_secs(1);
+        assert_eq!(
+            kinds(before),
+            [OfficePassword::Temporary, OfficePassword::Current]
+        );
+        assert_eq!(kinds(OffsetDateTime::UNIX_EPOCH), [OfficePassword::Current]);
+    }
 }

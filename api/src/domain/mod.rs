@@ -7,12 +7,16 @@ pub mod audit;
 pub mod error;
 pub mod ledger;
 pub mod outbox;
+pub mod password_reset;
+pub mod passwords;
 pub mod rate_limit;
 pub mod reissue;
 pub mod review;
 pub mod reviewers;
 pub mod secrets;
+pub mod security_codes;
 pub mod security_email;
+pub mod sessions;
 pub mod sweeper;
 pub mod templates;
 
@@ -38,8 +42,8 @@ pub struct Context {
     pub clock: Arc<dyn Clock>,
     /// Keyed hash for codes and tokens.
     pub hasher: Hasher,
-    /// Signing keys of reviewer sessions.
-    pub sessions: reviewers::SessionKeys,
+    /// Signing keys of reviewer and office sessions.
+    pub sessions: sessions::SessionKeys,
     /// The code rules' limits.
     pub limits: Arc<Limits>,
     /// Wakes the outbox worker.

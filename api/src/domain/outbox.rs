@@ -14,11 +14,45 @@ use super::audit::{AuditAction, AuditEvent};
 use super::templates::MailContent;
 use super::{Context, DomainError};
 use crate::config::MailSettings;
+use crate::db::models::OutboxRow;
 use crate::db::outbox::NewMail;
 use crate::db::{self, Database, DbConnection, StorageError};
+use crate::metrics::OutboxGauges;
 
-pub use crate::db::outbox::{Backlog, ClaimedMail};
 pub use reissue_shared::dto::DevMessage;
+
+/// A message claimed for delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ClaimedMail {
+    /// The outbox row's id; it also names the message (`Message-ID`), so a retry after a crash
+    /// is recognisable.
+    pub id: String,
+    /// Recipient.
+    pub recipient: String,
+    /// Subject.
+    pub subject: String,
+    /// Plain-text body.
+    pub body: String,
+    /// Tries so far, this one included.
+    pub attempts: u32,
+}
+
+/// A claimed row as the message to send.
+impl TryFrom<OutboxRow> for ClaimedMail {
+    type Error = StorageError;
+
+    fn try_from(row: OutboxRow) -> Result<Self, StorageError> {
+        let attempts = u32::try_from(row.attempts)
+            .map_err(|_| StorageError::Corrupt(format!("outbox {}: attempts", row.id)))?;
+        Ok(Self {
+            id: row.id,
+            recipient: row.recipient,
+            subject: row.subject,
+            body: row.body,
+            attempts,
+        })
+    }
+}
 
 /// How long a claimed message stays reserved for the worker that claimed it: longer than the
 /// SMTP timeout (10 s), short enough that mail claimed by a killed instance leaves soon.
@@ -53,7 +87,12 @@ pub async fn claim_due(ctx: &Context, batch: i64) -> Result<Vec<ClaimedMail>, Do
     let now = ctx.clock.now();
     Ok(ctx
         .db
-        .transaction(move |conn| db::outbox::claim_due(conn, now, LEASE, batch))
+        .transaction(move |conn| {
+            db::outbox::claim_due(conn, now, LEASE, batch)?
+                .into_iter()
+                .map(ClaimedMail::try_from)
+                .collect::<Result<Vec<_>, _>>()
+        })
         .await?)
 }
 
@@ -124,8 +163,13 @@ pub async fn record_failure(
 }
 
 /// What an operator watches: messages waiting, the oldest one's queue time, failures.
-pub async fn backlog(ctx: &Context) -> Result<Backlog, DomainError> {
-    Ok(ctx.db.run(db::outbox::backlog).await?)
+pub async fn backlog(ctx: &Context) -> Result<OutboxGauges, DomainError> {
+    let backlog = ctx.db.run(db::outbox::backlog).await?;
+    Ok(OutboxGauges {
+        pending: backlog.pending,
+        oldest_queued_at: backlog.oldest_queued_at,
+        failed: backlog.failed,
+    })
 }
 
 /// The development mailbox: where mail goes while no SMTP server is configured, shown at

@@ -249,11 +249,10 @@ pub async fn submit(
                         submission.reference_number, application.email
                     );
                     super::accounts::notify_office(
-                        tx.conn,
+                        tx,
                         prefecture.as_str(),
                         application.office_number.as_str(),
                         &what,
-                        now,
                     )?;
                 }
                 audit(
@@ -268,8 +267,6 @@ pub async fn submit(
         )
     })
     .await?;
-    // The office's security alert is queued by `accounts::notify_office`, outside `Tx`.
-    ctx.mail_wakeup.notify_one();
     Ok(Submitted {
         status,
         reference_number: submission.reference_number,

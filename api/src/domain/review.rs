@@ -17,7 +17,7 @@ use super::accounts;
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
 use super::ledger::LedgerEntry;
-use super::reviewers::Reviewer;
+use super::sessions::Reviewer;
 use super::templates::{self, MailContent, ReviewOutcome};
 use super::{Context, DomainError, Tx};
 use crate::db::applications::QueueFilter;
@@ -105,8 +105,7 @@ pub async fn decide(
         Decision::Reject(_) => AuditAction::ApplicationRejected,
     };
     act(ctx, reviewer, id, action, move |tx, application| {
-        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
-        application.decide(&decision, now)?;
+        application.decide(&decision, tx.now)?;
         let (outcome, reason) = match decision {
             Decision::Approve => (ReviewOutcome::Approved, None),
             Decision::Reject(reason) => (ReviewOutcome::Rejected(reason.clone()), Some(reason)),
@@ -115,12 +114,11 @@ pub async fn decide(
         if outcome == ReviewOutcome::Approved {
             // 承認 issues the temporary password and its postal notice in the same transaction.
             let (account, _notice) =
-                accounts::issue_temporary_password(conn, ctx, application, now)?;
+                accounts::issue_temporary_password(tx.conn, tx.ctx, application, tx.now)?;
             accounts::notify_security_email(
-                conn,
+                tx,
                 &account,
                 "ログイン情報の再発行申請が承認されました。事業所台帳の住所へ通知書を郵送します。",
-                now,
             )?;
             also.push((
                 AuditAction::NoticeIssued,
@@ -406,7 +404,7 @@ pub async fn unposted_notices(
         let (approved, _) = ReissueApplication::queue(conn, &filter)?;
         let mut letters = Vec::new();
         for application in approved {
-            let waiting = db::accounts::current_notice(conn, &application.id.to_string())?
+            let waiting = accounts::current_notice(conn, &application.id.to_string())?
                 .is_some_and(|notice| notice.mailed_at.is_none());
             if waiting {
                 letters.push(letter_for(conn, ctx, &reviewer, &application, now)?);
@@ -427,7 +425,7 @@ fn letter_for(
     now: OffsetDateTime,
 ) -> Result<NoticeLetter, DomainError> {
     let sealer = accounts::notice_sealer(ctx);
-    let current = db::accounts::current_notice(conn, &application.id.to_string())?;
+    let current = accounts::current_notice(conn, &application.id.to_string())?;
     let open = current.as_ref().and_then(|notice| {
         notice
             .sealed_password
@@ -461,7 +459,7 @@ fn letter_for(
             (notice, password)
         }
     };
-    let account = db::accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
+    let account = accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
     audit(
         conn,
         reviewer,
@@ -492,14 +490,14 @@ pub async fn mark_notice_mailed(
     ctx.transaction(move |tx| {
         let (conn, now) = (&mut *tx.conn, tx.now);
         let application = load_in_prefecture(conn, &reviewer, id, true)?;
-        let mut notice = db::accounts::current_notice(conn, &application.id.to_string())?
+        let mut notice = accounts::current_notice(conn, &application.id.to_string())?
             .filter(|notice| notice.mailed_at.is_none())
             .ok_or(DomainError::TransitionRefused {
                 from: application.status,
             })?;
         notice.mailed_at = Some(now);
         notice.sealed_password = None;
-        db::accounts::update_notice(conn, &notice)?;
+        accounts::update_notice(conn, &notice)?;
         audit(
             conn,
             &reviewer,

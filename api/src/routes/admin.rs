@@ -22,7 +22,8 @@ use super::responses::{
 };
 use super::AppState;
 use crate::domain::review;
-use crate::domain::reviewers::{self, Reviewer};
+use crate::domain::reviewers;
+use crate::domain::sessions::Reviewer;
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -112,7 +113,7 @@ impl FromRequest for AuthenticatedReviewer {
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         ready(
             verified_bearer(req, payload, |ctx, token, now| {
-                ctx.sessions.verify(token, now)
+                ctx.sessions.verify_reviewer(token, now)
             })
             .map(Self),
         )
@@ -136,9 +137,8 @@ pub async fn create_session(
     state: web::Data<AppState>,
     body: web::Json<LoginRequest>,
 ) -> Result<web::Json<AdminSession>, ApiError> {
-    Ok(web::Json(
-        reviewers::login(&state.ctx, body.into_inner()).await?,
-    ))
+    let input = body.parse()?;
+    Ok(web::Json(reviewers::login(&state.ctx, input).await?))
 }
 
 /// The queue of the reviewer's prefecture, oldest first, 50 per page, with counts by status.

@@ -13,7 +13,7 @@ use super::extract::verified_bearer;
 use super::responses::{JsonBodyRefused, OfficeTokenRefused, Unavailable};
 use super::AppState;
 use crate::domain::accounts;
-use crate::domain::reviewers::OfficeIdentity;
+use crate::domain::sessions::OfficeIdentity;
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -55,9 +55,8 @@ pub async fn login(
     state: web::Data<AppState>,
     body: web::Json<OfficeLoginRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
-    Ok(web::Json(
-        accounts::login(&state.ctx, body.into_inner()).await?,
-    ))
+    let input = body.parse()?;
+    Ok(web::Json(accounts::login(&state.ctx, input).await?))
 }
 
 /// Sets a new password (required after a login with the temporary password).
@@ -77,7 +76,8 @@ pub async fn change_password(
     office: AuthenticatedOffice,
     body: web::Json<ChangePasswordRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
+    let input = body.parse()?;
     Ok(web::Json(
-        accounts::change_password(&state.ctx, office.0, body.into_inner()).await?,
+        accounts::change_password(&state.ctx, office.0, input).await?,
     ))
 }

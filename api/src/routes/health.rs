@@ -44,12 +44,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 )]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
-    let backlog = crate::domain::outbox::backlog(&state.ctx).await?;
-    let gauges = crate::metrics::OutboxGauges {
-        pending: backlog.pending,
-        oldest_queued_at: backlog.oldest_queued_at,
-        failed: backlog.failed,
-    };
+    let gauges = crate::domain::outbox::backlog(&state.ctx).await?;
     let text = crate::metrics::render(&gauges, state.ctx.clock.now());
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")

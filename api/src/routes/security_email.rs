@@ -14,7 +14,7 @@ use super::auth::AuthenticatedOffice;
 use super::extract::{BearerToken, ClientAddress};
 use super::responses::{JsonBodyRefused, OfficeTokenRefused, ResetTokenRefused, Unavailable};
 use super::AppState;
-use crate::domain::security_email;
+use crate::domain::{password_reset, security_email};
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -46,14 +46,11 @@ pub async fn request_registration(
     client: ClientAddress,
     body: web::Json<SecurityEmailRequest>,
 ) -> Result<web::Json<SecurityCodeSent>, ApiError> {
+    // A token limited to the password change is refused before the body is looked at.
+    let office = office.0.full_access()?;
+    let input = body.parse()?;
     Ok(web::Json(
-        security_email::request_registration(
-            &state.ctx,
-            office.0,
-            body.into_inner(),
-            client.caller(),
-        )
-        .await?,
+        security_email::request_registration(&state.ctx, office, input, client.caller()).await?,
     ))
 }
 
@@ -77,8 +74,11 @@ pub async fn confirm_registration(
     office: AuthenticatedOffice,
     body: web::Json<SecurityCodeRequest>,
 ) -> Result<web::Json<SecurityEmailRegistered>, ApiError> {
+    // A token limited to the password change is refused before the body is looked at.
+    let office = office.0.full_access()?;
+    let input = body.parse()?;
     Ok(web::Json(
-        security_email::confirm_registration(&state.ctx, office.0, body.into_inner().code).await?,
+        security_email::confirm_registration(&state.ctx, office, input).await?,
     ))
 }
 
@@ -100,8 +100,8 @@ pub async fn start_reset(
     client: ClientAddress,
     body: web::Json<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let started =
-        security_email::start_reset(&state.ctx, body.into_inner(), client.caller()).await?;
+    let input = body.parse()?;
+    let started = password_reset::start(&state.ctx, input, client.caller()).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Cache-Control", "no-store"))
         .json(started))
@@ -129,8 +129,8 @@ pub async fn verify_reset(
     token: BearerToken,
     body: web::Json<SecurityCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    security_email::verify_reset(&state.ctx, id.into_inner(), token.0, body.into_inner().code)
-        .await?;
+    let input = body.parse()?;
+    password_reset::verify(&state.ctx, id.into_inner(), token.0, input).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -154,8 +154,8 @@ pub async fn finish_reset(
     token: BearerToken,
     body: web::Json<NewPasswordRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
+    let input = body.parse()?;
     Ok(web::Json(
-        security_email::finish_reset(&state.ctx, id.into_inner(), token.0, body.into_inner())
-            .await?,
+        password_reset::finish(&state.ctx, id.into_inner(), token.0, input).await?,
     ))
 }

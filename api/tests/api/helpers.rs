@@ -377,7 +377,7 @@ impl TestApp {
             password.to_owned(),
         );
         tokio::task::spawn_blocking(move || {
-            let hash = reissue_api::domain::reviewers::hash_password(&password).unwrap();
+            let hash = reissue_api::domain::passwords::hash_password(&password).unwrap();
             db.transaction_blocking(|conn| {
                 reissue_api::domain::accounts::save_account_with_password(
                     conn,

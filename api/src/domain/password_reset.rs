@@ -1,0 +1,170 @@
+//! The password reset by security e-mail (the first choice of 【パスワード等を紛失した方】): an
+//! office that lost its password enters its user ID and registered セキュリティ用メールアドレス,
+//! receives a code, and sets a new password.
+//!
+//! A reset whose pair matches nothing is answered exactly like one that matches (no account
+//! enumeration): it gets an id and a token, and its "code" can never be right.
+
+use reissue_shared::account::{
+    NewPasswordInput, OfficeSession, PasswordResetInput, PasswordResetStarted, SecurityCodeInput,
+};
+
+use super::accounts::{self, audit, SESSION};
+use super::audit::AuditAction;
+use super::error::InvalidStateReason;
+use super::passwords::{check_new_office_password, hash_password};
+use super::rate_limit;
+use super::reissue::Caller;
+use super::secrets::generate_token;
+use super::security_codes::{self, CodePurpose, NewCode, SecurityCode};
+use super::sessions::OfficeIdentity;
+use super::{Context, DomainError};
+use crate::db::DbConnection;
+
+/// `POST /password-resets`: the same answer whether or not user ID and address match; a code
+/// is mailed only when they do.
+pub async fn start(
+    ctx: &Context,
+    input: PasswordResetInput,
+    caller: Caller,
+) -> Result<PasswordResetStarted, DomainError> {
+    let token = generate_token();
+    let token_for_row = token.clone();
+    let id = ctx
+        .transaction(move |tx| {
+            let now = tx.now;
+            let user_id = input.user_id.as_str();
+            rate_limit::spend(
+                tx.conn,
+                &security_codes::budgets(tx.ctx, user_id, &caller),
+                now,
+            )?;
+            let account = accounts::find_by_user_id(tx.conn, user_id)?.filter(|account| {
+                account.security_email.as_ref().is_some_and(|registered| {
+                    registered
+                        .as_str()
+                        .eq_ignore_ascii_case(input.security_email.as_str())
+                })
+            });
+            let code = security_codes::issue(
+                tx,
+                NewCode {
+                    purpose: CodePurpose::PasswordReset,
+                    account: account.as_ref(),
+                    email: &input.security_email,
+                    token: Some(&token_for_row),
+                    mail: account.is_some(),
+                },
+            )?;
+            if let Some(account) = &account {
+                audit(
+                    tx.conn,
+                    account,
+                    AuditAction::PasswordResetRequested,
+                    "",
+                    now,
+                )?;
+            }
+            Ok::<_, DomainError>(code.id)
+        })
+        .await?;
+    Ok(PasswordResetStarted { id, token })
+}
+
+/// `POST /password-resets/{id}/verification`.
+pub async fn verify(
+    ctx: &Context,
+    id: String,
+    token: String,
+    input: SecurityCodeInput,
+) -> Result<(), DomainError> {
+    ctx.transaction(move |tx| {
+        let now = tx.now;
+        let mut reset = load(tx.conn, tx.ctx, &id, &token)?;
+        if reset.verified_at.is_some() {
+            return Ok(Ok(()));
+        }
+        if let Err(refused) = security_codes::check(tx.ctx, &mut reset, &input.code, now) {
+            security_codes::store(tx.conn, &reset)?;
+            return Ok(Err(refused));
+        }
+        reset.verified_at = Some(now);
+        security_codes::store(tx.conn, &reset)?;
+        Ok::<_, DomainError>(Ok(()))
+    })
+    .await?
+}
+
+/// `POST /password-resets/{id}/password`: after a verified code, the new password (same rule
+/// as after the temporary password). Single use.
+pub async fn finish(
+    ctx: &Context,
+    id: String,
+    token: String,
+    input: NewPasswordInput,
+) -> Result<OfficeSession, DomainError> {
+    let session = ctx
+        .transaction(move |tx| {
+            let now = tx.now;
+            let mut reset = load(tx.conn, tx.ctx, &id, &token)?;
+            if reset.consumed_at.is_some() {
+                return Err(DomainError::NoActiveCode);
+            }
+            if reset.verified_at.is_none() {
+                return Err(DomainError::InvalidState(InvalidStateReason::NotVerified));
+            }
+            let account_id = reset.account_id.clone().ok_or(DomainError::NotFound)?;
+            let mut account = accounts::find(tx.conn, &account_id)?.ok_or(DomainError::NotFound)?;
+            check_new_office_password(&input.new_password, &account.user_id, None)?;
+            account.password_hash = Some(hash_password(&input.new_password)?);
+            account.temp_password_hash = None;
+            account.temp_password_expires_at = None;
+            account.must_change_password = false;
+            account.failed_logins = 0;
+            account.locked_until = None;
+            account.updated_at = now;
+            accounts::store(tx.conn, &account)?;
+            reset.consumed_at = Some(now);
+            security_codes::store(tx.conn, &reset)?;
+            audit(
+                tx.conn,
+                &account,
+                AuditAction::PasswordChanged,
+                "by security e-mail reset",
+                now,
+            )?;
+            accounts::notify_security_email(
+                tx,
+                &account,
+                "セキュリティ用メールアドレスによりパスワードが再設定されました。",
+            )?;
+            let expires_at = now + SESSION;
+            let identity = OfficeIdentity {
+                account_id: account.id.clone(),
+                user_id: account.user_id.clone(),
+                password_change_only: false,
+            };
+            Ok(OfficeSession {
+                access_token: tx.ctx.sessions.issue_office(&identity, now, expires_at)?,
+                password_change_required: false,
+                user_id: account.user_id,
+                office_name: None,
+                expires_at,
+            })
+        })
+        .await?;
+    Ok(session)
+}
+
+/// The reset `id` if `token` opens it; any other case is "not found" alike.
+fn load(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &str,
+    token: &str,
+) -> Result<SecurityCode, DomainError> {
+    security_codes::find(conn, id)?
+        .filter(|code| code.purpose == CodePurpose::PasswordReset)
+        .filter(|code| security_codes::opens(ctx, code, token))
+        .ok_or(DomainError::NotFound)
+}

@@ -1,0 +1,304 @@
+//! Passwords: argon2id hashing, the dummy hash that makes an unknown ID cost the same time as a
+//! known one, the password rules (from `shared`, which the browser runs too), and the one
+//! login with lock-out that reviewer and office logins share.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use argon2::password_hash::rand_core::OsRng;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::Argon2;
+use time::OffsetDateTime;
+
+use reissue_shared::password;
+
+use super::{Context, DomainError};
+use crate::db::DbConnection;
+
+/// How often a login is tried again when the account's password changed between the argon2
+/// check and the transaction.
+const LOGIN_TRIES: usize = 3;
+
+/// argon2id with the crate's default (OWASP-recommended) parameters.
+pub fn hash_password(password: &str) -> Result<String, DomainError> {
+    let salt = SaltString::generate(&mut OsRng);
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|hash| hash.to_string())
+        .map_err(|e| DomainError::Internal(format!("hashing a password: {e}")))
+}
+
+/// Whether `password` matches the stored PHC string (a string that is not one matches nothing).
+pub fn verify_password(stored: &str, password: &str) -> bool {
+    PasswordHash::new(stored).is_ok_and(|hash| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &hash)
+            .is_ok()
+    })
+}
+
+/// A valid argon2id hash of a random password, computed once.
+fn dummy_hash() -> Result<&'static str, DomainError> {
+    static HASH: OnceLock<String> = OnceLock::new();
+    if let Some(hash) = HASH.get() {
+        return Ok(hash);
+    }
+    let hash = hash_password(&uuid::Uuid::new_v4().to_string())?;
+    Ok(HASH.get_or_init(|| hash))
+}
+
+/// The manual's rule for a new office password (see [`password::check_new_password`]).
+pub fn check_new_office_password(
+    new: &str,
+    user_id: &str,
+    temporary: Option<&str>,
+) -> Result<(), DomainError> {
+    password::check_new_password(new, user_id, temporary)
+        .map_err(|error| DomainError::Validation(vec![error]))
+}
+
+/// The reviewer accounts' rule (see [`password::check_reviewer_password`]).
+pub fn check_reviewer_password(new: &str) -> Result<(), DomainError> {
+    password::check_reviewer_password(new).map_err(|error| DomainError::Validation(vec![error]))
+}
+
+/// When failed logins lock an account, and for how long.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LockoutPolicy {
+    /// Failed logins in a row that lock it.
+    pub max_failed: u32,
+    /// How long it stays locked.
+    pub lock: Duration,
+}
+
+impl LockoutPolicy {
+    /// What one more failure means for an account that has failed `failed_before` times in a
+    /// row.
+    pub fn after_failure(&self, failed_before: u32, now: OffsetDateTime) -> Failure {
+        let in_a_row = failed_before.saturating_add(1);
+        Failure {
+            at: now,
+            in_a_row,
+            locked_until: (in_a_row >= self.max_failed).then(|| now + self.lock),
+        }
+    }
+}
+
+/// A failed login as the lock-out policy counts it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Failure {
+    /// When it happened.
+    pub at: OffsetDateTime,
+    /// Failed logins in a row, this one included.
+    pub in_a_row: u32,
+    /// Set when this failure locks the account.
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+impl Failure {
+    /// The count to store: a lock starts the count again.
+    pub fn failed_logins(&self) -> u32 {
+        if self.locked_until.is_some() {
+            0
+        } else {
+            self.in_a_row
+        }
+    }
+}
+
+/// An account that logs in with a password and is locked after too many failures in a row.
+pub trait PasswordAccount: Sized + Send + 'static {
+    /// Which of its passwords matched (`()` for an account with one password).
+    type Matched: Copy + Send + 'static;
+
+    /// The account a login ID names.
+    fn find(conn: &mut DbConnection, login_id: &str) -> Result<Option<Self>, DomainError>;
+
+    /// The password hashes a login may match at `now`, in the order they are tried.
+    fn password_hashes(&self, now: OffsetDateTime) -> Vec<(Self::Matched, String)>;
+
+    /// Failed logins in a row.
+    fn failed_logins(&self) -> u32;
+
+    /// Locked until then, if set.
+    fn locked_until(&self) -> Option<OffsetDateTime>;
+
+    /// Sets the failure count and the lock.
+    fn set_lockout(&mut self, failed_logins: u32, locked_until: Option<OffsetDateTime>);
+}
+
+/// A password login to try.
+#[derive(Clone)]
+pub struct LoginAttempt {
+    /// The login ID, normalised.
+    pub login_id: String,
+    /// The password as typed.
+    pub password: String,
+    /// When failures lock the account.
+    pub policy: LockoutPolicy,
+    /// How the screen names the ID, for the answer to a wrong one.
+    pub id_label: &'static str,
+}
+
+/// Logs in to an account of type `A` with lock-out, answering alike for an unknown ID and a
+/// wrong password.
+///
+/// argon2 takes tens of milliseconds: the hashes are checked outside any transaction, so a
+/// login never holds a database connection or (on SQLite) the write lock meanwhile. The
+/// transaction then applies the outcome to the account as it is by then, unless its passwords
+/// changed in between, in which case the check is made again. A failure is counted (locking
+/// the account by `policy`), handed to `failed` to store and audit, and committed before it is
+/// answered; a success clears the count and lock, and `succeeded` stores the account and opens
+/// the session.
+pub async fn login_with_lockout<A, S, F, G>(
+    ctx: &Context,
+    attempt: LoginAttempt,
+    failed: F,
+    succeeded: G,
+) -> Result<S, DomainError>
+where
+    A: PasswordAccount,
+    S: Send + 'static,
+    F: Fn(&mut DbConnection, A, Failure) -> Result<(), DomainError> + Send + Sync + 'static,
+    G: Fn(&mut DbConnection, &Context, A, A::Matched, OffsetDateTime) -> Result<S, DomainError>
+        + Send
+        + Sync
+        + 'static,
+{
+    let failed = Arc::new(failed);
+    let succeeded = Arc::new(succeeded);
+    let invalid = DomainError::InvalidCredentials {
+        id_label: attempt.id_label,
+    };
+    for _ in 0..LOGIN_TRIES {
+        let login_id = attempt.login_id.clone();
+        let snapshot = ctx.db.run(move |conn| A::find(conn, &login_id)).await?;
+        let checked_at = ctx.clock.now();
+        if let Some(until) = snapshot
+            .as_ref()
+            .and_then(A::locked_until)
+            .filter(|until| *until > checked_at)
+        {
+            return Err(DomainError::AccountLocked { until });
+        }
+        let hashes = snapshot
+            .as_ref()
+            .map(|account| account.password_hashes(checked_at))
+            .unwrap_or_default();
+        let matched = first_match(hashes.clone(), attempt.password.clone()).await?;
+        if snapshot.is_none() {
+            return Err(invalid);
+        }
+        let (ctx2, failed, succeeded) = (ctx.clone(), failed.clone(), succeeded.clone());
+        let (login_id, policy, id_label) =
+            (attempt.login_id.clone(), attempt.policy, attempt.id_label);
+        let outcome = ctx
+            .db
+            .transaction(move |conn| {
+                let Some(mut account) = A::find(conn, &login_id)? else {
+                    return Ok(None);
+                };
+                let unchanged = account
+                    .password_hashes(checked_at)
+                    .iter()
+                    .map(|(_, hash)| hash)
+                    .eq(hashes.iter().map(|(_, hash)| hash));
+                if !unchanged {
+                    return Ok(None);
+                }
+                let now = ctx2.clock.now();
+                if let Some(until) = account.locked_until().filter(|until| *until > now) {
+                    return Ok(Some(Err(DomainError::AccountLocked { until })));
+                }
+                let Some(matched) = matched else {
+                    let failure = policy.after_failure(account.failed_logins(), now);
+                    account.set_lockout(failure.failed_logins(), failure.locked_until);
+                    failed(conn, account, failure)?;
+                    return Ok(Some(Err(match failure.locked_until {
+                        Some(until) => DomainError::AccountLocked { until },
+                        None => DomainError::InvalidCredentials { id_label },
+                    })));
+                };
+                account.set_lockout(0, None);
+                succeeded(conn, &ctx2, account, matched, now).map(|session| Some(Ok(session)))
+            })
+            .await?;
+        if let Some(outcome) = outcome {
+            return outcome;
+        }
+    }
+    Err(invalid)
+}
+
+/// Which of `hashes` `password` matches, first one first, on the blocking pool. With none to
+/// try (no such account, or no password set), the same work is done against the dummy hash, so
+/// timing does not tell which IDs exist.
+async fn first_match<M: Copy + Send + 'static>(
+    hashes: Vec<(M, String)>,
+    password: String,
+) -> Result<Option<M>, DomainError> {
+    tokio::task::spawn_blocking(move || {
+        if hashes.is_empty() {
+            verify_password(dummy_hash()?, &password);
+            return Ok(None);
+        }
+        Ok(hashes
+            .into_iter()
+            .find(|(_, hash)| verify_password(hash, &password))
+            .map(|(matched, _)| matched))
+    })
+    .await
+    .map_err(|e| DomainError::Internal(format!("checking a password: {e}")))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let hash = hash_password("correct horse battery").unwrap_or_default();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(&hash, "correct horse battery"));
+        assert!(!verify_password(&hash, "correct horse battery!"));
+        assert!(!verify_password("not a hash", "x"));
+    }
+
+    #[test]
+    fn the_dummy_hash_is_a_real_hash_computed_once() {
+        let first = dummy_hash().ok();
+        assert!(first.is_some_and(|hash| hash.starts_with("$argon2id$")));
+        assert_eq!(dummy_hash().ok(), first);
+    }
+
+    #[test]
+    fn the_policy_locks_at_the_limit_and_starts_the_count_again() {
+        let policy = LockoutPolicy {
+            max_failed: 3,
+            lock: Duration::from_secs(1800),
+        };
+        let now = OffsetDateTime::UNIX_EPOCH;
+        let second = policy.after_failure(1, now);
+        assert_eq!((second.in_a_row, second.locked_until), (2, None));
+        assert_eq!(second.failed_logins(), 2);
+        let third = policy.after_failure(2, now);
+        assert_eq!(third.in_a_row, 3);
+        assert_eq!(third.locked_until, Some(now + Duration::from_secs(1800)));
+        assert_eq!(third.failed_logins(), 0);
+    }
+
+    #[tokio::test]
+    async fn the_first_matching_hash_wins_and_none_costs_a_dummy_check() {
+        let current = hash_password("current-password").unwrap_or_default();
+        let temporary = hash_password("temporary-pass").unwrap_or_default();
+        let hashes = vec![(1, temporary), (2, current)];
+        let matched = |password: &str| first_match(hashes.clone(), password.to_owned());
+        assert_eq!(matched("temporary-pass").await.ok(), Some(Some(1)));
+        assert_eq!(matched("current-password").await.ok(), Some(Some(2)));
+        assert_eq!(matched("neither").await.ok(), Some(None));
+        assert_eq!(
+            first_match::<u8>(Vec::new(), "anything".into()).await.ok(),
+            Some(None)
+        );
+    }
+}
