@@ -7,8 +7,8 @@ use leptos_router::hooks::use_navigate;
 
 use reissue_shared::account::OfficeLoginRequest;
 
-use crate::api;
-use crate::components::error_summary::{ErrorSummary, FormErrors};
+use crate::api::UnauthorizedApi;
+use crate::components::error_summary::{field_error, passes_check, ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
 use crate::components::submit_button::SubmitButton;
@@ -25,14 +25,14 @@ pub fn Login() -> impl IntoView {
         let request = request.clone();
         let navigate = navigate.clone();
         async move {
-            match api::office_login(&request).await {
-                Ok(session) => {
-                    let next = if session.password_change_required {
+            match UnauthorizedApi.office_login(&request).await {
+                Ok(client) => {
+                    let next = if client.session().password_change_required {
                         "/account/password"
                     } else {
                         "/account"
                     };
-                    office::save(&session);
+                    office::save(&client);
                     navigate(next, Default::default());
                 }
                 Err(failure) => errors.set(FormErrors::from(&failure)),
@@ -49,40 +49,17 @@ pub fn Login() -> impl IntoView {
             user_id: user_id.get_untracked(),
             password: password.get_untracked(),
         };
-        let mut missing = Vec::new();
-        if request.user_id.trim().is_empty() {
-            missing.push(reissue_shared::FieldError::new(
-                "user_id",
-                reissue_shared::FieldErrorCode::Required,
-                "ユーザIDを入力してください。",
-            ));
-        }
-        if request.password.is_empty() {
-            missing.push(reissue_shared::FieldError::new(
-                "password",
-                reissue_shared::FieldErrorCode::Required,
-                "パスワードを入力してください。",
-            ));
-        }
-        if missing.is_empty() {
-            errors.set(FormErrors::default());
+        if passes_check(errors, request.check()) {
             log_in.dispatch_local(request);
-        } else {
-            errors.set(FormErrors {
-                fields: missing,
-                general: None,
-            });
         }
     };
-    let error_of =
-        move |field: &'static str| Signal::derive(move || errors.with(|e| e.for_field(field)));
     view! {
         <Page title="ログイン">
             <ErrorSummary errors=errors/>
             <form on:submit=on_submit novalidate>
-                <TextField name="user_id" label="ユーザID" value=user_id error=error_of("user_id")
+                <TextField name="user_id" label="ユーザID" value=user_id error=field_error(errors, "user_id")
                     autocomplete="username" width="input-medium"/>
-                <TextField name="password" label="パスワード" value=password error=error_of("password")
+                <TextField name="password" label="パスワード" value=password error=field_error(errors, "password")
                     input_type="password" autocomplete="current-password" width="input-medium"/>
                 <div class="actions">
                     <SubmitButton label="ログイン" busy_label="確認中…" pending=pending testid="login-submit"/>
