@@ -14,10 +14,10 @@ use reissue_shared::admin::{
 use reissue_shared::ApplicationStatus;
 
 use crate::api::{ApiFailure, ReviewerApi, UnauthorizedApi};
-use crate::components::error_summary::{field_error, passes_check, ErrorSummary, FormErrors};
+use crate::components::error_summary::{passes_check, ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
-use crate::components::submit_button::SubmitButton;
+use crate::components::login_form::LoginForm;
 
 const STORAGE_KEY: &str = "reissue-admin";
 
@@ -59,9 +59,7 @@ pub fn AdminLogin() -> impl IntoView {
             }
         }
     });
-    let pending = log_in.pending();
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let on_submit = Callback::new(move |()| {
         let request = LoginRequest {
             login_id: login_id.get_untracked(),
             password: password.get_untracked(),
@@ -69,19 +67,11 @@ pub fn AdminLogin() -> impl IntoView {
         if passes_check(errors, request.check()) {
             log_in.dispatch_local(request);
         }
-    };
+    });
     view! {
         <Page title="審査担当者ログイン">
-            <ErrorSummary errors=errors/>
-            <form on:submit=on_submit novalidate>
-                <TextField name="login_id" label="ログインID" value=login_id error=field_error(errors, "login_id")
-                    autocomplete="username" width="input-medium"/>
-                <TextField name="password" label="パスワード" value=password error=field_error(errors, "password")
-                    input_type="password" autocomplete="current-password" width="input-medium"/>
-                <div class="actions">
-                    <SubmitButton label="ログイン" busy_label="確認中…" pending=pending testid="admin-login"/>
-                </div>
-            </form>
+            <LoginForm id_name="login_id" id_label="ログインID" id=login_id password=password errors=errors
+                pending=log_in.pending() testid="admin-login" on_submit=on_submit/>
         </Page>
     }
 }

@@ -1,17 +1,15 @@
 //! 【ログイン】 (manual step 4): ユーザID, パスワード, and the link for lost passwords. A login
 //! with the temporary password from the notice leads to the new-password screen.
 
-use leptos::ev::SubmitEvent;
 use leptos::prelude::*;
 use leptos_router::hooks::use_navigate;
 
 use reissue_shared::account::OfficeLoginRequest;
 
 use crate::api::UnauthorizedApi;
-use crate::components::error_summary::{field_error, passes_check, ErrorSummary, FormErrors};
-use crate::components::field::TextField;
+use crate::components::error_summary::{passes_check, FormErrors};
 use crate::components::layout::Page;
-use crate::components::submit_button::SubmitButton;
+use crate::components::login_form::LoginForm;
 use crate::office;
 
 /// The login screen.
@@ -40,8 +38,7 @@ pub fn Login() -> impl IntoView {
         }
     });
     let pending = log_in.pending();
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let on_submit = Callback::new(move |()| {
         if pending.get_untracked() {
             return;
         }
@@ -52,19 +49,11 @@ pub fn Login() -> impl IntoView {
         if passes_check(errors, request.check()) {
             log_in.dispatch_local(request);
         }
-    };
+    });
     view! {
         <Page title="ログイン">
-            <ErrorSummary errors=errors/>
-            <form on:submit=on_submit novalidate>
-                <TextField name="user_id" label="ユーザID" value=user_id error=field_error(errors, "user_id")
-                    autocomplete="username" width="input-medium"/>
-                <TextField name="password" label="パスワード" value=password error=field_error(errors, "password")
-                    input_type="password" autocomplete="current-password" width="input-medium"/>
-                <div class="actions">
-                    <SubmitButton label="ログイン" busy_label="確認中…" pending=pending testid="login-submit"/>
-                </div>
-            </form>
+            <LoginForm id_name="user_id" id_label="ユーザID" id=user_id password=password errors=errors
+                pending=pending testid="login-submit" on_submit=on_submit/>
             <p class="lost-link">
                 <a href="/lost" data-testid="lost-link">"パスワード等を紛失した方はこちら"</a>
             </p>
