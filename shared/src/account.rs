@@ -11,6 +11,7 @@ use crate::admin::LoginRequest;
 use crate::code::SECURITY_CODE_DIGITS;
 use crate::email::SECURITY_EMAIL;
 use crate::error_code::{FieldError, FieldErrorCode};
+use crate::password::check_new_password;
 use crate::{EmailAddress, VerificationCode};
 
 /// `POST /auth/login`.
@@ -373,6 +374,80 @@ impl fmt::Debug for ReviewerLoginInput {
     }
 }
 
+// The form rules below run in the browser before a request is sent; the server applies the
+// same rules to the same request (and, for a new password, checks it against the account too).
+
+impl OfficeLoginRequest {
+    /// Both fields must be filled in.
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.user_id.trim().is_empty() {
+            errors.push(required("user_id", "ユーザIDを入力してください。"));
+        }
+        if self.password.is_empty() {
+            errors.push(required("password", "パスワードを入力してください。"));
+        }
+        into_result(errors)
+    }
+}
+
+/// The field of 新しいパスワード（確認用）, which only the form has.
+pub const NEW_PASSWORD_CONFIRMATION: &str = "new_password_confirmation";
+
+impl ChangePasswordRequest {
+    /// The current password must be given, and the new one must follow [`check_new_password`]
+    /// for `user_id` and be typed the same again in `confirmation`.
+    pub fn check(&self, user_id: &str, confirmation: &str) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.current_password.is_empty() {
+            errors.push(required(
+                "current_password",
+                "現在のパスワード（仮パスワード）を入力してください。",
+            ));
+        }
+        if let Err(error) = check_new_password(&self.new_password, user_id, None) {
+            errors.push(error);
+        } else if self.new_password != confirmation {
+            errors.push(FieldError::new(
+                NEW_PASSWORD_CONFIRMATION,
+                FieldErrorCode::Mismatch,
+                "新しいパスワード（確認用）が新しいパスワードと一致しません。",
+            ));
+        }
+        into_result(errors)
+    }
+}
+
+impl PasswordResetRequest {
+    /// The user ID must be given and the security e-mail must be an address.
+    pub fn check(&self) -> Result<(), Vec<FieldError>> {
+        let mut errors = Vec::new();
+        if self.user_id.trim().is_empty() {
+            errors.push(required("user_id", "ユーザIDを入力してください。"));
+        }
+        if let Err(error) = EmailAddress::parse(
+            &self.security_email,
+            "security_email",
+            "セキュリティ用メールアドレス",
+        ) {
+            errors.push(error);
+        }
+        into_result(errors)
+    }
+}
+
+fn required(field: &str, message: &str) -> FieldError {
+    FieldError::new(field, FieldErrorCode::Required, message)
+}
+
+fn into_result(errors: Vec<FieldError>) -> Result<(), Vec<FieldError>> {
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,5 +574,67 @@ mod tests {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod form_check_tests {
+    use super::*;
+
+    fn fields(result: Result<(), Vec<FieldError>>) -> Vec<String> {
+        result
+            .err()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|e| e.field)
+            .collect()
+    }
+
+    #[test]
+    fn an_empty_login_or_reset_names_each_missing_field() {
+        assert_eq!(
+            fields(OfficeLoginRequest::default().check()),
+            ["user_id", "password"]
+        );
+        assert_eq!(
+            fields(PasswordResetRequest::default().check()),
+            ["user_id", "security_email"]
+        );
+    }
+
+    #[test]
+    fn a_filled_in_login_or_reset_passes() {
+        let login = OfficeLoginRequest {
+            user_id: " KJ12345678 ".into(),
+            password: "x".into(),
+        };
+        let reset = PasswordResetRequest {
+            user_id: "KJ12345678".into(),
+            security_email: "clerk@example.jp".into(),
+        };
+        assert_eq!((login.check(), reset.check()), (Ok(()), Ok(())));
+    }
+
+    #[test]
+    fn a_password_change_needs_the_current_password_and_the_new_one_twice() {
+        let request = ChangePasswordRequest {
+            current_password: String::new(),
+            new_password: "shinjuku-kaigo-2026".into(),
+        };
+        assert_eq!(
+            fields(request.check("KJ12345678", "shinjuku-kaigo-2027")),
+            ["current_password", NEW_PASSWORD_CONFIRMATION]
+        );
+        let request = ChangePasswordRequest {
+            current_password: "Tmp7kQ9xWp3A".into(),
+            new_password: "short".into(),
+        };
+        // A new password that breaks the rule is reported alone, not also as a mismatch.
+        assert_eq!(fields(request.check("KJ12345678", "")), ["new_password"]);
+        let request = ChangePasswordRequest {
+            current_password: "Tmp7kQ9xWp3A".into(),
+            new_password: "shinjuku-kaigo-2026".into(),
+        };
+        assert_eq!(request.check("KJ12345678", "shinjuku-kaigo-2026"), Ok(()));
     }
 }

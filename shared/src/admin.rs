@@ -267,6 +267,8 @@ pub struct DecisionRequest {
     pub decision: String,
     /// Required to reject (at least one character that is not a space); shown to the office.
     #[cfg_attr(feature = "server", schema(max_length = 2000))]
+    // An approval is sent as `{"decision":"approved"}`, without `"reason":null`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
@@ -407,6 +409,27 @@ mod tests {
             reason: None,
         };
         assert!(request.parse().is_err());
+    }
+
+    #[test]
+    fn an_approval_is_sent_without_a_reason() -> Result<(), serde_json::Error> {
+        let approve = DecisionRequest {
+            decision: "approved".into(),
+            reason: None,
+        };
+        assert_eq!(
+            serde_json::to_string(&approve)?,
+            r#"{"decision":"approved"}"#
+        );
+        let reject = DecisionRequest {
+            decision: "rejected".into(),
+            reason: Some("電話不通".into()),
+        };
+        assert_eq!(
+            serde_json::to_string(&reject)?,
+            r#"{"decision":"rejected","reason":"電話不通"}"#
+        );
+        Ok(())
     }
 
     #[test]

@@ -1,22 +1,32 @@
-//! A typed client of `/api/v1`. Every call returns the decoded answer or an [`ApiFailure`]:
-//! the server's problem+json, or a network failure the screens turn into a polite retry
-//! message.
+//! A typed client of `/api/v1`, in the style of Leptos' `login_with_token_csr_only` example.
+//!
+//! [`UnauthorizedApi`] calls the open endpoints. The calls that hand out a bearer token return
+//! an [`AuthorizedApi`] holding it, and only that value can call the endpoints the token opens:
+//! [`ApplicantApi`] (the wizard's application), [`OfficeApi`] (after `/auth/login`),
+//! [`ReviewerApi`] (after `/admin/sessions`) and [`ResetApi`] (one password reset). A screen
+//! that finds one in `sessionStorage` restores it by deserialising what was saved there; there
+//! is no other way to make one.
+//!
+//! Every call returns the decoded answer or an [`ApiFailure`]: the server's problem+json, or a
+//! network failure the screens turn into a polite retry message.
 
 use gloo_net::http::{Request, RequestBuilder, Response};
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use reissue_shared::account::{
     ChangePasswordRequest, NewPasswordRequest, OfficeLoginRequest, OfficeSession,
     PasswordResetRequest, PasswordResetStarted, SecurityCodeRequest, SecurityCodeSent,
     SecurityEmailRegistered, SecurityEmailRequest,
 };
-use reissue_shared::admin::{AdminSession, ApplicationDetail, ApplicationList, LoginRequest};
+use reissue_shared::admin::{
+    AdminSession, ApplicationDetail, ApplicationList, DecisionRequest, LoginRequest, TextRequest,
+};
 use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
     CreatedApplication, Problem, Submitted, Verified, VerifyCodeRequest,
 };
-use reissue_shared::{ErrorCode, FieldError};
+use reissue_shared::{ApplicationStatus, ErrorCode, FieldError};
 
 const BASE: &str = "/api/v1";
 
@@ -75,26 +85,12 @@ impl ApiFailure {
     }
 }
 
-/// The application's credentials, kept by the wizard.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ApplicationAuth {
-    /// Application id.
-    pub id: String,
-    /// Its bearer token.
-    pub token: String,
-}
-
-async fn send<T: DeserializeOwned>(
-    request: Result<Request, gloo_net::Error>,
-) -> Result<T, ApiFailure> {
+/// Sends a request; an answer outside 2xx becomes its problem.
+async fn send(request: Result<Request, gloo_net::Error>) -> Result<Response, ApiFailure> {
     let request = request.map_err(|_| ApiFailure::Network)?;
     let response = request.send().await.map_err(|_| ApiFailure::Network)?;
-    decode(response).await
-}
-
-async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure> {
     if response.ok() {
-        response.json::<T>().await.map_err(|_| ApiFailure::Network)
+        Ok(response)
     } else {
         match response.json::<Problem>().await {
             Ok(problem) => Err(ApiFailure::Problem(problem)),
@@ -103,232 +99,324 @@ async fn decode<T: DeserializeOwned>(response: Response) -> Result<T, ApiFailure
     }
 }
 
-fn authorized(builder: RequestBuilder, auth: &ApplicationAuth) -> RequestBuilder {
-    builder.header("Authorization", &format!("Bearer {}", auth.token))
+/// Sends a request and decodes its JSON answer.
+async fn fetch_json<T: DeserializeOwned>(
+    request: Result<Request, gloo_net::Error>,
+) -> Result<T, ApiFailure> {
+    let response = send(request).await?;
+    response.json::<T>().await.map_err(|_| ApiFailure::Network)
 }
 
-fn json_body<B: Serialize>(builder: RequestBuilder, body: &B) -> Result<Request, gloo_net::Error> {
-    builder.json(body)
+/// Sends a request and returns its text answer (printable HTML).
+async fn fetch_text(request: Result<Request, gloo_net::Error>) -> Result<String, ApiFailure> {
+    let response = send(request).await?;
+    response.text().await.map_err(|_| ApiFailure::Network)
 }
 
-/// `POST /reissue-applications`.
-pub async fn create_application(
-    body: &CreateApplicationRequest,
-) -> Result<CreatedApplication, ApiFailure> {
-    send(json_body(
-        Request::post(&format!("{BASE}/reissue-applications")),
-        body,
-    ))
-    .await
-}
+/// The client of the endpoints that need no token.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct UnauthorizedApi;
 
-/// `PUT /reissue-applications/{id}/prefecture`.
-pub async fn choose_prefecture(
-    auth: &ApplicationAuth,
-    prefecture_code: &str,
-) -> Result<CodeSent, ApiFailure> {
-    let url = format!("{BASE}/reissue-applications/{}/prefecture", auth.id);
-    let body = ChoosePrefectureRequest {
-        prefecture_code: prefecture_code.to_owned(),
-    };
-    send(json_body(authorized(Request::put(&url), auth), &body)).await
-}
-
-/// `POST /reissue-applications/{id}/code`.
-pub async fn resend_code(auth: &ApplicationAuth) -> Result<CodeSent, ApiFailure> {
-    let url = format!("{BASE}/reissue-applications/{}/code", auth.id);
-    send(authorized(Request::post(&url), auth).build()).await
-}
-
-/// `POST /reissue-applications/{id}/verification`.
-pub async fn verify(auth: &ApplicationAuth, code: &str) -> Result<Verified, ApiFailure> {
-    let url = format!("{BASE}/reissue-applications/{}/verification", auth.id);
-    let body = VerifyCodeRequest {
-        code: code.to_owned(),
-    };
-    send(json_body(authorized(Request::post(&url), auth), &body)).await
-}
-
-/// `POST /reissue-applications/{id}/submission`.
-pub async fn submit(auth: &ApplicationAuth) -> Result<Submitted, ApiFailure> {
-    let url = format!("{BASE}/reissue-applications/{}/submission", auth.id);
-    send(authorized(Request::post(&url), auth).build()).await
-}
-
-/// `POST /auth/login`.
-pub async fn office_login(body: &OfficeLoginRequest) -> Result<OfficeSession, ApiFailure> {
-    send(json_body(
-        Request::post(&format!("{BASE}/auth/login")),
-        body,
-    ))
-    .await
-}
-
-/// `POST /auth/password` with the office's token.
-pub async fn change_password(
-    token: &str,
-    body: &ChangePasswordRequest,
-) -> Result<OfficeSession, ApiFailure> {
-    let builder = Request::post(&format!("{BASE}/auth/password"))
-        .header("Authorization", &format!("Bearer {token}"));
-    send(json_body(builder, body)).await
-}
-
-/// `POST /admin/sessions`.
-pub async fn admin_login(body: &LoginRequest) -> Result<AdminSession, ApiFailure> {
-    send(json_body(
-        Request::post(&format!("{BASE}/admin/sessions")),
-        body,
-    ))
-    .await
-}
-
-fn admin(builder: RequestBuilder, token: &str) -> RequestBuilder {
-    builder.header("Authorization", &format!("Bearer {token}"))
-}
-
-/// `GET /admin/applications?status=&q=&page=`.
-pub async fn admin_list(
-    token: &str,
-    status: Option<&str>,
-    q: &str,
-    page: u32,
-) -> Result<ApplicationList, ApiFailure> {
-    let mut params = vec![("page", page.to_string())];
-    if let Some(status) = status {
-        params.push(("status", status.to_owned()));
+impl UnauthorizedApi {
+    /// `POST /reissue-applications`: the new application's client.
+    pub async fn create_application(
+        &self,
+        body: &CreateApplicationRequest,
+    ) -> Result<ApplicantApi, ApiFailure> {
+        let request = Request::post(&format!("{BASE}/reissue-applications")).json(body);
+        let created: CreatedApplication = fetch_json(request).await?;
+        Ok(AuthorizedApi::new(ApplicationToken {
+            application_id: created.id.to_string(),
+            token: created.token,
+        }))
     }
-    if !q.trim().is_empty() {
-        params.push(("q", q.trim().to_owned()));
+
+    /// `POST /auth/login`.
+    pub async fn office_login(&self, body: &OfficeLoginRequest) -> Result<OfficeApi, ApiFailure> {
+        let request = Request::post(&format!("{BASE}/auth/login")).json(body);
+        fetch_json(request).await.map(AuthorizedApi::new)
     }
-    let builder = admin(Request::get(&format!("{BASE}/admin/applications")), token)
-        .query(params.iter().map(|(k, v)| (*k, v.as_str())));
-    send(builder.build()).await
+
+    /// `POST /admin/sessions`.
+    pub async fn admin_login(&self, body: &LoginRequest) -> Result<ReviewerApi, ApiFailure> {
+        let request = Request::post(&format!("{BASE}/admin/sessions")).json(body);
+        fetch_json(request).await.map(AuthorizedApi::new)
+    }
+
+    /// `POST /password-resets`: the reset's client (the same answer whether or not the pair
+    /// matched).
+    pub async fn start_reset(&self, body: &PasswordResetRequest) -> Result<ResetApi, ApiFailure> {
+        let request = Request::post(&format!("{BASE}/password-resets")).json(body);
+        fetch_json(request).await.map(AuthorizedApi::new)
+    }
 }
 
-/// `GET /admin/applications/{id}`.
-pub async fn admin_detail(token: &str, id: &str) -> Result<ApplicationDetail, ApiFailure> {
-    send(
-        admin(
-            Request::get(&format!("{BASE}/admin/applications/{id}")),
-            token,
+/// What a login or creation call answered: it carries the bearer token of an [`AuthorizedApi`].
+pub trait Credential {
+    /// The bearer token.
+    fn token(&self) -> &str;
+}
+
+/// A client holding a bearer token, and what came with it (the session, or the ids the URLs
+/// name). Saved and restored as that credential alone, so `sessionStorage` holds what it held
+/// before there was a client.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct AuthorizedApi<C> {
+    credential: C,
+}
+
+impl<C: Credential> AuthorizedApi<C> {
+    fn new(credential: C) -> Self {
+        Self { credential }
+    }
+
+    /// What the login or creation call answered (who is logged in, which application).
+    pub fn session(&self) -> &C {
+        &self.credential
+    }
+
+    /// The request with this client's `Authorization` header: the only place it is built.
+    fn authorize(&self, builder: RequestBuilder) -> RequestBuilder {
+        builder.header(
+            "Authorization",
+            &format!("Bearer {}", self.credential.token()),
         )
-        .build(),
-    )
-    .await
-}
-
-/// `POST /admin/applications/{id}/{action}` with a JSON body.
-pub async fn admin_action(
-    token: &str,
-    id: &str,
-    action: &str,
-    body: &serde_json::Value,
-) -> Result<ApplicationDetail, ApiFailure> {
-    let builder = admin(
-        Request::post(&format!("{BASE}/admin/applications/{id}/{action}")),
-        token,
-    );
-    send(json_body(builder, body)).await
-}
-
-/// `GET /admin/applications/{id}/notice`: the printable HTML.
-pub async fn admin_notice(token: &str, id: &str) -> Result<String, ApiFailure> {
-    admin_html(token, &format!("{BASE}/admin/applications/{id}/notice")).await
-}
-
-/// `GET /admin/notices`: every notice waiting to be posted, as printable HTML.
-pub async fn admin_unposted_notices(token: &str) -> Result<String, ApiFailure> {
-    admin_html(token, &format!("{BASE}/admin/notices")).await
-}
-
-async fn admin_html(token: &str, url: &str) -> Result<String, ApiFailure> {
-    let request = admin(Request::get(url), token)
-        .build()
-        .map_err(|_| ApiFailure::Network)?;
-    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
-    if response.ok() {
-        response.text().await.map_err(|_| ApiFailure::Network)
-    } else {
-        match response.json::<Problem>().await {
-            Ok(problem) => Err(ApiFailure::Problem(problem)),
-            Err(_) => Err(ApiFailure::Network),
-        }
     }
 }
 
-/// `PUT /account/security-email`.
-pub async fn register_security_email(
-    token: &str,
-    body: &SecurityEmailRequest,
-) -> Result<SecurityCodeSent, ApiFailure> {
-    let builder = Request::put(&format!("{BASE}/account/security-email"))
-        .header("Authorization", &format!("Bearer {token}"));
-    send(json_body(builder, body)).await
+/// The wizard's application: its id and its bearer token, saved with the wizard's state.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ApplicationToken {
+    application_id: String,
+    token: String,
 }
 
-/// `POST /account/security-email/verification`.
-pub async fn confirm_security_email(
-    token: &str,
-    code: &str,
-) -> Result<SecurityEmailRegistered, ApiFailure> {
-    let builder = Request::post(&format!("{BASE}/account/security-email/verification"))
-        .header("Authorization", &format!("Bearer {token}"));
-    send(json_body(
-        builder,
-        &SecurityCodeRequest {
-            code: code.to_owned(),
-        },
-    ))
-    .await
-}
-
-/// `POST /password-resets`.
-pub async fn start_reset(body: &PasswordResetRequest) -> Result<PasswordResetStarted, ApiFailure> {
-    send(json_body(
-        Request::post(&format!("{BASE}/password-resets")),
-        body,
-    ))
-    .await
-}
-
-/// `POST /password-resets/{id}/verification` (204 on success).
-pub async fn verify_reset(reset: &PasswordResetStarted, code: &str) -> Result<(), ApiFailure> {
-    let request = Request::post(&format!("{BASE}/password-resets/{}/verification", reset.id))
-        .header("Authorization", &format!("Bearer {}", reset.token))
-        .json(&SecurityCodeRequest {
-            code: code.to_owned(),
-        })
-        .map_err(|_| ApiFailure::Network)?;
-    let response = request.send().await.map_err(|_| ApiFailure::Network)?;
-    if response.ok() {
-        Ok(())
-    } else {
-        match response.json::<Problem>().await {
-            Ok(problem) => Err(ApiFailure::Problem(problem)),
-            Err(_) => Err(ApiFailure::Network),
-        }
+impl Credential for ApplicationToken {
+    fn token(&self) -> &str {
+        &self.token
     }
 }
 
-/// `POST /password-resets/{id}/password`.
-pub async fn finish_reset(
-    reset: &PasswordResetStarted,
-    new_password: &str,
-) -> Result<OfficeSession, ApiFailure> {
-    let builder = Request::post(&format!("{BASE}/password-resets/{}/password", reset.id))
-        .header("Authorization", &format!("Bearer {}", reset.token));
-    send(json_body(
-        builder,
-        &NewPasswordRequest {
+impl Credential for OfficeSession {
+    fn token(&self) -> &str {
+        &self.access_token
+    }
+}
+
+impl Credential for AdminSession {
+    fn token(&self) -> &str {
+        &self.access_token
+    }
+}
+
+impl Credential for PasswordResetStarted {
+    fn token(&self) -> &str {
+        &self.token
+    }
+}
+
+/// The applicant's client, made by [`UnauthorizedApi::create_application`].
+pub type ApplicantApi = AuthorizedApi<ApplicationToken>;
+/// The office's client, made by a login, a password change or a finished reset.
+pub type OfficeApi = AuthorizedApi<OfficeSession>;
+/// The reviewer's client, made by [`UnauthorizedApi::admin_login`].
+pub type ReviewerApi = AuthorizedApi<AdminSession>;
+/// One password reset's client, made by [`UnauthorizedApi::start_reset`].
+pub type ResetApi = AuthorizedApi<PasswordResetStarted>;
+
+impl ApplicantApi {
+    fn url(&self, rest: &str) -> String {
+        format!(
+            "{BASE}/reissue-applications/{}{rest}",
+            self.credential.application_id
+        )
+    }
+
+    /// `GET /reissue-applications/{id}`.
+    pub async fn application(&self) -> Result<ApplicationView, ApiFailure> {
+        fetch_json(self.authorize(Request::get(&self.url(""))).build()).await
+    }
+
+    /// `PUT /reissue-applications/{id}/prefecture`.
+    pub async fn choose_prefecture(&self, prefecture_code: &str) -> Result<CodeSent, ApiFailure> {
+        let body = ChoosePrefectureRequest {
+            prefecture_code: prefecture_code.to_owned(),
+        };
+        let builder = self.authorize(Request::put(&self.url("/prefecture")));
+        fetch_json(builder.json(&body)).await
+    }
+
+    /// `POST /reissue-applications/{id}/code`.
+    pub async fn resend_code(&self) -> Result<CodeSent, ApiFailure> {
+        fetch_json(self.authorize(Request::post(&self.url("/code"))).build()).await
+    }
+
+    /// `POST /reissue-applications/{id}/verification`.
+    pub async fn verify(&self, code: &str) -> Result<Verified, ApiFailure> {
+        let body = VerifyCodeRequest {
+            code: code.to_owned(),
+        };
+        let builder = self.authorize(Request::post(&self.url("/verification")));
+        fetch_json(builder.json(&body)).await
+    }
+
+    /// `POST /reissue-applications/{id}/submission`.
+    pub async fn submit(&self) -> Result<Submitted, ApiFailure> {
+        fetch_json(
+            self.authorize(Request::post(&self.url("/submission")))
+                .build(),
+        )
+        .await
+    }
+}
+
+impl OfficeApi {
+    /// `POST /auth/password`: the full session that replaces this one.
+    pub async fn change_password(
+        &self,
+        body: &ChangePasswordRequest,
+    ) -> Result<OfficeApi, ApiFailure> {
+        let builder = self.authorize(Request::post(&format!("{BASE}/auth/password")));
+        fetch_json(builder.json(body)).await.map(AuthorizedApi::new)
+    }
+
+    /// `PUT /account/security-email`.
+    pub async fn register_security_email(
+        &self,
+        body: &SecurityEmailRequest,
+    ) -> Result<SecurityCodeSent, ApiFailure> {
+        let builder = self.authorize(Request::put(&format!("{BASE}/account/security-email")));
+        fetch_json(builder.json(body)).await
+    }
+
+    /// `POST /account/security-email/verification`.
+    pub async fn confirm_security_email(
+        &self,
+        code: &str,
+    ) -> Result<SecurityEmailRegistered, ApiFailure> {
+        let body = SecurityCodeRequest {
+            code: code.to_owned(),
+        };
+        let url = format!("{BASE}/account/security-email/verification");
+        fetch_json(self.authorize(Request::post(&url)).json(&body)).await
+    }
+}
+
+impl ResetApi {
+    fn url(&self, rest: &str) -> String {
+        format!("{BASE}/password-resets/{}{rest}", self.credential.id)
+    }
+
+    /// `POST /password-resets/{id}/verification` (204 on success).
+    pub async fn verify(&self, code: &str) -> Result<(), ApiFailure> {
+        let body = SecurityCodeRequest {
+            code: code.to_owned(),
+        };
+        let builder = self.authorize(Request::post(&self.url("/verification")));
+        send(builder.json(&body)).await.map(drop)
+    }
+
+    /// `POST /password-resets/{id}/password`: the office's session.
+    pub async fn set_password(&self, new_password: &str) -> Result<OfficeApi, ApiFailure> {
+        let body = NewPasswordRequest {
             new_password: new_password.to_owned(),
-        },
-    ))
-    .await
+        };
+        let builder = self.authorize(Request::post(&self.url("/password")));
+        fetch_json(builder.json(&body))
+            .await
+            .map(AuthorizedApi::new)
+    }
 }
 
-/// `GET /reissue-applications/{id}`.
-pub async fn get_application(auth: &ApplicationAuth) -> Result<ApplicationView, ApiFailure> {
-    let url = format!("{BASE}/reissue-applications/{}", auth.id);
-    send(authorized(Request::get(&url), auth).build()).await
+/// The body of the reviewer's actions that take none: the server reads no body, and the
+/// console has always sent `{}` as JSON.
+#[derive(Serialize)]
+struct NoFields {}
+
+impl ReviewerApi {
+    /// `GET /admin/applications?status=&q=&page=`.
+    pub async fn applications(
+        &self,
+        status: Option<ApplicationStatus>,
+        q: &str,
+        page: u32,
+    ) -> Result<ApplicationList, ApiFailure> {
+        let mut params = vec![("page", page.to_string())];
+        if let Some(status) = status {
+            params.push(("status", status.as_str().to_owned()));
+        }
+        if !q.trim().is_empty() {
+            params.push(("q", q.trim().to_owned()));
+        }
+        let builder = self
+            .authorize(Request::get(&format!("{BASE}/admin/applications")))
+            .query(params.iter().map(|(k, v)| (*k, v.as_str())));
+        fetch_json(builder.build()).await
+    }
+
+    /// `GET /admin/applications/{id}`.
+    pub async fn application(&self, id: &str) -> Result<ApplicationDetail, ApiFailure> {
+        let url = format!("{BASE}/admin/applications/{id}");
+        fetch_json(self.authorize(Request::get(&url)).build()).await
+    }
+
+    /// `POST /admin/applications/{id}/review`: 審査開始.
+    pub async fn start_review(&self, id: &str) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "review", &NoFields {}).await
+    }
+
+    /// `POST /admin/applications/{id}/decision`: 承認 or 却下.
+    pub async fn decide(
+        &self,
+        id: &str,
+        body: &DecisionRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "decision", body).await
+    }
+
+    /// `POST /admin/applications/{id}/notice-mailed`: 郵送済.
+    pub async fn mark_notice_mailed(&self, id: &str) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "notice-mailed", &NoFields {}).await
+    }
+
+    /// `POST /admin/applications/{id}/withdrawal`: 取下げ, with the reason.
+    pub async fn withdraw(
+        &self,
+        id: &str,
+        body: &TextRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "withdrawal", body).await
+    }
+
+    /// `POST /admin/applications/{id}/notes`: a call note.
+    pub async fn add_note(
+        &self,
+        id: &str,
+        body: &TextRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "notes", body).await
+    }
+
+    async fn act<B: Serialize>(
+        &self,
+        id: &str,
+        action: &str,
+        body: &B,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        let url = format!("{BASE}/admin/applications/{id}/{action}");
+        fetch_json(self.authorize(Request::post(&url)).json(body)).await
+    }
+
+    /// `GET /admin/applications/{id}/notice`: the printable HTML.
+    pub async fn notice(&self, id: &str) -> Result<String, ApiFailure> {
+        let url = format!("{BASE}/admin/applications/{id}/notice");
+        fetch_text(self.authorize(Request::get(&url)).build()).await
+    }
+
+    /// `GET /admin/notices`: every notice waiting to be posted, as printable HTML.
+    pub async fn unposted_notices(&self) -> Result<String, ApiFailure> {
+        let url = format!("{BASE}/admin/notices");
+        fetch_text(self.authorize(Request::get(&url)).build()).await
+    }
 }

@@ -6,7 +6,7 @@ use gloo_storage::{SessionStorage, Storage};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::api::ApplicationAuth;
+use crate::api::ApplicantApi;
 
 const STORAGE_KEY: &str = "reissue-wizard";
 
@@ -61,10 +61,9 @@ pub struct WizardState {
     pub email: String,
     /// 通知先メールアドレス（確認用） as typed.
     pub email_confirmation: String,
-    /// The created application.
-    pub application_id: Option<String>,
-    /// Its bearer token.
-    pub token: Option<String>,
+    /// The created application's client; saved as its `application_id` and `token`.
+    #[serde(flatten)]
+    pub applicant: Option<ApplicantApi>,
     /// The chosen prefecture code.
     pub prefecture_code: Option<String>,
     /// Where the code went (after the prefecture step).
@@ -76,14 +75,6 @@ pub struct WizardState {
 }
 
 impl WizardState {
-    /// The application's credentials, once created.
-    pub fn auth(&self) -> Option<ApplicationAuth> {
-        Some(ApplicationAuth {
-            id: self.application_id.clone()?,
-            token: self.token.clone()?,
-        })
-    }
-
     /// The furthest screen this state allows; a later URL leads back here.
     pub fn furthest_step(&self) -> Step {
         if self.reference_number.is_some() {
@@ -92,7 +83,7 @@ impl WizardState {
             Step::Confirm
         } else if self.code_sent_to.is_some() {
             Step::Code
-        } else if self.application_id.is_some() {
+        } else if self.applicant.is_some() {
             Step::Prefecture
         } else {
             Step::Apply
@@ -144,5 +135,10 @@ impl Wizard {
     /// The wizard of the current app.
     pub fn get() -> Self {
         expect_context::<Self>()
+    }
+
+    /// The application's client, once the application is created.
+    pub fn applicant(self) -> Option<ApplicantApi> {
+        self.0.with_untracked(|state| state.applicant.clone())
     }
 }

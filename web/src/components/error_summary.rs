@@ -31,6 +31,14 @@ impl From<&crate::api::ApiFailure> for FormErrors {
 }
 
 impl FormErrors {
+    /// The problems a form's own check found.
+    pub fn of_fields(fields: Vec<FieldError>) -> Self {
+        Self {
+            fields,
+            general: None,
+        }
+    }
+
     /// No errors.
     pub fn is_empty(&self) -> bool {
         self.fields.is_empty() && self.general.is_none()
@@ -43,6 +51,22 @@ impl FormErrors {
             .find(|e| e.field == field)
             .map(|e| e.message.clone())
     }
+}
+
+/// The message for `field` in `errors`, for the field's [`TextField`](super::field::TextField).
+pub fn field_error(errors: RwSignal<FormErrors>, field: &'static str) -> Signal<Option<String>> {
+    Signal::derive(move || errors.with(|e| e.for_field(field)))
+}
+
+/// Shows in `errors` what a form's own check found; when it found nothing, clears them and
+/// answers `true`: the request may go.
+pub fn passes_check(errors: RwSignal<FormErrors>, checked: Result<(), Vec<FieldError>>) -> bool {
+    let passed = checked.is_ok();
+    errors.set(match checked {
+        Ok(()) => FormErrors::default(),
+        Err(fields) => FormErrors::of_fields(fields),
+    });
+    passed
 }
 
 /// The summary; renders nothing while there are no errors.

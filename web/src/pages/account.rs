@@ -6,12 +6,9 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::use_navigate;
 
-use reissue_shared::account::ChangePasswordRequest;
-use reissue_shared::password::check_new_password;
-use reissue_shared::{FieldError, FieldErrorCode};
+use reissue_shared::account::{ChangePasswordRequest, SecurityEmailRequest};
 
-use crate::api;
-use crate::components::error_summary::{ErrorSummary, FormErrors};
+use crate::components::error_summary::{field_error, passes_check, ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
 use crate::components::submit_button::SubmitButton;
@@ -20,7 +17,7 @@ use crate::office;
 /// 新しいパスワードの設定.
 #[component]
 pub fn ChangePassword() -> impl IntoView {
-    let Some(session) = office::load() else {
+    let Some(client) = office::load() else {
         return view! { <Redirect path="/login"/> }.into_any();
     };
     let navigate = use_navigate();
@@ -28,16 +25,16 @@ pub fn ChangePassword() -> impl IntoView {
     let new_password = RwSignal::new(String::new());
     let confirmation = RwSignal::new(String::new());
     let errors = RwSignal::new(FormErrors::default());
-    let token = session.access_token.clone();
-    let user_id = session.user_id.clone();
+    let user_id = client.session().user_id.clone();
+    let required = client.session().password_change_required;
     let change = Action::new_local(move |request: &ChangePasswordRequest| {
         let request = request.clone();
-        let token = token.clone();
+        let client = client.clone();
         let navigate = navigate.clone();
         async move {
-            match api::change_password(&token, &request).await {
-                Ok(session) => {
-                    office::save(&session);
+            match client.change_password(&request).await {
+                Ok(changed) => {
+                    office::save(&changed);
                     navigate("/account", Default::default());
                 }
                 Err(failure) => errors.set(FormErrors::from(&failure)),
@@ -54,36 +51,13 @@ pub fn ChangePassword() -> impl IntoView {
             current_password: current.get_untracked(),
             new_password: new_password.get_untracked(),
         };
-        let mut fields = Vec::new();
-        if request.current_password.is_empty() {
-            fields.push(FieldError::new(
-                "current_password",
-                FieldErrorCode::Required,
-                "現在のパスワード（仮パスワード）を入力してください。",
-            ));
-        }
-        if let Err(error) = check_new_password(&request.new_password, &user_id, None) {
-            fields.push(error);
-        } else if request.new_password != confirmation.get_untracked() {
-            fields.push(FieldError::new(
-                "new_password_confirmation",
-                FieldErrorCode::Mismatch,
-                "新しいパスワード（確認用）が新しいパスワードと一致しません。",
-            ));
-        }
-        if fields.is_empty() {
-            errors.set(FormErrors::default());
+        if passes_check(
+            errors,
+            request.check(&user_id, &confirmation.get_untracked()),
+        ) {
             change.dispatch_local(request);
-        } else {
-            errors.set(FormErrors {
-                fields,
-                general: None,
-            });
         }
     };
-    let error_of =
-        move |field: &'static str| Signal::derive(move || errors.with(|e| e.for_field(field)));
-    let required = session.password_change_required;
     view! {
         <Page title="パスワード変更">
             <ErrorSummary errors=errors/>
@@ -93,14 +67,14 @@ pub fn ChangePassword() -> impl IntoView {
                 </p>
             })}
             <form on:submit=on_submit novalidate>
-                <TextField name="current_password" label="現在のパスワード" value=current error=error_of("current_password")
+                <TextField name="current_password" label="現在のパスワード" value=current error=field_error(errors, "current_password")
                     hint="仮パスワードでログインした場合は、仮パスワードを入力してください。"
                     input_type="password" autocomplete="current-password" width="input-medium"/>
-                <TextField name="new_password" label="新しいパスワード" value=new_password error=error_of("new_password")
+                <TextField name="new_password" label="新しいパスワード" value=new_password error=field_error(errors, "new_password")
                     hint="10文字以上で、ユーザIDを含まないもの。"
                     input_type="password" autocomplete="new-password" width="input-medium"/>
                 <TextField name="new_password_confirmation" label="新しいパスワード（確認用）" value=confirmation
-                    error=error_of("new_password_confirmation") input_type="password" autocomplete="new-password" width="input-medium"/>
+                    error=field_error(errors, "new_password_confirmation") input_type="password" autocomplete="new-password" width="input-medium"/>
                 <div class="actions">
                     <SubmitButton label="変更する" busy_label="変更中…" pending=pending testid="change-password"/>
                 </div>
@@ -113,9 +87,10 @@ pub fn ChangePassword() -> impl IntoView {
 /// The logged-in page.
 #[component]
 pub fn Account() -> impl IntoView {
-    let Some(session) = office::load() else {
+    let Some(client) = office::load() else {
         return view! { <Redirect path="/login"/> }.into_any();
     };
+    let session = client.session().clone();
     if session.password_change_required {
         return view! { <Redirect path="/account/password"/> }.into_any();
     }
@@ -147,7 +122,7 @@ pub fn Account() -> impl IntoView {
 /// セキュリティ用メールアドレスの登録: the address twice, then the 6-digit code from the mail.
 #[component]
 pub fn SecurityEmail() -> impl IntoView {
-    let Some(session) = office::load() else {
+    let Some(client) = office::load() else {
         return view! { <Redirect path="/login"/> }.into_any();
     };
     let email = RwSignal::new(String::new());
@@ -156,20 +131,21 @@ pub fn SecurityEmail() -> impl IntoView {
     let sent_to = RwSignal::new(None::<String>);
     let registered = RwSignal::new(None::<String>);
     let errors = RwSignal::new(FormErrors::default());
-    let token = session.access_token.clone();
     let submit = Action::new_local(move |_: &()| {
-        let token = token.clone();
+        let client = client.clone();
         async move {
             let outcome = if sent_to.get_untracked().is_none() {
-                let request = reissue_shared::account::SecurityEmailRequest {
+                let request = SecurityEmailRequest {
                     email: email.get_untracked(),
                     email_confirmation: confirmation.get_untracked(),
                 };
-                api::register_security_email(&token, &request)
+                client
+                    .register_security_email(&request)
                     .await
                     .map(|sent| sent_to.set(Some(sent.email)))
             } else {
-                api::confirm_security_email(&token, &code.get_untracked())
+                client
+                    .confirm_security_email(&code.get_untracked())
                     .await
                     .map(|done| registered.set(Some(done.email)))
             };
@@ -186,8 +162,6 @@ pub fn SecurityEmail() -> impl IntoView {
             submit.dispatch_local(());
         }
     };
-    let error_of =
-        move |field: &'static str| Signal::derive(move || errors.with(|e| e.for_field(field)));
     view! {
         <Page title="セキュリティ用メールアドレス登録">
             <ErrorSummary errors=errors/>
@@ -201,14 +175,14 @@ pub fn SecurityEmail() -> impl IntoView {
                 (None, Some(address)) => view! {
                     <form on:submit=on_submit novalidate>
                         <p class="lead">"確認コードを " <strong class="address">{address}</strong> " 宛に送信しました。メール本文に記載された6桁の数字を半角で入力してください。確認コードの有効期間は10分です。"</p>
-                        <TextField name="code" label="確認コード" value=code error=error_of("code") inputmode="numeric" autocomplete="one-time-code" maxlength=10 width="input-short"/>
+                        <TextField name="code" label="確認コード" value=code error=field_error(errors, "code") inputmode="numeric" autocomplete="one-time-code" maxlength=10 width="input-short"/>
                         <div class="actions"><SubmitButton label="登録する" busy_label="確認中…" pending=pending/></div>
                     </form>
                 }.into_any(),
                 (None, None) => view! {
                     <form on:submit=on_submit novalidate>
-                        <TextField name="email" label="セキュリティ用メールアドレス" value=email error=error_of("email") input_type="email" autocomplete="email"/>
-                        <TextField name="email_confirmation" label="セキュリティ用メールアドレス（確認用）" value=confirmation error=error_of("email_confirmation") input_type="email" autocomplete="email"/>
+                        <TextField name="email" label="セキュリティ用メールアドレス" value=email error=field_error(errors, "email") input_type="email" autocomplete="email"/>
+                        <TextField name="email_confirmation" label="セキュリティ用メールアドレス（確認用）" value=confirmation error=field_error(errors, "email_confirmation") input_type="email" autocomplete="email"/>
                         <div class="actions">
                             <a class="button secondary" href="/account">"戻る"</a>
                             <SubmitButton label="次へ" busy_label="送信中…" pending=pending/>

@@ -8,18 +8,21 @@ use leptos::prelude::*;
 use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
-use reissue_shared::admin::{AdminSession, ApplicationDetail, ApplicationList, LoginRequest};
+use reissue_shared::admin::{
+    ApplicationDetail, ApplicationList, DecisionRequest, LoginRequest, TextRequest,
+};
 use reissue_shared::ApplicationStatus;
 
-use crate::api;
-use crate::components::error_summary::{ErrorSummary, FormErrors};
+use crate::api::{ApiFailure, ReviewerApi, UnauthorizedApi};
+use crate::components::error_summary::{passes_check, ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
-use crate::components::submit_button::SubmitButton;
+use crate::components::login_form::LoginForm;
 
 const STORAGE_KEY: &str = "reissue-admin";
 
-fn session() -> Option<AdminSession> {
+/// The client saved at login, if any.
+fn reviewer() -> Option<ReviewerApi> {
     SessionStorage::get(STORAGE_KEY).ok()
 }
 
@@ -47,47 +50,28 @@ pub fn AdminLogin() -> impl IntoView {
         let request = request.clone();
         let navigate = navigate.clone();
         async move {
-            match api::admin_login(&request).await {
-                Ok(session) => {
-                    let _ = SessionStorage::set(STORAGE_KEY, &session);
+            match UnauthorizedApi.admin_login(&request).await {
+                Ok(client) => {
+                    let _ = SessionStorage::set(STORAGE_KEY, &client);
                     navigate("/admin", Default::default());
                 }
                 Err(failure) => errors.set(FormErrors::from(&failure)),
             }
         }
     });
-    let pending = log_in.pending();
-    let on_submit = move |ev: SubmitEvent| {
-        ev.prevent_default();
+    let on_submit = Callback::new(move |()| {
         let request = LoginRequest {
             login_id: login_id.get_untracked(),
             password: password.get_untracked(),
         };
-        match request.check() {
-            Ok(()) => {
-                errors.set(FormErrors::default());
-                log_in.dispatch_local(request);
-            }
-            Err(fields) => errors.set(FormErrors {
-                fields,
-                general: None,
-            }),
+        if passes_check(errors, request.check()) {
+            log_in.dispatch_local(request);
         }
-    };
-    let error_of =
-        move |field: &'static str| Signal::derive(move || errors.with(|e| e.for_field(field)));
+    });
     view! {
         <Page title="審査担当者ログイン">
-            <ErrorSummary errors=errors/>
-            <form on:submit=on_submit novalidate>
-                <TextField name="login_id" label="ログインID" value=login_id error=error_of("login_id")
-                    autocomplete="username" width="input-medium"/>
-                <TextField name="password" label="パスワード" value=password error=error_of("password")
-                    input_type="password" autocomplete="current-password" width="input-medium"/>
-                <div class="actions">
-                    <SubmitButton label="ログイン" busy_label="確認中…" pending=pending testid="admin-login"/>
-                </div>
-            </form>
+            <LoginForm id_name="login_id" id_label="ログインID" id=login_id password=password errors=errors
+                pending=log_in.pending() testid="admin-login" on_submit=on_submit/>
         </Page>
     }
 }
@@ -95,21 +79,23 @@ pub fn AdminLogin() -> impl IntoView {
 /// The queue.
 #[component]
 pub fn Queue() -> impl IntoView {
-    let Some(session) = session() else {
+    let Some(client) = reviewer() else {
         return view! { <Redirect path="/admin/login"/> }.into_any();
     };
     let status = RwSignal::new(None::<ApplicationStatus>);
     let search = RwSignal::new(String::new());
     let applied_search = RwSignal::new(String::new());
     let page = RwSignal::new(1u32);
-    let token = session.access_token.clone();
-    let list = LocalResource::new(move || {
-        let token = token.clone();
-        let status = status.get();
-        let q = applied_search.get();
-        let page = page.get();
-        async move { api::admin_list(&token, status.map(ApplicationStatus::as_str), &q, page).await }
-    });
+    let list = {
+        let client = client.clone();
+        LocalResource::new(move || {
+            let client = client.clone();
+            let status = status.get();
+            let q = applied_search.get();
+            let page = page.get();
+            async move { client.applications(status, &q, page).await }
+        })
+    };
     let on_search = move |ev: SubmitEvent| {
         ev.prevent_default();
         page.set(1);
@@ -163,11 +149,11 @@ pub fn Queue() -> impl IntoView {
     let batch_html = RwSignal::new(None::<String>);
     let batch_error = RwSignal::new(None::<String>);
     let print_batch = {
-        let token = session.access_token.clone();
+        let client = client.clone();
         move |_| {
-            let token = token.clone();
+            let client = client.clone();
             leptos::task::spawn_local(async move {
-                match api::admin_unposted_notices(&token).await {
+                match client.unposted_notices().await {
                     Ok(html) => batch_html.set(Some(html)),
                     Err(failure) => batch_error.set(Some(failure.message())),
                 }
@@ -179,9 +165,10 @@ pub fn Queue() -> impl IntoView {
         SessionStorage::delete(STORAGE_KEY);
         navigate("/admin/login", Default::default());
     };
+    let reviewer = client.session().reviewer.clone();
     view! {
         <Page title="ログイン情報再発行申請 審査">
-            <p>{session.reviewer.name.clone()} "（" {prefecture_name(&session.reviewer.prefecture_code)} "）"
+            <p>{reviewer.name.clone()} "（" {prefecture_name(&reviewer.prefecture_code)} "）"
                 " " <button type="button" class="button secondary" data-testid="admin-logout" on:click=logout>"ログアウト"</button></p>
             <p>
                 <button type="button" class="button secondary" data-testid="print-batch" on:click=print_batch>"郵送待ちの通知書をまとめて表示"</button>
@@ -226,20 +213,46 @@ fn prefecture_name(code: &str) -> &'static str {
         .unwrap_or("")
 }
 
+/// What a button on an application's page asks the server to do.
+#[derive(Debug, Clone)]
+enum ReviewAction {
+    /// 審査開始.
+    StartReview,
+    /// 承認 or 却下.
+    Decide(DecisionRequest),
+    /// 郵送済にする.
+    MarkNoticeMailed,
+    /// 取下げ.
+    Withdraw(TextRequest),
+    /// メモを追加.
+    AddNote(TextRequest),
+}
+
+impl ReviewAction {
+    async fn send(&self, client: &ReviewerApi, id: &str) -> Result<ApplicationDetail, ApiFailure> {
+        match self {
+            Self::StartReview => client.start_review(id).await,
+            Self::Decide(body) => client.decide(id, body).await,
+            Self::MarkNoticeMailed => client.mark_notice_mailed(id).await,
+            Self::Withdraw(body) => client.withdraw(id, body).await,
+            Self::AddNote(body) => client.add_note(id, body).await,
+        }
+    }
+}
+
 /// An application's page.
 #[component]
 pub fn Detail() -> impl IntoView {
-    let Some(session) = session() else {
+    let Some(client) = reviewer() else {
         return view! { <Redirect path="/admin/login"/> }.into_any();
     };
     let params = use_params_map();
     let id = move || params.with(|p| p.get("id").unwrap_or_default());
-    let token = session.access_token.clone();
-    let detail = RwSignal::new(None::<Result<ApplicationDetail, api::ApiFailure>>);
+    let detail = RwSignal::new(None::<Result<ApplicationDetail, ApiFailure>>);
     {
-        let token = token.clone();
+        let client = client.clone();
         leptos::task::spawn_local(async move {
-            let result = api::admin_detail(&token, &id()).await;
+            let result = client.application(&id()).await;
             detail.set(Some(result));
         });
     }
@@ -249,11 +262,11 @@ pub fn Detail() -> impl IntoView {
     let notice_html = RwSignal::new(None::<String>);
     let frame = NodeRef::<html::Iframe>::new();
     let act = {
-        let token = token.clone();
-        Action::new_local(move |(action, body): &(&'static str, serde_json::Value)| {
-            let (action, body, token) = (*action, body.clone(), token.clone());
+        let client = client.clone();
+        Action::new_local(move |action: &ReviewAction| {
+            let (action, client) = (action.clone(), client.clone());
             async move {
-                match api::admin_action(&token, &id(), action, &body).await {
+                match action.send(&client, &id()).await {
                     Ok(updated) => {
                         errors.set(FormErrors::default());
                         reason.set(String::new());
@@ -266,17 +279,14 @@ pub fn Detail() -> impl IntoView {
         })
     };
     let pending = act.pending();
-    let print = {
-        let token = token.clone();
-        move |_| {
-            let token = token.clone();
-            leptos::task::spawn_local(async move {
-                match api::admin_notice(&token, &id()).await {
-                    Ok(html) => notice_html.set(Some(html)),
-                    Err(failure) => errors.set(FormErrors::from(&failure)),
-                }
-            });
-        }
+    let print = move |_| {
+        let client = client.clone();
+        leptos::task::spawn_local(async move {
+            match client.notice(&id()).await {
+                Ok(html) => notice_html.set(Some(html)),
+                Err(failure) => errors.set(FormErrors::from(&failure)),
+            }
+        });
     };
     let print_frame = move |_| {
         if let Some(window) = frame.get().and_then(|f| f.content_window()) {
@@ -316,16 +326,16 @@ pub fn Detail() -> impl IntoView {
             <div class="actions">
                 {(status == ApplicationStatus::Submitted).then(|| view! {
                     <button type="button" class="button" data-testid="start-review" disabled=move || pending.get()
-                        on:click=move |_| { act.dispatch_local(("review", serde_json::json!({}))); }>"審査開始"</button>
+                        on:click=move |_| { act.dispatch_local(ReviewAction::StartReview); }>"審査開始"</button>
                 })}
                 {(status == ApplicationStatus::InReview).then(|| view! {
                     <button type="button" class="button" data-testid="approve" disabled=move || pending.get()
-                        on:click=move |_| { act.dispatch_local(("decision", serde_json::json!({"decision": "approved"}))); }>"承認"</button>
+                        on:click=move |_| { act.dispatch_local(ReviewAction::Decide(DecisionRequest { decision: "approved".to_owned(), reason: None })); }>"承認"</button>
                 })}
                 {(status == ApplicationStatus::Approved).then(|| view! {
                     <button type="button" class="button" data-testid="print-notice" on:click=print.clone()>"通知書を印刷"</button>
                     <button type="button" class="button secondary" data-testid="notice-mailed" disabled=move || pending.get()
-                        on:click=move |_| { act.dispatch_local(("notice-mailed", serde_json::json!({}))); }>"郵送済にする"</button>
+                        on:click=move |_| { act.dispatch_local(ReviewAction::MarkNoticeMailed); }>"郵送済にする"</button>
                 })}
             </div>
             {matches!(status, ApplicationStatus::Submitted | ApplicationStatus::InReview).then(|| view! {
@@ -333,10 +343,10 @@ pub fn Detail() -> impl IntoView {
                 <div class="actions">
                     {(status == ApplicationStatus::InReview).then(|| view! {
                         <button type="button" class="button secondary" data-testid="reject" disabled=move || pending.get()
-                            on:click=move |_| { act.dispatch_local(("decision", serde_json::json!({"decision": "rejected", "reason": reason.get_untracked()}))); }>"却下"</button>
+                            on:click=move |_| { act.dispatch_local(ReviewAction::Decide(DecisionRequest { decision: "rejected".to_owned(), reason: Some(reason.get_untracked()) })); }>"却下"</button>
                     })}
                     <button type="button" class="button secondary" data-testid="withdraw" disabled=move || pending.get()
-                        on:click=move |_| { act.dispatch_local(("withdrawal", serde_json::json!({"text": reason.get_untracked()}))); }>"取下げ"</button>
+                        on:click=move |_| { act.dispatch_local(ReviewAction::Withdraw(TextRequest { text: reason.get_untracked() })); }>"取下げ"</button>
                 </div>
             })}
             <h2>"メモ"</h2>
@@ -345,7 +355,7 @@ pub fn Detail() -> impl IntoView {
             </ul>
             <TextField name="note" label="メモを追加（電話連絡の記録など）" value=note error=no_error/>
             <p><button type="button" class="button secondary" data-testid="add-note" disabled=move || pending.get()
-                on:click=move |_| { act.dispatch_local(("notes", serde_json::json!({"text": note.get_untracked()}))); }>"メモを追加"</button></p>
+                on:click=move |_| { act.dispatch_local(ReviewAction::AddNote(TextRequest { text: note.get_untracked() })); }>"メモを追加"</button></p>
             <h2>"履歴"</h2>
             <ol class="history" data-testid="history">
                 {d.history.iter().map(|h| view! { <li>{japan_time(h.occurred_at)} " " {h.action.clone()} " " {h.actor.clone()} " " {h.detail.clone()}</li> }).collect_view()}

@@ -9,8 +9,8 @@ use reissue_shared::email::{EmailAddress, NOTICE_EMAIL};
 use reissue_shared::{OfficeNumber, ParseInput};
 
 use super::guard;
-use crate::api;
-use crate::components::error_summary::{ErrorSummary, FormErrors};
+use crate::api::UnauthorizedApi;
+use crate::components::error_summary::{field_error, ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
 use crate::components::submit_button::SubmitButton;
@@ -74,15 +74,14 @@ pub fn Apply() -> impl IntoView {
         let body = body.clone();
         let navigate = navigate.clone();
         async move {
-            match api::create_application(&body).await {
-                Ok(created) => {
+            match UnauthorizedApi.create_application(&body).await {
+                Ok(applicant) => {
                     wizard.0.update(|state| {
                         state.office_number = body.office_number.clone();
                         state.email = body.email.clone();
                         state.email_confirmation = body.email_confirmation.clone();
                         state.restart_keeping_input();
-                        state.application_id = Some(created.id.to_string());
-                        state.token = Some(created.token);
+                        state.applicant = Some(applicant);
                     });
                     navigate(Step::Prefecture.path(), Default::default());
                 }
@@ -109,17 +108,12 @@ pub fn Apply() -> impl IntoView {
                 create.dispatch_local(body);
             }
             Err(fields) => {
-                let shown = FormErrors {
-                    fields,
-                    general: None,
-                };
+                let shown = FormErrors::of_fields(fields);
                 errors.set(shown.clone());
                 summary.set(shown);
             }
         }
     };
-    let error_of =
-        move |field: &'static str| Signal::derive(move || errors.with(|e| e.for_field(field)));
 
     view! {
         <Page title="ログイン情報再発行申請" step=2>
@@ -130,15 +124,15 @@ pub fn Apply() -> impl IntoView {
             </p>
             <form on:submit=on_submit novalidate>
                 <TextField name="office_number" label="事業所番号" value=office_number
-                    error=error_of("office_number") on_blur=Callback::new(move |_| check_field("office_number", true))
+                    error=field_error(errors, "office_number") on_blur=Callback::new(move |_| check_field("office_number", true))
                     on_input=Callback::new(move |_| check_field("office_number", false))
                     hint="半角数字10桁（例: 1311111111）" inputmode="numeric" maxlength=20 width="input-medium"/>
                 <TextField name="email" label="通知先メールアドレス" value=email
-                    error=error_of("email") on_blur=Callback::new(move |_| check_field("email", true))
+                    error=field_error(errors, "email") on_blur=Callback::new(move |_| check_field("email", true))
                     on_input=Callback::new(move |_| check_field("email", false))
                     input_type="email" autocomplete="email"/>
                 <TextField name="email_confirmation" label="通知先メールアドレス（確認用）" value=email_confirmation
-                    error=error_of("email_confirmation") on_blur=Callback::new(move |_| check_field("email_confirmation", true))
+                    error=field_error(errors, "email_confirmation") on_blur=Callback::new(move |_| check_field("email_confirmation", true))
                     on_input=Callback::new(move |_| check_field("email_confirmation", false))
                     hint="確認のため、もう一度入力してください。" input_type="email" autocomplete="email"/>
                 <div class="notes" data-testid="apply-notes">

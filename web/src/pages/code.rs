@@ -45,11 +45,11 @@ pub fn EnterCode() -> impl IntoView {
             let entered = entered.clone();
             let navigate = navigate.clone();
             async move {
-                let Some(auth) = wizard.0.with_untracked(|s| s.auth()) else {
+                let Some(applicant) = wizard.applicant() else {
                     navigate(Step::Apply.path(), Default::default());
                     return;
                 };
-                match api::verify(&auth, &entered).await {
+                match applicant.verify(&entered).await {
                     Ok(verified) => {
                         wizard
                             .0
@@ -62,10 +62,10 @@ pub fn EnterCode() -> impl IntoView {
         })
     };
     let resend = Action::new_local(move |_: &()| async move {
-        let Some(auth) = wizard.0.with_untracked(|s| s.auth()) else {
+        let Some(applicant) = wizard.applicant() else {
             return;
         };
-        match api::resend_code(&auth).await {
+        match applicant.resend_code().await {
             Ok(sent) => {
                 errors.set(FormErrors::default());
                 summary.set(FormErrors::default());
@@ -96,10 +96,7 @@ pub fn EnterCode() -> impl IntoView {
                 verify.dispatch_local(parsed.as_str().to_owned());
             }
             Err(error) => {
-                let shown = FormErrors {
-                    fields: vec![error],
-                    general: None,
-                };
+                let shown = FormErrors::of_fields(vec![error]);
                 errors.set(shown.clone());
                 summary.set(shown);
             }

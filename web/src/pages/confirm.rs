@@ -8,7 +8,6 @@ use leptos_router::hooks::use_navigate;
 use reissue_shared::{ErrorCode, OfficeNumber, PrefectureCode};
 
 use super::guard;
-use crate::api;
 use crate::components::error_summary::{ErrorSummary, FormErrors};
 use crate::components::layout::Page;
 use crate::components::submit_button::SubmitButton;
@@ -39,11 +38,11 @@ pub fn Confirm() -> impl IntoView {
         Action::new_local(move |_: &()| {
             let navigate = navigate.clone();
             async move {
-                let Some(auth) = wizard.0.with_untracked(|s| s.auth()) else {
+                let Some(applicant) = wizard.applicant() else {
                     navigate(Step::Apply.path(), Default::default());
                     return;
                 };
-                match api::submit(&auth).await {
+                match applicant.submit().await {
                     Ok(submitted) => {
                         wizard
                             .0
@@ -52,7 +51,7 @@ pub fn Confirm() -> impl IntoView {
                     }
                     // Sent before (e.g. from another tab): show the result instead of an error.
                     Err(failure) if failure.code() == Some(ErrorCode::AlreadySubmitted) => {
-                        if let Ok(view) = api::get_application(&auth).await {
+                        if let Ok(view) = applicant.application().await {
                             wizard
                                 .0
                                 .update(|s| s.reference_number = view.reference_number);

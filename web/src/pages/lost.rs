@@ -27,14 +27,13 @@ pub fn Lost() -> impl IntoView {
             }
             navigate(Step::Apply.path(), Default::default());
         } else {
-            errors.set(FormErrors {
-                fields: vec![reissue_shared::FieldError::new(
+            errors.set(FormErrors::of_fields(vec![
+                reissue_shared::FieldError::new(
                     "lost_choice",
                     reissue_shared::FieldErrorCode::Required,
                     "いずれかを選択してください。",
-                )],
-                general: None,
-            });
+                ),
+            ]));
         }
     };
     let error = move || errors.with(|e| e.for_field("lost_choice"));

@@ -8,7 +8,6 @@ use leptos_router::hooks::use_navigate;
 use reissue_shared::{OfficeNumber, PrefectureCode};
 
 use super::guard;
-use crate::api;
 use crate::components::error_summary::{field_id, ErrorSummary, FormErrors};
 use crate::components::layout::Page;
 use crate::components::submit_button::SubmitButton;
@@ -35,11 +34,11 @@ pub fn ChoosePrefecture() -> impl IntoView {
         let code = code.clone();
         let navigate = navigate.clone();
         async move {
-            let Some(auth) = wizard.0.with_untracked(|s| s.auth()) else {
+            let Some(applicant) = wizard.applicant() else {
                 navigate(Step::Apply.path(), Default::default());
                 return;
             };
-            match api::choose_prefecture(&auth, &code).await {
+            match applicant.choose_prefecture(&code).await {
                 Ok(sent) => {
                     wizard.0.update(|s| {
                         s.prefecture_code = Some(code.clone());
@@ -65,10 +64,7 @@ pub fn ChoosePrefecture() -> impl IntoView {
                 errors.set(FormErrors::default());
                 choose.dispatch_local(code.as_str().to_owned());
             }
-            Err(error) => errors.set(FormErrors {
-                fields: vec![error],
-                general: None,
-            }),
+            Err(error) => errors.set(FormErrors::of_fields(vec![error])),
         }
     };
     let error = move || errors.with(|e| e.for_field("prefecture_code"));
