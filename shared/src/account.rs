@@ -380,14 +380,7 @@ impl fmt::Debug for ReviewerLoginInput {
 impl OfficeLoginRequest {
     /// Both fields must be filled in.
     pub fn check(&self) -> Result<(), Vec<FieldError>> {
-        let mut errors = Vec::new();
-        if self.user_id.trim().is_empty() {
-            errors.push(required("user_id", "ユーザIDを入力してください。"));
-        }
-        if self.password.is_empty() {
-            errors.push(required("password", "パスワードを入力してください。"));
-        }
-        into_result(errors)
+        self.parse().map(drop)
     }
 }
 
@@ -421,18 +414,7 @@ impl ChangePasswordRequest {
 impl PasswordResetRequest {
     /// The user ID must be given and the security e-mail must be an address.
     pub fn check(&self) -> Result<(), Vec<FieldError>> {
-        let mut errors = Vec::new();
-        if self.user_id.trim().is_empty() {
-            errors.push(required("user_id", "ユーザIDを入力してください。"));
-        }
-        if let Err(error) = EmailAddress::parse(
-            &self.security_email,
-            "security_email",
-            "セキュリティ用メールアドレス",
-        ) {
-            errors.push(error);
-        }
-        into_result(errors)
+        self.parse().map(drop)
     }
 }
 
