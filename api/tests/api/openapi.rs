@@ -41,16 +41,7 @@ const CONTRACT: &[(&str, &str)] = &[
 
 #[tokio::test]
 async fn every_contract_route_is_documented_and_every_documented_route_is_served() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (app, doc) = served_document().await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3.1"));
     let paths = doc["paths"].as_object().unwrap();
     for (method, path) in CONTRACT {
@@ -145,16 +136,7 @@ async fn the_documents_limits_are_the_shared_rules() {
 /// after them and stop at a duplicate.
 #[tokio::test]
 async fn every_operation_has_an_operation_id_of_its_own() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_app, doc) = served_document().await;
     let mut seen = std::collections::HashMap::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for method in [
@@ -179,16 +161,7 @@ async fn every_operation_has_an_operation_id_of_its_own() {
 /// storage is reached (every `/api/v1` operation but the static prefecture list).
 #[tokio::test]
 async fn every_operation_documents_the_refusals_it_can_meet() {
-    let app = spawn_app(Backend::Sqlite).await;
-    let doc: Value = app
-        .client
-        .get(app.url("/api/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_app, doc) = served_document().await;
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, operation) in item.as_object().unwrap() {
             let mut expected = Vec::new();
@@ -211,4 +184,19 @@ async fn every_operation_documents_the_refusals_it_can_meet() {
             }
         }
     }
+}
+
+/// A fresh server and the OpenAPI document it serves.
+async fn served_document() -> (crate::helpers::TestApp, Value) {
+    let app = spawn_app(Backend::Sqlite).await;
+    let doc: Value = app
+        .client
+        .get(app.url("/api/openapi.json"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    (app, doc)
 }
