@@ -220,7 +220,10 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Invalid credentials",
             format!("{id_label}またはパスワードが正しくありません。"),
         ),
-        DomainError::AccountLocked { until } => {
+        DomainError::AccountLocked {
+            until,
+            retry_after_secs,
+        } => {
             let local = reissue_shared::japan_time::in_japan(*until);
             let mut parts = ProblemParts::new(
                 S::LOCKED,
@@ -232,7 +235,7 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
                     local.minute()
                 ),
             );
-            parts.retry_after = Some(crate::domain::application::seconds_until(time::OffsetDateTime::now_utc(), *until));
+            parts.retry_after = Some(*retry_after_secs);
             parts
         }
         DomainError::AlreadySubmitted => ProblemParts::new(

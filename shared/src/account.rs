@@ -12,7 +12,7 @@ use crate::code::SECURITY_CODE_DIGITS;
 use crate::email::SECURITY_EMAIL;
 use crate::error_code::{FieldError, FieldErrorCode};
 use crate::password::check_new_password;
-use crate::{EmailAddress, VerificationCode};
+use crate::{EmailAddress, ParseInput, SecretText, VerificationCode};
 
 /// `POST /auth/login`.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -33,9 +33,9 @@ pub struct OfficeLoginRequest {
     /// パスワード, or the 仮パスワード from the notice.
     #[cfg_attr(
         feature = "server",
-        schema(required = true, format = Password, min_length = 1)
+        schema(value_type = String, required = true, format = Password, min_length = 1)
     )]
-    pub password: String,
+    pub password: SecretText,
 }
 
 /// Answer of `POST /auth/login`.
@@ -43,7 +43,8 @@ pub struct OfficeLoginRequest {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct OfficeSession {
     /// Bearer JWT. While `password_change_required`, it opens only `POST /auth/password`.
-    pub access_token: String,
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub access_token: SecretText,
     /// The temporary password was used: a new password must be set now.
     pub password_change_required: bool,
     /// ユーザID.
@@ -62,11 +63,11 @@ pub struct OfficeSession {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ChangePasswordRequest {
     /// 現在のパスワード (the temporary password right after the first login with it).
-    #[cfg_attr(feature = "server", schema(required = true, format = Password))]
-    pub current_password: String,
+    #[cfg_attr(feature = "server", schema(value_type = String, required = true, format = Password))]
+    pub current_password: SecretText,
     /// 新しいパスワード: at least 10 characters, not the user ID, not the temporary password.
-    #[cfg_attr(feature = "server", schema(required = true, format = Password, min_length = 10, max_length = 128))]
-    pub new_password: String,
+    #[cfg_attr(feature = "server", schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128))]
+    pub new_password: SecretText,
 }
 
 /// `PUT /account/security-email`.
@@ -100,8 +101,8 @@ pub struct SecurityCodeSent {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct SecurityCodeRequest {
     /// The 6 digits from the mail.
-    #[cfg_attr(feature = "server", schema(required = true, pattern = "^[0-9]{6}$"))]
-    pub code: String,
+    #[cfg_attr(feature = "server", schema(value_type = String, required = true, pattern = "^[0-9]{6}$"))]
+    pub code: SecretText,
 }
 
 /// The registered security e-mail.
@@ -135,7 +136,8 @@ pub struct PasswordResetStarted {
     /// The reset's id.
     pub id: String,
     /// Bearer token for this reset only.
-    pub token: String,
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub token: SecretText,
 }
 
 /// `POST /password-resets/{id}/password`.
@@ -144,8 +146,8 @@ pub struct PasswordResetStarted {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NewPasswordRequest {
     /// 新しいパスワード.
-    #[cfg_attr(feature = "server", schema(required = true, format = Password, min_length = 10, max_length = 128))]
-    pub new_password: String,
+    #[cfg_attr(feature = "server", schema(value_type = String, required = true, format = Password, min_length = 10, max_length = 128))]
+    pub new_password: SecretText,
 }
 
 /// A ユーザID as entered: trimmed and in upper case (user IDs are `KJ…`), never empty. Whether
@@ -184,7 +186,7 @@ impl fmt::Display for UserId {
 
 /// A password that must be filled in (`required` on `field` otherwise). Its rules, if any, need
 /// the account and are checked by the server after it.
-fn entered_password(password: &str, field: &str) -> Result<String, FieldError> {
+fn entered_password(password: &SecretText, field: &str) -> Result<SecretText, FieldError> {
     if password.is_empty() {
         return Err(FieldError::new(
             field,
@@ -192,7 +194,7 @@ fn entered_password(password: &str, field: &str) -> Result<String, FieldError> {
             "パスワードを入力してください。",
         ));
     }
-    Ok(password.to_owned())
+    Ok(password.clone())
 }
 
 /// Both results, or every error of the two in field order.
@@ -207,17 +209,19 @@ fn both<A, B>(
 }
 
 /// A parsed `POST /auth/login`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfficeLoginInput {
     /// ユーザID.
     pub user_id: UserId,
     /// パスワード or 仮パスワード, as typed.
-    pub password: String,
+    pub password: SecretText,
 }
 
-impl OfficeLoginRequest {
+impl ParseInput for OfficeLoginRequest {
+    type Input = OfficeLoginInput;
+
     /// Both fields filled in; the user ID normalised.
-    pub fn parse(&self) -> Result<OfficeLoginInput, Vec<FieldError>> {
+    fn parse(&self) -> Result<OfficeLoginInput, Vec<FieldError>> {
         let (user_id, password) = both(
             UserId::parse(&self.user_id),
             entered_password(&self.password, "password"),
@@ -227,19 +231,21 @@ impl OfficeLoginRequest {
 }
 
 /// A parsed `POST /auth/password`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChangePasswordInput {
     /// 現在のパスワード, as typed.
-    pub current_password: String,
+    pub current_password: SecretText,
     /// 新しいパスワード, as typed.
-    pub new_password: String,
+    pub new_password: SecretText,
 }
 
-impl ChangePasswordRequest {
+impl ParseInput for ChangePasswordRequest {
+    type Input = ChangePasswordInput;
+
     /// Always parses: the current password is checked against the account first, and the new
     /// password's rule ([`crate::password::check_new_password`]) needs the account's user ID
     /// and temporary password, so the server applies both after finding the account.
-    pub fn parse(&self) -> Result<ChangePasswordInput, Vec<FieldError>> {
+    fn parse(&self) -> Result<ChangePasswordInput, Vec<FieldError>> {
         Ok(ChangePasswordInput {
             current_password: self.current_password.clone(),
             new_password: self.new_password.clone(),
@@ -254,9 +260,11 @@ pub struct SecurityEmailInput {
     pub email: EmailAddress,
 }
 
-impl SecurityEmailRequest {
+impl ParseInput for SecurityEmailRequest {
+    type Input = SecurityEmailInput;
+
     /// A valid address, and the confirmation equal to it.
-    pub fn parse(&self) -> Result<SecurityEmailInput, Vec<FieldError>> {
+    fn parse(&self) -> Result<SecurityEmailInput, Vec<FieldError>> {
         let email =
             EmailAddress::parse_confirmed(&self.email, &self.email_confirmation, SECURITY_EMAIL)?;
         Ok(SecurityEmailInput { email })
@@ -270,11 +278,13 @@ pub struct SecurityCodeInput {
     pub code: VerificationCode,
 }
 
-impl SecurityCodeRequest {
+impl ParseInput for SecurityCodeRequest {
+    type Input = SecurityCodeInput;
+
     /// Exactly 6 digits after full-width normalisation.
-    pub fn parse(&self) -> Result<SecurityCodeInput, Vec<FieldError>> {
-        let code =
-            VerificationCode::parse(&self.code, SECURITY_CODE_DIGITS).map_err(|e| vec![e])?;
+    fn parse(&self) -> Result<SecurityCodeInput, Vec<FieldError>> {
+        let code = VerificationCode::parse(self.code.expose(), SECURITY_CODE_DIGITS)
+            .map_err(|e| vec![e])?;
         Ok(SecurityCodeInput { code })
     }
 }
@@ -288,9 +298,11 @@ pub struct PasswordResetInput {
     pub security_email: EmailAddress,
 }
 
-impl PasswordResetRequest {
+impl ParseInput for PasswordResetRequest {
+    type Input = PasswordResetInput;
+
     /// A user ID and a valid address (both errors reported).
-    pub fn parse(&self) -> Result<PasswordResetInput, Vec<FieldError>> {
+    fn parse(&self) -> Result<PasswordResetInput, Vec<FieldError>> {
         let (user_id, security_email) = both(
             UserId::parse(&self.user_id),
             EmailAddress::parse(
@@ -307,16 +319,18 @@ impl PasswordResetRequest {
 }
 
 /// A parsed `POST /password-resets/{id}/password`.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewPasswordInput {
     /// 新しいパスワード, as typed.
-    pub new_password: String,
+    pub new_password: SecretText,
 }
 
-impl NewPasswordRequest {
+impl ParseInput for NewPasswordRequest {
+    type Input = NewPasswordInput;
+
     /// Always parses: the rule ([`crate::password::check_new_password`]) needs the account's
     /// user ID, which only a genuine, verified reset leads to, so the server applies it then.
-    pub fn parse(&self) -> Result<NewPasswordInput, Vec<FieldError>> {
+    fn parse(&self) -> Result<NewPasswordInput, Vec<FieldError>> {
         Ok(NewPasswordInput {
             new_password: self.new_password.clone(),
         })
@@ -325,52 +339,24 @@ impl NewPasswordRequest {
 
 /// A parsed `POST /admin/sessions` (the reviewer's login; its request lives in
 /// [`crate::admin`]).
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReviewerLoginInput {
     /// ログインID, trimmed.
     pub login_id: String,
     /// パスワード, as typed.
-    pub password: String,
+    pub password: SecretText,
 }
 
-impl LoginRequest {
+impl ParseInput for LoginRequest {
+    type Input = ReviewerLoginInput;
+
     /// Both fields filled in ([`LoginRequest::check`]); the login ID trimmed.
-    pub fn parse(&self) -> Result<ReviewerLoginInput, Vec<FieldError>> {
+    fn parse(&self) -> Result<ReviewerLoginInput, Vec<FieldError>> {
         self.check()?;
         Ok(ReviewerLoginInput {
             login_id: self.login_id.trim().to_owned(),
             password: self.password.clone(),
         })
-    }
-}
-
-// Passwords stay out of `{:?}` in logs and panics.
-impl fmt::Debug for OfficeLoginInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("OfficeLoginInput")
-            .field("user_id", &self.user_id)
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for ChangePasswordInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ChangePasswordInput")
-            .finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for NewPasswordInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("NewPasswordInput").finish_non_exhaustive()
-    }
-}
-
-impl fmt::Debug for ReviewerLoginInput {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ReviewerLoginInput")
-            .field("login_id", &self.login_id)
-            .finish_non_exhaustive()
     }
 }
 
@@ -398,9 +384,9 @@ impl ChangePasswordRequest {
                 "現在のパスワード（仮パスワード）を入力してください。",
             ));
         }
-        if let Err(error) = check_new_password(&self.new_password, user_id, None) {
+        if let Err(error) = check_new_password(self.new_password.expose(), user_id, None) {
             errors.push(error);
-        } else if self.new_password != confirmation {
+        } else if self.new_password.expose() != confirmation {
             errors.push(FieldError::new(
                 NEW_PASSWORD_CONFIRMATION,
                 FieldErrorCode::Mismatch,
@@ -430,6 +416,17 @@ fn into_result(errors: Vec<FieldError>) -> Result<(), Vec<FieldError>> {
     }
 }
 
+#[cfg(feature = "server")]
+crate::input::validate_by_parsing!(
+    OfficeLoginRequest,
+    ChangePasswordRequest,
+    SecurityEmailRequest,
+    SecurityCodeRequest,
+    PasswordResetRequest,
+    NewPasswordRequest,
+    LoginRequest,
+);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -443,7 +440,7 @@ mod tests {
     fn an_empty_login_names_both_fields_with_the_screens_messages() {
         let errors = OfficeLoginRequest {
             user_id: "  ".into(),
-            password: String::new(),
+            password: SecretText::default(),
         }
         .parse()
         .err()
@@ -471,7 +468,7 @@ mod tests {
             input.as_ref().map(|i| i.user_id.as_str()),
             Some("KJ12345678")
         );
-        assert_eq!(input.map(|i| i.password), Some(" secret ".to_owned()));
+        assert_eq!(input.map(|i| i.password), Some(SecretText::new(" secret ")));
     }
 
     #[test]
@@ -538,6 +535,27 @@ mod tests {
     }
 
     #[test]
+    fn requests_and_parsed_inputs_keep_secrets_out_of_debug() {
+        let session = OfficeSession {
+            access_token: "eyJ.secret-token".into(),
+            password_change_required: false,
+            user_id: "KJ12345678".into(),
+            office_name: None,
+            expires_at: OffsetDateTime::UNIX_EPOCH,
+        };
+        assert!(!format!("{session:?}").contains("secret-token"));
+        let change = ChangePasswordRequest {
+            current_password: "old-hunter2".into(),
+            new_password: "new-hunter2".into(),
+        };
+        assert!(!format!("{change:?} {:?}", change.parse()).contains("hunter2"));
+        let code = SecurityCodeRequest {
+            code: "123456".into(),
+        };
+        assert!(!format!("{code:?}").contains("123456"));
+    }
+
+    #[test]
     fn parsed_passwords_stay_out_of_debug() {
         let input = OfficeLoginRequest {
             user_id: "KJ1".into(),
@@ -550,7 +568,7 @@ mod tests {
     proptest! {
         #[test]
         fn any_login_parses_or_names_its_fields(user_id in "\\PC{0,20}", password in "\\PC{0,20}") {
-            if let Err(errors) = (OfficeLoginRequest { user_id, password }).parse() {
+            if let Err(errors) = (OfficeLoginRequest { user_id, password: password.into() }).parse() {
                 for error in errors {
                     prop_assert!(error.field == "user_id" || error.field == "password");
                 }
@@ -600,7 +618,7 @@ mod form_check_tests {
     #[test]
     fn a_password_change_needs_the_current_password_and_the_new_one_twice() {
         let request = ChangePasswordRequest {
-            current_password: String::new(),
+            current_password: SecretText::default(),
             new_password: "shinjuku-kaigo-2026".into(),
         };
         assert_eq!(

@@ -6,6 +6,7 @@ use uuid::Uuid;
 
 use crate::error_code::{FieldError, FieldErrorCode};
 use crate::input::ParseInput;
+use crate::secret::SecretText;
 use crate::status::ApplicationStatus;
 
 /// A reviewer's role.
@@ -57,9 +58,9 @@ pub struct LoginRequest {
     /// パスワード.
     #[cfg_attr(
         feature = "server",
-        schema(required = true, format = Password, min_length = 1)
+        schema(value_type = String, required = true, format = Password, min_length = 1)
     )]
-    pub password: String,
+    pub password: SecretText,
 }
 
 impl LoginRequest {
@@ -105,7 +106,8 @@ pub struct ReviewerView {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct AdminSession {
     /// Bearer JWT for `/admin/...`.
-    pub access_token: String,
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub access_token: SecretText,
     /// When it stops working.
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]

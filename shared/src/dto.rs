@@ -13,6 +13,7 @@ use crate::error_code::{ErrorCode, FieldError};
 use crate::input::ParseInput;
 use crate::office_number::OfficeNumber;
 use crate::prefecture::PrefectureCode;
+use crate::secret::SecretText;
 use crate::status::ApplicationStatus;
 
 /// One prefecture of `GET /prefectures`.
@@ -97,7 +98,8 @@ pub struct CreatedApplication {
     /// The application's id.
     pub id: Uuid,
     /// Bearer token for this application only. Returned once; keep it.
-    pub token: String,
+    #[cfg_attr(feature = "server", schema(value_type = String))]
+    pub token: SecretText,
     /// `awaiting_prefecture`.
     pub status: ApplicationStatus,
 }
@@ -152,9 +154,9 @@ pub struct VerifyCodeRequest {
     /// The 4 digits from the mail; full-width digits are accepted.
     #[cfg_attr(
         feature = "server",
-        schema(example = "0427", required = true, pattern = "^[0-9]{4}$")
+        schema(value_type = String, example = "0427", required = true, pattern = "^[0-9]{4}$")
     )]
-    pub code: String,
+    pub code: SecretText,
 }
 
 impl ParseInput for VerifyCodeRequest {
@@ -162,7 +164,7 @@ impl ParseInput for VerifyCodeRequest {
     type Input = VerificationCode;
 
     fn parse(&self) -> Result<VerificationCode, Vec<FieldError>> {
-        VerificationCode::parse_application_code(&self.code).map_err(|e| vec![e])
+        VerificationCode::parse_application_code(self.code.expose()).map_err(|e| vec![e])
     }
 }
 

@@ -19,6 +19,19 @@ pub fn in_japan(instant: OffsetDateTime) -> OffsetDateTime {
     instant.to_offset(JST)
 }
 
+/// `YYYY/MM/DD HH:MM` on Japan's clock: how the console shows an instant.
+pub fn date_time(instant: OffsetDateTime) -> String {
+    let local = in_japan(instant);
+    format!(
+        "{}/{:02}/{:02} {:02}:{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day(),
+        local.hour(),
+        local.minute()
+    )
+}
+
 /// HH:MM:SS in Japan for a Unix time in milliseconds.
 pub fn time_of_day(unix_millis: f64) -> String {
     let seconds = (unix_millis / 1000.0).floor() as i64 + JST_OFFSET_SECONDS;
@@ -34,6 +47,16 @@ pub fn time_of_day(unix_millis: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_console_shows_the_date_and_minute_in_japan() {
+        // 2026-03-31T15:05:59Z is already 1 April in Japan, 00:05.
+        let instant = OffsetDateTime::from_unix_timestamp(1_774_969_559);
+        assert_eq!(
+            instant.map(date_time).ok().as_deref(),
+            Some("2026/04/01 00:05")
+        );
+    }
 
     #[test]
     fn japan_is_nine_hours_ahead_of_utc() {

@@ -127,7 +127,7 @@ impl UnauthorizedApi {
         let created: CreatedApplication = fetch_json(request).await?;
         Ok(AuthorizedApi::new(ApplicationToken {
             application_id: created.id.to_string(),
-            token: created.token,
+            token: created.token.expose().to_owned(),
         }))
     }
 
@@ -200,19 +200,19 @@ impl Credential for ApplicationToken {
 
 impl Credential for OfficeSession {
     fn token(&self) -> &str {
-        &self.access_token
+        self.access_token.expose()
     }
 }
 
 impl Credential for AdminSession {
     fn token(&self) -> &str {
-        &self.access_token
+        self.access_token.expose()
     }
 }
 
 impl Credential for PasswordResetStarted {
     fn token(&self) -> &str {
-        &self.token
+        self.token.expose()
     }
 }
 
@@ -254,9 +254,7 @@ impl ApplicantApi {
 
     /// `POST /reissue-applications/{id}/verification`.
     pub async fn verify(&self, code: &str) -> Result<Verified, ApiFailure> {
-        let body = VerifyCodeRequest {
-            code: code.to_owned(),
-        };
+        let body = VerifyCodeRequest { code: code.into() };
         let builder = self.authorize(Request::post(&self.url("/verification")));
         fetch_json(builder.json(&body)).await
     }
@@ -295,9 +293,7 @@ impl OfficeApi {
         &self,
         code: &str,
     ) -> Result<SecurityEmailRegistered, ApiFailure> {
-        let body = SecurityCodeRequest {
-            code: code.to_owned(),
-        };
+        let body = SecurityCodeRequest { code: code.into() };
         let url = format!("{BASE}/account/security-email/verification");
         fetch_json(self.authorize(Request::post(&url)).json(&body)).await
     }
@@ -310,9 +306,7 @@ impl ResetApi {
 
     /// `POST /password-resets/{id}/verification` (204 on success).
     pub async fn verify(&self, code: &str) -> Result<(), ApiFailure> {
-        let body = SecurityCodeRequest {
-            code: code.to_owned(),
-        };
+        let body = SecurityCodeRequest { code: code.into() };
         let builder = self.authorize(Request::post(&self.url("/verification")));
         send(builder.json(&body)).await.map(drop)
     }
@@ -320,7 +314,7 @@ impl ResetApi {
     /// `POST /password-resets/{id}/password`: the office's session.
     pub async fn set_password(&self, new_password: &str) -> Result<OfficeApi, ApiFailure> {
         let body = NewPasswordRequest {
-            new_password: new_password.to_owned(),
+            new_password: new_password.into(),
         };
         let builder = self.authorize(Request::post(&self.url("/password")));
         fetch_json(builder.json(&body))

@@ -15,8 +15,8 @@ use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
 use super::ledger::LedgerEntry;
 use super::passwords::{
-    check_new_office_password, hash_password, login_with_lockout, verify_password, Failure,
-    LockoutPolicy, LoginAttempt, PasswordAccount,
+    check_new_office_password, hash_password, login_with_lockout, verify_password, LockoutPolicy,
+    LoginAttempt, PasswordAccount,
 };
 use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
 use super::sessions::OfficeIdentity;
@@ -354,6 +354,30 @@ impl PasswordAccount for OfficeAccount {
         self.failed_logins = failed_logins;
         self.locked_until = locked_until;
     }
+
+    fn store_lockout(
+        &mut self,
+        conn: &mut DbConnection,
+        at: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        self.updated_at = at;
+        Ok(store(conn, self)?)
+    }
+
+    const LOGIN_FAILED: AuditAction = AuditAction::OfficeLoginFailed;
+    const LOCKED: AuditAction = AuditAction::OfficeLocked;
+
+    fn audit_event(&self, action: AuditAction, detail: String, at: OffsetDateTime) -> AuditEvent {
+        AuditEvent {
+            occurred_at: at,
+            actor: format!("office:{}", self.user_id),
+            action,
+            application_id: None,
+            office_number: Some(self.office_number.as_str().to_owned()),
+            prefecture_code: Some(self.prefecture.as_str().to_owned()),
+            detail,
+        }
+    }
 }
 
 /// `POST /auth/login`.
@@ -367,34 +391,7 @@ pub async fn login(ctx: &Context, input: OfficeLoginInput) -> Result<OfficeSessi
         },
         id_label: ID_LABEL,
     };
-    login_with_lockout(ctx, attempt, record_failed_login, open_session).await
-}
-
-/// Stores the failure count and lock, audited.
-fn record_failed_login(
-    conn: &mut DbConnection,
-    mut account: OfficeAccount,
-    failure: Failure,
-) -> Result<(), DomainError> {
-    account.updated_at = failure.at;
-    store(conn, &account)?;
-    audit(
-        conn,
-        &account,
-        AuditAction::OfficeLoginFailed,
-        "",
-        failure.at,
-    )?;
-    if let Some(until) = failure.locked_until {
-        audit(
-            conn,
-            &account,
-            AuditAction::OfficeLocked,
-            format!("until {until}"),
-            failure.at,
-        )?;
-    }
-    Ok(())
+    login_with_lockout(ctx, attempt, open_session).await
 }
 
 /// Opens a session; the first login with the temporary password retires the old one.
@@ -425,7 +422,7 @@ fn open_session(
     };
     let access_token = ctx.sessions.issue_office(&identity, now, expires_at)?;
     Ok(OfficeSession {
-        access_token,
+        access_token: access_token.into(),
         password_change_required: account.must_change_password,
         office_name: office_name(conn, &account)?,
         user_id: account.user_id,
@@ -447,7 +444,7 @@ pub async fn change_password(
             let current_ok = account
                 .password_hash
                 .as_deref()
-                .is_some_and(|hash| verify_password(hash, &input.current_password));
+                .is_some_and(|hash| verify_password(hash, input.current_password.expose()));
             if !current_ok {
                 return Err(DomainError::Validation(vec![FieldError::new(
                     "current_password",
@@ -457,8 +454,8 @@ pub async fn change_password(
             }
             let temporary = account
                 .must_change_password
-                .then_some(input.current_password.as_str());
-            check_new_office_password(&input.new_password, &account.user_id, temporary)?;
+                .then_some(input.current_password.expose());
+            check_new_office_password(input.new_password.expose(), &account.user_id, temporary)?;
             if input.new_password == input.current_password {
                 return Err(DomainError::Validation(vec![FieldError::new(
                     "new_password",
@@ -466,7 +463,7 @@ pub async fn change_password(
                     "現在のパスワードと異なるパスワードを設定してください。",
                 )]));
             }
-            account.password_hash = Some(hash_password(&input.new_password)?);
+            account.password_hash = Some(hash_password(input.new_password.expose())?);
             account.must_change_password = false;
             account.updated_at = now;
             store(tx.conn, &account)?;
@@ -478,7 +475,11 @@ pub async fn change_password(
                 ..identity
             };
             Ok(OfficeSession {
-                access_token: tx.ctx.sessions.issue_office(&identity, now, expires_at)?,
+                access_token: tx
+                    .ctx
+                    .sessions
+                    .issue_office(&identity, now, expires_at)?
+                    .into(),
                 password_change_required: false,
                 office_name: office_name(tx.conn, &account)?,
                 user_id: account.user_id,
@@ -535,16 +536,7 @@ pub(crate) fn audit(
     detail: impl Into<String>,
     now: OffsetDateTime,
 ) -> Result<(), StorageError> {
-    AuditEvent {
-        occurred_at: now,
-        actor: format!("office:{}", account.user_id),
-        action,
-        application_id: None,
-        office_number: Some(account.office_number.as_str().to_owned()),
-        prefecture_code: Some(account.prefecture.as_str().to_owned()),
-        detail: detail.into(),
-    }
-    .record(conn)
+    account.audit_event(action, detail.into(), now).record(conn)
 }
 
 /// Creates (or resets) an office account with a known password hash: the demo offices of

@@ -64,6 +64,8 @@ pub enum DomainError {
     AccountLocked {
         /// When it unlocks.
         until: time::OffsetDateTime,
+        /// Seconds from now (the injected clock's) until then: the `Retry-After`.
+        retry_after_secs: u64,
     },
     /// Already submitted (or decided).
     #[error("already submitted")]

@@ -835,31 +835,19 @@ mod tests {
             "{}",
             rows[0].message
         );
-        assert!(
-            rows[1].message.contains("種別「居宅」"),
-            "{}",
-            rows[1].message
-        );
-        assert!(
-            rows[1].message.contains("郵便番号「100-00055」"),
-            "{}",
-            rows[1].message
-        );
-        assert!(
-            rows[2].message.contains("都道府県コード「48」"),
-            "{}",
-            rows[2].message
-        );
-        assert!(
-            rows[2].message.contains("住所が空欄"),
-            "{}",
-            rows[2].message
-        );
-        assert!(
-            rows[2].message.contains("電話番号「03-ABCD-0005」"),
-            "{}",
-            rows[2].message
-        );
+        for (row, expected) in [
+            (1, "種別「居宅」"),
+            (1, "郵便番号「100-00055」"),
+            (2, "都道府県コード「48」"),
+            (2, "住所が空欄"),
+            (2, "電話番号「03-ABCD-0005」"),
+        ] {
+            assert!(
+                rows[row].message.contains(expected),
+                "{}",
+                rows[row].message
+            );
+        }
 
         // Display lists every row, one per line, after a summary.
         let shown = LedgerImportError::InvalidRows(rows.clone()).to_string();

@@ -68,7 +68,10 @@ pub async fn start(
             Ok::<_, DomainError>(code.id)
         })
         .await?;
-    Ok(PasswordResetStarted { id, token })
+    Ok(PasswordResetStarted {
+        id,
+        token: token.into(),
+    })
 }
 
 /// `POST /password-resets/{id}/verification`.
@@ -115,8 +118,8 @@ pub async fn finish(
             }
             let account_id = reset.account_id.clone().ok_or(DomainError::NotFound)?;
             let mut account = accounts::find(tx.conn, &account_id)?.ok_or(DomainError::NotFound)?;
-            check_new_office_password(&input.new_password, &account.user_id, None)?;
-            account.password_hash = Some(hash_password(&input.new_password)?);
+            check_new_office_password(input.new_password.expose(), &account.user_id, None)?;
+            account.password_hash = Some(hash_password(input.new_password.expose())?);
             account.temp_password_hash = None;
             account.temp_password_expires_at = None;
             account.must_change_password = false;
@@ -145,7 +148,11 @@ pub async fn finish(
                 password_change_only: false,
             };
             Ok(OfficeSession {
-                access_token: tx.ctx.sessions.issue_office(&identity, now, expires_at)?,
+                access_token: tx
+                    .ctx
+                    .sessions
+                    .issue_office(&identity, now, expires_at)?
+                    .into(),
                 password_change_required: false,
                 user_id: account.user_id,
                 office_name: None,

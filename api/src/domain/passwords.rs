@@ -10,8 +10,9 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::Argon2;
 use time::OffsetDateTime;
 
-use reissue_shared::password;
+use reissue_shared::{password, SecretText};
 
+use super::audit::{AuditAction, AuditEvent};
 use super::{Context, DomainError};
 use crate::db::DbConnection;
 
@@ -125,6 +126,46 @@ pub trait PasswordAccount: Sized + Send + 'static {
 
     /// Sets the failure count and the lock.
     fn set_lockout(&mut self, failed_logins: u32, locked_until: Option<OffsetDateTime>);
+
+    /// Stores the failure count and the lock set at `at`.
+    fn store_lockout(
+        &mut self,
+        conn: &mut DbConnection,
+        at: OffsetDateTime,
+    ) -> Result<(), DomainError>;
+
+    /// The audit log's actions for a failed login and for the lock it may cause.
+    const LOGIN_FAILED: AuditAction;
+    /// See [`PasswordAccount::LOGIN_FAILED`].
+    const LOCKED: AuditAction;
+
+    /// What the audit log says of a failed login.
+    fn failure_detail(_failure: &Failure) -> String {
+        String::new()
+    }
+
+    /// An audit event of this account.
+    fn audit_event(&self, action: AuditAction, detail: String, at: OffsetDateTime) -> AuditEvent;
+}
+
+/// Stores a failed login (the count and any lock) and audits it, with the lock when it causes
+/// one.
+fn record_failure<A: PasswordAccount>(
+    conn: &mut DbConnection,
+    account: &mut A,
+    failure: Failure,
+) -> Result<(), DomainError> {
+    account.set_lockout(failure.failed_logins(), failure.locked_until);
+    account.store_lockout(conn, failure.at)?;
+    account
+        .audit_event(A::LOGIN_FAILED, A::failure_detail(&failure), failure.at)
+        .record(conn)?;
+    if let Some(until) = failure.locked_until {
+        account
+            .audit_event(A::LOCKED, format!("until {until}"), failure.at)
+            .record(conn)?;
+    }
+    Ok(())
 }
 
 /// A password login to try.
@@ -133,7 +174,7 @@ pub struct LoginAttempt {
     /// The login ID, normalised.
     pub login_id: String,
     /// The password as typed.
-    pub password: String,
+    pub password: SecretText,
     /// When failures lock the account.
     pub policy: LockoutPolicy,
     /// How the screen names the ID, for the answer to a wrong one.
@@ -147,25 +188,22 @@ pub struct LoginAttempt {
 /// login never holds a database connection or (on SQLite) the write lock meanwhile. The
 /// transaction then applies the outcome to the account as it is by then, unless its passwords
 /// changed in between, in which case the check is made again. A failure is counted (locking
-/// the account by `policy`), handed to `failed` to store and audit, and committed before it is
-/// answered; a success clears the count and lock, and `succeeded` stores the account and opens
-/// the session.
-pub async fn login_with_lockout<A, S, F, G>(
+/// the account by `policy`), stored and audited, and committed before it is answered; a
+/// success clears the count and lock, and `succeeded` stores the account and opens the
+/// session.
+pub async fn login_with_lockout<A, S, G>(
     ctx: &Context,
     attempt: LoginAttempt,
-    failed: F,
     succeeded: G,
 ) -> Result<S, DomainError>
 where
     A: PasswordAccount,
     S: Send + 'static,
-    F: Fn(&mut DbConnection, A, Failure) -> Result<(), DomainError> + Send + Sync + 'static,
     G: Fn(&mut DbConnection, &Context, A, A::Matched, OffsetDateTime) -> Result<S, DomainError>
         + Send
         + Sync
         + 'static,
 {
-    let failed = Arc::new(failed);
     let succeeded = Arc::new(succeeded);
     let invalid = DomainError::InvalidCredentials {
         id_label: attempt.id_label,
@@ -179,7 +217,7 @@ where
             .and_then(A::locked_until)
             .filter(|until| *until > checked_at)
         {
-            return Err(DomainError::AccountLocked { until });
+            return Err(locked(until, checked_at));
         }
         let hashes = snapshot
             .as_ref()
@@ -189,7 +227,7 @@ where
         if snapshot.is_none() {
             return Err(invalid);
         }
-        let (ctx2, failed, succeeded) = (ctx.clone(), failed.clone(), succeeded.clone());
+        let (ctx2, succeeded) = (ctx.clone(), succeeded.clone());
         let (login_id, policy, id_label) =
             (attempt.login_id.clone(), attempt.policy, attempt.id_label);
         let outcome = ctx
@@ -208,14 +246,13 @@ where
                 }
                 let now = ctx2.clock.now();
                 if let Some(until) = account.locked_until().filter(|until| *until > now) {
-                    return Ok(Some(Err(DomainError::AccountLocked { until })));
+                    return Ok(Some(Err(locked(until, now))));
                 }
                 let Some(matched) = matched else {
                     let failure = policy.after_failure(account.failed_logins(), now);
-                    account.set_lockout(failure.failed_logins(), failure.locked_until);
-                    failed(conn, account, failure)?;
+                    record_failure(conn, &mut account, failure)?;
                     return Ok(Some(Err(match failure.locked_until {
-                        Some(until) => DomainError::AccountLocked { until },
+                        Some(until) => locked(until, now),
                         None => DomainError::InvalidCredentials { id_label },
                     })));
                 };
@@ -230,21 +267,29 @@ where
     Err(invalid)
 }
 
+/// The answer for an account locked until `until`, seen at `now`.
+fn locked(until: OffsetDateTime, now: OffsetDateTime) -> DomainError {
+    DomainError::AccountLocked {
+        until,
+        retry_after_secs: super::application::seconds_until(now, until),
+    }
+}
+
 /// Which of `hashes` `password` matches, first one first, on the blocking pool. With none to
 /// try (no such account, or no password set), the same work is done against the dummy hash, so
 /// timing does not tell which IDs exist.
 async fn first_match<M: Copy + Send + 'static>(
     hashes: Vec<(M, String)>,
-    password: String,
+    password: SecretText,
 ) -> Result<Option<M>, DomainError> {
     tokio::task::spawn_blocking(move || {
         if hashes.is_empty() {
-            verify_password(dummy_hash()?, &password);
+            verify_password(dummy_hash()?, password.expose());
             return Ok(None);
         }
         Ok(hashes
             .into_iter()
-            .find(|(_, hash)| verify_password(hash, &password))
+            .find(|(_, hash)| verify_password(hash, password.expose()))
             .map(|(matched, _)| matched))
     })
     .await
@@ -292,7 +337,7 @@ mod tests {
         let current = hash_password("current-password").unwrap_or_default();
         let temporary = hash_password("temporary-pass").unwrap_or_default();
         let hashes = vec![(1, temporary), (2, current)];
-        let matched = |password: &str| first_match(hashes.clone(), password.to_owned());
+        let matched = |password: &str| first_match(hashes.clone(), password.into());
         assert_eq!(matched("temporary-pass").await.ok(), Some(Some(1)));
         assert_eq!(matched("current-password").await.ok(), Some(Some(2)));
         assert_eq!(matched("neither").await.ok(), Some(None));

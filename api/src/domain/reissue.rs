@@ -62,7 +62,7 @@ pub async fn create(
     .await?;
     Ok(CreatedApplication {
         id: created.id,
-        token,
+        token: token.into(),
         status: created.status,
     })
 }

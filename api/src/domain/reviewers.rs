@@ -118,6 +118,36 @@ impl PasswordAccount for ReviewerAccount {
         self.failed_logins = failed_logins;
         self.locked_until = locked_until;
     }
+
+    fn store_lockout(
+        &mut self,
+        conn: &mut DbConnection,
+        _at: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        Ok(db::reviewers::record_login(
+            conn,
+            &ReviewerRow::from(&*self),
+        )?)
+    }
+
+    const LOGIN_FAILED: AuditAction = AuditAction::ReviewerLoginFailed;
+    const LOCKED: AuditAction = AuditAction::ReviewerLocked;
+
+    fn failure_detail(failure: &Failure) -> String {
+        format!("{} in a row", failure.in_a_row)
+    }
+
+    fn audit_event(&self, action: AuditAction, detail: String, at: OffsetDateTime) -> AuditEvent {
+        AuditEvent {
+            occurred_at: at,
+            actor: format!("reviewer:{}", self.id),
+            action,
+            application_id: None,
+            office_number: None,
+            prefecture_code: Some(self.prefecture.as_str().to_owned()),
+            detail,
+        }
+    }
 }
 
 /// A new or changed reviewer account.
@@ -179,33 +209,7 @@ pub async fn login(ctx: &Context, input: ReviewerLoginInput) -> Result<AdminSess
         },
         id_label: "ログインID",
     };
-    login_with_lockout(ctx, attempt, record_failed_login, open_session).await
-}
-
-/// Stores the failure count and lock, audited.
-fn record_failed_login(
-    conn: &mut DbConnection,
-    account: ReviewerAccount,
-    failure: Failure,
-) -> Result<(), DomainError> {
-    db::reviewers::record_login(conn, &ReviewerRow::from(&account))?;
-    audit(
-        conn,
-        &account,
-        AuditAction::ReviewerLoginFailed,
-        format!("{} in a row", failure.in_a_row),
-        failure.at,
-    )?;
-    if let Some(until) = failure.locked_until {
-        audit(
-            conn,
-            &account,
-            AuditAction::ReviewerLocked,
-            format!("until {until}"),
-            failure.at,
-        )?;
-    }
-    Ok(())
+    login_with_lockout(ctx, attempt, open_session).await
 }
 
 /// Clears the failure count and opens a session, audited.
@@ -217,18 +221,14 @@ fn open_session(
     now: OffsetDateTime,
 ) -> Result<AdminSession, DomainError> {
     db::reviewers::record_login(conn, &ReviewerRow::from(&account))?;
-    audit(
-        conn,
-        &account,
-        AuditAction::ReviewerLoggedIn,
-        String::new(),
-        now,
-    )?;
+    account
+        .audit_event(AuditAction::ReviewerLoggedIn, String::new(), now)
+        .record(conn)?;
     let reviewer = account.reviewer();
     let expires_at = now + ctx.limits.reviewer_session_ttl;
     let access_token = ctx.sessions.issue_reviewer(&reviewer, now, expires_at)?;
     Ok(AdminSession {
-        access_token,
+        access_token: access_token.into(),
         expires_at,
         reviewer: ReviewerView {
             name: reviewer.name,
@@ -236,26 +236,6 @@ fn open_session(
             prefecture_code: reviewer.prefecture.as_str().to_owned(),
         },
     })
-}
-
-/// Records an event of a reviewer account in the audit log.
-fn audit(
-    conn: &mut DbConnection,
-    account: &ReviewerAccount,
-    action: AuditAction,
-    detail: String,
-    now: OffsetDateTime,
-) -> Result<(), StorageError> {
-    AuditEvent {
-        occurred_at: now,
-        actor: format!("reviewer:{}", account.id),
-        action,
-        application_id: None,
-        office_number: None,
-        prefecture_code: Some(account.prefecture.as_str().to_owned()),
-        detail,
-    }
-    .record(conn)
 }
 
 #[cfg(test)]

@@ -18,7 +18,8 @@ use reissue_shared::dto::Problem;
 use super::extract::verified_bearer;
 use super::input::Input;
 use super::responses::{
-    JsonBodyRefused, MalformedQuery, NotInPrefecture, ReviewerTokenRefused, Unavailable,
+    JsonBodyRefused, LoginRefused, MalformedQuery, NotInPrefecture, ReviewerTokenRefused,
+    TransitionRefused, Unavailable,
 };
 use super::AppState;
 use crate::domain::review;
@@ -126,19 +127,15 @@ impl FromRequest for AuthenticatedReviewer {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = AdminSession),
-        (status = 401, description = "`invalid_credentials` (same answer for an unknown ID)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Empty fields", body = Problem, content_type = "application/problem+json"),
-        (status = 423, description = "`account_locked` after too many failures", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, Unavailable,
+        LoginRefused, JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/admin/sessions")]
 pub async fn create_session(
     state: web::Data<AppState>,
-    body: web::Json<LoginRequest>,
+    input: Input<LoginRequest>,
 ) -> Result<web::Json<AdminSession>, ApiError> {
-    let input = body.parse()?;
-    Ok(web::Json(reviewers::login(&state.ctx, input).await?))
+    Ok(web::Json(reviewers::login(&state.ctx, input.0).await?))
 }
 
 /// The queue of the reviewer's prefecture, oldest first, 50 per page, with counts by status.
@@ -197,8 +194,7 @@ pub async fn get_application(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "Now in review", body = ApplicationDetail),
-        (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
-        ReviewerTokenRefused, NotInPrefecture, Unavailable,
+        TransitionRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/review")]
@@ -220,9 +216,8 @@ pub async fn start_review(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "Decided", body = ApplicationDetail),
-        (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Unknown decision, or no reason for a rejection", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+        TransitionRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/decision")]
@@ -245,9 +240,8 @@ pub async fn decide(
     request_body = TextRequest,
     responses(
         (status = 200, description = "Withdrawn", body = ApplicationDetail),
-        (status = 409, description = "`transition_refused`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+        TransitionRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/withdrawal")]

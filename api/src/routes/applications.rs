@@ -11,7 +11,9 @@ use reissue_shared::dto::{
 
 use super::extract::{BearerToken, ClientAddress};
 use super::input::Input;
-use super::responses::{ApplicantTokenRefused, JsonBodyRefused, Unavailable};
+use super::responses::{
+    ApplicantTokenRefused, ApplicationExpired, JsonBodyRefused, RateLimited, Unavailable,
+};
 use super::AppState;
 use crate::domain::reissue;
 use crate::error::ApiError;
@@ -34,8 +36,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
     responses(
         (status = 201, description = "Created; keep the token", body = CreatedApplication),
         (status = 422, description = "Invalid fields (`validation_failed`, see `errors`)", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "Too many requests from this client (`rate_limited`)", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, Unavailable,
+        RateLimited, JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/reissue-applications")]
@@ -83,10 +84,9 @@ pub async fn get_application(
     responses(
         (status = 200, description = "Code mailed", body = CodeSent),
         (status = 409, description = "Already submitted, superseded, or withdrawn", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid prefecture, or `office_not_in_ledger`, `office_not_care`, `agent_not_allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, ApplicantTokenRefused, Unavailable,
+        ApplicationExpired, JsonBodyRefused, ApplicantTokenRefused, Unavailable,
     )
 )]
 #[put("/reissue-applications/{id}/prefecture")]
@@ -110,9 +110,8 @@ pub async fn choose_prefecture(
     responses(
         (status = 200, description = "New code mailed", body = CodeSent),
         (status = 409, description = "Prefecture not chosen, already verified or submitted", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` (see Retry-After) or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
-        ApplicantTokenRefused, Unavailable,
+        ApplicationExpired, ApplicantTokenRefused, Unavailable,
     )
 )]
 #[post("/reissue-applications/{id}/code")]
@@ -163,8 +162,7 @@ pub async fn verify_code(
     responses(
         (status = 200, description = "Submitted, with the reference number", body = Submitted),
         (status = 409, description = "`invalid_state` (not verified) or `already_submitted`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "The application expired", body = Problem, content_type = "application/problem+json"),
-        ApplicantTokenRefused, Unavailable,
+        ApplicationExpired, ApplicantTokenRefused, Unavailable,
     )
 )]
 #[post("/reissue-applications/{id}/submission")]

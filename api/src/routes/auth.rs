@@ -10,10 +10,11 @@ use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeS
 use reissue_shared::dto::Problem;
 
 use super::extract::verified_bearer;
-use super::responses::{JsonBodyRefused, OfficeTokenRefused, Unavailable};
+use super::input::Input;
+use super::responses::{JsonBodyRefused, LoginRefused, OfficeTokenRefused, Unavailable};
 use super::AppState;
 use crate::domain::accounts;
-use crate::domain::sessions::OfficeIdentity;
+use crate::domain::sessions::{FullOfficeAccess, OfficeIdentity};
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -38,25 +39,38 @@ impl FromRequest for AuthenticatedOffice {
     }
 }
 
+/// An office with full access: a valid office token that is not limited to the password
+/// change. Refused (401) before the body is read, so a limited token learns nothing from it.
+pub struct FullAccessOffice(pub FullOfficeAccess);
+
+impl FromRequest for FullAccessOffice {
+    type Error = ApiError;
+    type Future = Ready<Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        ready(
+            AuthenticatedOffice::from_request(req, payload)
+                .into_inner()
+                .and_then(|office| Ok(Self(office.0.full_access()?))),
+        )
+    }
+}
+
 /// Logs an office in with its password or the temporary password from the notice.
 #[utoipa::path(
     tag = "office",
     request_body = OfficeLoginRequest,
     responses(
         (status = 200, description = "Logged in; with the temporary password, `password_change_required`", body = OfficeSession),
-        (status = 401, description = "`invalid_credentials` (same answer for an unknown user ID)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Empty fields", body = Problem, content_type = "application/problem+json"),
-        (status = 423, description = "`account_locked`: 3 wrong passwords lock the user ID for 30 minutes", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, Unavailable,
+        LoginRefused, JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
-    body: web::Json<OfficeLoginRequest>,
+    input: Input<OfficeLoginRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
-    let input = body.parse()?;
-    Ok(web::Json(accounts::login(&state.ctx, input).await?))
+    Ok(web::Json(accounts::login(&state.ctx, input.0).await?))
 }
 
 /// Sets a new password (required after a login with the temporary password).
@@ -74,10 +88,9 @@ pub async fn login(
 pub async fn change_password(
     state: web::Data<AppState>,
     office: AuthenticatedOffice,
-    body: web::Json<ChangePasswordRequest>,
+    input: Input<ChangePasswordRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
-    let input = body.parse()?;
     Ok(web::Json(
-        accounts::change_password(&state.ctx, office.0, input).await?,
+        accounts::change_password(&state.ctx, office.0, input.0).await?,
     ))
 }

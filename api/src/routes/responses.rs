@@ -89,3 +89,62 @@ pub struct ReviewerTokenRefused(pub Problem);
     content_type = "application/problem+json"
 )]
 pub struct NotInPrefecture(pub Problem);
+
+/// The reviewers' status changes: the application is not in a status that allows it.
+#[derive(IntoResponses)]
+#[response(
+    status = 409,
+    description = "`transition_refused`",
+    content_type = "application/problem+json"
+)]
+pub struct TransitionRefused(pub Problem);
+
+/// The applicant's steps after creation: an application past its lifetime.
+#[derive(IntoResponses)]
+#[response(
+    status = 410,
+    description = "`application_expired`",
+    content_type = "application/problem+json"
+)]
+pub struct ApplicationExpired(pub Problem);
+
+/// Operations with a per-client or per-address budget.
+#[derive(IntoResponses)]
+#[response(
+    status = 429,
+    description = "`rate_limited` (see Retry-After)",
+    content_type = "application/problem+json"
+)]
+pub struct RateLimited(pub Problem);
+
+/// The password logins (office and reviewer): one answer for an unknown ID and a wrong
+/// password.
+#[derive(IntoResponses)]
+pub enum LoginRefused {
+    /// `invalid_credentials` (the same answer for an unknown ID)
+    #[response(status = 401, content_type = "application/problem+json")]
+    InvalidCredentials(Problem),
+    /// Empty fields
+    #[response(status = 422, content_type = "application/problem+json")]
+    Empty(Problem),
+    /// `account_locked` after too many wrong passwords in a row (see Retry-After)
+    #[response(status = 423, content_type = "application/problem+json")]
+    Locked(Problem),
+}
+
+/// The 6-digit security codes (security e-mail registration and password reset).
+#[derive(IntoResponses)]
+pub enum SecurityCodeRefused {
+    /// `no_active_code` (none sent, or already used)
+    #[response(status = 409, content_type = "application/problem+json")]
+    NoActiveCode(Problem),
+    /// `code_expired`
+    #[response(status = 410, content_type = "application/problem+json")]
+    Expired(Problem),
+    /// `wrong_code` with `attempts_left`, or not 6 digits
+    #[response(status = 422, content_type = "application/problem+json")]
+    Wrong(Problem),
+    /// `code_locked` (too many wrong tries)
+    #[response(status = 429, content_type = "application/problem+json")]
+    Locked(Problem),
+}

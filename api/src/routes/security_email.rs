@@ -10,9 +10,13 @@ use reissue_shared::account::{
 };
 use reissue_shared::dto::Problem;
 
-use super::auth::AuthenticatedOffice;
+use super::auth::FullAccessOffice;
 use super::extract::{BearerToken, ClientAddress};
-use super::responses::{JsonBodyRefused, OfficeTokenRefused, ResetTokenRefused, Unavailable};
+use super::input::Input;
+use super::responses::{
+    JsonBodyRefused, OfficeTokenRefused, RateLimited, ResetTokenRefused, SecurityCodeRefused,
+    Unavailable,
+};
 use super::AppState;
 use crate::domain::{password_reset, security_email};
 use crate::error::ApiError;
@@ -35,22 +39,19 @@ pub fn configure(cfg: &mut ServiceConfig) {
         (status = 200, description = "Code mailed", body = SecurityCodeSent),
         (status = 401, description = "No valid office token (or one limited to the password change)", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "Invalid address or confirmation", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, Unavailable,
+        RateLimited, JsonBodyRefused, Unavailable,
     )
 )]
 #[put("/account/security-email")]
 pub async fn request_registration(
     state: web::Data<AppState>,
-    office: AuthenticatedOffice,
+    office: FullAccessOffice,
     client: ClientAddress,
-    body: web::Json<SecurityEmailRequest>,
+    input: Input<SecurityEmailRequest>,
 ) -> Result<web::Json<SecurityCodeSent>, ApiError> {
-    // A token limited to the password change is refused before the body is looked at.
-    let office = office.0.full_access()?;
-    let input = body.parse()?;
     Ok(web::Json(
-        security_email::request_registration(&state.ctx, office, input, client.caller()).await?,
+        security_email::request_registration(&state.ctx, office.0, input.0, client.caller())
+            .await?,
     ))
 }
 
@@ -61,24 +62,17 @@ pub async fn request_registration(
     security(("office_token" = [])),
     responses(
         (status = 200, description = "Registered", body = SecurityEmailRegistered),
-        (status = 409, description = "`no_active_code`", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`code_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`wrong_code` with `attempts_left`, or not 6 digits", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`code_locked`", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, OfficeTokenRefused, Unavailable,
+        SecurityCodeRefused, JsonBodyRefused, OfficeTokenRefused, Unavailable,
     )
 )]
 #[post("/account/security-email/verification")]
 pub async fn confirm_registration(
     state: web::Data<AppState>,
-    office: AuthenticatedOffice,
-    body: web::Json<SecurityCodeRequest>,
+    office: FullAccessOffice,
+    input: Input<SecurityCodeRequest>,
 ) -> Result<web::Json<SecurityEmailRegistered>, ApiError> {
-    // A token limited to the password change is refused before the body is looked at.
-    let office = office.0.full_access()?;
-    let input = body.parse()?;
     Ok(web::Json(
-        security_email::confirm_registration(&state.ctx, office, input).await?,
+        security_email::confirm_registration(&state.ctx, office.0, input.0).await?,
     ))
 }
 
@@ -90,18 +84,16 @@ pub async fn confirm_registration(
     responses(
         (status = 202, description = "Accepted (the same answer for any pair)", body = PasswordResetStarted),
         (status = 422, description = "Empty user ID or malformed address", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`rate_limited`", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, Unavailable,
+        RateLimited, JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/password-resets")]
 pub async fn start_reset(
     state: web::Data<AppState>,
     client: ClientAddress,
-    body: web::Json<PasswordResetRequest>,
+    input: Input<PasswordResetRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.parse()?;
-    let started = password_reset::start(&state.ctx, input, client.caller()).await?;
+    let started = password_reset::start(&state.ctx, input.0, client.caller()).await?;
     Ok(HttpResponse::Accepted()
         .insert_header(("Cache-Control", "no-store"))
         .json(started))
@@ -115,11 +107,7 @@ pub async fn start_reset(
     security(("reset_token" = [])),
     responses(
         (status = 204, description = "Verified"),
-        (status = 409, description = "`no_active_code` (used)", body = Problem, content_type = "application/problem+json"),
-        (status = 410, description = "`code_expired`", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "`wrong_code` with `attempts_left`, or not 6 digits", body = Problem, content_type = "application/problem+json"),
-        (status = 429, description = "`code_locked`", body = Problem, content_type = "application/problem+json"),
-        JsonBodyRefused, ResetTokenRefused, Unavailable,
+        SecurityCodeRefused, JsonBodyRefused, ResetTokenRefused, Unavailable,
     )
 )]
 #[post("/password-resets/{id}/verification")]
@@ -127,10 +115,9 @@ pub async fn verify_reset(
     state: web::Data<AppState>,
     id: web::Path<String>,
     token: BearerToken,
-    body: web::Json<SecurityCodeRequest>,
+    input: Input<SecurityCodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    let input = body.parse()?;
-    password_reset::verify(&state.ctx, id.into_inner(), token.0, input).await?;
+    password_reset::verify(&state.ctx, id.into_inner(), token.0, input.0).await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -152,10 +139,9 @@ pub async fn finish_reset(
     state: web::Data<AppState>,
     id: web::Path<String>,
     token: BearerToken,
-    body: web::Json<NewPasswordRequest>,
+    input: Input<NewPasswordRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
-    let input = body.parse()?;
     Ok(web::Json(
-        password_reset::finish(&state.ctx, id.into_inner(), token.0, input).await?,
+        password_reset::finish(&state.ctx, id.into_inner(), token.0, input.0).await?,
     ))
 }

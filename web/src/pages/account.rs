@@ -48,8 +48,8 @@ pub fn ChangePassword() -> impl IntoView {
             return;
         }
         let request = ChangePasswordRequest {
-            current_password: current.get_untracked(),
-            new_password: new_password.get_untracked(),
+            current_password: current.get_untracked().into(),
+            new_password: new_password.get_untracked().into(),
         };
         if passes_check(
             errors,

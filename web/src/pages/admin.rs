@@ -11,6 +11,7 @@ use leptos_router::hooks::{use_navigate, use_params_map};
 use reissue_shared::admin::{
     ApplicationDetail, ApplicationList, DecisionRequest, LoginRequest, TextRequest,
 };
+use reissue_shared::japan_time::date_time;
 use reissue_shared::ApplicationStatus;
 
 use crate::api::{ApiFailure, ReviewerApi, UnauthorizedApi};
@@ -24,19 +25,6 @@ const STORAGE_KEY: &str = "reissue-admin";
 /// The client saved at login, if any.
 fn reviewer() -> Option<ReviewerApi> {
     SessionStorage::get(STORAGE_KEY).ok()
-}
-
-fn japan_time(instant: time::OffsetDateTime) -> String {
-    let local =
-        instant.to_offset(time::UtcOffset::from_hms(9, 0, 0).unwrap_or(time::UtcOffset::UTC));
-    format!(
-        "{}/{:02}/{:02} {:02}:{:02}",
-        local.year(),
-        u8::from(local.month()),
-        local.day(),
-        local.hour(),
-        local.minute()
-    )
 }
 
 /// 審査担当者ログイン.
@@ -62,7 +50,7 @@ pub fn AdminLogin() -> impl IntoView {
     let on_submit = Callback::new(move |()| {
         let request = LoginRequest {
             login_id: login_id.get_untracked(),
-            password: password.get_untracked(),
+            password: password.get_untracked().into(),
         };
         if passes_check(errors, request.check()) {
             log_in.dispatch_local(request);
@@ -140,7 +128,7 @@ pub fn Queue() -> impl IntoView {
                             {(item.other_applications > 0).then(|| view! { <span class="flag">" 他の申請あり"</span> })}</td>
                         <td class="address">{item.email.clone()}</td>
                         <td>{item.status_label.clone()}</td>
-                        <td>{japan_time(item.submitted_at.unwrap_or(item.created_at))}</td>
+                        <td>{date_time(item.submitted_at.unwrap_or(item.created_at))}</td>
                     </tr>
                 }
             })
@@ -304,7 +292,7 @@ pub fn Detail() -> impl IntoView {
                 <div><dt>"状態"</dt><dd data-testid="admin-status">{a.status_label.clone()}</dd></div>
                 <div><dt>"事業所番号"</dt><dd>{a.office_number.clone()}</dd></div>
                 <div><dt>"通知先メールアドレス"</dt><dd>{a.email.clone()}</dd></div>
-                <div><dt>"申請日時"</dt><dd>{japan_time(a.submitted_at.unwrap_or(a.created_at))}</dd></div>
+                <div><dt>"申請日時"</dt><dd>{date_time(a.submitted_at.unwrap_or(a.created_at))}</dd></div>
                 {d.decision_reason.clone().map(|r| view! { <div><dt>"理由"</dt><dd>{r}</dd></div> })}
             </dl>
             <h2>"事業所台帳"</h2>
@@ -351,14 +339,14 @@ pub fn Detail() -> impl IntoView {
             })}
             <h2>"メモ"</h2>
             <ul data-testid="notes">
-                {d.notes.iter().map(|n| view! { <li>{japan_time(n.created_at)} " " {n.reviewer_name.clone()} ": " {n.text.clone()}</li> }).collect_view()}
+                {d.notes.iter().map(|n| view! { <li>{date_time(n.created_at)} " " {n.reviewer_name.clone()} ": " {n.text.clone()}</li> }).collect_view()}
             </ul>
             <TextField name="note" label="メモを追加（電話連絡の記録など）" value=note error=no_error/>
             <p><button type="button" class="button secondary" data-testid="add-note" disabled=move || pending.get()
                 on:click=move |_| { act.dispatch_local(ReviewAction::AddNote(TextRequest { text: note.get_untracked() })); }>"メモを追加"</button></p>
             <h2>"履歴"</h2>
             <ol class="history" data-testid="history">
-                {d.history.iter().map(|h| view! { <li>{japan_time(h.occurred_at)} " " {h.action.clone()} " " {h.actor.clone()} " " {h.detail.clone()}</li> }).collect_view()}
+                {d.history.iter().map(|h| view! { <li>{date_time(h.occurred_at)} " " {h.action.clone()} " " {h.actor.clone()} " " {h.detail.clone()}</li> }).collect_view()}
             </ol>
         }
     };

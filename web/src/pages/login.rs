@@ -44,7 +44,7 @@ pub fn Login() -> impl IntoView {
         }
         let request = OfficeLoginRequest {
             user_id: user_id.get_untracked(),
-            password: password.get_untracked(),
+            password: password.get_untracked().into(),
         };
         if passes_check(errors, request.check()) {
             log_in.dispatch_local(request);

@@ -348,7 +348,7 @@ async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Op
     )
     .await?;
     let id = created.id.to_string();
-    let token = created.token;
+    let token = created.token.expose().to_owned();
 
     let asked = Instant::now();
     let body = ChoosePrefectureRequest {
@@ -384,7 +384,7 @@ async fn run_flow(context: &FlowContext, index: usize, rec: &mut Recorder) -> Op
         VERIFICATION,
         from_office(http.post(format!("{}/{id}/verification", api(2))))
             .bearer_auth(&token)
-            .json(&VerifyCodeRequest { code }),
+            .json(&VerifyCodeRequest { code: code.into() }),
         StatusCode::OK,
     )
     .await?;
@@ -546,7 +546,7 @@ async fn logins(
                     .get(index % reviewers.len().max(1))
                     .cloned()
                     .unwrap_or_default(),
-                password: stack::REVIEWER_PASSWORD.to_owned(),
+                password: stack::REVIEWER_PASSWORD.into(),
             };
             let request = http
                 .post(format!("{base}/api/v1/admin/sessions"))
