@@ -271,7 +271,10 @@ pub fn import_ledger(
     crate::domain::ledger::import(db, entries, source, time::OffsetDateTime::now_utc())
 }
 
-async fn serve(settings: Settings, demo: bool) -> Result<(), CliError> {
+async fn serve(mut settings: Settings, demo: bool) -> Result<(), CliError> {
+    // The demo is for trying the service on one machine: its mail goes to the development
+    // mailbox unless SMTP is configured.
+    settings.mail.dev_mailbox |= demo;
     let bind = settings.bind;
     let mail_mode = if settings.mail.smtp_url.is_some() {
         "SMTP"

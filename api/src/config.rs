@@ -150,8 +150,13 @@ impl Default for Limits {
 /// Mail delivery settings.
 #[derive(Debug, Clone)]
 pub struct MailSettings {
-    /// `REISSUE_SMTP_URL`; `None` keeps mail in the development mailbox.
+    /// `REISSUE_SMTP_URL`, where mail is sent.
     pub smtp_url: Option<SmtpUrl>,
+    /// `REISSUE_DEV_MAILBOX` (or `serve --demo`): without SMTP, keep mail in the development
+    /// mailbox, readable by loopback clients at `/api/dev/messages`. Off by default: an
+    /// operator who forgets `REISSUE_SMTP_URL` gets a server that refuses to start, not one
+    /// that publishes every code.
+    pub dev_mailbox: bool,
     /// Sender address.
     pub from: String,
     /// Delivery tries before a message is marked failed.
@@ -345,6 +350,7 @@ impl Settings {
             smtp_url: env
                 .string("REISSUE_SMTP_URL")
                 .map(|url| SmtpUrl(url.trim().to_owned())),
+            dev_mailbox: env.parse("REISSUE_DEV_MAILBOX", false)?,
             from: env
                 .string("REISSUE_MAIL_FROM")
                 .unwrap_or_else(|| "電子請求受付システム <no-reply@e-seikyuu.example>".to_owned()),

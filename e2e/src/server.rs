@@ -129,6 +129,9 @@ impl Server {
             .env("REISSUE_BIND", format!("127.0.0.1:{port}"))
             .env("REISSUE_DATA_DIR", data_dir.path())
             .env("REISSUE_WEB_DIR", paths::web_dir())
+            // The journeys read their mail from the development mailbox unless a test
+            // configures SMTP (which then takes precedence).
+            .env("REISSUE_DEV_MAILBOX", "true")
             .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -221,6 +221,7 @@ mod tests {
     fn settings() -> MailSettings {
         MailSettings {
             smtp_url: None,
+            dev_mailbox: true,
             from: "x@example.jp".into(),
             max_attempts: 5,
             retry_base: Duration::from_secs(2),

@@ -26,6 +26,12 @@ pub enum Transport {
     DevMailbox(DevMailbox),
 }
 
+/// Why `serve` refuses to start with neither SMTP nor the development mailbox.
+pub const NO_MAIL_CONFIGURED: &str = "REISSUE_SMTP_URL is not set: set it to the SMTP server \
+     (smtp://… or smtps://…) that sends the codes and results, or set REISSUE_DEV_MAILBOX=true to \
+     keep mail in the development mailbox (for trying the service only: its messages are \
+     readable at /api/dev/messages from this machine)";
+
 /// Why a message was not handed over.
 #[derive(Debug, thiserror::Error)]
 pub enum TransportError {
@@ -52,7 +58,8 @@ impl Transport {
         connections: u32,
     ) -> Result<Self, TransportError> {
         match &settings.smtp_url {
-            None => Ok(Self::DevMailbox(dev_mailbox)),
+            None if settings.dev_mailbox => Ok(Self::DevMailbox(dev_mailbox)),
+            None => Err(TransportError::Config(NO_MAIL_CONFIGURED.to_owned())),
             Some(url) => {
                 let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
                     .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?

@@ -1,7 +1,9 @@
 //! The development mailbox: `/dev/mailbox` (HTML) and `GET /api/dev/messages?to=` (JSON),
-//! only while no SMTP server is configured; both answer 404 otherwise.
+//! only with `REISSUE_DEV_MAILBOX=true` (or `serve --demo`) and no SMTP server, and only to a
+//! client on this machine (a loopback peer; `X-Forwarded-For` is not looked at). Both answer
+//! 404 otherwise, as if they did not exist.
 
-use actix_web::{get, web, HttpResponse};
+use actix_web::{get, web, HttpRequest, HttpResponse};
 use serde::Deserialize;
 use utoipa::IntoParams;
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -23,8 +25,17 @@ pub struct MessagesQuery {
     pub to: Option<String>,
 }
 
-async fn load(state: &AppState, to: Option<String>) -> Result<Vec<DevMessage>, ApiError> {
-    if !state.dev_mailbox_enabled {
+/// Whether a peer may read the mailbox: only one on this machine.
+fn may_read(peer: Option<std::net::SocketAddr>) -> bool {
+    peer.is_some_and(|address| address.ip().to_canonical().is_loopback())
+}
+
+async fn load(
+    state: &AppState,
+    request: &HttpRequest,
+    to: Option<String>,
+) -> Result<Vec<DevMessage>, ApiError> {
+    if !state.dev_mailbox_enabled || !may_read(request.peer_addr()) {
         return Err(ApiError::NotAvailable);
     }
     Ok(crate::domain::outbox::dev_messages(&state.ctx, to).await?)
@@ -37,15 +48,18 @@ async fn load(state: &AppState, to: Option<String>) -> Result<Vec<DevMessage>, A
     responses(
         (status = 200, description = "Newest first", body = [DevMessage]),
         (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "SMTP is configured: there is no development mailbox", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No development mailbox (SMTP is configured, or `REISSUE_DEV_MAILBOX` is off), or the client is not on this machine", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/api/dev/messages")]
 pub async fn list_messages(
     state: web::Data<AppState>,
+    request: HttpRequest,
     query: web::Query<MessagesQuery>,
 ) -> Result<web::Json<Vec<DevMessage>>, ApiError> {
-    Ok(web::Json(load(&state, query.into_inner().to).await?))
+    Ok(web::Json(
+        load(&state, &request, query.into_inner().to).await?,
+    ))
 }
 
 /// The development mailbox as a page, so a new user can read the code in a browser.
@@ -54,15 +68,16 @@ pub async fn list_messages(
     params(MessagesQuery),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html"),
-        (status = 404, description = "SMTP is configured", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No development mailbox, or the client is not on this machine", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/dev/mailbox")]
 pub async fn mailbox_page(
     state: web::Data<AppState>,
+    request: HttpRequest,
     query: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let messages = load(&state, query.into_inner().to).await?;
+    let messages = load(&state, &request, query.into_inner().to).await?;
     let mut html = String::from(
         "<!doctype html><html lang=\"ja\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
@@ -96,4 +111,21 @@ fn escape(text: &str) -> String {
         .replace('<', "&lt;")
         .replace('>', "&gt;")
         .replace('"', "&quot;")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_peer_on_this_machine_reads_the_mailbox() {
+        let peer = |address: &str| address.parse::<std::net::SocketAddr>().ok();
+        assert!(may_read(peer("127.0.0.1:50000")));
+        assert!(may_read(peer("[::1]:50000")));
+        assert!(may_read(peer("[::ffff:127.0.0.1]:50000")));
+        assert!(!may_read(peer("192.0.2.10:50000")));
+        assert!(!may_read(peer("[2001:db8::1]:50000")));
+        assert!(!may_read(peer("[::ffff:192.0.2.10]:50000")));
+        assert!(!may_read(None));
+    }
 }

@@ -120,6 +120,9 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
     env.insert("REISSUE_MAIL_RETRY_BASE_MS".into(), "100".into());
     env.insert("REISSUE_MAIL_RETRY_MAX_MS".into(), "400".into());
     env.insert("REISSUE_DATABASE_POOL_SIZE".into(), "4".into());
+    // Mail goes to the development mailbox, where the tests read it, unless a test sets
+    // REISSUE_SMTP_URL (or turns the mailbox off).
+    env.insert("REISSUE_DEV_MAILBOX".into(), "true".into());
     let postgres_database = match backend {
         Backend::Sqlite => None,
         Backend::Postgres => {

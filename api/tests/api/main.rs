@@ -14,6 +14,7 @@ mod crash;
 mod faults;
 mod ledger_import;
 mod ledger_outcomes;
+mod mail_configuration;
 mod mail_delivery;
 mod malformed_requests;
 mod metrics;
