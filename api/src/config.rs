@@ -202,6 +202,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// Folder with the built browser app (`index.html`), served at `/` when present.
     pub web_dir: PathBuf,
+    /// `REISSUE_HSTS`: send `Strict-Transport-Security` (only behind TLS).
+    pub hsts: bool,
 }
 
 /// A setting that could not be used; names the variable.
@@ -379,6 +381,7 @@ impl Settings {
             database_pool_size: env.parse("REISSUE_DATABASE_POOL_SIZE", 10)?,
             trust_forwarded_for: env.parse("REISSUE_TRUST_FORWARDED_FOR", false)?,
             web_dir: env.parse("REISSUE_WEB_DIR", PathBuf::from("dist"))?,
+            hsts: env.parse("REISSUE_HSTS", false)?,
         })
     }
 }

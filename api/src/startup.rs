@@ -160,6 +160,10 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
     if !serve_app {
         tracing::warn!(web_dir = %web_dir.display(), "browser app not built; serving the API only (./dev run builds it)");
     }
+    let security_headers = web::Data::new(routes::security_headers::SecurityHeaders::new(
+        &web_dir,
+        state.settings.hsts,
+    ));
     let data = web::Data::new(state);
     let server = HttpServer::new(move || {
         let (app, api) = App::new()
@@ -184,13 +188,15 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
         let app = app
             // The browser app's wasm shrinks to about 40 % with compression.
             .wrap(actix_web::middleware::Compress::default())
+            .wrap(from_fn(routes::security_headers::middleware))
             .wrap(from_fn(crate::telemetry::request_id_middleware))
+            .app_data(security_headers.clone())
             .app_data(api)
             .route("/api/openapi.json", web::get().to(openapi_json));
         let app = if serve_app {
             app.service(routes::spa::service(web_dir.clone()))
         } else {
-            app.route("/", web::get().to(front_page))
+            app.route("/", web::get().to(routes::spa::front_page))
         };
         app.default_service(web::to(routes::not_found))
     })
@@ -202,10 +208,4 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
 
 async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {
     HttpResponse::Ok().json(api.get_ref())
-}
-
-async fn front_page() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(include_str!("front_page.html"))
 }

@@ -108,6 +108,21 @@ async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_p
         user_id.starts_with("KJ") && password.len() == 12,
         "notice shows {user_id:?} / {password:?}"
     );
+    // The frame runs no script, and the notice's own style still applies under the console's
+    // Content-Security-Policy (a srcdoc document obeys its parent's), which admits it by hash.
+    let frame_facts = browser
+        .client()
+        .execute(
+            "const frame = document.querySelector('[data-testid=notice-frame]');\
+             const sheet = frame.contentDocument.querySelector('.sheet');\
+             return [frame.getAttribute('sandbox'), getComputedStyle(sheet).boxSizing];",
+            vec![],
+        )
+        .await?;
+    ensure!(
+        frame_facts == serde_json::json!(["allow-same-origin allow-modals", "border-box"]),
+        "notice frame: {frame_facts}"
+    );
     // Photograph the printable notice itself, not the buttons above it.
     browser
         .client()

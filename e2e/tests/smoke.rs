@@ -1,5 +1,5 @@
 //! The harness's mailbox reader against the real binary: a code mailed through the API is read
-//! from the development mailbox. (The browser parts are exercised by the journeys.)
+//! from the development mailbox, and the browser app starting under its security headers.
 
 use reissue_e2e::Server;
 use serde_json::{json, Value};
@@ -45,4 +45,29 @@ async fn a_code_mailed_for_the_demo_office_is_read_from_the_mailbox() -> anyhow:
         "code was {code:?}"
     );
     Ok(())
+}
+
+/// The browser app starts under the strict Content-Security-Policy it is served with: Trunk's
+/// inline loader is admitted by its hash and the WebAssembly by `'wasm-unsafe-eval'`; had the
+/// policy blocked either, the portal would never render.
+#[tokio::test]
+async fn the_app_runs_under_its_content_security_policy() -> anyhow::Result<()> {
+    let server = Server::start(true).await?;
+    let response = server.http().get(server.url("/")).send().await?;
+    let policy = response
+        .headers()
+        .get("content-security-policy")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    anyhow::ensure!(
+        policy.contains("script-src 'self' 'wasm-unsafe-eval' 'sha256-")
+            && policy.contains("frame-ancestors 'none'")
+            && !policy.contains("unsafe-inline"),
+        "policy: {policy}"
+    );
+    let browser = reissue_e2e::Browser::open(&server).await?;
+    browser.goto("/").await?;
+    browser.find_by_testid("portal-login").await?;
+    browser.close().await
 }

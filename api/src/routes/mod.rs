@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod prefectures;
 pub mod responses;
 pub mod security_email;
+pub mod security_headers;
 pub mod spa;
 
 use std::sync::Arc;

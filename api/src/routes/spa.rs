@@ -10,6 +10,16 @@ use actix_web::guard;
 use actix_web::middleware::DefaultHeaders;
 use actix_web::{web, Scope};
 
+/// The front page while the browser app is not built (an API-only server).
+pub const FRONT_PAGE: &str = include_str!("../front_page.html");
+
+/// The front page's handler.
+pub async fn front_page() -> actix_web::HttpResponse {
+    actix_web::HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(FRONT_PAGE)
+}
+
 /// Whether `dir` holds a built app.
 pub fn is_built(dir: &Path) -> bool {
     dir.join("index.html").is_file()

@@ -22,5 +22,6 @@ mod office_login;
 mod openapi;
 mod review;
 mod security_email;
+mod security_headers;
 mod tcp_proxy;
 mod verification_codes;

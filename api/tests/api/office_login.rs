@@ -37,7 +37,9 @@ async fn print_notice(app: &TestApp, token: &str, created: &Created) -> (String,
         .await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.headers().get("cache-control").unwrap(), "no-store");
+    let headers = response.headers().clone();
     let html = response.text().await.unwrap();
+    crate::security_headers::assert_strict_policy_admits(&headers, &html);
     let field = |testid: &str| {
         let marker = format!("data-testid=\"{testid}\">");
         let start = html.find(&marker).unwrap() + marker.len();

@@ -22,6 +22,11 @@ use crate::components::login_form::LoginForm;
 
 const STORAGE_KEY: &str = "reissue-admin";
 
+/// The notice frames run no script (the notice has none, and anything injected into it must
+/// not run beside the reviewer's token); same origin only so that 印刷する can call the
+/// frame's `print()`, and modals so that the print dialog may open.
+const NOTICE_SANDBOX: &str = "allow-same-origin allow-modals";
+
 /// The client saved at login, if any.
 fn reviewer() -> Option<ReviewerApi> {
     SessionStorage::get(STORAGE_KEY).ok()
@@ -163,7 +168,7 @@ pub fn Queue() -> impl IntoView {
             </p>
             {move || batch_error.get().map(|message| view! { <p class="error-message" role="alert">{message}</p> })}
             {move || batch_html.get().map(|html| view! {
-                <iframe class="notice-frame" title="郵送待ちの電子請求ログイン情報再発行通知書" srcdoc=html data-testid="batch-frame"></iframe>
+                <iframe class="notice-frame" title="郵送待ちの電子請求ログイン情報再発行通知書" srcdoc=html sandbox=NOTICE_SANDBOX data-testid="batch-frame"></iframe>
             })}
             <form class="search" on:submit=on_search role="search">
                 <TextField name="q" label="検索（受付番号・事業所番号・事業所名・メールアドレス）" value=search error=no_error width="input-medium"/>
@@ -362,7 +367,7 @@ pub fn Detail() -> impl IntoView {
             {move || notice_html.get().map(|html| view! {
                 <h2>"電子請求ログイン情報再発行通知書"</h2>
                 <p><button type="button" class="button" data-testid="print-frame" on:click=print_frame>"印刷する"</button></p>
-                <iframe class="notice-frame" title="電子請求ログイン情報再発行通知書" srcdoc=html node_ref=frame data-testid="notice-frame"></iframe>
+                <iframe class="notice-frame" title="電子請求ログイン情報再発行通知書" srcdoc=html sandbox=NOTICE_SANDBOX node_ref=frame data-testid="notice-frame"></iframe>
             })}
         </Page>
     }
