@@ -198,8 +198,8 @@ pub struct Settings {
     pub sweep_interval: Duration,
     /// Database connections per instance.
     pub database_pool_size: u32,
-    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
-    pub trust_forwarded_for: bool,
+    /// `REISSUE_TRUSTED_PROXIES`: the proxies whose `X-Forwarded-For` is believed.
+    pub trusted_proxies: TrustedProxies,
     /// Folder with the built browser app (`index.html`), served at `/` when present.
     pub web_dir: PathBuf,
     /// `REISSUE_HSTS`: send `Strict-Transport-Security` (only behind TLS).
@@ -225,6 +225,60 @@ pub enum SettingsError {
         /// The cause.
         source: std::io::Error,
     },
+}
+
+/// The load balancers and reverse proxies in front of the service (`REISSUE_TRUSTED_PROXIES`:
+/// addresses or CIDRs, separated by commas or spaces). Only a request whose TCP peer is one of
+/// them has its `X-Forwarded-For` read, and then the client is the right-most entry that is not
+/// one of them: entries further left were written by the client and prove nothing.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<ipnet::IpNet>);
+
+impl TrustedProxies {
+    /// Parses the setting's text.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        text.split([',', ' ', '\t', '\n'])
+            .filter(|entry| !entry.is_empty())
+            .map(|entry| {
+                entry
+                    .parse::<ipnet::IpNet>()
+                    .or_else(|_| entry.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| format!("{entry:?} is neither an IP address nor a CIDR"))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Self)
+    }
+
+    /// Whether `address` is one of the proxies (an IPv4-mapped IPv6 address as its IPv4).
+    pub fn contains(&self, address: std::net::IpAddr) -> bool {
+        let address = address.to_canonical();
+        self.0.iter().any(|net| net.contains(&address))
+    }
+
+    /// Whether any proxy is configured.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// `REISSUE_TRUSTED_PROXIES`, and the refusal of the setting it replaced: believing
+/// `X-Forwarded-For` from any peer let every client choose its own address.
+fn trusted_proxies(env: &Reader<'_>) -> Result<TrustedProxies, SettingsError> {
+    if env.parse("REISSUE_TRUST_FORWARDED_FOR", false)? {
+        return Err(SettingsError::Invalid {
+            variable: "REISSUE_TRUST_FORWARDED_FOR",
+            message: "is replaced by REISSUE_TRUSTED_PROXIES: set it to the load balancers' \
+                      addresses or CIDRs (e.g. 10.0.0.0/24) and remove this setting"
+                .into(),
+        });
+    }
+    env.string("REISSUE_TRUSTED_PROXIES")
+        .map_or(Ok(TrustedProxies::default()), |text| {
+            TrustedProxies::parse(&text).map_err(|message| SettingsError::Invalid {
+                variable: "REISSUE_TRUSTED_PROXIES",
+                message,
+            })
+        })
 }
 
 /// Reads one variable through a lookup function (the environment, or a map in tests).
@@ -379,7 +433,7 @@ impl Settings {
             sweep_interval: env
                 .seconds("REISSUE_SWEEP_INTERVAL_SECONDS", Duration::from_secs(60))?,
             database_pool_size: env.parse("REISSUE_DATABASE_POOL_SIZE", 10)?,
-            trust_forwarded_for: env.parse("REISSUE_TRUST_FORWARDED_FOR", false)?,
+            trusted_proxies: trusted_proxies(&env)?,
             web_dir: env.parse("REISSUE_WEB_DIR", PathBuf::from("dist"))?,
             hsts: env.parse("REISSUE_HSTS", false)?,
         })

@@ -251,12 +251,7 @@ pub fn budgets(ctx: &Context, user_id: &str, caller: &Caller) -> Vec<Budget> {
             ctx.limits.codes_per_office,
             ctx.limits.budget_window,
         ),
-        Budget::new(
-            "client",
-            &caller.address,
-            ctx.limits.requests_per_client,
-            ctx.limits.client_window,
-        ),
+        caller.budget(ctx),
     ]
 }
 

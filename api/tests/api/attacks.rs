@@ -96,7 +96,7 @@ async fn trying_all_codes_against_one_application_is_stopped_by_the_limits(backe
 async fn guesses_spread_over_offices_and_client_addresses_are_capped_per_address(backend: Backend) {
     // The attacker wants the victim's address verified on some application, and spreads the
     // guesses over 30 offices and a new client address for every request.
-    let app = spawn_app_with(backend, &[("REISSUE_TRUST_FORWARDED_FOR", "true")]).await;
+    let app = spawn_app_with(backend, &[("REISSUE_TRUSTED_PROXIES", "127.0.0.1")]).await;
     app.import_offices(0, 30).await;
     let victim = "victim@example.jp";
     let (mut judged, mut refused, mut codes_mailed) = (0, 0, 0);

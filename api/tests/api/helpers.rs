@@ -267,7 +267,7 @@ impl TestApp {
             .unwrap()
     }
 
-    /// `verify` sent as if from `client_address` (the server must trust `X-Forwarded-For`).
+    /// `verify` sent as if from `client_address` (the server must trust 127.0.0.1 as a proxy).
     pub async fn verify_from(&self, app: &Created, code: &str, client_address: &str) -> Response {
         self.client
             .post(self.api(&format!("/reissue-applications/{}/verification", app.id)))

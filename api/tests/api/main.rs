@@ -10,6 +10,7 @@ mod helpers;
 mod abuse;
 mod application_flow;
 mod attacks;
+mod client_address;
 mod crash;
 mod faults;
 mod ledger_import;

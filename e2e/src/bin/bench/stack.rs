@@ -94,9 +94,12 @@ impl Stack {
             ("REISSUE_SECRET_KEY".to_owned(), random_hex(32)?),
             ("REISSUE_SMTP_URL".to_owned(), sink.url()),
             // Offices apply from their own networks: as behind a load balancer, every flow
-            // names its office's address in `X-Forwarded-For`, and the per-address limit stays
-            // at its default.
-            ("REISSUE_TRUST_FORWARDED_FOR".to_owned(), "true".to_owned()),
+            // names its office's address in `X-Forwarded-For` from the loopback "proxy", and
+            // the per-address limit stays at its default.
+            (
+                "REISSUE_TRUSTED_PROXIES".to_owned(),
+                "127.0.0.1, ::1".to_owned(),
+            ),
             // Warnings and errors only, into the server's reissue.log.
             ("RUST_LOG".to_owned(), "warn".to_owned()),
         ];
