@@ -121,6 +121,16 @@ pub struct Limits {
     pub office_max_failed_logins: u32,
     /// How long a locked user ID stays locked (the real system's 30 minutes).
     pub office_lock: Duration,
+    /// Login attempts (office and reviewer) one client address may make per `login_window`.
+    pub logins_per_client: u32,
+    /// Login attempts of all clients together per `login_window`.
+    pub logins_global: u32,
+    /// The login throttles' window.
+    pub login_window: Duration,
+    /// Threads that run argon2 (each hash holds 19 MiB while it runs).
+    pub password_threads: usize,
+    /// Password checks that may wait for a thread; more are answered 503 at once.
+    pub password_queue: usize,
 }
 
 impl Default for Limits {
@@ -143,6 +153,11 @@ impl Default for Limits {
             reviewer_session_ttl: Duration::from_secs(30 * 60),
             office_max_failed_logins: 3,
             office_lock: Duration::from_secs(30 * 60),
+            logins_per_client: 20,
+            logins_global: 1000,
+            login_window: Duration::from_secs(60),
+            password_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            password_queue: 64,
         }
     }
 }
@@ -395,7 +410,19 @@ impl Settings {
                 defaults.office_max_failed_logins,
             )?,
             office_lock: env.seconds("REISSUE_OFFICE_LOCK_SECONDS", defaults.office_lock)?,
+            logins_per_client: env
+                .parse("REISSUE_LOGINS_PER_CLIENT", defaults.logins_per_client)?,
+            logins_global: env.parse("REISSUE_LOGINS_GLOBAL", defaults.logins_global)?,
+            login_window: env.seconds("REISSUE_LOGIN_WINDOW_SECONDS", defaults.login_window)?,
+            password_threads: env.parse("REISSUE_PASSWORD_THREADS", defaults.password_threads)?,
+            password_queue: env.parse("REISSUE_PASSWORD_QUEUE", defaults.password_queue)?,
         };
+        if limits.password_threads == 0 {
+            return Err(SettingsError::Invalid {
+                variable: "REISSUE_PASSWORD_THREADS",
+                message: "at least one thread must check passwords".into(),
+            });
+        }
         if limits.code_max_attempts == 0 || limits.codes_per_application == 0 {
             return Err(SettingsError::Invalid {
                 variable: "REISSUE_CODE_MAX_ATTEMPTS",

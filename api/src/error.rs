@@ -304,6 +304,16 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             parts.retry_after = Some(*retry_after_secs);
             parts
         }
+        DomainError::Busy { retry_after_secs } => {
+            let mut parts = ProblemParts::new(
+                S::SERVICE_UNAVAILABLE,
+                C::ServiceUnavailable,
+                "Service busy",
+                "ただいまログインが混み合っています。少し時間をおいてからもう一度お試しください。",
+            );
+            parts.retry_after = Some(*retry_after_secs);
+            parts
+        }
         DomainError::Storage(error) if error.is_unavailable() => {
             let mut parts = ProblemParts::new(
                 S::SERVICE_UNAVAILABLE,

@@ -40,6 +40,9 @@ pub enum StartupError {
     /// Mail could not be configured.
     #[error(transparent)]
     Mail(#[from] crate::mail::transport::TransportError),
+    /// The argon2 threads could not be started.
+    #[error(transparent)]
+    Domain(#[from] crate::domain::DomainError),
 }
 
 /// A built, not yet running application.
@@ -81,6 +84,10 @@ impl Application {
             sessions: crate::domain::sessions::SessionKeys::new(&settings.secret_key),
             limits: Arc::new(settings.limits.clone()),
             mail_wakeup: wakeup.clone(),
+            passwords: crate::domain::passwords::PasswordWorkers::start(
+                settings.limits.password_threads,
+                settings.limits.password_queue,
+            )?,
         };
         let outbox = OutboxWorker {
             ctx: context.clone(),

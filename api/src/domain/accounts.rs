@@ -13,6 +13,7 @@ use reissue_shared::{EmailAddress, FieldError, FieldErrorCode, OfficeNumber, Pre
 
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
+use super::caller::Caller;
 use super::ledger::LedgerEntry;
 use super::passwords::{
     check_new_office_password, hash_password, login_with_lockout, verify_password, LockoutPolicy,
@@ -381,7 +382,11 @@ impl PasswordAccount for OfficeAccount {
 }
 
 /// `POST /auth/login`.
-pub async fn login(ctx: &Context, input: OfficeLoginInput) -> Result<OfficeSession, DomainError> {
+pub async fn login(
+    ctx: &Context,
+    input: OfficeLoginInput,
+    client: Caller,
+) -> Result<OfficeSession, DomainError> {
     let attempt = LoginAttempt {
         login_id: input.user_id.as_str().to_owned(),
         password: input.password,
@@ -390,6 +395,7 @@ pub async fn login(ctx: &Context, input: OfficeLoginInput) -> Result<OfficeSessi
             lock: ctx.limits.office_lock,
         },
         id_label: ID_LABEL,
+        client,
     };
     login_with_lockout(ctx, attempt, open_session).await
 }

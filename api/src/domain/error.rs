@@ -59,6 +59,12 @@ pub enum DomainError {
         /// How the screen names the ID (ユーザID for offices, ログインID for reviewers).
         id_label: &'static str,
     },
+    /// Too much password work waiting already: try again shortly (503).
+    #[error("busy")]
+    Busy {
+        /// Seconds to wait: the `Retry-After`.
+        retry_after_secs: u64,
+    },
     /// Too many failed logins: locked until then.
     #[error("account locked")]
     AccountLocked {

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod application;
 pub mod audit;
+pub mod caller;
 pub mod error;
 pub mod ledger;
 pub mod outbox;
@@ -48,6 +49,8 @@ pub struct Context {
     pub limits: Arc<Limits>,
     /// Wakes the outbox worker.
     pub mail_wakeup: Arc<Notify>,
+    /// The bounded argon2 threads.
+    pub passwords: passwords::PasswordWorkers,
 }
 
 /// One unit of work inside a transaction: the connection, the context, the time the work

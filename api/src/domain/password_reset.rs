@@ -11,10 +11,10 @@ use reissue_shared::account::{
 
 use super::accounts::{self, audit, SESSION};
 use super::audit::AuditAction;
+use super::caller::Caller;
 use super::error::InvalidStateReason;
 use super::passwords::{check_new_office_password, hash_password};
 use super::rate_limit;
-use super::reissue::Caller;
 use super::secrets::generate_token;
 use super::security_codes::{self, CodePurpose, NewCode, SecurityCode};
 use super::sessions::OfficeIdentity;

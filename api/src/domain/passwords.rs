@@ -13,8 +13,79 @@ use time::OffsetDateTime;
 use reissue_shared::{password, SecretText};
 
 use super::audit::{AuditAction, AuditEvent};
+use super::caller::{client_bucket, Caller};
+use super::rate_limit::{self, Budget};
 use super::{Context, DomainError};
 use crate::db::DbConnection;
+
+/// A password check or hash waiting for an argon2 thread.
+type PasswordJob = Box<dyn FnOnce() + Send>;
+
+/// argon2 on threads of its own, never on the blocking pool the database work uses, with a
+/// bounded queue: a flood of logins costs at most `threads` × 19 MiB and waits in a queue of
+/// `queue`; beyond it a login is answered 503 at once (`DomainError::Busy`) instead of piling up
+/// memory and starving every other request.
+#[derive(Clone)]
+pub struct PasswordWorkers {
+    jobs: std::sync::mpsc::SyncSender<PasswordJob>,
+}
+
+impl PasswordWorkers {
+    /// Starts `threads` threads; at most `queue` jobs wait for them. The threads end when the
+    /// last handle is dropped.
+    pub fn start(threads: usize, queue: usize) -> Result<Self, DomainError> {
+        let (jobs, waiting) = std::sync::mpsc::sync_channel::<PasswordJob>(queue);
+        let waiting = Arc::new(std::sync::Mutex::new(waiting));
+        for n in 0..threads.max(1) {
+            let waiting = waiting.clone();
+            std::thread::Builder::new()
+                .name(format!("argon2-{n}"))
+                .spawn(move || loop {
+                    // The lock is held only while taking a job, not while running it.
+                    let job = match waiting.lock() {
+                        Ok(receiver) => receiver.recv(),
+                        Err(_) => return,
+                    };
+                    match job {
+                        Ok(job) => job(),
+                        Err(_) => return,
+                    }
+                })
+                .map_err(|e| DomainError::Internal(format!("starting an argon2 thread: {e}")))?;
+        }
+        Ok(Self { jobs })
+    }
+
+    /// Runs `work` on an argon2 thread, or refuses with `Busy` when the queue is full.
+    pub async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
+        let (answer, answered) = tokio::sync::oneshot::channel();
+        let job: PasswordJob = Box::new(move || {
+            // The caller may have gone (a dropped request): nobody to tell.
+            let _ = answer.send(work());
+        });
+        match self.jobs.try_send(job) {
+            Ok(()) => {}
+            Err(std::sync::mpsc::TrySendError::Full(_)) => {
+                crate::metrics::observe_refusal("password:queue");
+                return Err(DomainError::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                });
+            }
+            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
+                return Err(DomainError::Internal("the argon2 threads are gone".into()));
+            }
+        }
+        answered
+            .await
+            .map_err(|_| DomainError::Internal("an argon2 thread stopped mid-job".into()))
+    }
+}
+
+/// How long a login refused for a full queue is told to wait.
+const BUSY_RETRY_AFTER_SECS: u64 = 2;
 
 /// How often a login is tried again when the account's password changed between the argon2
 /// check and the transaction.
@@ -179,6 +250,8 @@ pub struct LoginAttempt {
     pub policy: LockoutPolicy,
     /// How the screen names the ID, for the answer to a wrong one.
     pub id_label: &'static str,
+    /// Who is trying (for the login throttle).
+    pub client: Caller,
 }
 
 /// Logs in to an account of type `A` with lock-out, answering alike for an unknown ID and a
@@ -208,6 +281,9 @@ where
     let invalid = DomainError::InvalidCredentials {
         id_label: attempt.id_label,
     };
+    let budgets = login_budgets(ctx, &attempt.client);
+    ctx.transaction(move |tx| rate_limit::spend(tx.conn, &budgets, tx.now))
+        .await?;
     for _ in 0..LOGIN_TRIES {
         let login_id = attempt.login_id.clone();
         let snapshot = ctx.db.run(move |conn| A::find(conn, &login_id)).await?;
@@ -223,7 +299,7 @@ where
             .as_ref()
             .map(|account| account.password_hashes(checked_at))
             .unwrap_or_default();
-        let matched = first_match(hashes.clone(), attempt.password.clone()).await?;
+        let matched = first_match(&ctx.passwords, hashes.clone(), attempt.password.clone()).await?;
         if snapshot.is_none() {
             return Err(invalid);
         }
@@ -275,25 +351,45 @@ fn locked(until: OffsetDateTime, now: OffsetDateTime) -> DomainError {
     }
 }
 
-/// Which of `hashes` `password` matches, first one first, on the blocking pool. With none to
+/// Which of `hashes` `password` matches, first one first, on the argon2 threads. With none to
 /// try (no such account, or no password set), the same work is done against the dummy hash, so
 /// timing does not tell which IDs exist.
 async fn first_match<M: Copy + Send + 'static>(
+    workers: &PasswordWorkers,
     hashes: Vec<(M, String)>,
     password: SecretText,
 ) -> Result<Option<M>, DomainError> {
-    tokio::task::spawn_blocking(move || {
-        if hashes.is_empty() {
-            verify_password(dummy_hash()?, password.expose());
-            return Ok(None);
-        }
-        Ok(hashes
-            .into_iter()
-            .find(|(_, hash)| verify_password(hash, password.expose()))
-            .map(|(matched, _)| matched))
-    })
-    .await
-    .map_err(|e| DomainError::Internal(format!("checking a password: {e}")))?
+    workers
+        .run(move || {
+            if hashes.is_empty() {
+                verify_password(dummy_hash()?, password.expose());
+                return Ok(None);
+            }
+            Ok(hashes
+                .into_iter()
+                .find(|(_, hash)| verify_password(hash, password.expose()))
+                .map(|(matched, _)| matched))
+        })
+        .await?
+}
+
+/// The login throttles: attempts per client address, and of everyone together, counted
+/// before any password is checked (a refused attempt costs no argon2).
+fn login_budgets(ctx: &Context, client: &Caller) -> [Budget; 2] {
+    [
+        Budget::new(
+            "login:client",
+            &client_bucket(&client.address),
+            ctx.limits.logins_per_client,
+            ctx.limits.login_window,
+        ),
+        Budget::new(
+            "login:all",
+            "",
+            ctx.limits.logins_global,
+            ctx.limits.login_window,
+        ),
+    ]
 }
 
 #[cfg(test)]
@@ -337,13 +433,52 @@ mod tests {
         let current = hash_password("current-password").unwrap_or_default();
         let temporary = hash_password("temporary-pass").unwrap_or_default();
         let hashes = vec![(1, temporary), (2, current)];
-        let matched = |password: &str| first_match(hashes.clone(), password.into());
+        let workers = PasswordWorkers::start(2, 4).ok();
+        let Some(workers) = workers else {
+            panic!("the argon2 threads start");
+        };
+        let matched = |password: &str| first_match(&workers, hashes.clone(), password.into());
         assert_eq!(matched("temporary-pass").await.ok(), Some(Some(1)));
         assert_eq!(matched("current-password").await.ok(), Some(Some(2)));
         assert_eq!(matched("neither").await.ok(), Some(None));
         assert_eq!(
-            first_match::<u8>(Vec::new(), "anything".into()).await.ok(),
+            first_match::<u8>(&workers, Vec::new(), "anything".into())
+                .await
+                .ok(),
             Some(None)
         );
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_is_refused_at_once_not_queued() {
+        let Ok(workers) = PasswordWorkers::start(1, 1) else {
+            panic!("the argon2 thread starts");
+        };
+        let (started, has_started) = std::sync::mpsc::channel::<()>();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        // The only thread takes one job and holds it until released ...
+        let running = {
+            let workers = workers.clone();
+            tokio::spawn(async move {
+                workers
+                    .run(move || {
+                        let _ = started.send(());
+                        released.recv().is_ok()
+                    })
+                    .await
+            })
+        };
+        let began = tokio::task::spawn_blocking(move || has_started.recv().is_ok()).await;
+        assert!(matches!(began, Ok(true)), "the first job runs");
+        // ... the one waiting place fills (that call waits for the busy thread) ...
+        let waiting = tokio::time::timeout(Duration::from_millis(200), workers.run(|| true)).await;
+        assert!(waiting.is_err(), "the second job waits in the queue");
+        // ... and the next is refused at once instead of waiting.
+        let refused = workers.run(|| true).await;
+        assert!(
+            matches!(refused, Err(DomainError::Busy { retry_after_secs }) if retry_after_secs == BUSY_RETRY_AFTER_SECS)
+        );
+        let _ = release.send(());
+        assert!(matches!(running.await, Ok(Ok(true))));
     }
 }

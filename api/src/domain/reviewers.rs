@@ -8,6 +8,7 @@ use reissue_shared::admin::{AdminSession, ReviewerRole, ReviewerView};
 use reissue_shared::PrefectureCode;
 
 use super::audit::{AuditAction, AuditEvent};
+use super::caller::Caller;
 use super::passwords::{
     check_reviewer_password, hash_password, login_with_lockout, Failure, LockoutPolicy,
     LoginAttempt, PasswordAccount,
@@ -199,7 +200,11 @@ pub fn save_reviewer(
 
 /// `POST /admin/sessions`: checks the password, counts failures, locks after too many
 /// (`REISSUE_REVIEWER_*`), and answers alike for an unknown login ID and a wrong password.
-pub async fn login(ctx: &Context, input: ReviewerLoginInput) -> Result<AdminSession, DomainError> {
+pub async fn login(
+    ctx: &Context,
+    input: ReviewerLoginInput,
+    client: Caller,
+) -> Result<AdminSession, DomainError> {
     let attempt = LoginAttempt {
         login_id: input.login_id,
         password: input.password,
@@ -208,6 +213,7 @@ pub async fn login(ctx: &Context, input: ReviewerLoginInput) -> Result<AdminSess
             lock: ctx.limits.reviewer_lock,
         },
         id_label: "ログインID",
+        client,
     };
     login_with_lockout(ctx, attempt, open_session).await
 }

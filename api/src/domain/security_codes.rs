@@ -11,8 +11,8 @@ use reissue_shared::code::SECURITY_CODE_DIGITS;
 use reissue_shared::{EmailAddress, VerificationCode};
 
 use super::accounts::{parse_security_email, OfficeAccount};
+use super::caller::Caller;
 use super::rate_limit::Budget;
-use super::reissue::Caller;
 use super::secrets::generate_code;
 use super::templates;
 use super::{Context, DomainError, Tx};

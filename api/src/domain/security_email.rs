@@ -8,8 +8,8 @@ use reissue_shared::account::{
 
 use super::accounts::{self, audit};
 use super::audit::AuditAction;
+use super::caller::Caller;
 use super::rate_limit;
-use super::reissue::Caller;
 use super::security_codes::{self, CodePurpose, NewCode};
 use super::sessions::FullOfficeAccess;
 use super::{Context, DomainError};

@@ -15,11 +15,11 @@ use reissue_shared::admin::{
 };
 use reissue_shared::dto::Problem;
 
-use super::extract::verified_bearer;
+use super::extract::{verified_bearer, ClientAddress};
 use super::input::Input;
 use super::responses::{
-    JsonBodyRefused, LoginRefused, MalformedQuery, NotInPrefecture, ReviewerTokenRefused,
-    TransitionRefused, Unavailable,
+    JsonBodyRefused, LoginRefused, LoginThrottled, MalformedQuery, NotInPrefecture,
+    ReviewerTokenRefused, TransitionRefused, Unavailable,
 };
 use super::AppState;
 use crate::domain::review;
@@ -127,15 +127,18 @@ impl FromRequest for AuthenticatedReviewer {
     request_body = LoginRequest,
     responses(
         (status = 200, description = "Logged in", body = AdminSession),
-        LoginRefused, JsonBodyRefused, Unavailable,
+        LoginRefused, LoginThrottled, JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/admin/sessions")]
 pub async fn create_session(
     state: web::Data<AppState>,
+    client: ClientAddress,
     input: Input<LoginRequest>,
 ) -> Result<web::Json<AdminSession>, ApiError> {
-    Ok(web::Json(reviewers::login(&state.ctx, input.0).await?))
+    Ok(web::Json(
+        reviewers::login(&state.ctx, input.0, client.caller()).await?,
+    ))
 }
 
 /// The queue of the reviewer's prefecture, oldest first, 50 per page, with counts by status.

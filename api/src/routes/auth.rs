@@ -9,9 +9,11 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
 use reissue_shared::dto::Problem;
 
-use super::extract::verified_bearer;
+use super::extract::{verified_bearer, ClientAddress};
 use super::input::Input;
-use super::responses::{JsonBodyRefused, LoginRefused, OfficeTokenRefused, Unavailable};
+use super::responses::{
+    JsonBodyRefused, LoginRefused, LoginThrottled, OfficeTokenRefused, Unavailable,
+};
 use super::AppState;
 use crate::domain::accounts;
 use crate::domain::sessions::{FullOfficeAccess, OfficeIdentity};
@@ -62,15 +64,18 @@ impl FromRequest for FullAccessOffice {
     request_body = OfficeLoginRequest,
     responses(
         (status = 200, description = "Logged in; with the temporary password, `password_change_required`", body = OfficeSession),
-        LoginRefused, JsonBodyRefused, Unavailable,
+        LoginRefused, LoginThrottled, JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/auth/login")]
 pub async fn login(
     state: web::Data<AppState>,
+    client: ClientAddress,
     input: Input<OfficeLoginRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
-    Ok(web::Json(accounts::login(&state.ctx, input.0).await?))
+    Ok(web::Json(
+        accounts::login(&state.ctx, input.0, client.caller()).await?,
+    ))
 }
 
 /// Sets a new password (required after a login with the temporary password).

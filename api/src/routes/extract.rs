@@ -9,7 +9,7 @@ use actix_web::{web, FromRequest, HttpRequest};
 
 use super::AppState;
 use crate::config::TrustedProxies;
-use crate::domain::reissue::Caller;
+use crate::domain::caller::Caller;
 use crate::domain::DomainError;
 use crate::error::ApiError;
 

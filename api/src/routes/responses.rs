@@ -148,3 +148,12 @@ pub enum SecurityCodeRefused {
     #[response(status = 429, content_type = "application/problem+json")]
     Locked(Problem),
 }
+
+/// The password logins' throttles (`REISSUE_LOGINS_PER_CLIENT`, `REISSUE_LOGINS_GLOBAL`).
+#[derive(IntoResponses)]
+#[response(
+    status = 429,
+    description = "`rate_limited`: too many login attempts from this client or in all (see Retry-After); a full password queue is a 503 with Retry-After",
+    content_type = "application/problem+json"
+)]
+pub struct LoginThrottled(pub Problem);

@@ -15,6 +15,7 @@ mod crash;
 mod faults;
 mod ledger_import;
 mod ledger_outcomes;
+mod login_throttle;
 mod mail_configuration;
 mod mail_delivery;
 mod malformed_requests;

@@ -1,0 +1,61 @@
+//! Who is asking: the client address a request came from (see `routes::extract`), as the
+//! audit log names it and the per-client budgets count it.
+
+use super::rate_limit::Budget;
+use super::Context;
+
+/// Who is calling: the client address (for the per-client limit and the audit log).
+#[derive(Debug, Clone)]
+pub struct Caller {
+    /// The client's IP address.
+    pub address: String,
+}
+
+impl Caller {
+    pub(crate) fn actor(&self) -> String {
+        format!("applicant@{}", self.address)
+    }
+
+    /// The per-client request budget. An IPv6 client is counted by its /64, the smallest
+    /// network a subscriber is usually given: counted by address, one subscriber would have
+    /// 2^64 budgets.
+    pub(crate) fn budget(&self, ctx: &Context) -> Budget {
+        Budget::new(
+            "client",
+            &client_bucket(&self.address),
+            ctx.limits.requests_per_client,
+            ctx.limits.client_window,
+        )
+    }
+}
+
+/// What a client address is counted as: an IPv4 address itself, an IPv6 address by its /64.
+pub(crate) fn client_bucket(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let [a, b, c, d, ..] = v6.segments();
+            format!("{}/64", std::net::Ipv6Addr::new(a, b, c, d, 0, 0, 0, 0))
+        }
+        _ => address.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_bucket;
+
+    #[test]
+    fn an_ipv6_client_is_counted_by_its_slash_64_and_an_ipv4_one_by_its_address() {
+        assert_eq!(client_bucket("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(
+            client_bucket("2001:db8:1:2:ffff:ffff:ffff:ffff"),
+            "2001:db8:1:2::/64"
+        );
+        assert_ne!(
+            client_bucket("2001:db8:1:3::1"),
+            client_bucket("2001:db8:1:2::1")
+        );
+        assert_eq!(client_bucket("203.0.113.7"), "203.0.113.7");
+        assert_eq!(client_bucket("unknown"), "unknown");
+    }
+}
