@@ -582,10 +582,12 @@ pub async fn export_audit_log(ctx: &Context, reviewer: Reviewer) -> Result<Strin
     .await
 }
 
-/// RFC 4180 quoting; a leading =, +, - or @ is prefixed with ' so a spreadsheet does not run
-/// it as a formula (CSV injection).
+/// RFC 4180 quoting; a value a spreadsheet would read as a formula (a leading `=`, `+`, `-`,
+/// `@`, their full-width forms, or a TAB or CR before them, as OWASP lists) is prefixed with `'`
+/// (CSV injection).
 fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@']) {
+    const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
+    let value = if value.starts_with(FORMULA_STARTS) {
         format!("'{value}")
     } else {
         value.to_owned()
@@ -608,5 +610,11 @@ mod tests {
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
         assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
+        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
+        for full_width in ["＝1+1", "＋1", "－1", "＠SUM(A1)"] {
+            assert_eq!(csv_field(full_width), format!("'{full_width}"));
+        }
+        assert_eq!(csv_field("東京都-1"), "東京都-1");
     }
 }

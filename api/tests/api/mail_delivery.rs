@@ -27,6 +27,16 @@ async fn the_code_mail_arrives_over_smtp_with_the_manuals_subject_and_body(backe
     let mail = &mails[0];
     assert_eq!(mail.to, ["smtp@example.jp"]);
     assert_eq!(mail.subject, "確認コード発行通知(介護保険)");
+    for header in [
+        "MIME-Version: 1.0\r\n",
+        "Auto-Submitted: auto-generated\r\n",
+    ] {
+        assert!(
+            mail.raw.contains(header),
+            "{header:?} missing:\n{}",
+            mail.raw
+        );
+    }
     let code = crate::helpers::code_in(&mail.body);
     assert_eq!(
         mail.body.trim_end(),
