@@ -513,15 +513,26 @@ pub async fn mark_notice_mailed(
 
 /// Entries per page of the audit log.
 pub const AUDIT_PER_PAGE: u32 = 100;
+/// The audit log (read or exported) is for supervisors.
+fn require_supervisor(reviewer: &Reviewer) -> Result<(), DomainError> {
+    if reviewer.role == reissue_shared::admin::ReviewerRole::Supervisor {
+        Ok(())
+    } else {
+        Err(DomainError::Forbidden)
+    }
+}
+
 /// Most entries in one CSV export.
 pub const AUDIT_EXPORT_LIMIT: i64 = 100_000;
 
-/// The reviewer's prefecture's part of the audit log, newest first.
+/// The reviewer's prefecture's part of the audit log, newest first, for supervisors only (as
+/// its export): a reviewer sees each application's own history in its detail.
 pub async fn audit_log(
     ctx: &Context,
     reviewer: Reviewer,
     page: u32,
 ) -> Result<reissue_shared::admin::AuditLogPage, DomainError> {
+    require_supervisor(&reviewer)?;
     let page = page.max(1);
     ctx.read(move |conn, _ctx, _now| {
         let offset = i64::from(page - 1) * i64::from(AUDIT_PER_PAGE);
@@ -544,9 +555,7 @@ pub async fn audit_log(
 /// The whole of the prefecture's audit log as CSV (UTF-8 with BOM, so Excel reads the
 /// Japanese), for supervisors only. The export itself is audited.
 pub async fn export_audit_log(ctx: &Context, reviewer: Reviewer) -> Result<String, DomainError> {
-    if reviewer.role != reissue_shared::admin::ReviewerRole::Supervisor {
-        return Err(DomainError::Forbidden);
-    }
+    require_supervisor(&reviewer)?;
     ctx.transaction(move |tx| {
         let (conn, now) = (&mut *tx.conn, tx.now);
         let (items, _) =

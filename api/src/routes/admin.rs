@@ -64,15 +64,15 @@ pub async fn print_unposted_notices(
         .body(super::notice_html::render(&letters)))
 }
 
-/// This prefecture's audit log, newest first; with `Accept: text/csv` the whole log as CSV
-/// (supervisors only).
+/// This prefecture's audit log, newest first; with `Accept: text/csv` the whole log as CSV.
+/// Supervisors only: a reviewer reads each application's history in its detail.
 #[utoipa::path(
     tag = "admin",
     params(PageQuery),
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "A page of entries, or the CSV export", body = AuditLogPage),
-        (status = 403, description = "The CSV export is for supervisors", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "The audit log is for supervisors", body = Problem, content_type = "application/problem+json"),
         MalformedQuery, ReviewerTokenRefused, Unavailable,
     )
 )]

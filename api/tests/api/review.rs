@@ -457,7 +457,7 @@ async fn forged_expired_and_unsigned_tokens_are_refused(backend: Backend) {
     );
 }
 
-async fn the_audit_log_shows_ones_own_prefecture_and_supervisors_export_it(backend: Backend) {
+async fn the_audit_log_of_ones_own_prefecture_is_for_supervisors(backend: Backend) {
     let app = spawn_app(backend).await;
     let tokyo = app
         .submitted_application("1311111111", "13", "audit-t@example.jp")
@@ -501,7 +501,8 @@ async fn the_audit_log_shows_ones_own_prefecture_and_supervisors_export_it(backe
     assert!(text.contains("application_submitted"));
     assert!(!text.contains("3110100013"));
 
-    // A reviewer who is not a supervisor reads the log but cannot export it.
+    // A reviewer who is not a supervisor neither reads the log nor exports it (each
+    // application's history stays in its detail).
     let db = app.context.db.clone();
     tokio::task::spawn_blocking(move || {
         reissue_api::cli::save_reviewers(
@@ -519,9 +520,23 @@ async fn the_audit_log_shows_ones_own_prefecture_and_supervisors_export_it(backe
     .await
     .unwrap();
     let plain = app.admin_token("plain-tokyo").await;
-    assert_eq!(
-        app.admin_get(&plain, "/audit-log").await.status(),
-        StatusCode::OK
+    problem(
+        app.admin_get(&plain, "/audit-log").await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    let detail: Value = app
+        .admin_get(&plain, &format!("/applications/{}", tokyo.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        detail["history"]
+            .as_array()
+            .is_some_and(|history| !history.is_empty()),
+        "{detail}"
     );
     let refused = app
         .client
@@ -577,5 +592,5 @@ crate::on_both_backends!(
     the_detail_shows_the_ledger_entry_notes_and_other_applications,
     the_queue_searches_filters_and_pages,
     forged_expired_and_unsigned_tokens_are_refused,
-    the_audit_log_shows_ones_own_prefecture_and_supervisors_export_it,
+    the_audit_log_of_ones_own_prefecture_is_for_supervisors,
 );
