@@ -437,39 +437,69 @@ fn open_session(
 }
 
 /// `POST /auth/password`: the current password, and a new one by the manual's rule.
+///
+/// Both argon2 steps (checking the current password, hashing the new one) run on the bounded
+/// password threads before the transaction, so a password change never holds the database
+/// (on SQLite, its one writer) while hashing. The transaction then applies the change only if
+/// the account's password is still the one that was checked.
 pub async fn change_password(
     ctx: &Context,
     identity: OfficeIdentity,
     input: ChangePasswordInput,
 ) -> Result<OfficeSession, DomainError> {
+    let account_id = identity.account_id.clone();
+    let checked = ctx
+        .db
+        .run(move |conn| find(conn, &account_id))
+        .await?
+        .ok_or(DomainError::SessionInvalid)?;
+    let wrong_current = || {
+        DomainError::Validation(vec![FieldError::new(
+            "current_password",
+            FieldErrorCode::UnknownValue,
+            "現在のパスワードが正しくありません。",
+        )])
+    };
+    let (hash, current) = (
+        checked.password_hash.clone(),
+        input.current_password.clone(),
+    );
+    let current_ok = ctx
+        .passwords
+        .run(move || {
+            hash.as_deref()
+                .is_some_and(|hash| verify_password(hash, current.expose()))
+        })
+        .await?;
+    if !current_ok {
+        return Err(wrong_current());
+    }
+    let temporary = checked
+        .must_change_password
+        .then_some(input.current_password.expose());
+    check_new_office_password(input.new_password.expose(), &checked.user_id, temporary)?;
+    if input.new_password == input.current_password {
+        return Err(DomainError::Validation(vec![FieldError::new(
+            "new_password",
+            FieldErrorCode::InvalidFormat,
+            "現在のパスワードと異なるパスワードを設定してください。",
+        )]));
+    }
+    let new_password = input.new_password.clone();
+    let new_hash = ctx
+        .passwords
+        .run(move || hash_password(new_password.expose()))
+        .await??;
     let session = ctx
         .transaction(move |tx| {
             let now = tx.now;
             let mut account =
                 find(tx.conn, &identity.account_id)?.ok_or(DomainError::SessionInvalid)?;
-            let current_ok = account
-                .password_hash
-                .as_deref()
-                .is_some_and(|hash| verify_password(hash, input.current_password.expose()));
-            if !current_ok {
-                return Err(DomainError::Validation(vec![FieldError::new(
-                    "current_password",
-                    FieldErrorCode::UnknownValue,
-                    "現在のパスワードが正しくありません。",
-                )]));
+            // Changed meanwhile (another session, a reset): what was checked no longer holds.
+            if account.password_hash != checked.password_hash {
+                return Err(wrong_current());
             }
-            let temporary = account
-                .must_change_password
-                .then_some(input.current_password.expose());
-            check_new_office_password(input.new_password.expose(), &account.user_id, temporary)?;
-            if input.new_password == input.current_password {
-                return Err(DomainError::Validation(vec![FieldError::new(
-                    "new_password",
-                    FieldErrorCode::InvalidFormat,
-                    "現在のパスワードと異なるパスワードを設定してください。",
-                )]));
-            }
-            account.password_hash = Some(hash_password(input.new_password.expose())?);
+            account.password_hash = Some(new_hash);
             account.must_change_password = false;
             account.updated_at = now;
             store(tx.conn, &account)?;
