@@ -225,11 +225,20 @@ fn record_failure<A: PasswordAccount>(
     conn: &mut DbConnection,
     account: &mut A,
     failure: Failure,
+    client: &Caller,
 ) -> Result<(), DomainError> {
     account.set_lockout(failure.failed_logins(), failure.locked_until);
     account.store_lockout(conn, failure.at)?;
+    let detail = [
+        A::failure_detail(&failure),
+        format!("from {}", client.address),
+    ]
+    .into_iter()
+    .filter(|part| !part.is_empty())
+    .collect::<Vec<_>>()
+    .join(", ");
     account
-        .audit_event(A::LOGIN_FAILED, A::failure_detail(&failure), failure.at)
+        .audit_event(A::LOGIN_FAILED, detail, failure.at)
         .record(conn)?;
     if let Some(until) = failure.locked_until {
         account
@@ -301,11 +310,31 @@ where
             .unwrap_or_default();
         let matched = first_match(&ctx.passwords, hashes.clone(), attempt.password.clone()).await?;
         if snapshot.is_none() {
+            // Audited too: a run of unknown IDs from one address is what an operator looks
+            // for. The ID is kept short (it may be a password typed in the wrong field).
+            let event = AuditEvent {
+                occurred_at: checked_at,
+                actor: format!("client@{}", attempt.client.address),
+                action: A::LOGIN_FAILED,
+                application_id: None,
+                office_number: None,
+                prefecture_code: None,
+                detail: format!(
+                    "unknown ID {:?}",
+                    attempt.login_id.chars().take(32).collect::<String>()
+                ),
+            };
+            ctx.transaction(move |tx| Ok::<_, DomainError>(event.record(tx.conn)?))
+                .await?;
             return Err(invalid);
         }
         let (ctx2, succeeded) = (ctx.clone(), succeeded.clone());
-        let (login_id, policy, id_label) =
-            (attempt.login_id.clone(), attempt.policy, attempt.id_label);
+        let (login_id, policy, id_label, client) = (
+            attempt.login_id.clone(),
+            attempt.policy,
+            attempt.id_label,
+            attempt.client.clone(),
+        );
         let outcome = ctx
             .db
             .transaction(move |conn| {
@@ -326,7 +355,7 @@ where
                 }
                 let Some(matched) = matched else {
                     let failure = policy.after_failure(account.failed_logins(), now);
-                    record_failure(conn, &mut account, failure)?;
+                    record_failure(conn, &mut account, failure, &client)?;
                     return Ok(Some(Err(match failure.locked_until {
                         Some(until) => locked(until, now),
                         None => DomainError::InvalidCredentials { id_label },

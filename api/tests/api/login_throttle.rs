@@ -114,8 +114,70 @@ async fn a_full_password_queue_answers_503_at_once_and_never_500(backend: Backen
     problem(after, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
 
+/// The audit log's `(actor, detail)` of every entry with `action`.
+async fn audited(app: &TestApp, action: &'static str) -> Vec<(String, String)> {
+    app.context
+        .db
+        .run(move |conn| {
+            use diesel::prelude::*;
+            use reissue_api::db::schema::audit_log::dsl;
+            dsl::audit_log
+                .filter(dsl::action.eq(action))
+                .select((dsl::actor, dsl::detail))
+                .load::<(String, String)>(conn)
+                .map_err(reissue_api::db::StorageError::from)
+        })
+        .await
+        .unwrap()
+}
+
+async fn every_failed_login_is_audited_with_its_client_address(backend: Backend) {
+    let app = spawn_app_with(backend, &[("REISSUE_TRUSTED_PROXIES", "127.0.0.1")]).await;
+    // A known reviewer with a wrong password, straight from the proxy's own address ...
+    let known = app
+        .admin_login_attempt("demo-tokyo", "not the password")
+        .await;
+    problem(known, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    // ... and an ID that does not exist.
+    let unknown = login_from(&app, "203.0.113.8").await;
+    problem(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let failures = audited(&app, "reviewer_login_failed").await;
+    assert!(
+        failures
+            .iter()
+            .any(|(actor, detail)| actor.starts_with("reviewer:")
+                && detail == "1 in a row, from 127.0.0.1"),
+        "{failures:?}"
+    );
+    assert!(
+        failures
+            .iter()
+            .any(|(actor, detail)| actor == "client@203.0.113.8"
+                && detail == "unknown ID \"nobody\""),
+        "{failures:?}"
+    );
+    // The office login too.
+    let office = app
+        .client
+        .post(app.api("/auth/login"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&json!({ "user_id": "KJ0000000000", "password": "whatever" }))
+        .send()
+        .await
+        .unwrap();
+    problem(office, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
+    let office_failures = audited(&app, "office_login_failed").await;
+    assert!(
+        office_failures
+            .iter()
+            .any(|(actor, _)| actor == "client@203.0.113.9"),
+        "{office_failures:?}"
+    );
+}
+
 crate::on_both_backends!(
     one_client_gets_its_attempts_then_429_while_others_still_log_in,
     all_clients_together_are_throttled_too,
     a_full_password_queue_answers_503_at_once_and_never_500,
+    every_failed_login_is_audited_with_its_client_address,
 );
