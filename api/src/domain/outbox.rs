@@ -114,6 +114,32 @@ pub async fn mark_delivered(ctx: &Context, ids: Vec<String>) -> Result<(), Domai
     Ok(())
 }
 
+/// `text` with every e-mail address in it (any run of characters with an `@`, between
+/// spaces, brackets, quotes or punctuation) replaced by `[address]`.
+pub fn redact_addresses(text: &str) -> String {
+    let is_boundary = |c: char| c.is_whitespace() || "<>()[]\"',;:".contains(c);
+    let mut out = String::with_capacity(text.len());
+    let mut word = String::new();
+    let flush = |word: &mut String, out: &mut String| {
+        if word.contains('@') {
+            out.push_str("[address]");
+        } else {
+            out.push_str(word);
+        }
+        word.clear();
+    };
+    for c in text.chars() {
+        if is_boundary(c) {
+            flush(&mut word, &mut out);
+            out.push(c);
+        } else {
+            word.push(c);
+        }
+    }
+    flush(&mut word, &mut out);
+    out
+}
+
 /// When to try again after `attempts` failed tries, or `None` to give up.
 pub fn next_attempt(
     settings: &MailSettings,
@@ -217,6 +243,22 @@ pub async fn dev_messages(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn addresses_in_transport_errors_are_redacted() {
+        assert_eq!(
+            redact_addresses("permanent error (550): 5.1.1 <taro@example.jp>: Recipient unknown"),
+            "permanent error (550): 5.1.1 <[address]>: Recipient unknown"
+        );
+        assert_eq!(
+            redact_addresses("mailbox \"hanako.k+x@kaigo.example\" full, try later"),
+            "mailbox \"[address]\" full, try later"
+        );
+        assert_eq!(
+            redact_addresses("connection refused (os error 111)"),
+            "connection refused (os error 111)"
+        );
+    }
 
     fn settings() -> MailSettings {
         MailSettings {

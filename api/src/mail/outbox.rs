@@ -75,6 +75,9 @@ impl OutboxWorker {
     }
 
     async fn record_failure(&self, mail: &ClaimedMail, error: String) -> Result<(), DomainError> {
+        // An SMTP server's refusal often quotes the recipient: neither the log nor the audit
+        // log needs it (the message id names the mail).
+        let error = outbox::redact_addresses(&error);
         let retry_at = outbox::next_attempt(&self.settings, mail.attempts, self.ctx.clock.now());
         crate::metrics::observe_mail(if retry_at.is_some() {
             MailOutcome::Retry
