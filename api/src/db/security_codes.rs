@@ -32,6 +32,23 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SecurityCodeRow>
     )
 }
 
+/// Marks every unconsumed code of an account for a purpose (its stored name) consumed at `at`.
+pub fn consume_all(
+    conn: &mut DbConnection,
+    account_id: &str,
+    purpose: &str,
+    at: time::PrimitiveDateTime,
+) -> Result<usize, StorageError> {
+    Ok(diesel::update(
+        dsl::security_codes
+            .filter(dsl::account_id.eq(account_id))
+            .filter(dsl::purpose.eq(purpose))
+            .filter(dsl::consumed_at.is_null()),
+    )
+    .set(dsl::consumed_at.eq(Some(at)))
+    .execute(conn)?)
+}
+
 /// The newest unconsumed code of an account for a purpose (its stored name).
 pub fn latest_for_account(
     conn: &mut DbConnection,

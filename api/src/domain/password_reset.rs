@@ -113,8 +113,14 @@ pub async fn finish(
             if reset.consumed_at.is_some() {
                 return Err(DomainError::NoActiveCode);
             }
-            if reset.verified_at.is_none() {
+            let Some(verified_at) = reset.verified_at else {
                 return Err(DomainError::InvalidState(InvalidStateReason::NotVerified));
+            };
+            // A verified reset is a key to the account: it does not wait for ever.
+            if now >= verified_at + security_codes::CODE_LIFETIME {
+                return Err(DomainError::CodeExpired {
+                    lifetime_minutes: security_codes::CODE_LIFETIME.as_secs() / 60,
+                });
             }
             let account_id = reset.account_id.clone().ok_or(DomainError::NotFound)?;
             let mut account = accounts::find(tx.conn, &account_id)?.ok_or(DomainError::NotFound)?;
@@ -129,6 +135,8 @@ pub async fn finish(
             accounts::store(tx.conn, &account)?;
             reset.consumed_at = Some(now);
             security_codes::store(tx.conn, &reset)?;
+            // Every other reset of the account ends with this one.
+            security_codes::consume_all(tx.conn, &account.id, CodePurpose::PasswordReset, now)?;
             audit(
                 tx.conn,
                 &account,

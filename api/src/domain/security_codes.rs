@@ -144,6 +144,17 @@ pub fn latest_for_account(
         .transpose()
 }
 
+/// Consumes every open code of the account for `purpose` (after a reset succeeded, no other
+/// reset of the account may still be finished).
+pub fn consume_all(
+    conn: &mut DbConnection,
+    account_id: &str,
+    purpose: CodePurpose,
+    now: OffsetDateTime,
+) -> Result<usize, StorageError> {
+    db::security_codes::consume_all(conn, account_id, purpose.as_str(), to_db_time(now))
+}
+
 /// Writes every field of an existing code.
 pub fn store(conn: &mut DbConnection, code: &SecurityCode) -> Result<(), StorageError> {
     db::security_codes::update(conn, &SecurityCodeRow::from(code))

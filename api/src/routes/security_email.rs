@@ -129,7 +129,8 @@ pub async fn verify_reset(
     security(("reset_token" = [])),
     responses(
         (status = 200, description = "Password set; logged in", body = OfficeSession),
-        (status = 409, description = "The code was not verified", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The code was not verified, or the reset is used", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`code_expired`: not finished within 10 minutes of the verification", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "The new password breaks the rule", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, ResetTokenRefused, Unavailable,
     )

@@ -284,6 +284,66 @@ async fn a_reset_code_dies_after_ten_minutes_and_after_five_wrong_tries(backend:
     .await;
 }
 
+/// A reset verified with its code, ready for the new password.
+async fn verified_reset(app: &TestApp, email: &str, mails_so_far: usize) -> Value {
+    let (status, started) = start_reset(app, USER, email).await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+    let code = six_digit_code(app, email, mails_so_far + 1).await;
+    assert_eq!(
+        post_reset(app, &started, "verification", json!({ "code": code }))
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    started
+}
+
+async fn a_verified_reset_expires_and_a_finished_one_closes_the_others(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = logged_in(&app).await;
+    register(&app, &token, "keys@example.jp").await;
+
+    // Verified, then left for more than 10 minutes: it no longer sets a password.
+    let stale = verified_reset(&app, "keys@example.jp", 1).await;
+    app.advance(std::time::Duration::from_secs(10 * 60 + 1));
+    problem(
+        post_reset(
+            &app,
+            &stale,
+            "password",
+            json!({ "new_password": "brand-new-pass-1" }),
+        )
+        .await,
+        StatusCode::GONE,
+        "code_expired",
+    )
+    .await;
+
+    // Two resets verified; finishing one ends the other.
+    let first = verified_reset(&app, "keys@example.jp", 2).await;
+    let second = verified_reset(&app, "keys@example.jp", 3).await;
+    let done = post_reset(
+        &app,
+        &second,
+        "password",
+        json!({ "new_password": "brand-new-pass-1" }),
+    )
+    .await;
+    assert_eq!(done.status(), StatusCode::OK);
+    problem(
+        post_reset(
+            &app,
+            &first,
+            "password",
+            json!({ "new_password": "another-pass-22" }),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "no_active_code",
+    )
+    .await;
+}
+
 async fn the_security_email_hears_of_every_application_approval_and_password_change(
     backend: Backend,
 ) {
@@ -333,6 +393,7 @@ async fn the_security_email_hears_of_every_application_approval_and_password_cha
 }
 
 crate::on_both_backends!(
+    a_verified_reset_expires_and_a_finished_one_closes_the_others,
     the_security_email_hears_of_every_application_approval_and_password_change,
     a_security_email_is_registered_with_a_six_digit_code,
     a_reset_with_the_registered_pair_sets_a_new_password,
