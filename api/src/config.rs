@@ -219,7 +219,16 @@ pub struct Settings {
     pub web_dir: PathBuf,
     /// `REISSUE_HSTS`: send `Strict-Transport-Security` (only behind TLS).
     pub hsts: bool,
+    /// `REISSUE_METRICS_BIND`: where `/metrics` is served, apart from the public port (`off`:
+    /// nowhere).
+    pub metrics_bind: Option<SocketAddr>,
 }
+
+/// Where `/metrics` listens unless `REISSUE_METRICS_BIND` says otherwise: loopback, on the
+/// port Prometheus exporters commonly take, so that only the machine itself (or a scraper an
+/// operator points at a bind address of their choosing) reads it.
+pub const DEFAULT_METRICS_BIND: SocketAddr =
+    SocketAddr::new(std::net::IpAddr::V4(std::net::Ipv4Addr::LOCALHOST), 9464);
 
 /// A setting that could not be used; names the variable.
 #[derive(Debug, thiserror::Error)]
@@ -294,6 +303,17 @@ fn trusted_proxies(env: &Reader<'_>) -> Result<TrustedProxies, SettingsError> {
                 message,
             })
         })
+}
+
+/// `REISSUE_METRICS_BIND`: an address and port, or `off`.
+fn metrics_bind(env: &Reader<'_>) -> Result<Option<SocketAddr>, SettingsError> {
+    match env.string("REISSUE_METRICS_BIND") {
+        None => Ok(Some(DEFAULT_METRICS_BIND)),
+        Some(text) if text.trim().eq_ignore_ascii_case("off") => Ok(None),
+        Some(_) => env
+            .parse("REISSUE_METRICS_BIND", DEFAULT_METRICS_BIND)
+            .map(Some),
+    }
 }
 
 /// Reads one variable through a lookup function (the environment, or a map in tests).
@@ -463,6 +483,7 @@ impl Settings {
             trusted_proxies: trusted_proxies(&env)?,
             web_dir: env.parse("REISSUE_WEB_DIR", PathBuf::from("dist"))?,
             hsts: env.parse("REISSUE_HSTS", false)?,
+            metrics_bind: metrics_bind(&env)?,
         })
     }
 }
@@ -549,6 +570,30 @@ mod tests {
             Some(Duration::from_secs(1800))
         );
         assert_eq!(settings.map(|s| s.secret_key.expose().len()), Some(64));
+    }
+
+    #[test]
+    fn metrics_listen_on_loopback_unless_moved_or_turned_off() {
+        let bind = |pairs: &[(&str, &str)]| settings(pairs).map(|s| s.metrics_bind);
+        assert_eq!(
+            bind(&[]).ok().flatten().map(|a| a.to_string()).as_deref(),
+            Some("127.0.0.1:9464")
+        );
+        assert_eq!(
+            bind(&[("REISSUE_METRICS_BIND", "10.0.0.5:9100")])
+                .ok()
+                .flatten()
+                .map(|a| a.to_string())
+                .as_deref(),
+            Some("10.0.0.5:9100")
+        );
+        assert!(matches!(bind(&[("REISSUE_METRICS_BIND", "off")]), Ok(None)));
+        let error = bind(&[("REISSUE_METRICS_BIND", "everywhere")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(error
+            .unwrap_or_default()
+            .starts_with("REISSUE_METRICS_BIND"));
     }
 
     #[test]

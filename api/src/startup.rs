@@ -49,6 +49,7 @@ pub enum StartupError {
 pub struct Application {
     port: u16,
     server: Server,
+    metrics: Option<(u16, Server)>,
     context: Context,
     outbox: OutboxWorker,
     background: Vec<JoinHandle<()>>,
@@ -100,11 +101,26 @@ impl Application {
             source,
         })?;
         let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+        let metrics_listener = settings
+            .metrics_bind
+            .map(|address| {
+                TcpListener::bind(address).map_err(|source| StartupError::Bind {
+                    address: format!("{address} (REISSUE_METRICS_BIND)"),
+                    source,
+                })
+            })
+            .transpose()?;
         let state = AppState {
             ctx: context.clone(),
             settings: Arc::new(settings),
             dev_mailbox_enabled: transport.is_dev_mailbox(),
         };
+        let metrics = metrics_listener
+            .map(|listener| {
+                let port = listener.local_addr().map(|a| a.port()).unwrap_or(0);
+                run_metrics_server(listener, state.clone()).map(|server| (port, server))
+            })
+            .transpose()?;
         let server = run_server(listener, state)?;
         let mut background: Vec<JoinHandle<()>> = (0..WORKERS)
             .map(|_| tokio::spawn(outbox.clone().run()))
@@ -116,6 +132,7 @@ impl Application {
         Ok(Self {
             port,
             server,
+            metrics,
             context,
             outbox,
             background,
@@ -125,6 +142,11 @@ impl Application {
     /// The bound port (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port `/metrics` listens on, unless `REISSUE_METRICS_BIND=off`.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics.as_ref().map(|(port, _)| *port)
     }
 
     /// The domain context (tests use it to sweep and inspect).
@@ -139,7 +161,15 @@ impl Application {
 
     /// Serves until the server stops (Ctrl-C / SIGTERM); then stops the workers.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics.map(|(_, server)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let result = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            task.abort();
+        }
         for task in self.background {
             task.abort();
         }
@@ -211,6 +241,28 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
     .map_err(|source| StartupError::Bind { address, source })?
     .run();
     Ok(server)
+}
+
+/// `/metrics` alone, on its own listener: one worker is plenty for a scraper, and nothing of
+/// the public app (its routes, the SPA, the request metrics) is reachable there.
+fn run_metrics_server(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
+    let address = listener
+        .local_addr()
+        .map(|a| a.to_string())
+        .unwrap_or_default();
+    let data = web::Data::new(state);
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .configure(routes::health::configure_metrics)
+            .default_service(web::to(|| async {
+                Err::<HttpResponse, crate::error::ApiError>(crate::error::ApiError::RouteNotFound)
+            }))
+    })
+    .workers(1)
+    .listen(listener)
+    .map_err(|source| StartupError::Bind { address, source })?
+    .run())
 }
 
 async fn openapi_json(api: web::Data<utoipa::openapi::OpenApi>) -> HttpResponse {

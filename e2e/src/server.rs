@@ -132,6 +132,8 @@ impl Server {
             // The journeys read their mail from the development mailbox unless a test
             // configures SMTP (which then takes precedence).
             .env("REISSUE_DEV_MAILBOX", "true")
+            // Servers run side by side here: none takes the metrics port unless asked to.
+            .env("REISSUE_METRICS_BIND", "off")
             .envs(options.env.iter().map(|(name, value)| (name, value)))
             .stdin(Stdio::null())
             .stdout(log.try_clone()?)

@@ -35,6 +35,28 @@ pub fn find_by_user_id(
     )
 }
 
+/// The account with this user ID, locked until the transaction ends (a login applies its
+/// outcome to the failure count it read).
+pub fn find_by_user_id_for_update(
+    conn: &mut DbConnection,
+    user_id: &str,
+) -> Result<Option<OfficeAccountRow>, StorageError> {
+    first_for_update!(
+        conn,
+        office_accounts::table.filter(office_accounts::user_id.eq(user_id)),
+        OfficeAccountRow
+    )
+}
+
+/// The account with this id, locked until the transaction ends (for a transaction that
+/// writes the account back whole).
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<OfficeAccountRow>, StorageError> {
+    first_for_update!(conn, office_accounts::table.find(id), OfficeAccountRow)
+}
+
 /// The account with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<OfficeAccountRow>, StorageError> {
     optional(

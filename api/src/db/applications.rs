@@ -38,24 +38,16 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<ApplicationRow>,
 }
 
 /// Reads one application and locks its row until the transaction ends, so that concurrent
-/// code entries cannot both spend the same try. (SQLite's `BEGIN IMMEDIATE` already serialises
-/// writers.)
+/// code entries cannot both spend the same try.
 pub fn find_for_update(
     conn: &mut DbConnection,
     id: Uuid,
 ) -> Result<Option<ApplicationRow>, StorageError> {
-    let query = || dsl::reissue_applications.find(id.to_string());
-    match conn {
-        DbConnection::Postgres(pg) => optional(
-            query()
-                .select(ApplicationRow::as_select())
-                .for_update()
-                .first(pg),
-        ),
-        DbConnection::Sqlite(sqlite) => {
-            optional(query().select(ApplicationRow::as_select()).first(sqlite))
-        }
-    }
+    first_for_update!(
+        conn,
+        dsl::reissue_applications.find(id.to_string()),
+        ApplicationRow
+    )
 }
 
 /// Unsubmitted applications of one office (to be superseded by a new one).
@@ -219,19 +211,10 @@ fn escape_like(text: &str) -> String {
 
 /// Serialises the creation of applications for one office until the transaction ends, so
 /// that simultaneous applications take turns superseding each other instead of deadlocking
-/// on the one-open-application index. PostgreSQL: a transaction-scoped advisory lock; SQLite's
-/// `BEGIN IMMEDIATE` already lets one writer in at a time.
+/// on the one-open-application index.
 pub fn lock_office(
     conn: &mut DbConnection,
     office_number: &OfficeNumber,
 ) -> Result<(), StorageError> {
-    match conn {
-        DbConnection::Postgres(pg) => {
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtext($1))")
-                .bind::<diesel::sql_types::Text, _>(office_number.as_str())
-                .execute(pg)?;
-        }
-        DbConnection::Sqlite(_) => {}
-    }
-    Ok(())
+    super::lock_key(conn, &format!("office:{}", office_number.as_str()))
 }

@@ -2,6 +2,23 @@
 //! chosen by the URL scheme, an r2d2 pool, and every query run off the async executor.
 //! Backend-specific SQL (row locks, `SKIP LOCKED`) sits in one `match` per query.
 
+/// The first row of `$query` as `$row`, locked until the transaction ends: PostgreSQL reads it
+/// `FOR UPDATE`, so a parallel transaction that wants to change the same row waits for this one
+/// instead of writing back a count it read before (SQLite's `BEGIN IMMEDIATE` already lets one
+/// writer in at a time). `$query` is evaluated once per backend arm.
+macro_rules! first_for_update {
+    ($conn:expr, $query:expr, $row:ty) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres(pg) => {
+                $crate::db::optional($query.select(<$row>::as_select()).for_update().first(pg))
+            }
+            $crate::db::DbConnection::Sqlite(sqlite) => {
+                $crate::db::optional($query.select(<$row>::as_select()).first(sqlite))
+            }
+        }
+    };
+}
+
 pub mod accounts;
 pub mod applications;
 pub mod audit;
@@ -343,6 +360,25 @@ where
             }
         }
     }
+}
+
+/// Serialises the transactions that name `key` until the transaction ends, for a limit with
+/// no row to lock (a budget counted in `rate_limit_events`, the creation of an office's
+/// application). PostgreSQL: a transaction-scoped advisory lock on a 64-bit hash of the key;
+/// SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time. Callers that take several
+/// keys in one transaction take them in one order (the client's budget first), so that two
+/// transactions cannot each hold a key the other waits for.
+pub fn lock_key(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> {
+    match conn {
+        DbConnection::Postgres(pg) => {
+            use diesel::RunQueryDsl;
+            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
+                .bind::<diesel::sql_types::Text, _>(key)
+                .execute(pg)?;
+        }
+        DbConnection::Sqlite(_) => {}
+    }
+    Ok(())
 }
 
 /// `diesel::result::Error::NotFound` as `None`.

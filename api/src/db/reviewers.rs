@@ -45,6 +45,19 @@ pub fn find_by_login(
     )
 }
 
+/// The account with this login ID, locked until the transaction ends (a login applies its
+/// outcome to the failure count it read).
+pub fn find_by_login_for_update(
+    conn: &mut DbConnection,
+    login_id: &str,
+) -> Result<Option<ReviewerRow>, StorageError> {
+    first_for_update!(
+        conn,
+        dsl::reviewers.filter(dsl::login_id.eq(login_id)),
+        ReviewerRow
+    )
+}
+
 /// The account with this id.
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ReviewerRow>, StorageError> {
     optional(

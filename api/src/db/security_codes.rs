@@ -4,7 +4,7 @@ use diesel::prelude::*;
 
 use super::models::SecurityCodeRow;
 use super::schema::security_codes::dsl;
-use super::{optional, DbConnection, StorageError};
+use super::{DbConnection, StorageError};
 
 /// Inserts a code.
 pub fn insert(conn: &mut DbConnection, row: &SecurityCodeRow) -> Result<(), StorageError> {
@@ -22,14 +22,12 @@ pub fn update(conn: &mut DbConnection, row: &SecurityCodeRow) -> Result<(), Stor
     Ok(())
 }
 
-/// One code by id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SecurityCodeRow>, StorageError> {
-    optional(
-        dsl::security_codes
-            .find(id)
-            .select(SecurityCodeRow::as_select())
-            .first(conn),
-    )
+/// One code by id, locked until the transaction ends (an entry counts a wrong try on it).
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<SecurityCodeRow>, StorageError> {
+    first_for_update!(conn, dsl::security_codes.find(id), SecurityCodeRow)
 }
 
 /// Marks every unconsumed code of an account for a purpose (its stored name) consumed at `at`.
@@ -49,19 +47,20 @@ pub fn consume_all(
     .execute(conn)?)
 }
 
-/// The newest unconsumed code of an account for a purpose (its stored name).
-pub fn latest_for_account(
+/// The newest unconsumed code of an account for a purpose (its stored name), locked until the
+/// transaction ends.
+pub fn latest_for_account_for_update(
     conn: &mut DbConnection,
     account_id: &str,
     purpose: &str,
 ) -> Result<Option<SecurityCodeRow>, StorageError> {
-    optional(
+    first_for_update!(
+        conn,
         dsl::security_codes
             .filter(dsl::account_id.eq(account_id))
             .filter(dsl::purpose.eq(purpose))
             .filter(dsl::consumed_at.is_null())
-            .order((dsl::created_at.desc(), dsl::id.desc()))
-            .select(SecurityCodeRow::as_select())
-            .first(conn),
+            .order((dsl::created_at.desc(), dsl::id.desc())),
+        SecurityCodeRow
     )
 }

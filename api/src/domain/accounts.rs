@@ -16,8 +16,8 @@ use super::audit::{AuditAction, AuditEvent};
 use super::caller::Caller;
 use super::ledger::LedgerEntry;
 use super::passwords::{
-    check_new_office_password, hash_password, login_with_lockout, verify_password, LockoutPolicy,
-    LoginAttempt, PasswordAccount,
+    self, check_new_office_password, hash_password, login_with_lockout, verify_password,
+    LockoutPolicy, LoginAttempt, PasswordAccount,
 };
 use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
 use super::sessions::OfficeIdentity;
@@ -206,6 +206,17 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<OfficeAccount>, 
         .transpose()
 }
 
+/// The account with this id, locked until the transaction ends (for a transaction that
+/// writes it back).
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<OfficeAccount>, StorageError> {
+    db::accounts::find_for_update(conn, id)?
+        .map(OfficeAccount::try_from)
+        .transpose()
+}
+
 /// The account with this user ID.
 pub fn find_by_user_id(
     conn: &mut DbConnection,
@@ -329,6 +340,15 @@ impl PasswordAccount for OfficeAccount {
         Ok(find_by_user_id(conn, login_id)?)
     }
 
+    fn find_for_update(
+        conn: &mut DbConnection,
+        login_id: &str,
+    ) -> Result<Option<Self>, DomainError> {
+        Ok(db::accounts::find_by_user_id_for_update(conn, login_id)?
+            .map(OfficeAccount::try_from)
+            .transpose()?)
+    }
+
     /// The unexpired temporary password first, then the current one.
     fn password_hashes(&self, now: OffsetDateTime) -> Vec<(OfficePassword, String)> {
         let temporary = self
@@ -381,6 +401,14 @@ impl PasswordAccount for OfficeAccount {
     }
 }
 
+/// When failed logins (and wrong current passwords) lock an office's user ID.
+fn lockout_policy(ctx: &Context) -> LockoutPolicy {
+    LockoutPolicy {
+        max_failed: ctx.limits.office_max_failed_logins,
+        lock: ctx.limits.office_lock,
+    }
+}
+
 /// `POST /auth/login`.
 pub async fn login(
     ctx: &Context,
@@ -390,10 +418,7 @@ pub async fn login(
     let attempt = LoginAttempt {
         login_id: input.user_id.as_str().to_owned(),
         password: input.password,
-        policy: LockoutPolicy {
-            max_failed: ctx.limits.office_max_failed_logins,
-            lock: ctx.limits.office_lock,
-        },
+        policy: lockout_policy(ctx),
         id_label: ID_LABEL,
         client,
     };
@@ -446,6 +471,7 @@ pub async fn change_password(
     ctx: &Context,
     identity: OfficeIdentity,
     input: ChangePasswordInput,
+    client: Caller,
 ) -> Result<OfficeSession, DomainError> {
     let account_id = identity.account_id.clone();
     let checked = ctx
@@ -453,6 +479,7 @@ pub async fn change_password(
         .run(move |conn| find(conn, &account_id))
         .await?
         .ok_or(DomainError::SessionInvalid)?;
+    passwords::refuse_if_locked(&checked, ctx.clock.now())?;
     let wrong_current = || {
         DomainError::Validation(vec![FieldError::new(
             "current_password",
@@ -472,7 +499,20 @@ pub async fn change_password(
         })
         .await?;
     if !current_ok {
-        return Err(wrong_current());
+        let (user_id, policy) = (checked.user_id.clone(), lockout_policy(ctx));
+        let answer = ctx
+            .transaction(move |tx| {
+                passwords::count_wrong_password::<OfficeAccount>(
+                    tx.conn,
+                    &user_id,
+                    policy,
+                    &client,
+                    tx.now,
+                    wrong_current(),
+                )
+            })
+            .await?;
+        return Err(answer);
     }
     let temporary = checked
         .must_change_password

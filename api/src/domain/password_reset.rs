@@ -123,7 +123,8 @@ pub async fn finish(
                 });
             }
             let account_id = reset.account_id.clone().ok_or(DomainError::NotFound)?;
-            let mut account = accounts::find(tx.conn, &account_id)?.ok_or(DomainError::NotFound)?;
+            let mut account =
+                accounts::find_for_update(tx.conn, &account_id)?.ok_or(DomainError::NotFound)?;
             check_new_office_password(input.new_password.expose(), &account.user_id, None)?;
             account.password_hash = Some(hash_password(input.new_password.expose())?);
             account.temp_password_hash = None;
@@ -178,7 +179,7 @@ fn load(
     id: &str,
     token: &str,
 ) -> Result<SecurityCode, DomainError> {
-    security_codes::find(conn, id)?
+    security_codes::find_for_update(conn, id)?
         .filter(|code| code.purpose == CodePurpose::PasswordReset)
         .filter(|code| security_codes::opens(ctx, code, token))
         .ok_or(DomainError::NotFound)

@@ -186,6 +186,12 @@ pub trait PasswordAccount: Sized + Send + 'static {
     /// The account a login ID names.
     fn find(conn: &mut DbConnection, login_id: &str) -> Result<Option<Self>, DomainError>;
 
+    /// The same, locked until the transaction ends, so that parallel failed logins each count.
+    fn find_for_update(
+        conn: &mut DbConnection,
+        login_id: &str,
+    ) -> Result<Option<Self>, DomainError>;
+
     /// The password hashes a login may match at `now`, in the order they are tried.
     fn password_hashes(&self, now: OffsetDateTime) -> Vec<(Self::Matched, String)>;
 
@@ -246,6 +252,43 @@ fn record_failure<A: PasswordAccount>(
             .record(conn)?;
     }
     Ok(())
+}
+
+/// A wrong password typed by someone the account already knows is theirs, such as the
+/// current password of a password change: counted, stored and audited like a failed login
+/// (a stolen session cannot guess the password without limit). Answers the lock when this
+/// failure causes one or the account is locked already, else `wrong`. The account is read
+/// locked, so parallel wrong tries each count.
+pub fn count_wrong_password<A: PasswordAccount>(
+    conn: &mut DbConnection,
+    login_id: &str,
+    policy: LockoutPolicy,
+    client: &Caller,
+    now: OffsetDateTime,
+    wrong: DomainError,
+) -> Result<DomainError, DomainError> {
+    let Some(mut account) = A::find_for_update(conn, login_id)? else {
+        return Ok(wrong);
+    };
+    if let Some(until) = account.locked_until().filter(|until| *until > now) {
+        return Ok(locked(until, now));
+    }
+    let failure = policy.after_failure(account.failed_logins(), now);
+    record_failure(conn, &mut account, failure, client)?;
+    Ok(failure
+        .locked_until
+        .map_or(wrong, |until| locked(until, now)))
+}
+
+/// The answer for an account that is locked at `now`, if it is.
+pub fn refuse_if_locked<A: PasswordAccount>(
+    account: &A,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    match account.locked_until().filter(|until| *until > now) {
+        Some(until) => Err(locked(until, now)),
+        None => Ok(()),
+    }
 }
 
 /// A password login to try.
@@ -338,7 +381,7 @@ where
         let outcome = ctx
             .db
             .transaction(move |conn| {
-                let Some(mut account) = A::find(conn, &login_id)? else {
+                let Some(mut account) = A::find_for_update(conn, &login_id)? else {
                     return Ok(None);
                 };
                 let unchanged = account

@@ -8,7 +8,7 @@ use time::OffsetDateTime;
 
 use super::application::seconds_until;
 use super::error::DomainError;
-use crate::db::{rate_limits, DbConnection};
+use crate::db::{self, rate_limits, DbConnection};
 
 /// One counted bucket with its limit and window.
 #[derive(Debug, Clone)]
@@ -37,11 +37,19 @@ impl Budget {
 
 /// Refuses with `RateLimited` when any budget is spent; the wait is until its oldest counted
 /// event leaves the window.
+///
+/// Each bucket is locked until the transaction ends before it is counted, so that parallel
+/// requests take turns between the count and the `record` that spends it: without, two
+/// transactions under READ COMMITTED both see 9 of 10 and both pass. The buckets are locked in
+/// the order given; callers put the client's budget first.
 pub fn check(
     conn: &mut DbConnection,
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
+    for budget in budgets {
+        db::lock_key(conn, &format!("budget:{}", budget.bucket))?;
+    }
     for budget in budgets {
         let since = now - budget.window;
         let (count, oldest) = rate_limits::count_since(conn, &budget.bucket, since)?;

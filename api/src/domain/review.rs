@@ -459,7 +459,8 @@ fn letter_for(
             (notice, password)
         }
     };
-    let account = accounts::find(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
+    let account =
+        accounts::find_for_update(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
     audit(
         conn,
         reviewer,

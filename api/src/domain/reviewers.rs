@@ -103,6 +103,15 @@ impl PasswordAccount for ReviewerAccount {
             .transpose()?)
     }
 
+    fn find_for_update(
+        conn: &mut DbConnection,
+        login_id: &str,
+    ) -> Result<Option<Self>, DomainError> {
+        Ok(db::reviewers::find_by_login_for_update(conn, login_id)?
+            .map(Self::try_from)
+            .transpose()?)
+    }
+
     fn password_hashes(&self, _now: OffsetDateTime) -> Vec<((), String)> {
         vec![((), self.password_hash.clone())]
     }

@@ -126,20 +126,23 @@ impl From<&SecurityCode> for SecurityCodeRow {
     }
 }
 
-/// One code by id.
-pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SecurityCode>, StorageError> {
-    db::security_codes::find(conn, id)?
+/// One code by id, locked until the transaction ends (an entry counts a wrong try on it).
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<SecurityCode>, StorageError> {
+    db::security_codes::find_for_update(conn, id)?
         .map(SecurityCode::try_from)
         .transpose()
 }
 
-/// The newest unconsumed code of an account for a purpose.
-pub fn latest_for_account(
+/// The newest unconsumed code of an account for a purpose, locked until the transaction ends.
+pub fn latest_for_account_for_update(
     conn: &mut DbConnection,
     account_id: &str,
     purpose: CodePurpose,
 ) -> Result<Option<SecurityCode>, StorageError> {
-    db::security_codes::latest_for_account(conn, account_id, purpose.as_str())?
+    db::security_codes::latest_for_account_for_update(conn, account_id, purpose.as_str())?
         .map(SecurityCode::try_from)
         .transpose()
 }
@@ -253,16 +256,17 @@ pub fn opens(ctx: &Context, code: &SecurityCode, token: &str) -> bool {
         .is_some_and(|hash| ctx.hasher.verify(hash, TOKEN_PURPOSE, &[&code.id, token]))
 }
 
-/// Codes per user ID and requests per client address, like the application's codes.
+/// Requests per client address and codes per user ID, like the application's codes (the
+/// client's first: budgets are locked in this order).
 pub fn budgets(ctx: &Context, user_id: &str, caller: &Caller) -> Vec<Budget> {
     vec![
+        caller.budget(ctx),
         Budget::new(
             "security:user",
             user_id,
             ctx.limits.codes_per_office,
             ctx.limits.budget_window,
         ),
-        caller.budget(ctx),
     ]
 }
 

@@ -24,14 +24,14 @@ pub async fn request_registration(
     let sent = ctx
         .transaction(move |tx| {
             let now = tx.now;
-            let account = accounts::find(tx.conn, &office.identity().account_id)?
+            let account = accounts::find_for_update(tx.conn, &office.identity().account_id)?
                 .ok_or(DomainError::SessionInvalid)?;
             rate_limit::spend(
                 tx.conn,
                 &security_codes::budgets(tx.ctx, &account.user_id, &caller),
                 now,
             )?;
-            if let Some(mut previous) = security_codes::latest_for_account(
+            if let Some(mut previous) = security_codes::latest_for_account_for_update(
                 tx.conn,
                 &account.id,
                 CodePurpose::RegisterEmail,
@@ -73,10 +73,13 @@ pub async fn confirm_registration(
 ) -> Result<SecurityEmailRegistered, DomainError> {
     ctx.transaction(move |tx| {
         let now = tx.now;
-        let mut account = accounts::find(tx.conn, &office.identity().account_id)?
+        let mut account = accounts::find_for_update(tx.conn, &office.identity().account_id)?
             .ok_or(DomainError::SessionInvalid)?;
-        let Some(mut pending) =
-            security_codes::latest_for_account(tx.conn, &account.id, CodePurpose::RegisterEmail)?
+        let Some(mut pending) = security_codes::latest_for_account_for_update(
+            tx.conn,
+            &account.id,
+            CodePurpose::RegisterEmail,
+        )?
         else {
             return Ok(Err(DomainError::NoActiveCode));
         };

@@ -85,7 +85,8 @@ pub async fn login(
     security(("office_token" = [])),
     responses(
         (status = 200, description = "Changed; a full session", body = OfficeSession),
-        (status = 422, description = "Wrong current password, or the new one breaks the rule", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Wrong current password (counted as a failed login), or the new one breaks the rule", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_locked`: too many wrong passwords in a row, at login or here (see Retry-After)", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, OfficeTokenRefused, Unavailable,
     )
 )]
@@ -93,9 +94,10 @@ pub async fn login(
 pub async fn change_password(
     state: web::Data<AppState>,
     office: AuthenticatedOffice,
+    client: ClientAddress,
     input: Input<ChangePasswordRequest>,
 ) -> Result<web::Json<OfficeSession>, ApiError> {
     Ok(web::Json(
-        accounts::change_password(&state.ctx, office.0, input.0).await?,
+        accounts::change_password(&state.ctx, office.0, input.0, client.caller()).await?,
     ))
 }

@@ -1,5 +1,6 @@
-//! `/healthz` (the process answers), `/readyz` (the database is reachable) and `/metrics`
-//! (Prometheus).
+//! `/healthz` (the process answers) and `/readyz` (the database is reachable) on the public
+//! port, and `/metrics` (Prometheus) on its own listener (`REISSUE_METRICS_BIND`, loopback by
+//! default): what it tells (traffic, refusals by limit, the mail backlog) is for operators.
 
 use actix_web::{get, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -7,9 +8,14 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use super::AppState;
 use crate::error::ApiError;
 
-/// Registers the routes.
+/// Registers the routes of the public port.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(healthz).service(readyz).service(metrics);
+    cfg.service(healthz).service(readyz);
+}
+
+/// Registers the metrics listener's only route.
+pub fn configure_metrics(cfg: &mut web::ServiceConfig) {
+    cfg.service(metrics);
 }
 
 /// Liveness: the process is up.
@@ -34,14 +40,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 }
 
 /// Prometheus metrics: requests by route and status, latency histograms, mail delivery tries,
-/// rate-limit refusals, and the outbox backlog read from the database at each scrape.
-#[utoipa::path(
-    tag = "operations",
-    responses(
-        (status = 200, description = "Metrics in the Prometheus text format", body = String, content_type = "text/plain"),
-        (status = 503, description = "The database is unreachable", body = reissue_shared::dto::Problem, content_type = "application/problem+json")
-    )
-)]
+/// rate-limit refusals, and the outbox backlog read from the database at each scrape. (Not in
+/// the OpenAPI document: it is not on the API's port.)
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let gauges = crate::domain::outbox::backlog(&state.ctx).await?;

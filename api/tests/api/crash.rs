@@ -31,6 +31,8 @@ fn start_server(
     command
         .args(["serve", "--demo"])
         .env("REISSUE_BIND", format!("127.0.0.1:{port}"))
+        // Two of these servers run at once: neither takes the metrics port.
+        .env("REISSUE_METRICS_BIND", "off")
         .env("REISSUE_DATA_DIR", data_dir)
         .env("REISSUE_SMTP_URL", smtp_url)
         .env("REISSUE_MAIL_RETRY_BASE_MS", "100")

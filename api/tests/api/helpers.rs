@@ -63,6 +63,8 @@ macro_rules! on_both_backends {
 /// A running application and what a test needs to drive it.
 pub struct TestApp {
     pub address: String,
+    /// Where `/metrics` listens (`REISSUE_METRICS_BIND`), unless a test turned it off.
+    pub metrics_address: Option<String>,
     pub client: reqwest::Client,
     pub clock: Arc<ManualClock>,
     pub context: Context,
@@ -108,6 +110,7 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
     let data_dir = tempfile::tempdir().unwrap();
     let mut env: HashMap<String, String> = HashMap::new();
     env.insert("REISSUE_BIND".into(), "127.0.0.1:0".into());
+    env.insert("REISSUE_METRICS_BIND".into(), "127.0.0.1:0".into());
     env.insert(
         "REISSUE_DATA_DIR".into(),
         data_dir.path().to_string_lossy().into_owned(),
@@ -155,6 +158,9 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
         .await
         .unwrap();
     let port = application.port();
+    let metrics_address = application
+        .metrics_port()
+        .map(|port| format!("http://127.0.0.1:{port}"));
     let context = application.context();
     let entries = parse_ledger_csv(DEMO_LEDGER).unwrap();
     let db = context.db.clone();
@@ -170,6 +176,7 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
     TestApp {
         mailbox: Mailbox::new(&address, client.clone()),
         address,
+        metrics_address,
         client,
         clock,
         context,

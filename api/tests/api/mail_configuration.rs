@@ -17,6 +17,7 @@ fn serve(data_dir: &std::path::Path, env: &[(&str, &str)], wait: Duration) -> Ou
         .current_dir(data_dir)
         .env("REISSUE_DATA_DIR", data_dir)
         .env("REISSUE_BIND", "127.0.0.1:0")
+        .env("REISSUE_METRICS_BIND", "127.0.0.1:0")
         .envs(env.iter().copied())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())

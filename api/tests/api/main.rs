@@ -22,6 +22,7 @@ mod malformed_requests;
 mod metrics;
 mod office_login;
 mod openapi;
+mod parallel_limits;
 mod review;
 mod security_email;
 mod security_headers;

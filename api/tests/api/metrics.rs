@@ -1,4 +1,5 @@
-//! `GET /metrics`: what an operator's Prometheus scrapes.
+//! `GET /metrics`: what an operator's Prometheus scrapes, on its own listener
+//! (`REISSUE_METRICS_BIND`), never on the public port.
 
 use reqwest::StatusCode;
 
@@ -21,7 +22,13 @@ async fn metrics_count_requests_by_route_refusals_by_limit_and_show_the_outbox(b
         StatusCode::TOO_MANY_REQUESTS
     );
 
-    let response = app.client.get(app.url("/metrics")).send().await.unwrap();
+    let metrics = app.metrics_address.clone().unwrap();
+    let response = app
+        .client
+        .get(format!("{metrics}/metrics"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert!(response
         .headers()
@@ -47,4 +54,28 @@ async fn metrics_count_requests_by_route_refusals_by_limit_and_show_the_outbox(b
     }
 }
 
-crate::on_both_backends!(metrics_count_requests_by_route_refusals_by_limit_and_show_the_outbox,);
+async fn the_public_port_does_not_serve_metrics_and_the_metrics_port_serves_nothing_else(
+    backend: Backend,
+) {
+    let app = spawn_app_with(backend, &[]).await;
+    let public = app.client.get(app.url("/metrics")).send().await.unwrap();
+    crate::helpers::problem(public, StatusCode::NOT_FOUND, "route_not_found").await;
+    let metrics = app.metrics_address.clone().unwrap();
+    for path in ["/api/v1/prefectures", "/healthz", "/", "/api/dev/messages"] {
+        let response = app
+            .client
+            .get(format!("{metrics}{path}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+    // Turned off, there is no listener at all.
+    let off = spawn_app_with(backend, &[("REISSUE_METRICS_BIND", "off")]).await;
+    assert!(off.metrics_address.is_none());
+}
+
+crate::on_both_backends!(
+    metrics_count_requests_by_route_refusals_by_limit_and_show_the_outbox,
+    the_public_port_does_not_serve_metrics_and_the_metrics_port_serves_nothing_else,
+);

@@ -6,7 +6,7 @@ use std::time::Duration;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::helpers::{problem, spawn_app, Backend, Created, TestApp};
+use crate::helpers::{problem, spawn_app, spawn_app_with, Backend, Created, TestApp};
 
 /// Submits, reviews and approves an application of `office` in 東京都; returns it and a token.
 async fn approved(app: &TestApp, office: &str, email: &str) -> (Created, String) {
@@ -283,6 +283,59 @@ async fn three_wrong_passwords_lock_the_user_id_for_30_minutes(backend: Backend)
     .await;
 }
 
+async fn wrong_current_passwords_count_as_failed_logins(backend: Backend) {
+    // Locked for 10 minutes, so the session (30 minutes) outlives the lock.
+    let app = spawn_app_with(backend, &[("REISSUE_OFFICE_LOCK_SECONDS", "600")]).await;
+    app.create_office_account("13", "1311111111", "KJ1311111111", "right-password-99")
+        .await;
+    let session: serde_json::Value = login(&app, "KJ1311111111", "right-password-99")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = session["access_token"].as_str().unwrap().to_owned();
+    // A wrong login first: the password change's wrong tries add to the same count.
+    problem(
+        login(&app, "KJ1311111111", "wrong").await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    let wrong = problem(
+        change_password(&app, &token, "not-the-current-1", "another-password-42").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(wrong["errors"][0]["field"], "current_password");
+    problem(
+        change_password(&app, &token, "not-the-current-2", "another-password-42").await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    // Locked: not even the right current password changes it, nor does a login get in.
+    problem(
+        change_password(&app, &token, "right-password-99", "another-password-42").await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    problem(
+        login(&app, "KJ1311111111", "right-password-99").await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    app.advance(Duration::from_secs(601));
+    assert_eq!(
+        change_password(&app, &token, "right-password-99", "another-password-42")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
 async fn the_notice_is_only_for_approved_applications_of_ones_own_prefecture(backend: Backend) {
     let app = spawn_app(backend).await;
     let created = app
@@ -361,5 +414,6 @@ crate::on_both_backends!(
     a_reprint_after_posting_voids_the_old_temporary_password,
     a_temporary_password_expires_after_21_days,
     three_wrong_passwords_lock_the_user_id_for_30_minutes,
+    wrong_current_passwords_count_as_failed_logins,
     the_notice_is_only_for_approved_applications_of_ones_own_prefecture,
 );

@@ -34,7 +34,6 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/password-resets/{id}/password"),
     ("get", "/healthz"),
     ("get", "/readyz"),
-    ("get", "/metrics"),
     ("get", "/api/dev/messages"),
     ("get", "/dev/mailbox"),
 ];
