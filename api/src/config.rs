@@ -203,8 +203,11 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     /// Folder for the SQLite file and the generated secret key.
     pub data_dir: PathBuf,
-    /// `REISSUE_SECRET_KEY`: HMAC key for codes and tokens.
+    /// `REISSUE_SECRET_KEY`: the root of every key (session tokens, stored hashes, sealing).
     pub secret_key: Secret,
+    /// `REISSUE_PREVIOUS_SECRET_KEYS`: secrets replaced by a rotation, newest first; what they
+    /// made is still accepted until it expires.
+    pub previous_secret_keys: Vec<Secret>,
     /// Mail delivery.
     pub mail: MailSettings,
     /// The code rules' limits.
@@ -475,6 +478,7 @@ impl Settings {
             database_url,
             data_dir,
             secret_key,
+            previous_secret_keys: previous_secret_keys(&env)?,
             mail,
             limits,
             sweep_interval: env
@@ -486,6 +490,25 @@ impl Settings {
             metrics_bind: metrics_bind(&env)?,
         })
     }
+}
+
+/// `REISSUE_PREVIOUS_SECRET_KEYS`: secrets separated by commas or white space, each as long as
+/// `REISSUE_SECRET_KEY` must be.
+fn previous_secret_keys(env: &Reader<'_>) -> Result<Vec<Secret>, SettingsError> {
+    let Some(text) = env.string("REISSUE_PREVIOUS_SECRET_KEYS") else {
+        return Ok(Vec::new());
+    };
+    text.split([',', ' ', '\t', '\n'])
+        .filter(|entry| !entry.is_empty())
+        .map(|entry| {
+            parse_secret_key(entry).map_err(|_| SettingsError::Invalid {
+                variable: "REISSUE_PREVIOUS_SECRET_KEYS",
+                message: format!(
+                    "every previous key must be at least {MIN_SECRET_KEY_LENGTH} bytes, like REISSUE_SECRET_KEY"
+                ),
+            })
+        })
+        .collect()
 }
 
 fn parse_secret_key(raw: &str) -> Result<Secret, SettingsError> {
@@ -594,6 +617,28 @@ mod tests {
         assert!(error
             .unwrap_or_default()
             .starts_with("REISSUE_METRICS_BIND"));
+    }
+
+    #[test]
+    fn previous_secret_keys_are_read_in_order_and_each_must_be_long_enough() {
+        let old = "old-secret-old-secret-old-secret-1";
+        let older = "older-secret-older-secret-older-22";
+        let keys = settings(&[("REISSUE_PREVIOUS_SECRET_KEYS", &format!("{old}, {older}"))])
+            .map(|s| s.previous_secret_keys);
+        let keys: Vec<Vec<u8>> = keys
+            .map(|keys| keys.iter().map(|k| k.expose().to_vec()).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            keys,
+            vec![old.as_bytes().to_vec(), older.as_bytes().to_vec()]
+        );
+        assert!(settings(&[]).is_ok_and(|s| s.previous_secret_keys.is_empty()));
+        let error = settings(&[("REISSUE_PREVIOUS_SECRET_KEYS", &format!("{old},short"))])
+            .err()
+            .map(|e| e.to_string());
+        assert!(error
+            .unwrap_or_default()
+            .starts_with("REISSUE_PREVIOUS_SECRET_KEYS"));
     }
 
     #[test]

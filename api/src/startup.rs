@@ -17,7 +17,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Settings;
 use crate::db::Database;
 use crate::domain::outbox::DevMailbox;
-use crate::domain::secrets::Hasher;
+use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::{sweeper, Context};
 use crate::mail::outbox::{OutboxWorker, BATCH, WORKERS};
 use crate::mail::transport::Transport;
@@ -78,11 +78,12 @@ impl Application {
             smtp_connections,
         )?;
         let wakeup = Arc::new(Notify::new());
+        let keys = KeyRing::new(&settings.secret_key, &settings.previous_secret_keys);
         let context = Context {
             db,
             clock,
-            hasher: Hasher::new(settings.secret_key.clone()),
-            sessions: crate::domain::sessions::SessionKeys::new(&settings.secret_key),
+            hasher: Hasher::new(keys.clone()),
+            sessions: crate::domain::sessions::SessionKeys::new(&keys),
             limits: Arc::new(settings.limits.clone()),
             mail_wakeup: wakeup.clone(),
             passwords: crate::domain::passwords::PasswordWorkers::start(

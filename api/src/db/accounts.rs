@@ -91,6 +91,22 @@ pub fn insert_notice(conn: &mut DbConnection, row: &NoticeRow) -> Result<(), Sto
     Ok(())
 }
 
+/// Notices still holding a sealed temporary password that was issued before `before`, oldest
+/// first, at most `limit`.
+pub fn sealed_issued_before(
+    conn: &mut DbConnection,
+    before: time::PrimitiveDateTime,
+    limit: i64,
+) -> Result<Vec<NoticeRow>, StorageError> {
+    Ok(notices::table
+        .filter(notices::sealed_password.is_not_null())
+        .filter(notices::issued_at.lt(before))
+        .order(notices::issued_at.asc())
+        .limit(limit)
+        .select(NoticeRow::as_select())
+        .load(conn)?)
+}
+
 /// Writes every field of a notice.
 pub fn update_notice(conn: &mut DbConnection, row: &NoticeRow) -> Result<(), StorageError> {
     diesel::update(notices::table.find(&row.id))

@@ -258,6 +258,30 @@ pub fn update_notice(conn: &mut DbConnection, notice: &Notice) -> Result<(), Sto
     db::accounts::update_notice(conn, &NoticeRow::from(notice))
 }
 
+/// Forgets the sealed copies of temporary passwords that have expired (the lifetime after their
+/// notice was issued): nobody can log in with them any more, and a copy that is kept can only
+/// leak. Printing such a notice issues a new temporary password, as after posting. Returns the
+/// notices whose copy was forgotten (at most `limit`, oldest first).
+pub fn purge_expired_sealed_passwords(
+    conn: &mut DbConnection,
+    now: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<Notice>, StorageError> {
+    let expired = db::accounts::sealed_issued_before(
+        conn,
+        to_db_time(now - TEMPORARY_PASSWORD_LIFETIME),
+        limit,
+    )?;
+    let mut purged = Vec::with_capacity(expired.len());
+    for row in expired {
+        let mut notice = Notice::try_from(row)?;
+        notice.sealed_password = None;
+        update_notice(conn, &notice)?;
+        purged.push(notice);
+    }
+    Ok(purged)
+}
+
 /// The sealer of temporary passwords waiting to be printed.
 pub fn notice_sealer(ctx: &Context) -> Sealer {
     Sealer::new(&ctx.hasher, "notice-password")
@@ -301,11 +325,13 @@ pub fn issue_temporary_password(
     account.temp_password_expires_at = Some(now + TEMPORARY_PASSWORD_LIFETIME);
     account.updated_at = now;
     store(conn, &account)?;
+    let notice_id = uuid::Uuid::now_v7().to_string();
+    let sealed = notice_sealer(ctx).seal(&password, &[&notice_id, &account.id])?;
     let notice = Notice {
-        id: uuid::Uuid::now_v7().to_string(),
+        id: notice_id,
         application_id: application.id.to_string(),
         account_id: account.id.clone(),
-        sealed_password: Some(notice_sealer(ctx).seal(&password)?),
+        sealed_password: Some(sealed),
         issued_at: now,
         mailed_at: None,
         voided_at: None,

@@ -75,6 +75,8 @@ pub enum AuditAction {
     PasswordResetRequested,
     /// A wrong reset or registration code was entered.
     SecurityCodeWrong,
+    /// The sealed copy of an expired temporary password was forgotten.
+    SealedPasswordPurged,
 }
 
 impl AuditAction {
@@ -114,6 +116,7 @@ impl AuditAction {
             Self::SecurityEmailRegistered => "security_email_registered",
             Self::PasswordResetRequested => "password_reset_requested",
             Self::SecurityCodeWrong => "security_code_wrong",
+            Self::SealedPasswordPurged => "sealed_password_purged",
         }
     }
 }

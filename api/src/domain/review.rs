@@ -430,7 +430,7 @@ fn letter_for(
         notice
             .sealed_password
             .as_deref()
-            .and_then(|sealed| sealer.open(sealed))
+            .and_then(|sealed| sealer.open(sealed, &[&notice.id, &notice.account_id]))
             .map(|password| (notice.clone(), password))
     });
     let (notice, password) = match open {
@@ -449,7 +449,7 @@ fn letter_for(
             let password = notice
                 .sealed_password
                 .as_deref()
-                .and_then(|s| sealer.open(s))
+                .and_then(|s| sealer.open(s, &[&notice.id, &notice.account_id]))
                 .ok_or_else(|| {
                     DomainError::Internal(format!(
                         "the new notice of application {} does not open",

@@ -9,8 +9,8 @@ use time::OffsetDateTime;
 use reissue_shared::admin::ReviewerRole;
 use reissue_shared::PrefectureCode;
 
+use super::secrets::KeyRing;
 use super::DomainError;
-use crate::config::Secret;
 
 const REVIEWER_AUDIENCE: &str = "reissue-admin";
 const OFFICE_AUDIENCE: &str = "reissue-office";
@@ -91,19 +91,27 @@ struct OfficeClaims {
     exp: i64,
 }
 
-/// Signing keys of session tokens (HS256 with the server secret).
+/// Signing keys of session tokens: HS256 with the token subkey of the server secret, named in
+/// the header by its key id (`kid`), so that during a rotation a token signed with a previous
+/// secret is checked with that secret's key, and one with an unknown `kid` is refused unread.
 #[derive(Clone)]
 pub struct SessionKeys {
+    key_id: String,
     encoding: EncodingKey,
-    decoding: DecodingKey,
+    /// Every secret's key, current first.
+    decoding: Vec<(String, DecodingKey)>,
 }
 
 impl SessionKeys {
-    /// Keys from the server secret.
-    pub fn new(secret: &Secret) -> Self {
+    /// Keys from the server's key ring.
+    pub fn new(keys: &KeyRing) -> Self {
         Self {
-            encoding: EncodingKey::from_secret(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
+            key_id: keys.current_key_id().to_owned(),
+            encoding: EncodingKey::from_secret(keys.current_token_key()),
+            decoding: keys
+                .token_keys()
+                .map(|(id, key)| (id.to_owned(), DecodingKey::from_secret(key)))
+                .collect(),
         }
     }
 
@@ -179,7 +187,11 @@ impl SessionKeys {
     }
 
     fn sign(&self, claims: &impl Serialize) -> Result<String, DomainError> {
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), claims, &self.encoding)
+        let header = Header {
+            kid: Some(self.key_id.clone()),
+            ..Header::new(Algorithm::HS256)
+        };
+        jsonwebtoken::encode(&header, claims, &self.encoding)
             .map_err(|e| DomainError::Internal(format!("signing a token: {e}")))
     }
 
@@ -189,7 +201,16 @@ impl SessionKeys {
         audience: &str,
         now: OffsetDateTime,
     ) -> Result<C, DomainError> {
-        let claims = jsonwebtoken::decode::<C>(token, &self.decoding, &validation(audience))
+        let key_id = jsonwebtoken::decode_header(token)
+            .ok()
+            .and_then(|header| header.kid)
+            .ok_or(DomainError::SessionInvalid)?;
+        let (_, key) = self
+            .decoding
+            .iter()
+            .find(|(id, _)| *id == key_id)
+            .ok_or(DomainError::SessionInvalid)?;
+        let claims = jsonwebtoken::decode::<C>(token, key, &validation(audience))
             .map_err(|_| DomainError::SessionInvalid)?
             .claims;
         if claims.exp() <= now.unix_timestamp() {
@@ -231,8 +252,18 @@ fn validation(audience: &str) -> Validation {
 mod tests {
     use super::*;
 
+    use crate::config::Secret;
+
+    const SECRET: &[u8] = b"0123456789abcdef0123456789abcdef";
+    const NEXT: &[u8] = b"the-next-secret-the-next-secret!";
+
+    fn ring(current: &[u8], previous: &[&[u8]]) -> KeyRing {
+        let previous: Vec<Secret> = previous.iter().map(|p| Secret::new(p.to_vec())).collect();
+        KeyRing::new(&Secret::new(current.to_vec()), &previous)
+    }
+
     fn keys() -> SessionKeys {
-        SessionKeys::new(&Secret::new(b"0123456789abcdef0123456789abcdef".to_vec()))
+        SessionKeys::new(&ring(SECRET, &[]))
     }
 
     fn reviewer() -> Reviewer {
@@ -267,7 +298,7 @@ mod tests {
     #[test]
     fn forged_and_unsigned_tokens_are_refused() {
         let now = OffsetDateTime::now_utc();
-        let other = SessionKeys::new(&Secret::new(b"another-secret-another-secret-xx".to_vec()));
+        let other = SessionKeys::new(&ring(b"another-secret-another-secret-xx", &[]));
         let forged = other
             .issue_reviewer(&reviewer(), now, now + std::time::Duration::from_secs(60))
             .unwrap_or_default();
@@ -279,6 +310,35 @@ mod tests {
             .verify_reviewer(&format!("{header}.{payload}."), now)
             .is_err());
         assert!(keys().verify_reviewer("garbage", now).is_err());
+    }
+
+    #[test]
+    fn a_token_names_its_key_and_outlives_a_rotation_only_while_its_secret_is_previous() {
+        let now = OffsetDateTime::now_utc();
+        let later = now + std::time::Duration::from_secs(60);
+        let token = keys()
+            .issue_reviewer(&reviewer(), now, later)
+            .unwrap_or_default();
+        let kid = jsonwebtoken::decode_header(&token).ok().and_then(|h| h.kid);
+        assert_eq!(kid.as_deref(), Some(ring(SECRET, &[]).current_key_id()));
+        let rotated = SessionKeys::new(&ring(NEXT, &[SECRET]));
+        assert_eq!(rotated.verify_reviewer(&token, now).ok(), Some(reviewer()));
+        let after = SessionKeys::new(&ring(NEXT, &[]));
+        assert!(after.verify_reviewer(&token, now).is_err());
+        // New tokens carry the new key's id and are refused by a server that lacks it.
+        let new_token = rotated
+            .issue_reviewer(&reviewer(), now, later)
+            .unwrap_or_default();
+        assert!(after.verify_reviewer(&new_token, now).is_ok());
+        assert!(keys().verify_reviewer(&new_token, now).is_err());
+        // A token without a key id (as releases before key ids signed them) is refused.
+        let unnamed = jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &serde_json::json!({"sub": "r1", "aud": REVIEWER_AUDIENCE, "exp": later.unix_timestamp()}),
+            &EncodingKey::from_secret(ring(SECRET, &[]).current_token_key()),
+        )
+        .unwrap_or_default();
+        assert!(keys().verify_reviewer(&unnamed, now).is_err());
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! The background sweeper: marks unsubmitted applications past their lifetime as expired and
-//! forgets rate-limit events older than every window.
+//! The background sweeper: marks unsubmitted applications past their lifetime as expired,
+//! forgets the sealed copies of expired temporary passwords, and forgets rate-limit events
+//! older than every window.
 
 use std::time::Duration;
 
@@ -23,7 +24,26 @@ pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
             )
             .record(conn)?;
         }
-        let longest = ctx.limits.budget_window.max(ctx.limits.client_window);
+        for notice in super::accounts::purge_expired_sealed_passwords(conn, now, 500)? {
+            let account = super::accounts::find(conn, &notice.account_id)?;
+            AuditEvent {
+                occurred_at: now,
+                actor: "system".into(),
+                action: AuditAction::SealedPasswordPurged,
+                application_id: uuid::Uuid::parse_str(&notice.application_id).ok(),
+                office_number: account
+                    .as_ref()
+                    .map(|a| a.office_number.as_str().to_owned()),
+                prefecture_code: account.as_ref().map(|a| a.prefecture.as_str().to_owned()),
+                detail: format!("notice {}: temporary password expired", notice.id),
+            }
+            .record(conn)?;
+        }
+        let longest = ctx
+            .limits
+            .budget_window
+            .max(ctx.limits.client_window)
+            .max(ctx.limits.login_window);
         db::rate_limits::delete_before(conn, now - longest)?;
         Ok(expired.len())
     })

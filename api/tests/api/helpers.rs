@@ -72,6 +72,8 @@ pub struct TestApp {
     /// The demo reviewers are stored on first use (hashing their passwords takes a moment).
     reviewers: tokio::sync::OnceCell<()>,
     postgres_database: Option<String>,
+    /// The settings that point a second server at this one's storage.
+    storage: Vec<(String, String)>,
     _data_dir: tempfile::TempDir,
 }
 
@@ -151,6 +153,10 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
     for (key, value) in overrides {
         env.insert((*key).to_owned(), (*value).to_owned());
     }
+    let storage: Vec<(String, String)> = ["REISSUE_DATA_DIR", "REISSUE_DATABASE_URL"]
+        .into_iter()
+        .filter_map(|name| env.get(name).map(|value| (name.to_owned(), value.clone())))
+        .collect();
     let lookup = env;
     let settings = Settings::from_lookup(&move |name| lookup.get(name).cloned()).unwrap();
     let clock = Arc::new(ManualClock::new());
@@ -182,6 +188,7 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
         context,
         reviewers: tokio::sync::OnceCell::new(),
         postgres_database,
+        storage,
         _data_dir: data_dir,
     }
 }
@@ -205,6 +212,23 @@ impl Drop for TestApp {
 }
 
 impl TestApp {
+    /// Another server on this one's database (and data folder), with `overrides`: a restart
+    /// with other settings, or a second instance. The first server keeps the database.
+    pub async fn another_server(&self, overrides: &[(&str, &str)]) -> TestApp {
+        let mut settings: Vec<(&str, &str)> = self
+            .storage
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+            .collect();
+        settings.extend_from_slice(overrides);
+        let backend = if self.postgres_database.is_some() {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        };
+        spawn(backend, &settings, None).await
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

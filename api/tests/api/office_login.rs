@@ -239,6 +239,42 @@ async fn a_temporary_password_expires_after_21_days(backend: Backend) {
     .await;
 }
 
+async fn the_sealed_copy_of_an_expired_temporary_password_is_forgotten(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let (created, _) = approved(&app, "1311111111", "unprinted@example.jp").await;
+    let sealed_copies = || async {
+        let id = created.id.clone();
+        app.context
+            .db
+            .run(move |conn| {
+                reissue_api::domain::accounts::current_notice(conn, &id)
+                    .map(|notice| notice.and_then(|n| n.sealed_password))
+            })
+            .await
+            .unwrap()
+    };
+    reissue_api::domain::sweeper::sweep_once(&app.context)
+        .await
+        .unwrap();
+    assert!(sealed_copies().await.is_some(), "kept while it can be used");
+    app.advance(Duration::from_secs(21 * 24 * 60 * 60 + 1));
+    reissue_api::domain::sweeper::sweep_once(&app.context)
+        .await
+        .unwrap();
+    assert_eq!(sealed_copies().await, None);
+    assert!(app
+        .audit_actions(&created)
+        .await
+        .contains(&"sealed_password_purged".to_owned()));
+    // Printing it now issues a new temporary password, which logs in.
+    let token = app.admin_token("demo-tokyo").await;
+    let (user_id, password, _) = print_notice(&app, &token, &created).await;
+    assert_eq!(
+        login(&app, &user_id, &password).await.status(),
+        StatusCode::OK
+    );
+}
+
 async fn three_wrong_passwords_lock_the_user_id_for_30_minutes(backend: Backend) {
     let app = spawn_app(backend).await;
     app.create_office_account("13", "1311111111", "KJ1311111111", "right-password-99")
@@ -413,6 +449,7 @@ crate::on_both_backends!(
     the_old_password_works_until_the_first_login_with_the_temporary_password,
     a_reprint_after_posting_voids_the_old_temporary_password,
     a_temporary_password_expires_after_21_days,
+    the_sealed_copy_of_an_expired_temporary_password_is_forgotten,
     three_wrong_passwords_lock_the_user_id_for_30_minutes,
     wrong_current_passwords_count_as_failed_logins,
     the_notice_is_only_for_approved_applications_of_ones_own_prefecture,
