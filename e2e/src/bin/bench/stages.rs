@@ -523,7 +523,8 @@ async fn read(
 }
 
 /// Reviewer logins (argon2id verification) at the login concurrency, spread over the
-/// benchmark reviewers and the instances.
+/// benchmark reviewers and the instances, each from its own client address (in 172.16.0.0/12):
+/// from one address, the per-client login throttle would refuse all but the first few.
 async fn logins(
     plan: &Plan,
     http: &reqwest::Client,
@@ -550,6 +551,10 @@ async fn logins(
             };
             let request = http
                 .post(format!("{base}/api/v1/admin/sessions"))
+                .header(
+                    "x-forwarded-for",
+                    format!("172.16.{}.{}", index / 256, index % 256),
+                )
                 .json(&body);
             async move {
                 if rec.call(LOGIN, request, StatusCode::OK).await.is_some() {
