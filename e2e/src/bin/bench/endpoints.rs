@@ -19,3 +19,11 @@ pub const APPLICATION: &str = "GET /reissue-applications/{id}";
 pub const BARE: &str = "GET /ping (bare actix-web)";
 /// Reviewer login.
 pub const LOGIN: &str = "POST /admin/sessions";
+/// Reviewer login of the flood, with an unknown ID: its transport errors and wrong answers.
+pub const FLOOD_LOGIN: &str = "POST /admin/sessions (flood)";
+/// A flood login checked and refused: argon2 ran against the dummy hash.
+pub const FLOOD_REFUSED: &str = "401 invalid_credentials";
+/// A flood login the login throttle refused before any password work.
+pub const FLOOD_THROTTLED: &str = "429 rate_limited";
+/// A flood login refused at once because the argon2 queue was full.
+pub const FLOOD_BUSY: &str = "503 service_unavailable";

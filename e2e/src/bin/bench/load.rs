@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 use std::future::Future;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -72,6 +72,26 @@ impl Recorder {
         request: reqwest::RequestBuilder,
         expected: StatusCode,
     ) -> Option<Vec<u8>> {
+        let (status, body, elapsed) = self.send(endpoint, request).await?;
+        if status != expected {
+            self.error(
+                endpoint,
+                format!("{status}: {}", String::from_utf8_lossy(&body)),
+            );
+            return None;
+        }
+        self.latencies.entry(endpoint).or_default().push(elapsed);
+        Some(body)
+    }
+
+    /// Sends `request` and reads the whole body: its status, body and latency, or `None` with
+    /// the transport error recorded under `endpoint`. For a request with more than one right
+    /// answer, whose caller judges the status and records the latency itself.
+    pub async fn send(
+        &mut self,
+        endpoint: &'static str,
+        request: reqwest::RequestBuilder,
+    ) -> Option<(StatusCode, Vec<u8>, Duration)> {
         self.requests += 1;
         let started = Instant::now();
         let response = match request.send().await {
@@ -90,15 +110,7 @@ impl Recorder {
             }
         };
         let elapsed = started.elapsed();
-        if status != expected {
-            self.error(
-                endpoint,
-                format!("{status}: {}", String::from_utf8_lossy(&body)),
-            );
-            return None;
-        }
-        self.latencies.entry(endpoint).or_default().push(elapsed);
-        Some(body.to_vec())
+        Some((status, body.to_vec(), elapsed))
     }
 
     /// Latency per endpoint (sorts each endpoint's samples).
@@ -147,6 +159,43 @@ where
             }
         });
     }
+    (gather(tasks).await, started.elapsed())
+}
+
+/// Runs jobs with `concurrency` tasks until `stop` is set (each task finishes the job it is
+/// on): for a measurement that lasts as long as something else does. Returns what all tasks
+/// recorded and the wall-clock time.
+pub async fn run_until<F, Fut>(
+    concurrency: usize,
+    stop: Arc<AtomicBool>,
+    job: F,
+) -> (Recorder, Duration)
+where
+    F: Fn(usize, Recorder) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Recorder> + Send + 'static,
+{
+    let job = Arc::new(job);
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for _ in 0..concurrency.max(1) {
+        let job = Arc::clone(&job);
+        let next = Arc::clone(&next);
+        let stop = Arc::clone(&stop);
+        tasks.spawn(async move {
+            let mut recorder = Recorder::default();
+            while !stop.load(Ordering::Relaxed) {
+                let index = next.fetch_add(1, Ordering::Relaxed);
+                recorder = job(index, recorder).await;
+            }
+            recorder
+        });
+    }
+    (gather(tasks).await, started.elapsed())
+}
+
+/// What the tasks recorded, merged.
+async fn gather(mut tasks: tokio::task::JoinSet<Recorder>) -> Recorder {
     let mut all = Recorder::default();
     while let Some(joined) = tasks.join_next().await {
         match joined {
@@ -154,7 +203,7 @@ where
             Err(error) => all.error("load generator", format!("task failed: {error}")),
         }
     }
-    (all, started.elapsed())
+    all
 }
 
 /// p50, p99 and max of a set of latencies, in milliseconds.
@@ -208,5 +257,23 @@ mod tests {
         assert_eq!(latency.p99_ms, 198.0);
         assert_eq!(latency.max_ms, 200.0);
         assert_eq!(Latency::of(&mut []).p99_ms, 0.0);
+    }
+
+    #[tokio::test]
+    async fn jobs_run_until_stopped() {
+        let stop = Arc::new(AtomicBool::new(false));
+        let stopper = Arc::clone(&stop);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            stopper.store(true, Ordering::Relaxed);
+        });
+        let (recorder, elapsed) = run_until(3, stop, |_, mut rec| async move {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            rec.completed += 1;
+            rec
+        })
+        .await;
+        assert!(recorder.completed >= 3, "{}", recorder.completed);
+        assert!(elapsed >= Duration::from_millis(50));
     }
 }

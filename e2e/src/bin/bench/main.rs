@@ -3,8 +3,9 @@
 //! It starts the real release server on loopback and drives the complete applicant flow
 //! (create → prefecture → verify with the code from the SMTP sink → submit) from a Rust load
 //! generator at several concurrencies, on SQLite, on PostgreSQL, and on two instances sharing
-//! one PostgreSQL database; measures the read endpoints, reviewer logins (argon2id) and a bare
-//! actix-web JSON endpoint as the baseline; and writes `report.md` and `report.json`.
+//! one PostgreSQL database; measures the read endpoints, reviewer logins (argon2id), a flood of
+//! logins with unknown IDs under the server's default throttles (issue 11) and a bare actix-web
+//! JSON endpoint as the baseline; and writes `report.md` and `report.json`.
 //! `./dev bench` builds what it needs and runs it; `bench --help` lists the options.
 
 mod baseline;
@@ -44,6 +45,10 @@ struct Args {
     /// Concurrency of the login measurement.
     #[arg(long, default_value_t = 16)]
     login_concurrency: usize,
+    /// Logins with unknown IDs sent all at once per backend, while the reads are measured
+    /// (0: no flood).
+    #[arg(long, default_value_t = 1000)]
+    flood_logins: usize,
     /// Concurrency levels, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "1,16,64,256")]
     concurrency: Vec<usize>,
@@ -113,6 +118,8 @@ pub struct Plan {
     pub logins: usize,
     /// Concurrency of the logins.
     pub login_concurrency: usize,
+    /// Logins of the flood, all at once (0: none).
+    pub flood_logins: usize,
     /// Concurrency levels.
     pub concurrency: Vec<usize>,
     /// Stages to run.
@@ -185,6 +192,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         requests: (args.requests / divisor).max(1),
         logins: (args.logins / divisor).max(1),
         login_concurrency: args.login_concurrency.max(1),
+        // Scaled like the other counts, but never to none.
+        flood_logins: if args.flood_logins == 0 {
+            0
+        } else {
+            (args.flood_logins / divisor).max(1)
+        },
         concurrency: args.concurrency.iter().map(|c| (*c).max(1)).collect(),
         stages,
         server,

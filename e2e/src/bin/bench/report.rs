@@ -1,5 +1,5 @@
-//! What a run measured, the targets it is judged against (issue 6), and the Markdown and JSON
-//! forms of both.
+//! What a run measured, the targets it is judged against (issues 6 and 11), and the Markdown
+//! and JSON forms of both.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -10,7 +10,8 @@ use serde::Serialize;
 
 use crate::cpu::CpuUse;
 use crate::endpoints::{
-    APPLICATION, CREATE, FLOW, PREFECTURE, PREFECTURES, SUBMISSION, VERIFICATION,
+    APPLICATION, CREATE, FLOOD_BUSY, FLOOD_REFUSED, FLOOD_THROTTLED, FLOW, PREFECTURE, PREFECTURES,
+    SUBMISSION, VERIFICATION,
 };
 use crate::load::{Latency, Recorder};
 use crate::spa::SpaReport;
@@ -31,6 +32,10 @@ const NO_DROP_TOLERANCE: f64 = 0.05;
 /// Read targets are judged from this concurrency up: at concurrency 1 throughput is just the
 /// inverse of latency.
 const READ_JUDGED_FROM: usize = 16;
+/// Target (issue 11): peak RSS of each instance during the login flood, in MiB.
+const FLOOD_RSS_MIB: f64 = 200.0;
+/// Target (issue 11): p99 of the reads during the login flood, in ms.
+const FLOOD_READ_P99_MS: f64 = 50.0;
 
 /// The machine and the code measured.
 #[derive(Debug, Serialize)]
@@ -137,6 +142,10 @@ pub struct Settings {
     pub logins: usize,
     /// Their concurrency.
     pub login_concurrency: usize,
+    /// Logins of the flood, sent all at once (0: no flood).
+    pub flood_logins: usize,
+    /// Tasks reading during the flood.
+    pub flood_readers: usize,
     /// actix workers of the server (its default) and of the baseline.
     pub workers: usize,
     /// The server binary.
@@ -325,6 +334,109 @@ impl LoginResult {
     }
 }
 
+/// The login flood: logins with unknown IDs sent all at once while the reads are measured.
+#[derive(Debug, Serialize)]
+pub struct LoginFlood {
+    /// Logins sent, all at once.
+    pub logins: usize,
+    /// From the first login sent to the last one answered.
+    pub seconds: f64,
+    /// Count and latency of each right answer, by status and problem code (every one is
+    /// listed, with count 0 when it did not occur).
+    pub answers: BTreeMap<String, Latency>,
+    /// Logins answered otherwise (another status or problem code) or not at all.
+    pub errors: usize,
+    /// The first few.
+    pub error_samples: Vec<String>,
+    /// Latency of the successful reads during the flood, per endpoint.
+    pub reads: BTreeMap<String, Latency>,
+    /// Reads sent.
+    pub read_requests: usize,
+    /// Successful reads per second, all endpoints together.
+    pub reads_per_s: f64,
+    /// Failed reads.
+    pub read_errors: usize,
+    /// The first few.
+    pub read_error_samples: Vec<String>,
+    /// Resident memory of each instance just before the flood (MiB).
+    pub rss_before_mib: Vec<Option<f64>>,
+    /// Peak RSS of each instance during the flood (MiB).
+    pub peak_rss_mib: Vec<Option<f64>>,
+    /// Whether the peak covers the whole process life (the kernel refused the reset).
+    pub peak_rss_since_start: bool,
+    /// Where the machine's CPU time went.
+    pub cpu: CpuUse,
+}
+
+impl LoginFlood {
+    /// Summarises the flood and the reads beside it.
+    pub fn new(
+        logins: usize,
+        (mut flood, elapsed): (Recorder, Duration),
+        (mut reads, read_elapsed): (Recorder, Duration),
+        (peak_rss_mib, memory_reset): (Vec<Option<f64>>, bool),
+        rss_before_mib: Vec<Option<f64>>,
+        cpu: CpuUse,
+    ) -> Self {
+        let mut answers = flood.latency_per_endpoint();
+        for answer in [FLOOD_REFUSED, FLOOD_THROTTLED, FLOOD_BUSY] {
+            answers.entry(answer.to_owned()).or_default();
+        }
+        Self {
+            logins,
+            seconds: elapsed.as_secs_f64(),
+            answers,
+            errors: flood.errors,
+            error_samples: flood.error_samples,
+            reads: reads.latency_per_endpoint(),
+            read_requests: reads.requests,
+            reads_per_s: reads.completed as f64 / read_elapsed.as_secs_f64().max(f64::EPSILON),
+            read_errors: reads.errors,
+            read_error_samples: reads.error_samples,
+            rss_before_mib,
+            peak_rss_mib,
+            peak_rss_since_start: !memory_reset,
+            cpu,
+        }
+    }
+
+    /// One line for the progress output: the answers, the memory and the reads' p99.
+    pub fn summary(&self) -> String {
+        let answers = self
+            .answers
+            .iter()
+            .map(|(answer, latency)| format!("{} × {answer}", latency.count))
+            .collect::<Vec<_>>()
+            .join(", ");
+        format!(
+            "{answers}, {} errors; peak RSS {} MiB; read p99 {} ms",
+            self.errors,
+            rss(&self.peak_rss_mib),
+            self.worst_read_p99()
+                .map_or_else(|| "–".to_owned(), |(p99, _)| ms(p99))
+        )
+    }
+
+    /// The highest p99 of the read endpoints and its endpoint.
+    pub fn worst_read_p99(&self) -> Option<(f64, &str)> {
+        self.reads
+            .iter()
+            .filter(|(_, latency)| latency.count > 0)
+            .map(|(endpoint, latency)| (latency.p99_ms, endpoint.as_str()))
+            .max_by(|a, b| a.0.total_cmp(&b.0))
+    }
+
+    /// The highest peak RSS of the instances, when every one was read.
+    fn peak_rss(&self) -> Option<f64> {
+        self.peak_rss_mib
+            .iter()
+            .copied()
+            .collect::<Option<Vec<f64>>>()?
+            .into_iter()
+            .max_by(f64::total_cmp)
+    }
+}
+
 /// Everything measured on one backend.
 #[derive(Debug, Serialize)]
 pub struct BackendReport {
@@ -343,6 +455,8 @@ pub struct BackendReport {
     pub baseline: Vec<ReadLevel>,
     /// Reviewer logins.
     pub login: Option<LoginResult>,
+    /// The login flood, with the reads measured during it.
+    pub login_flood: Option<LoginFlood>,
     /// Messages the SMTP sink accepted during the flows.
     pub mails_received: usize,
     /// The end of each instance's log (warnings and errors), when not empty.
@@ -362,6 +476,7 @@ impl BackendReport {
             reads: Vec::new(),
             baseline: Vec::new(),
             login: None,
+            login_flood: None,
             mails_received: 0,
             server_log: Vec::new(),
             failure: None,
@@ -373,6 +488,10 @@ impl BackendReport {
             + self.reads.iter().map(|l| l.errors).sum::<usize>()
             + self.baseline.iter().map(|l| l.errors).sum::<usize>()
             + self.login.as_ref().map_or(0, |l| l.errors)
+            + self
+                .login_flood
+                .as_ref()
+                .map_or(0, |f| f.errors + f.read_errors)
     }
 
     /// The highest flows/s and its concurrency.
@@ -576,6 +695,11 @@ impl Report {
                 None => not_measured(target),
             });
         }
+        if self.settings.flood_logins > 0 {
+            for backend in &self.backends {
+                targets.extend(self.judge_flood(backend));
+            }
+        }
         let errors: usize = self
             .backends
             .iter()
@@ -596,6 +720,49 @@ impl Report {
             met: Some(errors == 0 && failed.is_empty()),
         });
         targets
+    }
+
+    /// The two targets of the login flood on `backend`: memory and the reads' p99.
+    fn judge_flood(&self, backend: &BackendReport) -> [Target; 2] {
+        let flood = backend.login_flood.as_ref();
+        let logins = thousands(flood.map_or(self.settings.flood_logins, |f| f.logins));
+        let memory = format!(
+            "peak RSS during a {logins}-login flood < {FLOOD_RSS_MIB:.0} MiB on {}",
+            backend.name
+        );
+        let memory = match flood.and_then(|f| f.peak_rss().map(|peak| (f, peak))) {
+            Some((flood, peak)) => Target {
+                target: memory,
+                measured: format!(
+                    "{} MiB{}",
+                    rss(&flood.peak_rss_mib),
+                    if flood.peak_rss_since_start {
+                        " (peak since start)"
+                    } else {
+                        ""
+                    }
+                ),
+                met: Some(peak < FLOOD_RSS_MIB),
+            },
+            None => not_measured(memory),
+        };
+        let reads = format!(
+            "read p99 during the {logins}-login flood < {FLOOD_READ_P99_MS:.0} ms on {}",
+            backend.name
+        );
+        let reads = match flood.and_then(|f| f.worst_read_p99().map(|worst| (f, worst))) {
+            Some((flood, (p99, endpoint))) => Target {
+                target: reads,
+                measured: format!(
+                    "worst p99 {} ms (`{endpoint}`, {} reads)",
+                    ms(p99),
+                    flood.reads.values().map(|l| l.count).sum::<usize>()
+                ),
+                met: Some(p99 < FLOOD_READ_P99_MS),
+            },
+            None => not_measured(reads),
+        };
+        [memory, reads]
     }
 
     /// The report as Markdown.
@@ -653,8 +820,9 @@ impl Report {
         let _ = writeln!(
             md,
             "- Counts: {} flows at concurrency 1 and {} at each higher level ({}); {} requests \
-             per read endpoint and level; {} reviewer logins at concurrency {}. The baseline is \
-             a bare actix-web `GET /ping` JSON endpoint with {} workers in its own process.",
+             per read endpoint and level; {} reviewer logins at concurrency {}; a flood of {} \
+             logins with unknown IDs at once, read by {} tasks meanwhile. The baseline is a bare \
+             actix-web `GET /ping` JSON endpoint with {} workers in its own process.",
             s.flows_serial,
             s.flows,
             s.concurrency
@@ -665,6 +833,8 @@ impl Report {
             s.requests,
             s.logins,
             s.login_concurrency,
+            thousands(s.flood_logins),
+            s.flood_readers,
             s.workers
         );
         let _ = writeln!(
@@ -844,12 +1014,22 @@ fn backend_markdown(md: &mut String, backend: &BackendReport) {
             login.errors
         );
     }
+    if let Some(flood) = &backend.login_flood {
+        flood_markdown(md, flood);
+    }
     let samples: Vec<&String> = backend
         .flows
         .iter()
         .flat_map(|l| &l.error_samples)
         .chain(backend.reads.iter().flat_map(|l| &l.error_samples))
         .chain(backend.login.iter().flat_map(|l| &l.error_samples))
+        .chain(backend.login_flood.iter().flat_map(|f| &f.error_samples))
+        .chain(
+            backend
+                .login_flood
+                .iter()
+                .flat_map(|f| &f.read_error_samples),
+        )
         .take(5)
         .collect();
     if !samples.is_empty() {
@@ -862,6 +1042,73 @@ fn backend_markdown(md: &mut String, backend: &BackendReport) {
     for log in &backend.server_log {
         let _ = writeln!(md, "Server log (last lines):\n\n```\n{log}\n```\n");
     }
+}
+
+fn flood_markdown(md: &mut String, flood: &LoginFlood) {
+    let _ = writeln!(md, "### Login flood\n");
+    let _ = writeln!(
+        md,
+        "{} reviewer logins with unknown IDs (`POST /admin/sessions`), sent all at once, each \
+         from its own client address, under the server's login throttles and argon2 queue (by \
+         default 1,000 logins a minute in all, 20 per address, 64 waiting for argon2; the \
+         reviewer logins just before may count in the same minute). Meanwhile the reads run \
+         until the last login is answered.\n",
+        thousands(flood.logins)
+    );
+    let _ = writeln!(
+        md,
+        "| answer | logins | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |"
+    );
+    for (answer, latency) in &flood.answers {
+        if latency.count == 0 {
+            let _ = writeln!(md, "| {answer} | 0 | – | – | – |");
+            continue;
+        }
+        let _ = writeln!(
+            md,
+            "| {answer} | {} | {} | {} | {} |",
+            latency.count,
+            ms(latency.p50_ms),
+            ms(latency.p99_ms),
+            ms(latency.max_ms)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "| errors (any other answer, or none) | {} | – | – | – |\n",
+        flood.errors
+    );
+    let _ = writeln!(
+        md,
+        "| read during the flood | reads | p50 | p99 | max |\n| --- | ---: | ---: | ---: | ---: |"
+    );
+    for (endpoint, latency) in &flood.reads {
+        let _ = writeln!(
+            md,
+            "| `{endpoint}` | {} | {} | {} | {} |",
+            latency.count,
+            ms(latency.p50_ms),
+            ms(latency.p99_ms),
+            ms(latency.max_ms)
+        );
+    }
+    let _ = writeln!(
+        md,
+        "\nThe flood took {:.1} s to the last answer; {:.0} reads/s, {} read errors. Peak RSS \
+         {} MiB{} ({} MiB just before). CPU % server / load gen / PostgreSQL / other / idle: \
+         {}.\n",
+        flood.seconds,
+        flood.reads_per_s,
+        flood.read_errors,
+        rss(&flood.peak_rss_mib),
+        if flood.peak_rss_since_start {
+            ", since the start: the kernel refused the reset"
+        } else {
+            ""
+        },
+        rss(&flood.rss_before_mib),
+        cpu(&flood.cpu)
+    );
 }
 
 fn not_measured(target: String) -> Target {
@@ -900,7 +1147,33 @@ fn rss(values: &[Option<f64>]) -> String {
         .join(" + ")
 }
 
+/// A count with thousands separated: 1,000.
+fn thousands(count: usize) -> String {
+    let digits = count.to_string();
+    let mut text = String::new();
+    for (n, digit) in digits.chars().enumerate() {
+        if n > 0 && (digits.len() - n).is_multiple_of(3) {
+            text.push(',');
+        }
+        text.push(digit);
+    }
+    text
+}
+
 fn duration(seconds: f64) -> String {
     let whole = seconds.round() as u64;
     format!("{} min {:02} s", whole / 60, whole % 60)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_are_written_with_thousands_separated() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(100), "100");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1_234_567), "1,234,567");
+    }
 }

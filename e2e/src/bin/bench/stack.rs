@@ -181,6 +181,14 @@ impl Stack {
             .all(|server| reset_peak_rss(server.pid()))
     }
 
+    /// Resident memory of each instance now, in MiB.
+    pub fn memory_mib(&self) -> Vec<Option<f64>> {
+        self.servers
+            .iter()
+            .map(|server| rss_mib(server.pid()))
+            .collect()
+    }
+
     /// Peak resident memory of each instance, in MiB.
     pub fn peak_memory_mib(&self) -> Vec<Option<f64>> {
         self.servers
@@ -367,8 +375,18 @@ fn database_url(admin_url: &str, name: &str) -> anyhow::Result<String> {
 
 /// VmHWM (peak resident set) of a process, in MiB.
 pub fn peak_rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmHWM:")
+}
+
+/// VmRSS (resident set now) of a process, in MiB.
+pub fn rss_mib(pid: u32) -> Option<f64> {
+    status_mib(pid, "VmRSS:")
+}
+
+/// A `kB` field of /proc/<pid>/status, in MiB.
+fn status_mib(pid: u32, field: &str) -> Option<f64> {
     let status = std::fs::read_to_string(PathBuf::from(format!("/proc/{pid}/status"))).ok()?;
-    let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+    let line = status.lines().find(|line| line.starts_with(field))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib / 1024.0)
 }

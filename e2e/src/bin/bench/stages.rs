@@ -1,6 +1,7 @@
 //! The measurements: the baseline, then per backend the complete flow at each concurrency, the
-//! read endpoints and reviewer logins, then the browser app's figures.
+//! read endpoints, reviewer logins and the login flood, then the browser app's figures.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -9,19 +10,22 @@ use reissue_e2e::smtp_sink::SmtpSink;
 use reissue_shared::admin::LoginRequest;
 use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
-    CreatedApplication, Submitted, Verified, VerifyCodeRequest,
+    CreatedApplication, Problem, Submitted, Verified, VerifyCodeRequest,
 };
-use reissue_shared::ApplicationStatus;
+use reissue_shared::{ApplicationStatus, ErrorCode};
 use reqwest::StatusCode;
 use serde::de::DeserializeOwned;
 
 use crate::baseline::BaselineServer;
 use crate::cpu::CpuSample;
 use crate::endpoints::{
-    APPLICATION, BARE, CREATE, FLOW, LOGIN, PREFECTURE, PREFECTURES, SUBMISSION, VERIFICATION,
+    APPLICATION, BARE, CREATE, FLOOD_BUSY, FLOOD_LOGIN, FLOOD_REFUSED, FLOOD_THROTTLED, FLOW,
+    LOGIN, PREFECTURE, PREFECTURES, SUBMISSION, VERIFICATION,
 };
 use crate::load::{self, Recorder};
-use crate::report::{BackendReport, FlowLevel, LoginResult, Machine, ReadLevel, Report, Settings};
+use crate::report::{
+    BackendReport, FlowLevel, LoginFlood, LoginResult, Machine, ReadLevel, Report, Settings,
+};
 use crate::stack::{self, Database, Stack};
 use crate::{spa, Plan, Stage};
 
@@ -34,6 +38,30 @@ const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 /// POST is not retried. Real clients behind a pool need the same rule; it is not the server's
 /// error.
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(3);
+/// Tasks reading during the login flood: the staff at work while the logins pour in.
+const FLOOD_READERS: usize = 8;
+/// The flood's password: any that passes the login form (12 characters or more), so that every
+/// attempt reaches the throttle and argon2.
+const FLOOD_PASSWORD: &str = "flood-password-0000";
+/// The right answers to a flood login with an unknown ID: its status, its problem code, and
+/// the name the report counts it under. Anything else is an error.
+const FLOOD_ANSWERS: [(StatusCode, ErrorCode, &str); 3] = [
+    (
+        StatusCode::UNAUTHORIZED,
+        ErrorCode::InvalidCredentials,
+        FLOOD_REFUSED,
+    ),
+    (
+        StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::RateLimited,
+        FLOOD_THROTTLED,
+    ),
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::ServiceUnavailable,
+        FLOOD_BUSY,
+    ),
+];
 
 /// Runs the stages of `plan` and gathers the report (a stage that cannot run is reported as
 /// such; the others still run).
@@ -103,6 +131,8 @@ fn settings(plan: &Plan) -> Settings {
         requests: plan.requests,
         logins: plan.logins,
         login_concurrency: plan.login_concurrency,
+        flood_logins: plan.flood_logins,
+        flood_readers: FLOOD_READERS,
         workers: plan.workers,
         server: plan.server.display().to_string(),
         postgres_version: None,
@@ -264,6 +294,12 @@ async fn measure_backend(
     let mut login = logins(plan, http, &bases, &stack.reviewers).await;
     login.cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
     backend.login = Some(login);
+
+    if plan.flood_logins > 0 {
+        let flood = login_flood(plan, http, &stack, &bases, &applications).await;
+        eprintln!("bench:   login flood: {}", flood.summary());
+        backend.login_flood = Some(flood);
+    }
     backend.server_log = stack.log_tails();
     Ok(())
 }
@@ -469,57 +505,80 @@ async fn read(
     let http = http.clone();
     let bases = Arc::clone(bases);
     let applications = Arc::clone(applications);
-    load::run(requests, concurrency, move |index, mut rec| {
-        let base = bases
-            .get(index % bases.len().max(1))
-            .cloned()
-            .unwrap_or_default();
-        let application = if applications.is_empty() {
-            None
-        } else {
-            applications.get(index % applications.len()).cloned()
-        };
-        let http = http.clone();
-        async move {
-            match endpoint {
-                PREFECTURES => {
-                    let request = http.get(format!("{base}/api/v1/prefectures"));
-                    let list: Option<Vec<reissue_shared::dto::Prefecture>> =
-                        json(&mut rec, PREFECTURES, request, StatusCode::OK).await;
-                    match list.map(|list| list.len()) {
-                        Some(47) => rec.completed += 1,
-                        Some(n) => rec.error(PREFECTURES, format!("{n} prefectures instead of 47")),
-                        None => {}
-                    }
-                }
-                _ => {
-                    let Some((id, token)) = application else {
-                        rec.error(APPLICATION, "no submitted application to read");
-                        return rec;
-                    };
-                    let request = http
-                        .get(format!("{base}/api/v1/reissue-applications/{id}"))
-                        .bearer_auth(token);
-                    let view: Option<ApplicationView> =
-                        json(&mut rec, APPLICATION, request, StatusCode::OK).await;
-                    if let Some(view) = view {
-                        if expect_status(
-                            &mut rec,
-                            APPLICATION,
-                            view.status,
-                            ApplicationStatus::Submitted,
-                        )
-                        .is_some()
-                        {
-                            rec.completed += 1;
-                        }
-                    }
-                }
-            }
-            rec
-        }
+    load::run(requests, concurrency, move |index, rec| {
+        read_one(
+            http.clone(),
+            instance(&bases, index),
+            nth_application(&applications, index),
+            endpoint,
+            rec,
+        )
     })
     .await
+}
+
+/// The instance for request `index`: round-robin, as behind a load balancer.
+fn instance(bases: &[String], index: usize) -> String {
+    bases
+        .get(index % bases.len().max(1))
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// The submitted application read by request `index`.
+fn nth_application(applications: &[(String, String)], index: usize) -> Option<(String, String)> {
+    if applications.is_empty() {
+        None
+    } else {
+        applications.get(index % applications.len()).cloned()
+    }
+}
+
+/// One read of `endpoint` from `base`: the 47 prefectures, or `application` with its token,
+/// still `submitted`.
+async fn read_one(
+    http: reqwest::Client,
+    base: String,
+    application: Option<(String, String)>,
+    endpoint: &'static str,
+    mut rec: Recorder,
+) -> Recorder {
+    match endpoint {
+        PREFECTURES => {
+            let request = http.get(format!("{base}/api/v1/prefectures"));
+            let list: Option<Vec<reissue_shared::dto::Prefecture>> =
+                json(&mut rec, PREFECTURES, request, StatusCode::OK).await;
+            match list.map(|list| list.len()) {
+                Some(47) => rec.completed += 1,
+                Some(n) => rec.error(PREFECTURES, format!("{n} prefectures instead of 47")),
+                None => {}
+            }
+        }
+        _ => {
+            let Some((id, token)) = application else {
+                rec.error(APPLICATION, "no submitted application to read");
+                return rec;
+            };
+            let request = http
+                .get(format!("{base}/api/v1/reissue-applications/{id}"))
+                .bearer_auth(token);
+            let view: Option<ApplicationView> =
+                json(&mut rec, APPLICATION, request, StatusCode::OK).await;
+            if let Some(view) = view {
+                if expect_status(
+                    &mut rec,
+                    APPLICATION,
+                    view.status,
+                    ApplicationStatus::Submitted,
+                )
+                .is_some()
+                {
+                    rec.completed += 1;
+                }
+            }
+        }
+    }
+    rec
 }
 
 /// Reviewer logins (argon2id verification) at the login concurrency, spread over the
@@ -572,4 +631,148 @@ async fn logins(
         elapsed,
         crate::cpu::CpuUse::default(),
     )
+}
+
+/// The login flood (issue 11): `plan.flood_logins` reviewer logins with unknown IDs, all sent at
+/// once, each from its own client address, spread over the instances, while [`FLOOD_READERS`]
+/// tasks read an application and the prefectures until the last login is answered. The server
+/// keeps its default login throttles and argon2 queue: whether they hold its memory and the
+/// reads' latency is what is measured. The peak memory is the kernel's high-water mark since
+/// the reset just before the flood: exact, where sampling could miss a short peak.
+async fn login_flood(
+    plan: &Plan,
+    http: &reqwest::Client,
+    stack: &Stack,
+    bases: &Arc<Vec<String>>,
+    applications: &Arc<Vec<(String, String)>>,
+) -> LoginFlood {
+    let pids = stack.pids();
+    let read_urls = Arc::new(
+        bases
+            .iter()
+            .map(|base| format!("{base}/api/v1/prefectures"))
+            .collect::<Vec<_>>(),
+    );
+    warm_up(http, &read_urls, FLOOD_READERS).await;
+    let rss_before = stack.memory_mib();
+    let memory_reset = stack.reset_peak_memory();
+    let before = CpuSample::take(&pids, stack.postgres_database.as_deref());
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let readers = {
+        let http = http.clone();
+        let bases = Arc::clone(bases);
+        let applications = Arc::clone(applications);
+        tokio::spawn(load::run_until(
+            FLOOD_READERS,
+            Arc::clone(&stop),
+            move |index, rec| {
+                let endpoint = if index % 2 == 0 {
+                    APPLICATION
+                } else {
+                    PREFECTURES
+                };
+                // Each endpoint on every instance in turn.
+                let nth = index / 2;
+                read_one(
+                    http.clone(),
+                    instance(&bases, nth),
+                    nth_application(&applications, nth),
+                    endpoint,
+                    rec,
+                )
+            },
+        ))
+    };
+
+    let flood_http = http.clone();
+    let flood_bases = Arc::clone(bases);
+    let (logins, elapsed) = load::run(plan.flood_logins, plan.flood_logins, move |index, rec| {
+        let body = LoginRequest {
+            login_id: format!("flood-{index}"),
+            password: FLOOD_PASSWORD.into(),
+        };
+        let request = flood_http
+            .post(format!(
+                "{}/api/v1/admin/sessions",
+                instance(&flood_bases, index)
+            ))
+            .header("x-forwarded-for", flood_address(index))
+            .json(&body);
+        flood_login(request, rec)
+    })
+    .await;
+    stop.store(true, Ordering::Relaxed);
+    let (reads, read_elapsed) = match readers.await {
+        Ok(measured) => measured,
+        Err(error) => {
+            let mut rec = Recorder::default();
+            rec.error("readers", format!("task failed: {error}"));
+            (rec, Duration::ZERO)
+        }
+    };
+    let cpu = before.until(&CpuSample::take(&pids, stack.postgres_database.as_deref()));
+    LoginFlood::new(
+        plan.flood_logins,
+        (logins, elapsed),
+        (reads, read_elapsed),
+        (stack.peak_memory_mib(), memory_reset),
+        rss_before,
+        cpu,
+    )
+}
+
+/// The client address of flood login `index`, in 198.18.0.0/15 (set aside for benchmarks,
+/// RFC 2544): one per login, so the per-client throttle does not refuse them and only the
+/// global throttle and the argon2 queue stand between the flood and the server.
+fn flood_address(index: usize) -> String {
+    format!(
+        "198.{}.{}.{}",
+        18 + index / 65_536 % 2,
+        index / 256 % 256,
+        index % 256
+    )
+}
+
+/// One flood login: counted under its answer when it is one of [`FLOOD_ANSWERS`] with the
+/// matching problem code, otherwise an error.
+async fn flood_login(request: reqwest::RequestBuilder, mut rec: Recorder) -> Recorder {
+    let Some((status, body, elapsed)) = rec.send(FLOOD_LOGIN, request).await else {
+        return rec;
+    };
+    let code = serde_json::from_slice::<Problem>(&body)
+        .ok()
+        .map(|problem| problem.code);
+    let answer = FLOOD_ANSWERS
+        .iter()
+        .find(|(expected, problem_code, _)| *expected == status && code == Some(*problem_code));
+    match answer {
+        Some((_, _, name)) => {
+            rec.latencies.entry(*name).or_default().push(elapsed);
+            rec.completed += 1;
+        }
+        None => rec.error(
+            FLOOD_LOGIN,
+            format!("{status}: {}", String::from_utf8_lossy(&body)),
+        ),
+    }
+    rec
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_flood_login_has_its_own_address_in_the_benchmark_range() {
+        let addresses: std::collections::HashSet<String> =
+            (0..131_072).map(flood_address).collect();
+        assert_eq!(addresses.len(), 131_072);
+        assert_eq!(flood_address(0), "198.18.0.0");
+        assert_eq!(flood_address(999), "198.18.3.231");
+        assert_eq!(flood_address(131_071), "198.19.255.255");
+        assert!(addresses
+            .iter()
+            .all(|address| address.parse::<std::net::Ipv4Addr>().is_ok()));
+    }
 }
