@@ -6,7 +6,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHash, PasswordHasher, SaltString};
 use argon2::Argon2;
 use time::OffsetDateTime;
 
@@ -28,32 +28,61 @@ type PasswordJob = Box<dyn FnOnce() + Send>;
 #[derive(Clone)]
 pub struct PasswordWorkers {
     jobs: std::sync::mpsc::SyncSender<PasswordJob>,
+    /// One permit per thread and waiting place: a login takes its place before anything else
+    /// (even the throttle's database write), so a full queue is answered at once.
+    places: Arc<tokio::sync::Semaphore>,
+}
+
+/// A place taken on the argon2 threads (running or waiting), given back when dropped.
+pub struct PasswordPlace {
+    _permit: tokio::sync::OwnedSemaphorePermit,
 }
 
 impl PasswordWorkers {
     /// Starts `threads` threads; at most `queue` jobs wait for them. The threads end when the
     /// last handle is dropped.
     pub fn start(threads: usize, queue: usize) -> Result<Self, DomainError> {
-        let (jobs, waiting) = std::sync::mpsc::sync_channel::<PasswordJob>(queue);
+        let threads = threads.max(1);
+        let (jobs, waiting) = std::sync::mpsc::sync_channel::<PasswordJob>(threads + queue);
         let waiting = Arc::new(std::sync::Mutex::new(waiting));
-        for n in 0..threads.max(1) {
+        for n in 0..threads {
             let waiting = waiting.clone();
             std::thread::Builder::new()
                 .name(format!("argon2-{n}"))
-                .spawn(move || loop {
-                    // The lock is held only while taking a job, not while running it.
-                    let job = match waiting.lock() {
-                        Ok(receiver) => receiver.recv(),
-                        Err(_) => return,
-                    };
-                    match job {
-                        Ok(job) => job(),
-                        Err(_) => return,
+                .spawn(move || {
+                    ARGON2_MEMORY.with(|memory| *memory.borrow_mut() = Some(Vec::new()));
+                    loop {
+                        // The lock is held only while taking a job, not while running it.
+                        let job = match waiting.lock() {
+                            Ok(receiver) => receiver.recv(),
+                            Err(_) => return,
+                        };
+                        match job {
+                            Ok(job) => job(),
+                            Err(_) => return,
+                        }
                     }
                 })
                 .map_err(|e| DomainError::Internal(format!("starting an argon2 thread: {e}")))?;
         }
-        Ok(Self { jobs })
+        Ok(Self {
+            jobs,
+            places: Arc::new(tokio::sync::Semaphore::new(threads + queue)),
+        })
+    }
+
+    /// Takes a place on the threads, or refuses with `Busy` when every place is taken.
+    pub fn reserve(&self) -> Result<PasswordPlace, DomainError> {
+        self.places
+            .clone()
+            .try_acquire_owned()
+            .map(|permit| PasswordPlace { _permit: permit })
+            .map_err(|_| {
+                crate::metrics::observe_refusal("password:queue");
+                DomainError::Busy {
+                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
+                }
+            })
     }
 
     /// Runs `work` on an argon2 thread, or refuses with `Busy` when the queue is full.
@@ -61,27 +90,39 @@ impl PasswordWorkers {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> Result<T, DomainError> {
+        let place = self.reserve()?;
+        self.run_in(place, work).await
+    }
+
+    /// Runs `work` on an argon2 thread in a place taken before.
+    pub async fn run_in<T: Send + 'static>(
+        &self,
+        place: PasswordPlace,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, DomainError> {
         let (answer, answered) = tokio::sync::oneshot::channel();
         let job: PasswordJob = Box::new(move || {
             // The caller may have gone (a dropped request): nobody to tell.
             let _ = answer.send(work());
+            drop(place);
         });
-        match self.jobs.try_send(job) {
-            Ok(()) => {}
-            Err(std::sync::mpsc::TrySendError::Full(_)) => {
-                crate::metrics::observe_refusal("password:queue");
-                return Err(DomainError::Busy {
-                    retry_after_secs: BUSY_RETRY_AFTER_SECS,
-                });
-            }
-            Err(std::sync::mpsc::TrySendError::Disconnected(_)) => {
-                return Err(DomainError::Internal("the argon2 threads are gone".into()));
-            }
-        }
+        // The channel holds as many jobs as there are places: with a place taken, it has room.
+        self.jobs
+            .try_send(job)
+            .map_err(|_| DomainError::Internal("the argon2 threads are gone".into()))?;
         answered
             .await
             .map_err(|_| DomainError::Internal("an argon2 thread stopped mid-job".into()))
     }
+}
+
+thread_local! {
+    /// The argon2 working memory of an argon2 thread (19 MiB with the default parameters),
+    /// kept from one check to the next: allocated afresh each time, the C allocator keeps the
+    /// freed blocks per thread and arena, and a flood of logins left the process at several
+    /// hundred MiB. `None` on every other thread, which allocates per check.
+    static ARGON2_MEMORY: std::cell::RefCell<Option<Vec<argon2::Block>>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// How long a login refused for a full queue is told to wait.
@@ -101,12 +142,50 @@ pub fn hash_password(password: &str) -> Result<String, DomainError> {
 }
 
 /// Whether `password` matches the stored PHC string (a string that is not one matches nothing).
+/// The argon2 crate's own verifier, except that the working memory is the argon2 thread's
+/// (see [`ARGON2_MEMORY`]) and is zeroed after use.
 pub fn verify_password(stored: &str, password: &str) -> bool {
-    PasswordHash::new(stored).is_ok_and(|hash| {
-        Argon2::default()
-            .verify_password(password.as_bytes(), &hash)
-            .is_ok()
-    })
+    let Ok(hash) = PasswordHash::new(stored) else {
+        return false;
+    };
+    let (Some(expected), Some(salt)) = (hash.hash, hash.salt) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        argon2::Algorithm::try_from(hash.algorithm),
+        argon2::Params::try_from(&hash),
+    ) else {
+        return false;
+    };
+    let version = match hash.version.map(argon2::Version::try_from).transpose() {
+        Ok(version) => version.unwrap_or_default(),
+        Err(_) => return false,
+    };
+    let mut salt_bytes = [0u8; 64];
+    let Ok(salt) = salt.decode_b64(&mut salt_bytes) else {
+        return false;
+    };
+    let argon2 = Argon2::new(algorithm, version, params.clone());
+    let mut computed = vec![0u8; expected.len()];
+    let hashed = ARGON2_MEMORY.with(|memory| match memory.borrow_mut().as_mut() {
+        Some(blocks) => {
+            blocks.resize(params.block_count(), argon2::Block::default());
+            let hashed = argon2.hash_password_into_with_memory(
+                password.as_bytes(),
+                salt,
+                &mut computed,
+                &mut *blocks,
+            );
+            blocks.fill(argon2::Block::default());
+            hashed
+        }
+        None => argon2.hash_password_into(password.as_bytes(), salt, &mut computed),
+    });
+    hashed.is_ok()
+        && bool::from(subtle::ConstantTimeEq::ct_eq(
+            expected.as_bytes(),
+            computed.as_slice(),
+        ))
 }
 
 /// A valid argon2id hash of a random password, computed once.
@@ -333,6 +412,9 @@ where
     let invalid = DomainError::InvalidCredentials {
         id_label: attempt.id_label,
     };
+    // A place on the argon2 threads first: when they are full, the answer is 503 at once,
+    // before the throttle's write (which queues behind every other write on SQLite).
+    let mut place = Some(ctx.passwords.reserve()?);
     let budgets = login_budgets(ctx, &attempt.client);
     ctx.transaction(move |tx| rate_limit::spend(tx.conn, &budgets, tx.now))
         .await?;
@@ -351,7 +433,13 @@ where
             .as_ref()
             .map(|account| account.password_hashes(checked_at))
             .unwrap_or_default();
-        let matched = first_match(&ctx.passwords, hashes.clone(), attempt.password.clone()).await?;
+        let matched = first_match(
+            &ctx.passwords,
+            place.take(),
+            hashes.clone(),
+            attempt.password.clone(),
+        )
+        .await?;
         if snapshot.is_none() {
             // Audited too: a run of unknown IDs from one address is what an operator looks
             // for. The ID is kept short (it may be a password typed in the wrong field).
@@ -428,11 +516,16 @@ fn locked(until: OffsetDateTime, now: OffsetDateTime) -> DomainError {
 /// timing does not tell which IDs exist.
 async fn first_match<M: Copy + Send + 'static>(
     workers: &PasswordWorkers,
+    place: Option<PasswordPlace>,
     hashes: Vec<(M, String)>,
     password: SecretText,
 ) -> Result<Option<M>, DomainError> {
+    let place = match place {
+        Some(place) => place,
+        None => workers.reserve()?,
+    };
     workers
-        .run(move || {
+        .run_in(place, move || {
             if hashes.is_empty() {
                 verify_password(dummy_hash()?, password.expose());
                 return Ok(None);
@@ -509,16 +602,63 @@ mod tests {
         let Some(workers) = workers else {
             panic!("the argon2 threads start");
         };
-        let matched = |password: &str| first_match(&workers, hashes.clone(), password.into());
+        let matched = |password: &str| first_match(&workers, None, hashes.clone(), password.into());
         assert_eq!(matched("temporary-pass").await.ok(), Some(Some(1)));
         assert_eq!(matched("current-password").await.ok(), Some(Some(2)));
         assert_eq!(matched("neither").await.ok(), Some(None));
         assert_eq!(
-            first_match::<u8>(&workers, Vec::new(), "anything".into())
+            first_match::<u8>(&workers, None, Vec::new(), "anything".into())
                 .await
                 .ok(),
             Some(None)
         );
+    }
+
+    #[tokio::test]
+    async fn the_argon2_threads_verify_in_their_own_memory_as_the_crate_does() {
+        use argon2::password_hash::PasswordVerifier;
+        let Ok(workers) = PasswordWorkers::start(1, 4) else {
+            panic!("the argon2 thread starts");
+        };
+        let salt = SaltString::generate(&mut OsRng);
+        let small = Argon2::new(
+            argon2::Algorithm::Argon2id,
+            argon2::Version::V0x13,
+            argon2::Params::new(8192, 1, 1, None).unwrap(),
+        )
+        .hash_password(b"small-params-pw", &salt)
+        .unwrap()
+        .to_string();
+        let default = hash_password("default-params").unwrap();
+        // Default, smaller, default again: the kept memory shrinks and grows between checks.
+        for (stored, right) in [
+            (default.clone(), "default-params"),
+            (small, "small-params-pw"),
+            (default, "default-params"),
+        ] {
+            let crate_says = Argon2::default()
+                .verify_password(right.as_bytes(), &PasswordHash::new(&stored).unwrap())
+                .is_ok();
+            assert!(crate_says);
+            let (on_worker, wrong_on_worker) = {
+                let (a, b) = (stored.clone(), stored.clone());
+                (
+                    workers
+                        .run(move || verify_password(&a, right))
+                        .await
+                        .unwrap(),
+                    workers
+                        .run(move || verify_password(&b, "wrong"))
+                        .await
+                        .unwrap(),
+                )
+            };
+            assert_eq!((on_worker, wrong_on_worker), (true, false));
+            assert!(
+                verify_password(&stored, right),
+                "off the argon2 threads too"
+            );
+        }
     }
 
     #[tokio::test]
