@@ -8,6 +8,7 @@ use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::domain::ledger::{parse_ledger_csv, LedgerEntry, LedgerImportError};
 use crate::domain::reviewers::{save_reviewer, NewReviewer};
+use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::DomainError;
 use crate::startup::Application;
 use reissue_shared::admin::ReviewerRole;
@@ -167,10 +168,14 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 password,
             };
             let db = Database::new(&settings.database_url, 1);
+            let hasher = Hasher::new(KeyRing::new(
+                &settings.secret_key,
+                &settings.previous_secret_keys,
+            ));
             let login_id = reviewer.login_id.clone();
             tokio::task::spawn_blocking(move || {
                 db.run_migrations()?;
-                save_reviewers(&db, &[reviewer])
+                save_reviewers(&db, &hasher, &[reviewer])
             })
             .await
             .map_err(|e| db::StorageError::Task(e.to_string()))??;
@@ -184,11 +189,16 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
 }
 
 /// Stores reviewer accounts in one transaction.
-pub fn save_reviewers(db: &Database, reviewers: &[NewReviewer]) -> Result<(), CliError> {
+/// (`hasher` names their failure counts, which a new password clears.)
+pub fn save_reviewers(
+    db: &Database,
+    hasher: &Hasher,
+    reviewers: &[NewReviewer],
+) -> Result<(), CliError> {
     let now = time::OffsetDateTime::now_utc();
     db.transaction_blocking(|conn| {
         for reviewer in reviewers {
-            save_reviewer(conn, reviewer, now)?;
+            save_reviewer(conn, hasher, reviewer, now)?;
         }
         Ok::<_, DomainError>(())
     })
@@ -298,11 +308,12 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<(), CliError> {
             ),
         };
         let db = application.context().db.clone();
+        let hasher = application.context().hasher.clone();
         let reviewers = demo_reviewers(&password);
         let entries = parse_ledger_csv(DEMO_LEDGER)?;
         let office_password = password.clone();
         tokio::task::spawn_blocking(move || {
-            save_reviewers(&db, &reviewers)?;
+            save_reviewers(&db, &hasher, &reviewers)?;
             save_demo_accounts(&db, &entries, &office_password)
         })
         .await

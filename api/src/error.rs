@@ -225,12 +225,21 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             retry_after_secs,
         } => {
             let local = reissue_shared::japan_time::in_japan(*until);
+            // A lock that ends on a later day in Japan (a repeated one lasts longer) names it.
+            let seen_at = reissue_shared::japan_time::in_japan(
+                *until - std::time::Duration::from_secs(*retry_after_secs),
+            );
+            let day = if local.date() == seen_at.date() {
+                String::new()
+            } else {
+                format!("{}月{}日", u8::from(local.month()), local.day())
+            };
             let mut parts = ProblemParts::new(
                 S::LOCKED,
                 C::AccountLocked,
                 "Account locked",
                 format!(
-                    "ログインに続けて失敗したため、{:02}時{:02}分までログインできません。",
+                    "ログインに続けて失敗したため、{day}{:02}時{:02}分までログインできません。",
                     local.hour(),
                     local.minute()
                 ),
@@ -238,6 +247,12 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             parts.retry_after = Some(*retry_after_secs);
             parts
         }
+        DomainError::LoginSuspended { remedy } => ProblemParts::new(
+            S::LOCKED,
+            C::AccountLocked,
+            "Account locked",
+            format!("ログインに続けて失敗したため、このIDではログインできなくなりました。{remedy}"),
+        ),
         DomainError::AlreadySubmitted => ProblemParts::new(
             S::CONFLICT,
             C::AlreadySubmitted,

@@ -24,6 +24,7 @@ pub mod applications;
 pub mod audit;
 pub mod dev_mailbox;
 pub mod ledger;
+pub mod login_failures;
 pub mod models;
 pub mod notes;
 pub mod outbox;

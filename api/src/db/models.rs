@@ -5,8 +5,8 @@ use diesel::prelude::*;
 use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::schema::{
-    application_notes, audit_log, dev_messages, ledger_entries, outbox_messages, rate_limit_events,
-    reissue_applications, reviewers,
+    application_notes, audit_log, dev_messages, ledger_entries, login_failures, outbox_messages,
+    rate_limit_events, reissue_applications, reviewers,
 };
 
 /// Stored timestamps are UTC without an offset, at microsecond precision (PostgreSQL's), so a
@@ -75,8 +75,6 @@ pub struct ReviewerRow {
     pub role: String,
     pub prefecture_code: String,
     pub password_hash: String,
-    pub failed_logins: i32,
-    pub locked_until: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
 }
 
@@ -155,8 +153,6 @@ pub struct OfficeAccountRow {
     pub temp_password_hash: Option<String>,
     pub temp_password_expires_at: Option<PrimitiveDateTime>,
     pub must_change_password: bool,
-    pub failed_logins: i32,
-    pub locked_until: Option<PrimitiveDateTime>,
     pub security_email: Option<String>,
     pub created_at: PrimitiveDateTime,
     pub updated_at: PrimitiveDateTime,
@@ -190,4 +186,16 @@ pub struct SecurityCodeRow {
     pub verified_at: Option<PrimitiveDateTime>,
     pub consumed_at: Option<PrimitiveDateTime>,
     pub created_at: PrimitiveDateTime,
+}
+
+/// A `login_failures` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = login_failures)]
+pub struct LoginFailureRow {
+    pub key: String,
+    pub subject: String,
+    pub failures: i32,
+    pub locks: i32,
+    pub locked_until: Option<PrimitiveDateTime>,
+    pub updated_at: PrimitiveDateTime,
 }

@@ -1,14 +1,13 @@
 //! Storage of reviewer accounts, as `reviewers` rows.
 
 use diesel::prelude::*;
-use time::PrimitiveDateTime;
 
 use super::models::ReviewerRow;
 use super::schema::reviewers::dsl;
 use super::{optional, DbConnection, StorageError};
 
 /// Inserts `row`, or, when its login ID exists, replaces that account's name, role, prefecture
-/// and password and lifts its lock (the id and creation time stay).
+/// and password (the id and creation time stay).
 pub fn upsert(conn: &mut DbConnection, row: &ReviewerRow) -> Result<(), StorageError> {
     match find_by_login(conn, &row.login_id)? {
         Some(found) => {
@@ -18,8 +17,6 @@ pub fn upsert(conn: &mut DbConnection, row: &ReviewerRow) -> Result<(), StorageE
                     dsl::role.eq(&row.role),
                     dsl::prefecture_code.eq(&row.prefecture_code),
                     dsl::password_hash.eq(&row.password_hash),
-                    dsl::failed_logins.eq(0),
-                    dsl::locked_until.eq(None::<PrimitiveDateTime>),
                 ))
                 .execute(conn)?;
         }
@@ -66,15 +63,4 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ReviewerRow>, St
             .select(ReviewerRow::as_select())
             .first(conn),
     )
-}
-
-/// Records the outcome of a login try: writes `row`'s failure count and lock.
-pub fn record_login(conn: &mut DbConnection, row: &ReviewerRow) -> Result<(), StorageError> {
-    diesel::update(dsl::reviewers.find(&row.id))
-        .set((
-            dsl::failed_logins.eq(row.failed_logins),
-            dsl::locked_until.eq(row.locked_until),
-        ))
-        .execute(conn)?;
-    Ok(())
 }

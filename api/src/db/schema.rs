@@ -48,8 +48,6 @@ diesel::table! {
         role -> Text,
         prefecture_code -> Text,
         password_hash -> Text,
-        failed_logins -> Integer,
-        locked_until -> Nullable<Timestamp>,
         created_at -> Timestamp,
     }
 }
@@ -135,8 +133,6 @@ diesel::table! {
         temp_password_hash -> Nullable<Text>,
         temp_password_expires_at -> Nullable<Timestamp>,
         must_change_password -> Bool,
-        failed_logins -> Integer,
-        locked_until -> Nullable<Timestamp>,
         security_email -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
@@ -170,5 +166,16 @@ diesel::table! {
         verified_at -> Nullable<Timestamp>,
         consumed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    login_failures (key) {
+        key -> Text,
+        subject -> Text,
+        failures -> Integer,
+        locks -> Integer,
+        locked_until -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
     }
 }

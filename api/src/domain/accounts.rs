@@ -51,10 +51,6 @@ pub struct OfficeAccount {
     pub temp_password_expires_at: Option<OffsetDateTime>,
     /// Logged in with the temporary password: a new password must be set.
     pub must_change_password: bool,
-    /// Wrong passwords in a row.
-    pub failed_logins: u32,
-    /// Locked until then.
-    pub locked_until: Option<OffsetDateTime>,
     /// The registered セキュリティ用メールアドレス.
     pub security_email: Option<EmailAddress>,
     /// Created.
@@ -79,8 +75,6 @@ impl OfficeAccount {
             temp_password_hash: None,
             temp_password_expires_at: None,
             must_change_password: false,
-            failed_logins: 0,
-            locked_until: None,
             security_email: None,
             created_at: now,
             updated_at: now,
@@ -98,8 +92,6 @@ impl TryFrom<OfficeAccountRow> for OfficeAccount {
             OfficeNumber::parse(&row.office_number).map_err(|_| corrupt("office_number"))?;
         let prefecture =
             PrefectureCode::parse(&row.prefecture_code).map_err(|_| corrupt("prefecture_code"))?;
-        let failed_logins =
-            u32::try_from(row.failed_logins).map_err(|_| corrupt("failed_logins"))?;
         let security_email = row
             .security_email
             .as_deref()
@@ -115,8 +107,6 @@ impl TryFrom<OfficeAccountRow> for OfficeAccount {
             temp_password_hash: row.temp_password_hash,
             temp_password_expires_at: row.temp_password_expires_at.map(from_db_time),
             must_change_password: row.must_change_password,
-            failed_logins,
-            locked_until: row.locked_until.map(from_db_time),
             security_email,
             created_at: from_db_time(row.created_at),
             updated_at: from_db_time(row.updated_at),
@@ -136,8 +126,6 @@ impl From<&OfficeAccount> for OfficeAccountRow {
             temp_password_expires_at: account.temp_password_expires_at.map(to_db_time),
             must_change_password: account.must_change_password,
             // A lock resets the count long before it could leave i32.
-            failed_logins: i32::try_from(account.failed_logins).unwrap_or(i32::MAX),
-            locked_until: account.locked_until.map(to_db_time),
             security_email: account.security_email.as_ref().map(ToString::to_string),
             created_at: to_db_time(account.created_at),
             updated_at: to_db_time(account.updated_at),
@@ -322,6 +310,8 @@ pub fn issue_temporary_password(
     }
     let password = generate_temporary_password();
     account.temp_password_hash = Some(hash_password(&password)?);
+    // The new login information lets the ID in again, however often it failed.
+    passwords::forget_failures::<OfficeAccount>(conn, &ctx.hasher, &account.user_id)?;
     account.temp_password_expires_at = Some(now + TEMPORARY_PASSWORD_LIFETIME);
     account.updated_at = now;
     store(conn, &account)?;
@@ -389,28 +379,8 @@ impl PasswordAccount for OfficeAccount {
         temporary.into_iter().chain(current).collect()
     }
 
-    fn failed_logins(&self) -> u32 {
-        self.failed_logins
-    }
-
-    fn locked_until(&self) -> Option<OffsetDateTime> {
-        self.locked_until
-    }
-
-    fn set_lockout(&mut self, failed_logins: u32, locked_until: Option<OffsetDateTime>) {
-        self.failed_logins = failed_logins;
-        self.locked_until = locked_until;
-    }
-
-    fn store_lockout(
-        &mut self,
-        conn: &mut DbConnection,
-        at: OffsetDateTime,
-    ) -> Result<(), DomainError> {
-        self.updated_at = at;
-        Ok(store(conn, self)?)
-    }
-
+    const KIND: &'static str = "office";
+    const SUSPENDED_REMEDY: &'static str = "セキュリティ用メールアドレスでパスワードを再設定するか、ログイン情報の再発行を申請してください。";
     const LOGIN_FAILED: AuditAction = AuditAction::OfficeLoginFailed;
     const LOCKED: AuditAction = AuditAction::OfficeLocked;
 
@@ -505,7 +475,17 @@ pub async fn change_password(
         .run(move |conn| find(conn, &account_id))
         .await?
         .ok_or(DomainError::SessionInvalid)?;
-    passwords::refuse_if_locked(&checked, ctx.clock.now())?;
+    // The current password is checked like a login's, under the same counts.
+    let attempt = LoginAttempt {
+        login_id: checked.user_id.clone(),
+        password: input.current_password.clone(),
+        policy: lockout_policy(ctx),
+        id_label: ID_LABEL,
+        client,
+    };
+    if let Some(refusal) = passwords::refusal::<OfficeAccount>(ctx, &attempt).await? {
+        return Err(refusal);
+    }
     let wrong_current = || {
         DomainError::Validation(vec![FieldError::new(
             "current_password",
@@ -525,14 +505,14 @@ pub async fn change_password(
         })
         .await?;
     if !current_ok {
-        let (user_id, policy) = (checked.user_id.clone(), lockout_policy(ctx));
+        let account = checked.clone();
         let answer = ctx
             .transaction(move |tx| {
-                passwords::count_wrong_password::<OfficeAccount>(
+                passwords::count_wrong_password(
                     tx.conn,
-                    &user_id,
-                    policy,
-                    &client,
+                    tx.ctx,
+                    &account,
+                    &attempt,
                     tx.now,
                     wrong_current(),
                 )
@@ -665,8 +645,6 @@ pub fn save_account_with_password(
     };
     account.password_hash = Some(password_hash.to_owned());
     account.must_change_password = false;
-    account.failed_logins = 0;
-    account.locked_until = None;
     account.updated_at = now;
     store(conn, &account)?;
     Ok(account)
@@ -692,8 +670,6 @@ mod tests {
             temp_password_hash: Some("$argon2id$temporary".into()),
             temp_password_expires_at: Some(at),
             must_change_password: false,
-            failed_logins: 1,
-            locked_until: None,
             security_email: Some("sec@example.jp".into()),
             created_at: at,
             updated_at: at,
@@ -704,8 +680,10 @@ mod tests {
     fn a_row_reads_back_as_the_account_it_was_written_from() {
         let account = OfficeAccount::try_from(row()).ok();
         assert_eq!(
-            account.as_ref().map(|a| (a.prefecture, a.failed_logins)),
-            Some((PrefectureCode::TOKYO, 1))
+            account
+                .as_ref()
+                .map(|a| (a.prefecture, a.must_change_password)),
+            Some((PrefectureCode::TOKYO, false))
         );
         let again = account
             .as_ref()
@@ -720,11 +698,11 @@ mod tests {
             office_number: "not a number".into(),
             ..row()
         };
-        let bad_count = OfficeAccountRow {
-            failed_logins: -1,
+        let bad_email = OfficeAccountRow {
+            security_email: Some("not an address".into()),
             ..row()
         };
-        for bad in [bad_office, bad_count] {
+        for bad in [bad_office, bad_email] {
             assert!(matches!(
                 OfficeAccount::try_from(bad),
                 Err(StorageError::Corrupt(_))

@@ -73,6 +73,13 @@ pub enum DomainError {
         /// Seconds from now (the injected clock's) until then: the `Retry-After`.
         retry_after_secs: u64,
     },
+    /// The login ID failed too often in a row (`passwords::MAX_CONSECUTIVE_FAILURES`): no login
+    /// until a new password is set.
+    #[error("login suspended")]
+    LoginSuspended {
+        /// What to do, in Japanese, for the account's kind.
+        remedy: &'static str,
+    },
     /// Already submitted (or decided).
     #[error("already submitted")]
     AlreadySubmitted,

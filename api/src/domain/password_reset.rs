@@ -13,7 +13,7 @@ use super::accounts::{self, audit, SESSION};
 use super::audit::AuditAction;
 use super::caller::Caller;
 use super::error::InvalidStateReason;
-use super::passwords::{check_new_office_password, hash_password};
+use super::passwords::{self, check_new_office_password, hash_password};
 use super::rate_limit;
 use super::secrets::generate_token;
 use super::security_codes::{self, CodePurpose, NewCode, SecurityCode};
@@ -130,10 +130,14 @@ pub async fn finish(
             account.temp_password_hash = None;
             account.temp_password_expires_at = None;
             account.must_change_password = false;
-            account.failed_logins = 0;
-            account.locked_until = None;
             account.updated_at = now;
             accounts::store(tx.conn, &account)?;
+            // The new password lets the ID in again, from every client.
+            passwords::forget_failures::<accounts::OfficeAccount>(
+                tx.conn,
+                &tx.ctx.hasher,
+                &account.user_id,
+            )?;
             reset.consumed_at = Some(now);
             security_codes::store(tx.conn, &reset)?;
             // Every other reset of the account ends with this one.

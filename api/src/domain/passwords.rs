@@ -15,8 +15,10 @@ use reissue_shared::{password, SecretText};
 use super::audit::{AuditAction, AuditEvent};
 use super::caller::{client_bucket, Caller};
 use super::rate_limit::{self, Budget};
+use super::secrets::Hasher;
 use super::{Context, DomainError};
-use crate::db::DbConnection;
+use crate::db::models::{from_db_time, to_db_time, LoginFailureRow};
+use crate::db::{self, DbConnection, StorageError};
 
 /// A password check or hash waiting for an argon2 thread.
 type PasswordJob = Box<dyn FnOnce() + Send>;
@@ -213,25 +215,93 @@ pub fn check_reviewer_password(new: &str) -> Result<(), DomainError> {
     password::check_reviewer_password(new).map_err(|error| DomainError::Validation(vec![error]))
 }
 
-/// When failed logins lock an account, and for how long.
+/// When failed logins lock a client out of a login ID, and for how long.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LockoutPolicy {
-    /// Failed logins in a row that lock it.
+    /// Failed logins in a row, from one client on one ID, that lock that client out of it.
     pub max_failed: u32,
-    /// How long it stays locked.
+    /// How long the first lock lasts; each further lock of the same client on the same ID
+    /// (with no success in between) lasts twice as long as the one before, up to a day.
     pub lock: Duration,
 }
 
+/// Failures in a row of one login ID, from all clients together, after which it cannot log in
+/// at all until its password is set anew (NIST SP 800-63B section 5.2.2 allows at most 100).
+pub const MAX_CONSECUTIVE_FAILURES: u32 = 100;
+
+/// The longest lock of one client on one login ID.
+const LONGEST_LOCK: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// How long failure counts are kept after the last failure (the sweeper forgets older ones).
+pub const FAILURE_MEMORY: Duration = Duration::from_secs(30 * 24 * 60 * 60);
+
 impl LockoutPolicy {
-    /// What one more failure means for an account that has failed `failed_before` times in a
-    /// row.
-    pub fn after_failure(&self, failed_before: u32, now: OffsetDateTime) -> Failure {
-        let in_a_row = failed_before.saturating_add(1);
+    /// How long the `nth` lock (1-based) of a client on an ID lasts.
+    pub fn lock_for(&self, nth: u32) -> Duration {
+        let doublings = nth.saturating_sub(1).min(16);
+        self.lock
+            .checked_mul(1 << doublings)
+            .unwrap_or(LONGEST_LOCK)
+            .min(LONGEST_LOCK.max(self.lock))
+    }
+
+    /// One more failure, given the counts before it.
+    pub fn after_failure(&self, before: FailureCounts, now: OffsetDateTime) -> Failure {
+        let mut pair = before.pair;
+        let mut id = before.id;
+        pair.failures = pair.failures.saturating_add(1);
+        id.failures = id.failures.saturating_add(1);
+        let in_a_row = pair.failures;
+        let mut locked_until = None;
+        if pair.failures >= self.max_failed {
+            pair.locks = pair.locks.saturating_add(1);
+            let until = now + self.lock_for(pair.locks);
+            pair.locked_until = Some(until);
+            // The next lock needs as many failures again (and lasts longer).
+            pair.failures = 0;
+            locked_until = Some(until);
+        }
         Failure {
             at: now,
             in_a_row,
-            locked_until: (in_a_row >= self.max_failed).then(|| now + self.lock),
+            locked_until,
+            suspended: id.failures >= MAX_CONSECUTIVE_FAILURES,
+            counts: FailureCounts { pair, id },
         }
+    }
+}
+
+/// The failure count of one key: a (login ID, client) pair, or a login ID alone.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailureCount {
+    /// Failures in a row (for a pair: since its last lock).
+    pub failures: u32,
+    /// Locks so far, for a pair: each lasts longer.
+    pub locks: u32,
+    /// Locked until then, for a pair.
+    pub locked_until: Option<OffsetDateTime>,
+}
+
+/// The counts a login attempt is judged by.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FailureCounts {
+    /// This client on this login ID.
+    pub pair: FailureCount,
+    /// This login ID from every client.
+    pub id: FailureCount,
+}
+
+impl FailureCounts {
+    /// Why a login with these counts is refused before its password is looked at, if it is:
+    /// the ID has failed too often in a row, or this client is locked out of it.
+    pub fn refusal(&self, now: OffsetDateTime, suspended: &'static str) -> Option<DomainError> {
+        if self.id.failures >= MAX_CONSECUTIVE_FAILURES {
+            return Some(DomainError::LoginSuspended { remedy: suspended });
+        }
+        self.pair
+            .locked_until
+            .filter(|until| *until > now)
+            .map(|until| locked(until, now))
     }
 }
 
@@ -240,32 +310,33 @@ impl LockoutPolicy {
 pub struct Failure {
     /// When it happened.
     pub at: OffsetDateTime,
-    /// Failed logins in a row, this one included.
+    /// Failed logins in a row of this client on this ID, this one included.
     pub in_a_row: u32,
-    /// Set when this failure locks the account.
+    /// Set when this failure locks the client out of the ID.
     pub locked_until: Option<OffsetDateTime>,
+    /// Whether the ID has now failed [`MAX_CONSECUTIVE_FAILURES`] times in a row.
+    pub suspended: bool,
+    /// The counts to store.
+    pub counts: FailureCounts,
 }
 
-impl Failure {
-    /// The count to store: a lock starts the count again.
-    pub fn failed_logins(&self) -> u32 {
-        if self.locked_until.is_some() {
-            0
-        } else {
-            self.in_a_row
-        }
-    }
-}
-
-/// An account that logs in with a password and is locked after too many failures in a row.
+/// An account that logs in with a password. Its failures are counted in `login_failures`,
+/// keyed by [`PasswordAccount::KIND`] and the login ID, whether or not the ID exists.
 pub trait PasswordAccount: Sized + Send + 'static {
     /// Which of its passwords matched (`()` for an account with one password).
     type Matched: Copy + Send + 'static;
 
+    /// What the failure counts of its IDs are filed under.
+    const KIND: &'static str;
+
+    /// What the answer to an ID that failed too often in a row tells the person to do.
+    const SUSPENDED_REMEDY: &'static str;
+
     /// The account a login ID names.
     fn find(conn: &mut DbConnection, login_id: &str) -> Result<Option<Self>, DomainError>;
 
-    /// The same, locked until the transaction ends, so that parallel failed logins each count.
+    /// The same, locked until the transaction ends, so that its passwords cannot change
+    /// between the check and the session.
     fn find_for_update(
         conn: &mut DbConnection,
         login_id: &str,
@@ -273,22 +344,6 @@ pub trait PasswordAccount: Sized + Send + 'static {
 
     /// The password hashes a login may match at `now`, in the order they are tried.
     fn password_hashes(&self, now: OffsetDateTime) -> Vec<(Self::Matched, String)>;
-
-    /// Failed logins in a row.
-    fn failed_logins(&self) -> u32;
-
-    /// Locked until then, if set.
-    fn locked_until(&self) -> Option<OffsetDateTime>;
-
-    /// Sets the failure count and the lock.
-    fn set_lockout(&mut self, failed_logins: u32, locked_until: Option<OffsetDateTime>);
-
-    /// Stores the failure count and the lock set at `at`.
-    fn store_lockout(
-        &mut self,
-        conn: &mut DbConnection,
-        at: OffsetDateTime,
-    ) -> Result<(), DomainError>;
 
     /// The audit log's actions for a failed login and for the lock it may cause.
     const LOGIN_FAILED: AuditAction;
@@ -304,70 +359,102 @@ pub trait PasswordAccount: Sized + Send + 'static {
     fn audit_event(&self, action: AuditAction, detail: String, at: OffsetDateTime) -> AuditEvent;
 }
 
-/// Stores a failed login (the count and any lock) and audits it, with the lock when it causes
-/// one.
+/// Audits a failed login, with the lock or the stop it causes: as the account's event, or, for
+/// an ID that names no account, as the client's (the ID kept short: it may be a password
+/// typed in the wrong field).
 fn record_failure<A: PasswordAccount>(
     conn: &mut DbConnection,
-    account: &mut A,
-    failure: Failure,
-    client: &Caller,
+    account: Option<&A>,
+    attempt: &LoginAttempt,
+    failure: &Failure,
 ) -> Result<(), DomainError> {
-    account.set_lockout(failure.failed_logins(), failure.locked_until);
-    account.store_lockout(conn, failure.at)?;
-    let detail = [
-        A::failure_detail(&failure),
-        format!("from {}", client.address),
-    ]
-    .into_iter()
-    .filter(|part| !part.is_empty())
-    .collect::<Vec<_>>()
-    .join(", ");
-    account
-        .audit_event(A::LOGIN_FAILED, detail, failure.at)
-        .record(conn)?;
+    let from = format!("from {}", attempt.client.address);
+    let event = |action: AuditAction, detail: String| match account {
+        Some(account) => account.audit_event(action, detail, failure.at),
+        None => AuditEvent {
+            occurred_at: failure.at,
+            actor: format!("client@{}", attempt.client.address),
+            action,
+            application_id: None,
+            office_number: None,
+            prefecture_code: None,
+            detail: format!(
+                "unknown ID {:?}, {detail}",
+                attempt.login_id.chars().take(32).collect::<String>()
+            ),
+        },
+    };
+    let detail = [A::failure_detail(failure), from.clone()]
+        .into_iter()
+        .filter(|part| !part.is_empty())
+        .collect::<Vec<_>>()
+        .join(", ");
+    event(A::LOGIN_FAILED, detail).record(conn)?;
     if let Some(until) = failure.locked_until {
-        account
-            .audit_event(A::LOCKED, format!("until {until}"), failure.at)
-            .record(conn)?;
+        event(A::LOCKED, format!("{from} until {until}")).record(conn)?;
+    }
+    if failure.suspended && failure.counts.id.failures == MAX_CONSECUTIVE_FAILURES {
+        event(
+            A::LOCKED,
+            format!("{MAX_CONSECUTIVE_FAILURES} failures in a row: no login until a new password"),
+        )
+        .record(conn)?;
     }
     Ok(())
 }
 
-/// A wrong password typed by someone the account already knows is theirs, such as the
-/// current password of a password change: counted, stored and audited like a failed login
-/// (a stolen session cannot guess the password without limit). Answers the lock when this
-/// failure causes one or the account is locked already, else `wrong`. The account is read
-/// locked, so parallel wrong tries each count.
+/// What a failed login is answered.
+fn failure_answer<A: PasswordAccount>(failure: &Failure, attempt: &LoginAttempt) -> DomainError {
+    if failure.suspended {
+        DomainError::LoginSuspended {
+            remedy: A::SUSPENDED_REMEDY,
+        }
+    } else if let Some(until) = failure.locked_until {
+        locked(until, failure.at)
+    } else {
+        DomainError::InvalidCredentials {
+            id_label: attempt.id_label,
+        }
+    }
+}
+
+/// Why `attempt` would be refused before its password is looked at, if it would (see
+/// [`FailureCounts::refusal`]): for a check of a password outside a login, such as the
+/// current password of a password change.
+pub async fn refusal<A: PasswordAccount>(
+    ctx: &Context,
+    attempt: &LoginAttempt,
+) -> Result<Option<DomainError>, DomainError> {
+    let keys = FailureKeys::new(ctx, A::KIND, &attempt.login_id, &attempt.client);
+    let counts = ctx.db.run(move |conn| keys.load(conn)).await?;
+    Ok(counts.refusal(ctx.clock.now(), A::SUSPENDED_REMEDY))
+}
+
+/// A wrong password typed by someone already known to hold the account, such as the current
+/// password of a password change: counted, stored and audited like a failed login (a stolen
+/// session cannot guess the password without limit). Returns the answer: the lock or stop it
+/// causes, or `wrong`.
 pub fn count_wrong_password<A: PasswordAccount>(
     conn: &mut DbConnection,
-    login_id: &str,
-    policy: LockoutPolicy,
-    client: &Caller,
+    ctx: &Context,
+    account: &A,
+    attempt: &LoginAttempt,
     now: OffsetDateTime,
     wrong: DomainError,
 ) -> Result<DomainError, DomainError> {
-    let Some(mut account) = A::find_for_update(conn, login_id)? else {
-        return Ok(wrong);
-    };
-    if let Some(until) = account.locked_until().filter(|until| *until > now) {
-        return Ok(locked(until, now));
+    let keys = FailureKeys::new(ctx, A::KIND, &attempt.login_id, &attempt.client);
+    keys.lock(conn)?;
+    let counts = keys.load(conn)?;
+    if let Some(refusal) = counts.refusal(now, A::SUSPENDED_REMEDY) {
+        return Ok(refusal);
     }
-    let failure = policy.after_failure(account.failed_logins(), now);
-    record_failure(conn, &mut account, failure, client)?;
-    Ok(failure
-        .locked_until
-        .map_or(wrong, |until| locked(until, now)))
-}
-
-/// The answer for an account that is locked at `now`, if it is.
-pub fn refuse_if_locked<A: PasswordAccount>(
-    account: &A,
-    now: OffsetDateTime,
-) -> Result<(), DomainError> {
-    match account.locked_until().filter(|until| *until > now) {
-        Some(until) => Err(locked(until, now)),
-        None => Ok(()),
-    }
+    let failure = attempt.policy.after_failure(counts, now);
+    keys.store(conn, &failure.counts, now)?;
+    record_failure(conn, Some(account), attempt, &failure)?;
+    Ok(match failure_answer::<A>(&failure, attempt) {
+        DomainError::InvalidCredentials { .. } => wrong,
+        other => other,
+    })
 }
 
 /// A password login to try.
@@ -377,23 +464,138 @@ pub struct LoginAttempt {
     pub login_id: String,
     /// The password as typed.
     pub password: SecretText,
-    /// When failures lock the account.
+    /// When failures lock a client out of the ID.
     pub policy: LockoutPolicy,
     /// How the screen names the ID, for the answer to a wrong one.
     pub id_label: &'static str,
-    /// Who is trying (for the login throttle).
+    /// Who is trying (for the login throttle and the failure counts).
     pub client: Caller,
 }
 
-/// Logs in to an account of type `A` with lock-out, answering alike for an unknown ID and a
-/// wrong password.
+/// What the keyed hashes of failure counts are made for.
+const FAILURE_PURPOSE: &str = "login-failures";
+
+/// The keys of one login attempt's failure counts: keyed hashes of the account kind, the login
+/// ID and (for the pair) the client's bucket, so the table holds no login ID in clear and an
+/// unknown ID is counted exactly like a known one.
+struct FailureKeys {
+    /// The login ID's own count; also what every pair of the ID is filed under.
+    id: String,
+    /// This client on this login ID.
+    pair: String,
+}
+
+impl FailureKeys {
+    fn new(ctx: &Context, kind: &str, login_id: &str, client: &Caller) -> Self {
+        Self {
+            id: failure_subject(&ctx.hasher, kind, login_id),
+            pair: ctx.hasher.digest(
+                FAILURE_PURPOSE,
+                &[kind, login_id, &client_bucket(&client.address)],
+            ),
+        }
+    }
+
+    /// The counts as stored now. In a transaction, call [`FailureKeys::lock`] first.
+    fn load(&self, conn: &mut DbConnection) -> Result<FailureCounts, DomainError> {
+        let count = |row: Option<LoginFailureRow>| -> Result<FailureCount, DomainError> {
+            row.map_or(Ok(FailureCount::default()), FailureCount::try_from)
+        };
+        Ok(FailureCounts {
+            pair: count(db::login_failures::find(conn, &self.pair)?)?,
+            id: count(db::login_failures::find(conn, &self.id)?)?,
+        })
+    }
+
+    /// Serialises the transactions that count failures of this pair and this ID (the pair
+    /// first, as everywhere).
+    fn lock(&self, conn: &mut DbConnection) -> Result<(), DomainError> {
+        db::lock_key(conn, &format!("login-failures:{}", self.pair))?;
+        db::lock_key(conn, &format!("login-failures:{}", self.id))?;
+        Ok(())
+    }
+
+    fn store(
+        &self,
+        conn: &mut DbConnection,
+        counts: &FailureCounts,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        for (key, count) in [(&self.pair, &counts.pair), (&self.id, &counts.id)] {
+            db::login_failures::save(conn, &count.to_row(key, &self.id, now))?;
+        }
+        Ok(())
+    }
+
+    /// After a success: this client's count and the ID's count start again.
+    fn forget(&self, conn: &mut DbConnection) -> Result<(), DomainError> {
+        db::login_failures::delete(conn, &[self.pair.clone(), self.id.clone()])?;
+        Ok(())
+    }
+}
+
+fn failure_subject(hasher: &Hasher, kind: &str, login_id: &str) -> String {
+    hasher.digest(FAILURE_PURPOSE, &[kind, login_id])
+}
+
+/// A new password was set for `login_id` (a reset, a new temporary password, an operator's
+/// reset): every failure count and lock of the ID, from any client, is forgotten, and an ID
+/// that had failed too often in a row can log in again.
+pub fn forget_failures<A: PasswordAccount>(
+    conn: &mut DbConnection,
+    hasher: &Hasher,
+    login_id: &str,
+) -> Result<usize, StorageError> {
+    db::login_failures::delete_subject(conn, &failure_subject(hasher, A::KIND, login_id))
+}
+
+impl FailureCount {
+    fn to_row(self, key: &str, subject: &str, now: OffsetDateTime) -> LoginFailureRow {
+        LoginFailureRow {
+            key: key.to_owned(),
+            subject: subject.to_owned(),
+            failures: i32::try_from(self.failures).unwrap_or(i32::MAX),
+            locks: i32::try_from(self.locks).unwrap_or(i32::MAX),
+            locked_until: self.locked_until.map(to_db_time),
+            updated_at: to_db_time(now),
+        }
+    }
+}
+
+impl TryFrom<LoginFailureRow> for FailureCount {
+    type Error = DomainError;
+
+    fn try_from(row: LoginFailureRow) -> Result<Self, DomainError> {
+        let count = |value: i32, column: &str| {
+            u32::try_from(value).map_err(|_| {
+                DomainError::Storage(StorageError::Corrupt(format!(
+                    "login_failures {}: {column}",
+                    row.key
+                )))
+            })
+        };
+        Ok(Self {
+            failures: count(row.failures, "failures")?,
+            locks: count(row.locks, "locks")?,
+            locked_until: row.locked_until.map(from_db_time),
+        })
+    }
+}
+
+/// Logs in to an account of type `A` with lock-out, answering an unknown ID exactly as a
+/// wrong password of a known one: the same argon2 work (against the dummy hash), the same
+/// counting and locking, the same answers.
+///
+/// Failures are counted per (login ID, client) and per login ID (see [`LockoutPolicy`] and
+/// [`MAX_CONSECUTIVE_FAILURES`]): a client that keeps guessing is locked out for longer each
+/// time, while the owner, from another address, still logs in.
 ///
 /// argon2 takes tens of milliseconds: the hashes are checked outside any transaction, so a
 /// login never holds a database connection or (on SQLite) the write lock meanwhile. The
-/// transaction then applies the outcome to the account as it is by then, unless its passwords
-/// changed in between, in which case the check is made again. A failure is counted (locking
-/// the account by `policy`), stored and audited, and committed before it is answered; a
-/// success clears the count and lock, and `succeeded` stores the account and opens the
+/// transaction then applies the outcome to the counts as they are by then (under a lock, so
+/// parallel failures each count), unless the account's passwords changed in between, in which
+/// case the check is made again. A failure is stored and audited, and committed before it is
+/// answered; a success forgets this client's and the ID's counts, and `succeeded` opens the
 /// session.
 pub async fn login_with_lockout<A, S, G>(
     ctx: &Context,
@@ -409,25 +611,29 @@ where
         + 'static,
 {
     let succeeded = Arc::new(succeeded);
-    let invalid = DomainError::InvalidCredentials {
-        id_label: attempt.id_label,
-    };
     // A place on the argon2 threads first: when they are full, the answer is 503 at once,
     // before the throttle's write (which queues behind every other write on SQLite).
     let mut place = Some(ctx.passwords.reserve()?);
     let budgets = login_budgets(ctx, &attempt.client);
     ctx.transaction(move |tx| rate_limit::spend(tx.conn, &budgets, tx.now))
         .await?;
+    let keys = Arc::new(FailureKeys::new(
+        ctx,
+        A::KIND,
+        &attempt.login_id,
+        &attempt.client,
+    ));
     for _ in 0..LOGIN_TRIES {
-        let login_id = attempt.login_id.clone();
-        let snapshot = ctx.db.run(move |conn| A::find(conn, &login_id)).await?;
+        let (login_id, read_keys) = (attempt.login_id.clone(), keys.clone());
+        let (snapshot, counts) = ctx
+            .db
+            .run(move |conn| {
+                Ok::<_, DomainError>((A::find(conn, &login_id)?, read_keys.load(conn)?))
+            })
+            .await?;
         let checked_at = ctx.clock.now();
-        if let Some(until) = snapshot
-            .as_ref()
-            .and_then(A::locked_until)
-            .filter(|until| *until > checked_at)
-        {
-            return Err(locked(until, checked_at));
+        if let Some(refusal) = counts.refusal(checked_at, A::SUSPENDED_REMEDY) {
+            return Err(refusal);
         }
         let hashes = snapshot
             .as_ref()
@@ -440,40 +646,17 @@ where
             attempt.password.clone(),
         )
         .await?;
-        if snapshot.is_none() {
-            // Audited too: a run of unknown IDs from one address is what an operator looks
-            // for. The ID is kept short (it may be a password typed in the wrong field).
-            let event = AuditEvent {
-                occurred_at: checked_at,
-                actor: format!("client@{}", attempt.client.address),
-                action: A::LOGIN_FAILED,
-                application_id: None,
-                office_number: None,
-                prefecture_code: None,
-                detail: format!(
-                    "unknown ID {:?}",
-                    attempt.login_id.chars().take(32).collect::<String>()
-                ),
-            };
-            ctx.transaction(move |tx| Ok::<_, DomainError>(event.record(tx.conn)?))
-                .await?;
-            return Err(invalid);
-        }
-        let (ctx2, succeeded) = (ctx.clone(), succeeded.clone());
-        let (login_id, policy, id_label, client) = (
-            attempt.login_id.clone(),
-            attempt.policy,
-            attempt.id_label,
-            attempt.client.clone(),
-        );
+        let (ctx2, succeeded, keys) = (ctx.clone(), succeeded.clone(), keys.clone());
+        let attempt = attempt.clone();
         let outcome = ctx
             .db
             .transaction(move |conn| {
-                let Some(mut account) = A::find_for_update(conn, &login_id)? else {
-                    return Ok(None);
-                };
+                keys.lock(conn)?;
+                let account = A::find_for_update(conn, &attempt.login_id)?;
                 let unchanged = account
-                    .password_hashes(checked_at)
+                    .as_ref()
+                    .map(|account| account.password_hashes(checked_at))
+                    .unwrap_or_default()
                     .iter()
                     .map(|(_, hash)| hash)
                     .eq(hashes.iter().map(|(_, hash)| hash));
@@ -481,26 +664,32 @@ where
                     return Ok(None);
                 }
                 let now = ctx2.clock.now();
-                if let Some(until) = account.locked_until().filter(|until| *until > now) {
-                    return Ok(Some(Err(locked(until, now))));
+                let counts = keys.load(conn)?;
+                if let Some(refusal) = counts.refusal(now, A::SUSPENDED_REMEDY) {
+                    return Ok(Some(Err(refusal)));
                 }
-                let Some(matched) = matched else {
-                    let failure = policy.after_failure(account.failed_logins(), now);
-                    record_failure(conn, &mut account, failure, &client)?;
-                    return Ok(Some(Err(match failure.locked_until {
-                        Some(until) => locked(until, now),
-                        None => DomainError::InvalidCredentials { id_label },
-                    })));
-                };
-                account.set_lockout(0, None);
-                succeeded(conn, &ctx2, account, matched, now).map(|session| Some(Ok(session)))
+                match (account, matched) {
+                    (Some(account), Some(matched)) => {
+                        keys.forget(conn)?;
+                        succeeded(conn, &ctx2, account, matched, now)
+                            .map(|session| Some(Ok(session)))
+                    }
+                    (account, _) => {
+                        let failure = attempt.policy.after_failure(counts, now);
+                        keys.store(conn, &failure.counts, now)?;
+                        record_failure(conn, account.as_ref(), &attempt, &failure)?;
+                        Ok(Some(Err(failure_answer::<A>(&failure, &attempt))))
+                    }
+                }
             })
             .await?;
         if let Some(outcome) = outcome {
             return outcome;
         }
     }
-    Err(invalid)
+    Err(DomainError::InvalidCredentials {
+        id_label: attempt.id_label,
+    })
 }
 
 /// The answer for an account locked until `until`, seen at `now`.
@@ -578,19 +767,48 @@ mod tests {
     }
 
     #[test]
-    fn the_policy_locks_at_the_limit_and_starts_the_count_again() {
+    fn a_client_is_locked_at_the_limit_for_longer_each_time_and_the_id_counts_on() {
         let policy = LockoutPolicy {
             max_failed: 3,
             lock: Duration::from_secs(1800),
         };
         let now = OffsetDateTime::UNIX_EPOCH;
-        let second = policy.after_failure(1, now);
-        assert_eq!((second.in_a_row, second.locked_until), (2, None));
-        assert_eq!(second.failed_logins(), 2);
-        let third = policy.after_failure(2, now);
-        assert_eq!(third.in_a_row, 3);
-        assert_eq!(third.locked_until, Some(now + Duration::from_secs(1800)));
-        assert_eq!(third.failed_logins(), 0);
+        let mut counts = FailureCounts::default();
+        let mut locks = Vec::new();
+        for _ in 0..9 {
+            let failure = policy.after_failure(counts, now);
+            locks.extend(
+                failure
+                    .locked_until
+                    .map(|until| (failure.in_a_row, until - now)),
+            );
+            assert!(!failure.suspended);
+            counts = failure.counts;
+        }
+        let minutes = |m: i64| time::Duration::minutes(m);
+        assert_eq!(
+            locks,
+            [(3, minutes(30)), (3, minutes(60)), (3, minutes(120))]
+        );
+        // The ID's own count is not reset by the locks.
+        assert_eq!((counts.id.failures, counts.pair.failures), (9, 0));
+        // A lock never lasts beyond a day.
+        assert_eq!(policy.lock_for(12), LONGEST_LOCK);
+        // The hundredth failure in a row of the ID stops it, whatever the client.
+        let before = FailureCounts {
+            pair: FailureCount::default(),
+            id: FailureCount {
+                failures: MAX_CONSECUTIVE_FAILURES - 1,
+                ..FailureCount::default()
+            },
+        };
+        let last = policy.after_failure(before, now);
+        assert!(last.suspended);
+        assert!(matches!(
+            last.counts.refusal(now, "remedy"),
+            Some(DomainError::LoginSuspended { remedy: "remedy" })
+        ));
+        assert!(before.refusal(now, "remedy").is_none());
     }
 
     #[tokio::test]

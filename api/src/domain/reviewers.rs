@@ -10,9 +10,10 @@ use reissue_shared::PrefectureCode;
 use super::audit::{AuditAction, AuditEvent};
 use super::caller::Caller;
 use super::passwords::{
-    check_reviewer_password, hash_password, login_with_lockout, Failure, LockoutPolicy,
-    LoginAttempt, PasswordAccount,
+    check_reviewer_password, forget_failures, hash_password, login_with_lockout, Failure,
+    LockoutPolicy, LoginAttempt, PasswordAccount,
 };
+use super::secrets::Hasher;
 use super::sessions::Reviewer;
 use super::{Context, DomainError};
 use crate::db::models::{from_db_time, to_db_time, ReviewerRow};
@@ -33,10 +34,6 @@ pub struct ReviewerAccount {
     pub prefecture: PrefectureCode,
     /// argon2id PHC string.
     pub password_hash: String,
-    /// Failed logins in a row.
-    pub failed_logins: u32,
-    /// Locked until then.
-    pub locked_until: Option<OffsetDateTime>,
     /// When the account was created.
     pub created_at: OffsetDateTime,
 }
@@ -61,8 +58,6 @@ impl TryFrom<ReviewerRow> for ReviewerAccount {
         let role = ReviewerRole::parse(&row.role).ok_or_else(|| corrupt("role"))?;
         let prefecture =
             PrefectureCode::parse(&row.prefecture_code).map_err(|_| corrupt("prefecture_code"))?;
-        let failed_logins =
-            u32::try_from(row.failed_logins).map_err(|_| corrupt("failed_logins"))?;
         Ok(Self {
             id: row.id,
             login_id: row.login_id,
@@ -70,8 +65,6 @@ impl TryFrom<ReviewerRow> for ReviewerAccount {
             role,
             prefecture,
             password_hash: row.password_hash,
-            failed_logins,
-            locked_until: row.locked_until.map(from_db_time),
             created_at: from_db_time(row.created_at),
         })
     }
@@ -87,8 +80,6 @@ impl From<&ReviewerAccount> for ReviewerRow {
             prefecture_code: account.prefecture.as_str().to_owned(),
             password_hash: account.password_hash.clone(),
             // A lock resets the count long before it could leave i32.
-            failed_logins: i32::try_from(account.failed_logins).unwrap_or(i32::MAX),
-            locked_until: account.locked_until.map(to_db_time),
             created_at: to_db_time(account.created_at),
         }
     }
@@ -116,30 +107,8 @@ impl PasswordAccount for ReviewerAccount {
         vec![((), self.password_hash.clone())]
     }
 
-    fn failed_logins(&self) -> u32 {
-        self.failed_logins
-    }
-
-    fn locked_until(&self) -> Option<OffsetDateTime> {
-        self.locked_until
-    }
-
-    fn set_lockout(&mut self, failed_logins: u32, locked_until: Option<OffsetDateTime>) {
-        self.failed_logins = failed_logins;
-        self.locked_until = locked_until;
-    }
-
-    fn store_lockout(
-        &mut self,
-        conn: &mut DbConnection,
-        _at: OffsetDateTime,
-    ) -> Result<(), DomainError> {
-        Ok(db::reviewers::record_login(
-            conn,
-            &ReviewerRow::from(&*self),
-        )?)
-    }
-
+    const KIND: &'static str = "reviewer";
+    const SUSPENDED_REMEDY: &'static str = "運用担当者にパスワードの再設定を依頼してください。";
     const LOGIN_FAILED: AuditAction = AuditAction::ReviewerLoginFailed;
     const LOCKED: AuditAction = AuditAction::ReviewerLocked;
 
@@ -178,6 +147,7 @@ pub struct NewReviewer {
 /// Creates or updates a reviewer account (CLI and demo data), audited.
 pub fn save_reviewer(
     conn: &mut DbConnection,
+    hasher: &Hasher,
     reviewer: &NewReviewer,
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
@@ -189,11 +159,11 @@ pub fn save_reviewer(
         role: reviewer.role,
         prefecture: reviewer.prefecture,
         password_hash: hash_password(&reviewer.password)?,
-        failed_logins: 0,
-        locked_until: None,
         created_at: now,
     };
     db::reviewers::upsert(conn, &ReviewerRow::from(&account))?;
+    // A new password lets the ID in again, however often it failed.
+    forget_failures::<ReviewerAccount>(conn, hasher, &account.login_id)?;
     AuditEvent {
         occurred_at: now,
         actor: "operator".into(),
@@ -227,7 +197,7 @@ pub async fn login(
     login_with_lockout(ctx, attempt, open_session).await
 }
 
-/// Clears the failure count and opens a session, audited.
+/// Opens a session, audited.
 fn open_session(
     conn: &mut DbConnection,
     ctx: &Context,
@@ -235,7 +205,6 @@ fn open_session(
     _matched: (),
     now: OffsetDateTime,
 ) -> Result<AdminSession, DomainError> {
-    db::reviewers::record_login(conn, &ReviewerRow::from(&account))?;
     account
         .audit_event(AuditAction::ReviewerLoggedIn, String::new(), now)
         .record(conn)?;
@@ -265,8 +234,6 @@ mod tests {
             role: role.into(),
             prefecture_code: "31".into(),
             password_hash: "$argon2id$...".into(),
-            failed_logins: 2,
-            locked_until: None,
             created_at: to_db_time(OffsetDateTime::UNIX_EPOCH),
         }
     }
@@ -275,10 +242,8 @@ mod tests {
     fn a_row_reads_back_as_the_account_it_was_written_from() {
         let account = ReviewerAccount::try_from(row("supervisor")).ok();
         assert_eq!(
-            account
-                .as_ref()
-                .map(|a| (a.role, a.prefecture, a.failed_logins)),
-            Some((ReviewerRole::Supervisor, PrefectureCode::TOTTORI, 2))
+            account.as_ref().map(|a| (a.role, a.prefecture)),
+            Some((ReviewerRole::Supervisor, PrefectureCode::TOTTORI))
         );
         let again = account
             .as_ref()

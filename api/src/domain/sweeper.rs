@@ -45,6 +45,10 @@ pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
             .max(ctx.limits.client_window)
             .max(ctx.limits.login_window);
         db::rate_limits::delete_before(conn, now - longest)?;
+        db::login_failures::delete_stale(
+            conn,
+            crate::db::models::to_db_time(now - super::passwords::FAILURE_MEMORY),
+        )?;
         Ok(expired.len())
     })
     .await

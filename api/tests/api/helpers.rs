@@ -371,21 +371,26 @@ impl TestApp {
         created
     }
 
+    /// Stores the demo reviewers with their password, as `reissue reviewer add` would (which
+    /// also forgets their failed logins).
+    pub async fn reset_demo_reviewers(&self) {
+        let (db, hasher) = (self.context.db.clone(), self.context.hasher.clone());
+        tokio::task::spawn_blocking(move || {
+            reissue_api::cli::save_reviewers(
+                &db,
+                &hasher,
+                &reissue_api::cli::demo_reviewers(REVIEWER_PASSWORD),
+            )
+            .unwrap();
+        })
+        .await
+        .unwrap();
+    }
+
     /// `POST /admin/sessions` (the demo reviewers exist from the first call).
     pub async fn admin_login_attempt(&self, login_id: &str, password: &str) -> Response {
         self.reviewers
-            .get_or_init(|| async {
-                let db = self.context.db.clone();
-                tokio::task::spawn_blocking(move || {
-                    reissue_api::cli::save_reviewers(
-                        &db,
-                        &reissue_api::cli::demo_reviewers(REVIEWER_PASSWORD),
-                    )
-                    .unwrap();
-                })
-                .await
-                .unwrap();
-            })
+            .get_or_init(|| self.reset_demo_reviewers())
             .await;
         self.client
             .post(self.api("/admin/sessions"))

@@ -153,7 +153,7 @@ async fn every_failed_login_is_audited_with_its_client_address(backend: Backend)
         failures
             .iter()
             .any(|(actor, detail)| actor == "client@203.0.113.8"
-                && detail == "unknown ID \"nobody\""),
+                && detail == "unknown ID \"nobody\", 1 in a row, from 203.0.113.8"),
         "{failures:?}"
     );
     // The office login too.

@@ -16,6 +16,7 @@ mod faults;
 mod key_rotation;
 mod ledger_import;
 mod ledger_outcomes;
+mod lockout;
 mod login_throttle;
 mod mail_configuration;
 mod mail_delivery;

@@ -503,10 +503,11 @@ async fn the_audit_log_of_ones_own_prefecture_is_for_supervisors(backend: Backen
 
     // A reviewer who is not a supervisor neither reads the log nor exports it (each
     // application's history stays in its detail).
-    let db = app.context.db.clone();
+    let (db, hasher) = (app.context.db.clone(), app.context.hasher.clone());
     tokio::task::spawn_blocking(move || {
         reissue_api::cli::save_reviewers(
             &db,
+            &hasher,
             &[reissue_api::domain::reviewers::NewReviewer {
                 login_id: "plain-tokyo".into(),
                 name: "審査 花子".into(),
