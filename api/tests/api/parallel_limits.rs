@@ -9,7 +9,9 @@ use futures_util::future::join_all;
 use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
-use crate::helpers::{office_number, spawn_app_with, wrong_code, Backend, REVIEWER_PASSWORD};
+use crate::helpers::{
+    office_number, spawn_app_with, wrong_code, Backend, TestApp, REVIEWER_PASSWORD,
+};
 
 /// Requests sent at once at each limit.
 const AT_ONCE: usize = 32;
@@ -40,6 +42,28 @@ fn expected(pairs: &[(&str, usize)]) -> BTreeMap<String, usize> {
         .filter(|(_, n)| *n > 0)
         .map(|(key, n)| ((*key).to_owned(), *n))
         .collect()
+}
+
+/// `bodies` posted to the API path `path`, all at once.
+async fn posted_at_once(
+    app: &TestApp,
+    path: &str,
+    bodies: impl Iterator<Item = Value>,
+) -> Vec<Response> {
+    join_all(bodies.map(|body| app.client.post(app.api(path)).json(&body).send()))
+        .await
+        .into_iter()
+        .map(Result::unwrap)
+        .collect()
+}
+
+/// What wrong passwords sent all at once get from a lock at `limit`: the failures before the
+/// limit are answered as wrong, the one at it locks, and the rest meet the lock.
+fn locked_at(limit: usize) -> BTreeMap<String, usize> {
+    expected(&[
+        ("401 invalid_credentials", limit - 1),
+        ("423 account_locked", AT_ONCE - (limit - 1)),
+    ])
 }
 
 async fn parallel_prefecture_choices_mail_exactly_the_address_budget(backend: Backend) {
@@ -131,24 +155,9 @@ async fn parallel_wrong_office_passwords_lock_after_exactly_the_limit(backend: B
     .await;
     app.create_office_account("13", "1311111111", "KJ1311111111", "right-password-12")
         .await;
-    let answers = join_all((0..AT_ONCE).map(|_| {
-        app.client
-            .post(app.api("/auth/login"))
-            .json(&json!({ "user_id": "KJ1311111111", "password": "wrong-password-12" }))
-            .send()
-    }))
-    .await
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
-    // Two failures are answered as wrong; the third locks; the rest meet the lock.
-    assert_eq!(
-        tally(answers).await,
-        expected(&[
-            ("401 invalid_credentials", 2),
-            ("423 account_locked", AT_ONCE - 2)
-        ])
-    );
+    let wrong = json!({ "user_id": "KJ1311111111", "password": "wrong-password-12" });
+    let answers = posted_at_once(&app, "/auth/login", (0..AT_ONCE).map(|_| wrong.clone())).await;
+    assert_eq!(tally(answers).await, locked_at(3));
 }
 
 async fn parallel_wrong_reviewer_passwords_lock_after_exactly_the_limit(backend: Backend) {
@@ -166,13 +175,7 @@ async fn parallel_wrong_reviewer_passwords_lock_after_exactly_the_limit(backend:
     let answers =
         join_all((0..AT_ONCE).map(|_| app.admin_login_attempt("demo-tokyo", "not the password")))
             .await;
-    assert_eq!(
-        tally(answers).await,
-        expected(&[
-            ("401 invalid_credentials", 3),
-            ("423 account_locked", AT_ONCE - 3)
-        ])
-    );
+    assert_eq!(tally(answers).await, locked_at(4));
     let locked = app
         .admin_login_attempt("demo-tokyo", REVIEWER_PASSWORD)
         .await;
@@ -188,16 +191,9 @@ async fn parallel_logins_of_one_client_pass_exactly_its_login_throttle(backend: 
         ],
     )
     .await;
-    let answers = join_all((0..AT_ONCE).map(|n| {
-        app.client
-            .post(app.api("/admin/sessions"))
-            .json(&json!({ "login_id": format!("nobody{n}"), "password": "wrong password" }))
-            .send()
-    }))
-    .await
-    .into_iter()
-    .map(Result::unwrap)
-    .collect();
+    let unknown_ids = (0..AT_ONCE)
+        .map(|n| json!({ "login_id": format!("nobody{n}"), "password": "wrong password" }));
+    let answers = posted_at_once(&app, "/admin/sessions", unknown_ids).await;
     assert_eq!(
         tally(answers).await,
         expected(&[
