@@ -275,6 +275,28 @@ pub fn notice_sealer(ctx: &Context) -> Sealer {
     Sealer::new(&ctx.hasher, "notice-password")
 }
 
+/// A new temporary password and its argon2id hash.
+pub struct FreshTemporaryPassword {
+    plaintext: String,
+    hash: String,
+}
+
+impl FreshTemporaryPassword {
+    /// Generated here, hashed on the argon2 threads: before the transaction that issues it,
+    /// which then does not hold the database (on SQLite, the writer) through argon2.
+    pub async fn prepare(ctx: &Context) -> Result<Self, DomainError> {
+        ctx.passwords.run(Self::generate).await?
+    }
+
+    /// Generated and hashed on the calling thread (a reprint after posting, found inside its
+    /// transaction).
+    pub fn generate() -> Result<Self, DomainError> {
+        let plaintext = generate_temporary_password();
+        let hash = hash_password(&plaintext)?;
+        Ok(Self { plaintext, hash })
+    }
+}
+
 /// On approval: the office's account (created with a new user ID when it has none), a fresh
 /// temporary password (only its hash kept on the account; the plaintext sealed on the notice
 /// until posted), and the notice. Earlier unposted notices are voided.
@@ -282,6 +304,7 @@ pub fn issue_temporary_password(
     conn: &mut DbConnection,
     ctx: &Context,
     application: &ReissueApplication,
+    fresh: FreshTemporaryPassword,
     now: OffsetDateTime,
 ) -> Result<(OfficeAccount, Notice), DomainError> {
     let prefecture = application.prefecture.ok_or(DomainError::NotFound)?;
@@ -308,8 +331,11 @@ pub fn issue_temporary_password(
         previous.sealed_password = None;
         update_notice(conn, &previous)?;
     }
-    let password = generate_temporary_password();
-    account.temp_password_hash = Some(hash_password(&password)?);
+    let FreshTemporaryPassword {
+        plaintext: password,
+        hash,
+    } = fresh;
+    account.temp_password_hash = Some(hash);
     // The new login information lets the ID in again, however often it failed.
     passwords::forget_failures::<OfficeAccount>(conn, &ctx.hasher, &account.user_id)?;
     account.temp_password_expires_at = Some(now + TEMPORARY_PASSWORD_LIFETIME);

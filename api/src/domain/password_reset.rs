@@ -20,6 +20,7 @@ use super::security_codes::{self, CodePurpose, NewCode, SecurityCode};
 use super::sessions::OfficeIdentity;
 use super::{Context, DomainError};
 use crate::db::DbConnection;
+use time::OffsetDateTime;
 
 /// `POST /password-resets`: the same answer whether or not user ID and address match; a code
 /// is mailed only when they do.
@@ -106,27 +107,31 @@ pub async fn finish(
     token: String,
     input: NewPasswordInput,
 ) -> Result<OfficeSession, DomainError> {
+    // The reset and the new password are checked first, and the password hashed on the argon2
+    // threads, outside the transaction (which holds SQLite's writer); the transaction checks
+    // the reset again, as it is by then.
+    let (first_id, first_token, ctx2) = (id.clone(), token.clone(), ctx.clone());
+    let checked = ctx
+        .db
+        .run(move |conn| {
+            let now = ctx2.clock.now();
+            verified_reset(conn, &ctx2, &first_id, &first_token, now)
+        })
+        .await?;
+    check_new_office_password(input.new_password.expose(), &checked.1.user_id, None)?;
+    let new_password = input.new_password.clone();
+    let new_hash = ctx
+        .passwords
+        .run(move || hash_password(new_password.expose()))
+        .await??;
     let session = ctx
         .transaction(move |tx| {
             let now = tx.now;
-            let mut reset = load(tx.conn, tx.ctx, &id, &token)?;
-            if reset.consumed_at.is_some() {
-                return Err(DomainError::NoActiveCode);
+            let (mut reset, mut account) = verified_reset(tx.conn, tx.ctx, &id, &token, now)?;
+            if account.id != checked.1.id {
+                return Err(DomainError::NotFound);
             }
-            let Some(verified_at) = reset.verified_at else {
-                return Err(DomainError::InvalidState(InvalidStateReason::NotVerified));
-            };
-            // A verified reset is a key to the account: it does not wait for ever.
-            if now >= verified_at + security_codes::CODE_LIFETIME {
-                return Err(DomainError::CodeExpired {
-                    lifetime_minutes: security_codes::CODE_LIFETIME.as_secs() / 60,
-                });
-            }
-            let account_id = reset.account_id.clone().ok_or(DomainError::NotFound)?;
-            let mut account =
-                accounts::find_for_update(tx.conn, &account_id)?.ok_or(DomainError::NotFound)?;
-            check_new_office_password(input.new_password.expose(), &account.user_id, None)?;
-            account.password_hash = Some(hash_password(input.new_password.expose())?);
+            account.password_hash = Some(new_hash);
             account.temp_password_hash = None;
             account.temp_password_expires_at = None;
             account.must_change_password = false;
@@ -174,6 +179,33 @@ pub async fn finish(
         })
         .await?;
     Ok(session)
+}
+
+/// The reset `id` that `token` opens, verified, unused and within its time, and its account
+/// (read locked).
+fn verified_reset(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    id: &str,
+    token: &str,
+    now: OffsetDateTime,
+) -> Result<(SecurityCode, accounts::OfficeAccount), DomainError> {
+    let reset = load(conn, ctx, id, token)?;
+    if reset.consumed_at.is_some() {
+        return Err(DomainError::NoActiveCode);
+    }
+    let Some(verified_at) = reset.verified_at else {
+        return Err(DomainError::InvalidState(InvalidStateReason::NotVerified));
+    };
+    // A verified reset is a key to the account: it does not wait for ever.
+    if now >= verified_at + security_codes::CODE_LIFETIME {
+        return Err(DomainError::CodeExpired {
+            lifetime_minutes: security_codes::CODE_LIFETIME.as_secs() / 60,
+        });
+    }
+    let account_id = reset.account_id.clone().ok_or(DomainError::NotFound)?;
+    let account = accounts::find_for_update(conn, &account_id)?.ok_or(DomainError::NotFound)?;
+    Ok((reset, account))
 }
 
 /// The reset `id` if `token` opens it; any other case is "not found" alike.

@@ -104,6 +104,10 @@ pub async fn decide(
         Decision::Approve => AuditAction::ApplicationApproved,
         Decision::Reject(_) => AuditAction::ApplicationRejected,
     };
+    let mut fresh = match decision {
+        Decision::Approve => Some(accounts::FreshTemporaryPassword::prepare(ctx).await?),
+        Decision::Reject(_) => None,
+    };
     act(ctx, reviewer, id, action, move |tx, application| {
         application.decide(&decision, tx.now)?;
         let (outcome, reason) = match decision {
@@ -113,8 +117,12 @@ pub async fn decide(
         let mut also = Vec::new();
         if outcome == ReviewOutcome::Approved {
             // 承認 issues the temporary password and its postal notice in the same transaction.
+            let fresh = match fresh.take() {
+                Some(fresh) => fresh,
+                None => accounts::FreshTemporaryPassword::generate()?,
+            };
             let (account, _notice) =
-                accounts::issue_temporary_password(tx.conn, tx.ctx, application, tx.now)?;
+                accounts::issue_temporary_password(tx.conn, tx.ctx, application, fresh, tx.now)?;
             accounts::notify_security_email(
                 tx,
                 &account,
@@ -436,8 +444,13 @@ fn letter_for(
     let (notice, password) = match open {
         Some(found) => found,
         None => {
-            let (account, notice) =
-                accounts::issue_temporary_password(conn, ctx, application, now)?;
+            let (account, notice) = accounts::issue_temporary_password(
+                conn,
+                ctx,
+                application,
+                accounts::FreshTemporaryPassword::generate()?,
+                now,
+            )?;
             audit(
                 conn,
                 reviewer,
