@@ -357,9 +357,14 @@ impl ResponseError for ApiError {
     fn error_response(&self) -> HttpResponse {
         let parts = self.parts();
         let request_id = current_request_id();
-        if parts.status.is_server_error() {
-            // The cause goes to the log with the request id; the user sees only the id.
-            tracing::error!(request_id = %request_id.as_deref().unwrap_or("-"), error = ?self, "request failed");
+        // A full argon2 queue is load shed as designed, counted in the metrics: no error line
+        // per refused login in a flood.
+        let shed = matches!(self, Self::Domain(DomainError::Busy { .. }));
+        if parts.status.is_server_error() && !shed {
+            // The cause goes to the log with the request id; the user sees only the id. A
+            // driver's text may quote a value of the row (an address): those are redacted.
+            let cause = crate::domain::outbox::redact_addresses(&format!("{self:?}"));
+            tracing::error!(request_id = %request_id.as_deref().unwrap_or("-"), error = %cause, "request failed");
         }
         let problem = Problem {
             problem_type: format!("https://e-seikyuu.example/problems/{}", parts.code.as_str()),

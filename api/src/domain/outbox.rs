@@ -245,7 +245,16 @@ mod tests {
     use super::*;
 
     #[test]
-    fn addresses_in_transport_errors_are_redacted() {
+    fn addresses_in_transport_and_driver_errors_are_redacted() {
+        // PostgreSQL quotes the row's values in a constraint violation.
+        assert_eq!(
+            redact_addresses(
+                "Query(DatabaseError(UniqueViolation, \"duplicate key value\")) \
+                 DETAIL: Key (email)=(taro@example.jp) already exists."
+            ),
+            "Query(DatabaseError(UniqueViolation, \"duplicate key value\")) \
+             DETAIL: Key (email)=([address]) already exists."
+        );
         assert_eq!(
             redact_addresses("permanent error (550): 5.1.1 <taro@example.jp>: Recipient unknown"),
             "permanent error (550): 5.1.1 <[address]>: Recipient unknown"

@@ -62,7 +62,10 @@ pub async fn run(ctx: Context, interval: Duration) {
         match sweep_once(&ctx).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "expired unsubmitted applications"),
-            Err(error) => tracing::warn!(error = %error, "sweep failed; will retry"),
+            Err(error) => tracing::warn!(
+                error = %super::outbox::redact_addresses(&error.to_string()),
+                "sweep failed; will retry"
+            ),
         }
     }
 }

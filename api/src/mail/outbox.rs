@@ -39,7 +39,10 @@ impl OutboxWorker {
                 // A full batch means more may be waiting: go again at once.
                 Ok(n) if n >= BATCH => continue,
                 Ok(_) => {}
-                Err(error) => tracing::warn!(error = %error, "outbox round failed; will retry"),
+                Err(error) => tracing::warn!(
+                    error = %crate::domain::outbox::redact_addresses(&error.to_string()),
+                    "outbox round failed; will retry"
+                ),
             }
             tokio::select! {
                 () = self.wakeup.notified() => {}
