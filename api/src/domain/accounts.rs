@@ -501,6 +501,19 @@ pub async fn change_password(
         .run(move |conn| find(conn, &account_id))
         .await?
         .ok_or(DomainError::SessionInvalid)?;
+    // The new password's rule first: a request that breaks it is answered with its fields,
+    // whatever the lock-out says.
+    let temporary = checked
+        .must_change_password
+        .then_some(input.current_password.expose());
+    check_new_office_password(input.new_password.expose(), &checked.user_id, temporary)?;
+    if input.new_password == input.current_password {
+        return Err(DomainError::Validation(vec![FieldError::new(
+            "new_password",
+            FieldErrorCode::InvalidFormat,
+            "現在のパスワードと異なるパスワードを設定してください。",
+        )]));
+    }
     // The current password is checked like a login's, under the same counts.
     let attempt = LoginAttempt {
         login_id: checked.user_id.clone(),
@@ -545,17 +558,6 @@ pub async fn change_password(
             })
             .await?;
         return Err(answer);
-    }
-    let temporary = checked
-        .must_change_password
-        .then_some(input.current_password.expose());
-    check_new_office_password(input.new_password.expose(), &checked.user_id, temporary)?;
-    if input.new_password == input.current_password {
-        return Err(DomainError::Validation(vec![FieldError::new(
-            "new_password",
-            FieldErrorCode::InvalidFormat,
-            "現在のパスワードと異なるパスワードを設定してください。",
-        )]));
     }
     let new_password = input.new_password.clone();
     let new_hash = ctx
