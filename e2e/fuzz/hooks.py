@@ -51,8 +51,11 @@ def is_rejection_without_reason(case, response):
 def is_password_rule_refusal(response):
     """The manual's rule for a new password has parts no schema states: not a commonly used
     password, not the user ID, not the current or temporary password. They are checked before
-    the current password (so that a request that breaks them is answered with its fields)."""
-    return only_field_errors(response, "new_password", "invalid_format")
+    the current password (so that a request that breaks them is answered with its fields), and
+    so is an empty current password (the document does not yet say minLength 1 for it)."""
+    return only_field_errors(response, "new_password", "invalid_format") or only_field_errors(
+        response, "current_password", "required"
+    )
 
 
 # Refusals that depend on what the server holds, not on the request's shape: the mailed code

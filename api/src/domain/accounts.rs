@@ -503,6 +503,13 @@ pub async fn change_password(
         .ok_or(DomainError::SessionInvalid)?;
     // The new password's rule first: a request that breaks it is answered with its fields,
     // whatever the lock-out says.
+    if input.current_password.expose().is_empty() {
+        return Err(DomainError::Validation(vec![FieldError::new(
+            "current_password",
+            FieldErrorCode::Required,
+            "現在のパスワードを入力してください。",
+        )]));
+    }
     let temporary = checked
         .must_change_password
         .then_some(input.current_password.expose());
