@@ -448,13 +448,27 @@ pub fn count_wrong_password<A: PasswordAccount>(
     if let Some(refusal) = counts.refusal(now, A::SUSPENDED_REMEDY) {
         return Ok(refusal);
     }
+    Ok(
+        match count_failure(conn, &keys, counts, Some(account), attempt, now)? {
+            DomainError::InvalidCredentials { .. } => wrong,
+            other => other,
+        },
+    )
+}
+
+/// One more failure on `counts` (read under `keys.lock`): stored, audited, and the answer.
+fn count_failure<A: PasswordAccount>(
+    conn: &mut DbConnection,
+    keys: &FailureKeys,
+    counts: FailureCounts,
+    account: Option<&A>,
+    attempt: &LoginAttempt,
+    now: OffsetDateTime,
+) -> Result<DomainError, DomainError> {
     let failure = attempt.policy.after_failure(counts, now);
     keys.store(conn, &failure.counts, now)?;
-    record_failure(conn, Some(account), attempt, &failure)?;
-    Ok(match failure_answer::<A>(&failure, attempt) {
-        DomainError::InvalidCredentials { .. } => wrong,
-        other => other,
-    })
+    record_failure(conn, account, attempt, &failure)?;
+    Ok(failure_answer::<A>(&failure, attempt))
 }
 
 /// A password login to try.
@@ -675,10 +689,8 @@ where
                             .map(|session| Some(Ok(session)))
                     }
                     (account, _) => {
-                        let failure = attempt.policy.after_failure(counts, now);
-                        keys.store(conn, &failure.counts, now)?;
-                        record_failure(conn, account.as_ref(), &attempt, &failure)?;
-                        Ok(Some(Err(failure_answer::<A>(&failure, &attempt))))
+                        count_failure(conn, &keys, counts, account.as_ref(), &attempt, now)
+                            .map(|answer| Some(Err(answer)))
                     }
                 }
             })
