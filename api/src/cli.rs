@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::domain::ledger::{parse_ledger_csv, LedgerEntry, LedgerImportError};
-use crate::domain::reviewers::{save_reviewer, NewReviewer};
+use crate::domain::reviewers::{disable_reviewer, save_reviewer, NewReviewer};
 use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::DomainError;
 use crate::startup::Application;
@@ -66,6 +66,12 @@ pub enum ReviewerCommand {
         /// Supervisors can also export the audit log.
         #[arg(long)]
         supervisor: bool,
+    },
+    /// Disable a reviewer: the login ID can no longer log in, and its sessions end at once
+    /// (`reviewer add` with the same login ID enables it again, with a new password).
+    Disable {
+        /// ログインID.
+        login_id: String,
     },
 }
 
@@ -185,6 +191,43 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             );
             Ok(())
         }
+        Command::Reviewer {
+            action: ReviewerCommand::Disable { login_id },
+        } => {
+            let db = Database::new(&settings.database_url, 1);
+            let shown = login_id.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                db.run_migrations()?;
+                db.transaction_blocking(|conn| {
+                    disable_reviewer(conn, &login_id, time::OffsetDateTime::now_utc())
+                })
+                .map_err(cli_error)
+            })
+            .await
+            .map_err(|e| db::StorageError::Task(e.to_string()))??;
+            if !found {
+                return Err(CliError::Invalid(format!(
+                    "ログインID {shown} の審査担当者はいません。"
+                )));
+            }
+            println!("審査担当者を無効にしました: {shown}（ログイン中のセッションも終了しました）");
+            Ok(())
+        }
+    }
+}
+
+/// What a refused reviewer command prints.
+fn cli_error(error: DomainError) -> CliError {
+    match error {
+        DomainError::Validation(errors) => CliError::Invalid(
+            errors
+                .into_iter()
+                .map(|e| e.message)
+                .collect::<Vec<_>>()
+                .join(" "),
+        ),
+        DomainError::Storage(storage) => CliError::Storage(storage),
+        other => CliError::Invalid(other.to_string()),
     }
 }
 
@@ -202,17 +245,7 @@ pub fn save_reviewers(
         }
         Ok::<_, DomainError>(())
     })
-    .map_err(|error| match error {
-        DomainError::Validation(errors) => CliError::Invalid(
-            errors
-                .into_iter()
-                .map(|e| e.message)
-                .collect::<Vec<_>>()
-                .join(" "),
-        ),
-        DomainError::Storage(storage) => CliError::Storage(storage),
-        other => CliError::Invalid(other.to_string()),
-    })
+    .map_err(cli_error)
 }
 
 /// Office accounts for the demo ledger's care offices (user ID: KJ and the office number).

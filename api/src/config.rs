@@ -115,8 +115,12 @@ pub struct Limits {
     pub reviewer_max_failed_logins: u32,
     /// How long a locked reviewer account stays locked.
     pub reviewer_lock: Duration,
-    /// Lifetime of a reviewer's session token.
+    /// Lifetime of a reviewer's session (a working day), however active.
     pub reviewer_session_ttl: Duration,
+    /// Lifetime of an office's session, however active.
+    pub office_session_ttl: Duration,
+    /// A session unused for this long ends (reviewers and offices).
+    pub session_idle: Duration,
     /// Wrong passwords in a row that lock an office's user ID (the real system's 3).
     pub office_max_failed_logins: u32,
     /// How long a locked user ID stays locked (the real system's 30 minutes).
@@ -150,7 +154,9 @@ impl Default for Limits {
             application_ttl: Duration::from_secs(2 * 60 * 60),
             reviewer_max_failed_logins: 5,
             reviewer_lock: Duration::from_secs(15 * 60),
-            reviewer_session_ttl: Duration::from_secs(30 * 60),
+            reviewer_session_ttl: Duration::from_secs(8 * 60 * 60),
+            office_session_ttl: Duration::from_secs(30 * 60),
+            session_idle: Duration::from_secs(30 * 60),
             office_max_failed_logins: 3,
             office_lock: Duration::from_secs(30 * 60),
             logins_per_client: 20,
@@ -428,6 +434,11 @@ impl Settings {
                 "REISSUE_REVIEWER_SESSION_SECONDS",
                 defaults.reviewer_session_ttl,
             )?,
+            office_session_ttl: env.seconds(
+                "REISSUE_OFFICE_SESSION_SECONDS",
+                defaults.office_session_ttl,
+            )?,
+            session_idle: env.seconds("REISSUE_SESSION_IDLE_SECONDS", defaults.session_idle)?,
             office_max_failed_logins: env.parse(
                 "REISSUE_OFFICE_MAX_FAILED_LOGINS",
                 defaults.office_max_failed_logins,

@@ -35,6 +35,9 @@ async fn an_office_registers_a_security_email_and_later_resets_its_password_with
     browser
         .fill_testid("input-email_confirmation", address)
         .await?;
+    browser
+        .fill_testid("input-current_password", DEMO_PASSWORD)
+        .await?;
     browser.click_testid("next").await?;
     browser.find_by_testid("input-code").await?;
     browser.check_screen("security-email-code").await?;

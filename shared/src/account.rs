@@ -81,6 +81,10 @@ pub struct SecurityEmailRequest {
     /// セキュリティ用メールアドレス（確認用）.
     #[cfg_attr(feature = "server", schema(required = true, format = Email, max_length = 254))]
     pub email_confirmation: String,
+    /// 現在のパスワード: a token alone does not change where a password reset is sent. A wrong
+    /// one counts as a failed login.
+    #[cfg_attr(feature = "server", schema(value_type = String, required = true, format = Password, min_length = 1))]
+    pub current_password: SecretText,
 }
 
 /// A 6-digit code was mailed.
@@ -258,16 +262,37 @@ impl ParseInput for ChangePasswordRequest {
 pub struct SecurityEmailInput {
     /// セキュリティ用メールアドレス, entered twice alike.
     pub email: EmailAddress,
+    /// 現在のパスワード, as typed (checked against the account by the server).
+    pub current_password: SecretText,
 }
 
 impl ParseInput for SecurityEmailRequest {
     type Input = SecurityEmailInput;
 
-    /// A valid address, and the confirmation equal to it.
+    /// A valid address, the confirmation equal to it, and the current password filled in.
     fn parse(&self) -> Result<SecurityEmailInput, Vec<FieldError>> {
         let email =
-            EmailAddress::parse_confirmed(&self.email, &self.email_confirmation, SECURITY_EMAIL)?;
-        Ok(SecurityEmailInput { email })
+            EmailAddress::parse_confirmed(&self.email, &self.email_confirmation, SECURITY_EMAIL);
+        let current_password = if self.current_password.is_empty() {
+            Err(required(
+                "current_password",
+                "現在のパスワードを入力してください。",
+            ))
+        } else {
+            Ok(self.current_password.clone())
+        };
+        match (email, current_password) {
+            (Ok(email), Ok(current_password)) => Ok(SecurityEmailInput {
+                email,
+                current_password,
+            }),
+            (email, password) => Err(email
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(password.err())
+                .collect()),
+        }
     }
 }
 
@@ -494,6 +519,7 @@ mod tests {
         let errors = SecurityEmailRequest {
             email: "sec@example.jp".into(),
             email_confirmation: "other@example.jp".into(),
+            current_password: "secret".into(),
         }
         .parse()
         .err()
@@ -501,6 +527,25 @@ mod tests {
         assert_eq!(
             fields(&errors),
             [("email_confirmation", FieldErrorCode::Mismatch)]
+        );
+    }
+
+    #[test]
+    fn a_security_email_change_needs_the_current_password() {
+        let errors = SecurityEmailRequest {
+            email: "bad".into(),
+            email_confirmation: "bad".into(),
+            current_password: SecretText::default(),
+        }
+        .parse()
+        .err()
+        .unwrap_or_default();
+        assert_eq!(
+            fields(&errors),
+            [
+                ("email", FieldErrorCode::InvalidFormat),
+                ("current_password", FieldErrorCode::Required)
+            ]
         );
     }
 

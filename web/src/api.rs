@@ -270,6 +270,12 @@ impl ApplicantApi {
 }
 
 impl OfficeApi {
+    /// `DELETE /auth/session`: ends this session on the server (its token stops working).
+    pub async fn logout(&self) -> Result<(), ApiFailure> {
+        let builder = self.authorize(Request::delete(&format!("{BASE}/auth/session")));
+        send(builder.build()).await.map(|_| ())
+    }
+
     /// `POST /auth/password`: the full session that replaces this one.
     pub async fn change_password(
         &self,
@@ -406,6 +412,14 @@ impl ReviewerApi {
     pub async fn notice(&self, id: &str) -> Result<String, ApiFailure> {
         let url = format!("{BASE}/admin/applications/{id}/notice");
         fetch_text(self.authorize(Request::get(&url)).build()).await
+    }
+
+    /// `DELETE /admin/sessions/current`: ends this session on the server.
+    pub async fn logout(&self) -> Result<(), ApiFailure> {
+        let url = format!("{BASE}/admin/sessions/current");
+        send(self.authorize(Request::delete(&url)).build())
+            .await
+            .map(|_| ())
     }
 
     /// `GET /admin/notices`: every notice waiting to be posted, as printable HTML.

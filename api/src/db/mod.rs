@@ -32,6 +32,7 @@ pub mod rate_limits;
 pub mod reviewers;
 pub mod schema;
 pub mod security_codes;
+pub mod sessions;
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;

@@ -76,6 +76,7 @@ pub struct ReviewerRow {
     pub prefecture_code: String,
     pub password_hash: String,
     pub created_at: PrimitiveDateTime,
+    pub disabled_at: Option<PrimitiveDateTime>,
 }
 
 /// An `application_notes` row.
@@ -198,4 +199,19 @@ pub struct LoginFailureRow {
     pub locks: i32,
     pub locked_until: Option<PrimitiveDateTime>,
     pub updated_at: PrimitiveDateTime,
+}
+
+/// A `sessions` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::sessions)]
+pub struct SessionRow {
+    pub id: String,
+    pub holder: String,
+    pub subject_id: String,
+    pub scope: String,
+    pub created_at: PrimitiveDateTime,
+    pub last_seen_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+    pub ended_at: Option<PrimitiveDateTime>,
+    pub end_reason: Option<String>,
 }

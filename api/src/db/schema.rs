@@ -49,6 +49,7 @@ diesel::table! {
         prefecture_code -> Text,
         password_hash -> Text,
         created_at -> Timestamp,
+        disabled_at -> Nullable<Timestamp>,
     }
 }
 
@@ -177,5 +178,19 @@ diesel::table! {
         locks -> Integer,
         locked_until -> Nullable<Timestamp>,
         updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        holder -> Text,
+        subject_id -> Text,
+        scope -> Text,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        expires_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
     }
 }

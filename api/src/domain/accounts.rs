@@ -9,7 +9,9 @@ use std::time::Duration;
 use time::OffsetDateTime;
 
 use reissue_shared::account::{ChangePasswordInput, OfficeLoginInput, OfficeSession};
-use reissue_shared::{EmailAddress, FieldError, FieldErrorCode, OfficeNumber, PrefectureCode};
+use reissue_shared::{
+    EmailAddress, FieldError, FieldErrorCode, OfficeNumber, PrefectureCode, SecretText,
+};
 
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
@@ -20,15 +22,13 @@ use super::passwords::{
     LockoutPolicy, LoginAttempt, PasswordAccount,
 };
 use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
-use super::sessions::OfficeIdentity;
+use super::sessions::{self, Holder, OfficeIdentity, SessionEnd, SessionId, SessionScope};
 use super::{Context, DomainError, Tx};
 use crate::db::models::{from_db_time, to_db_time, NoticeRow, OfficeAccountRow};
 use crate::db::{self, DbConnection, StorageError};
 
 /// A temporary password works this long after approval (time for the post).
 pub const TEMPORARY_PASSWORD_LIFETIME: Duration = Duration::from_secs(21 * 24 * 60 * 60);
-/// Lifetime of an office session token.
-pub const SESSION: Duration = Duration::from_secs(30 * 60);
 /// How the office screens name the ID.
 const ID_LABEL: &str = "ユーザID";
 
@@ -447,8 +447,8 @@ pub async fn login(
     login_with_lockout(ctx, attempt, open_session).await
 }
 
-/// Opens a session; the first login with the temporary password retires the old one.
-/// Audited.
+/// Opens a session; the first login with the temporary password retires the old one, and
+/// ends the sessions it opened. Audited.
 fn open_session(
     conn: &mut DbConnection,
     ctx: &Context,
@@ -462,25 +462,82 @@ fn open_session(
         account.password_hash = account.temp_password_hash.take();
         account.temp_password_expires_at = None;
         account.must_change_password = true;
-        audit(conn, &account, AuditAction::TemporaryPasswordUsed, "", now)?;
+        let ended = sessions::end_all(
+            conn,
+            Holder::Office,
+            &account.id,
+            SessionEnd::TemporaryPasswordUsed,
+            now,
+        )?;
+        audit(
+            conn,
+            &account,
+            AuditAction::TemporaryPasswordUsed,
+            sessions_ended(ended),
+            now,
+        )?;
     }
     account.updated_at = now;
     store(conn, &account)?;
     audit(conn, &account, AuditAction::OfficeLoggedIn, "", now)?;
-    let expires_at = now + SESSION;
+    start_session(conn, ctx, account, now)
+}
+
+/// Opens a session of `account` (limited to the password change while it must change its
+/// password) and signs its token: the answer of a login, a password change and a reset.
+pub(crate) fn start_session(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    account: OfficeAccount,
+    now: OffsetDateTime,
+) -> Result<OfficeSession, DomainError> {
     let identity = OfficeIdentity {
         account_id: account.id.clone(),
         user_id: account.user_id.clone(),
         password_change_only: account.must_change_password,
     };
-    let access_token = ctx.sessions.issue_office(&identity, now, expires_at)?;
+    let session = sessions::open(
+        conn,
+        Holder::Office,
+        &account.id,
+        SessionScope::of_office(&identity),
+        now,
+        ctx.limits.office_session_ttl,
+    )?;
+    let access_token = ctx.sessions.issue_office(&identity, &session, now)?;
     Ok(OfficeSession {
         access_token: access_token.into(),
         password_change_required: account.must_change_password,
         office_name: office_name(conn, &account)?,
         user_id: account.user_id,
-        expires_at,
+        expires_at: session.expires_at,
     })
+}
+
+/// The audit detail of a new password that ended `n` sessions.
+pub(crate) fn sessions_ended(n: usize) -> String {
+    if n == 0 {
+        String::new()
+    } else {
+        format!("{n} session(s) ended")
+    }
+}
+
+/// `DELETE /auth/session`: ends the office's session; its token answers 401 afterwards.
+pub async fn logout(
+    ctx: &Context,
+    identity: OfficeIdentity,
+    session: SessionId,
+) -> Result<(), DomainError> {
+    ctx.transaction(move |tx| {
+        if sessions::end(tx.conn, &session, SessionEnd::Logout, tx.now)? {
+            let account =
+                find(tx.conn, &identity.account_id)?.ok_or(DomainError::SessionInvalid)?;
+            audit(tx.conn, &account, AuditAction::OfficeLoggedOut, "", tx.now)?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 /// `POST /auth/password`: the current password, and a new one by the manual's rule.
@@ -521,51 +578,7 @@ pub async fn change_password(
             "現在のパスワードと異なるパスワードを設定してください。",
         )]));
     }
-    // The current password is checked like a login's, under the same counts.
-    let attempt = LoginAttempt {
-        login_id: checked.user_id.clone(),
-        password: input.current_password.clone(),
-        policy: lockout_policy(ctx),
-        id_label: ID_LABEL,
-        client,
-    };
-    if let Some(refusal) = passwords::refusal::<OfficeAccount>(ctx, &attempt).await? {
-        return Err(refusal);
-    }
-    let wrong_current = || {
-        DomainError::Validation(vec![FieldError::new(
-            "current_password",
-            FieldErrorCode::UnknownValue,
-            "現在のパスワードが正しくありません。",
-        )])
-    };
-    let (hash, current) = (
-        checked.password_hash.clone(),
-        input.current_password.clone(),
-    );
-    let current_ok = ctx
-        .passwords
-        .run(move || {
-            hash.as_deref()
-                .is_some_and(|hash| verify_password(hash, current.expose()))
-        })
-        .await?;
-    if !current_ok {
-        let account = checked.clone();
-        let answer = ctx
-            .transaction(move |tx| {
-                passwords::count_wrong_password(
-                    tx.conn,
-                    tx.ctx,
-                    &account,
-                    &attempt,
-                    tx.now,
-                    wrong_current(),
-                )
-            })
-            .await?;
-        return Err(answer);
-    }
+    check_current_password(ctx, &checked, &input.current_password, client).await?;
     let new_password = input.new_password.clone();
     let new_hash = ctx
         .passwords
@@ -578,33 +591,88 @@ pub async fn change_password(
                 find(tx.conn, &identity.account_id)?.ok_or(DomainError::SessionInvalid)?;
             // Changed meanwhile (another session, a reset): what was checked no longer holds.
             if account.password_hash != checked.password_hash {
-                return Err(wrong_current());
+                return Err(wrong_current_password());
             }
             account.password_hash = Some(new_hash);
             account.must_change_password = false;
             account.updated_at = now;
             store(tx.conn, &account)?;
-            audit(tx.conn, &account, AuditAction::PasswordChanged, "", now)?;
+            // Every session of the account ends, this one too: the answer opens a new one.
+            let ended = sessions::end_all(
+                tx.conn,
+                Holder::Office,
+                &account.id,
+                SessionEnd::PasswordChanged,
+                now,
+            )?;
+            audit(
+                tx.conn,
+                &account,
+                AuditAction::PasswordChanged,
+                sessions_ended(ended),
+                now,
+            )?;
             notify_security_email(tx, &account, "パスワードが変更されました。")?;
-            let expires_at = now + SESSION;
-            let identity = OfficeIdentity {
-                password_change_only: false,
-                ..identity
-            };
-            Ok(OfficeSession {
-                access_token: tx
-                    .ctx
-                    .sessions
-                    .issue_office(&identity, now, expires_at)?
-                    .into(),
-                password_change_required: false,
-                office_name: office_name(tx.conn, &account)?,
-                user_id: account.user_id,
-                expires_at,
-            })
+            start_session(tx.conn, tx.ctx, account, now)
         })
         .await?;
     Ok(session)
+}
+
+/// Checks `current` against `account`'s password as a login would, under the same counts:
+/// refused while the user ID is locked for this client (423), and a wrong one counted as a
+/// failed login and answered 422 on `current_password` (423 if it locks). argon2 runs on the
+/// password threads, outside any transaction.
+pub(crate) async fn check_current_password(
+    ctx: &Context,
+    account: &OfficeAccount,
+    current: &SecretText,
+    client: Caller,
+) -> Result<(), DomainError> {
+    let attempt = LoginAttempt {
+        login_id: account.user_id.clone(),
+        password: current.clone(),
+        policy: lockout_policy(ctx),
+        id_label: ID_LABEL,
+        client,
+    };
+    if let Some(refusal) = passwords::refusal::<OfficeAccount>(ctx, &attempt).await? {
+        return Err(refusal);
+    }
+    let (hash, typed) = (account.password_hash.clone(), current.clone());
+    let current_ok = ctx
+        .passwords
+        .run(move || {
+            hash.as_deref()
+                .is_some_and(|hash| verify_password(hash, typed.expose()))
+        })
+        .await?;
+    if current_ok {
+        return Ok(());
+    }
+    let account = account.clone();
+    let answer = ctx
+        .transaction(move |tx| {
+            passwords::count_wrong_password(
+                tx.conn,
+                tx.ctx,
+                &account,
+                &attempt,
+                tx.now,
+                wrong_current_password(),
+            )
+        })
+        .await?;
+    Err(answer)
+}
+
+/// The answer to a wrong current password.
+fn wrong_current_password() -> DomainError {
+    DomainError::Validation(vec![FieldError::new(
+        "current_password",
+        FieldErrorCode::UnknownValue,
+        "現在のパスワードが正しくありません。",
+    )])
 }
 
 /// Mails the account's registered security e-mail, if any, that `what` happened.

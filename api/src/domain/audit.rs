@@ -77,6 +77,12 @@ pub enum AuditAction {
     SecurityCodeWrong,
     /// The sealed copy of an expired temporary password was forgotten.
     SealedPasswordPurged,
+    /// The operator disabled a reviewer (its sessions ended).
+    ReviewerDisabled,
+    /// A reviewer logged out.
+    ReviewerLoggedOut,
+    /// An office logged out.
+    OfficeLoggedOut,
 }
 
 impl AuditAction {
@@ -117,6 +123,9 @@ impl AuditAction {
             Self::PasswordResetRequested => "password_reset_requested",
             Self::SecurityCodeWrong => "security_code_wrong",
             Self::SealedPasswordPurged => "sealed_password_purged",
+            Self::ReviewerDisabled => "reviewer_disabled",
+            Self::ReviewerLoggedOut => "reviewer_logged_out",
+            Self::OfficeLoggedOut => "office_logged_out",
         }
     }
 }

@@ -9,7 +9,7 @@ use reissue_shared::account::{
     NewPasswordInput, OfficeSession, PasswordResetInput, PasswordResetStarted, SecurityCodeInput,
 };
 
-use super::accounts::{self, audit, SESSION};
+use super::accounts::{self, audit};
 use super::audit::AuditAction;
 use super::caller::Caller;
 use super::error::InvalidStateReason;
@@ -17,7 +17,7 @@ use super::passwords::{self, check_new_office_password, hash_password};
 use super::rate_limit;
 use super::secrets::generate_token;
 use super::security_codes::{self, CodePurpose, NewCode, SecurityCode};
-use super::sessions::OfficeIdentity;
+use super::sessions::{self, Holder, SessionEnd};
 use super::{Context, DomainError};
 use crate::db::DbConnection;
 use time::OffsetDateTime;
@@ -147,35 +147,26 @@ pub async fn finish(
             security_codes::store(tx.conn, &reset)?;
             // Every other reset of the account ends with this one.
             security_codes::consume_all(tx.conn, &account.id, CodePurpose::PasswordReset, now)?;
-            audit(
+            // Whoever held a session of the account (perhaps the one who made the reset
+            // necessary) is logged out.
+            let ended = sessions::end_all(
                 tx.conn,
-                &account,
-                AuditAction::PasswordChanged,
-                "by security e-mail reset",
+                Holder::Office,
+                &account.id,
+                SessionEnd::PasswordReset,
                 now,
             )?;
+            let detail = match ended {
+                0 => "by security e-mail reset".to_owned(),
+                n => format!("by security e-mail reset; {}", accounts::sessions_ended(n)),
+            };
+            audit(tx.conn, &account, AuditAction::PasswordChanged, detail, now)?;
             accounts::notify_security_email(
                 tx,
                 &account,
                 "セキュリティ用メールアドレスによりパスワードが再設定されました。",
             )?;
-            let expires_at = now + SESSION;
-            let identity = OfficeIdentity {
-                account_id: account.id.clone(),
-                user_id: account.user_id.clone(),
-                password_change_only: false,
-            };
-            Ok(OfficeSession {
-                access_token: tx
-                    .ctx
-                    .sessions
-                    .issue_office(&identity, now, expires_at)?
-                    .into(),
-                password_change_required: false,
-                user_id: account.user_id,
-                office_name: None,
-                expires_at,
-            })
+            accounts::start_session(tx.conn, tx.ctx, account, now)
         })
         .await?;
     Ok(session)

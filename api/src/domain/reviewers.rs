@@ -14,7 +14,7 @@ use super::passwords::{
     LockoutPolicy, LoginAttempt, PasswordAccount,
 };
 use super::secrets::Hasher;
-use super::sessions::Reviewer;
+use super::sessions::{self, Holder, Reviewer, SessionEnd, SessionId, SessionScope};
 use super::{Context, DomainError};
 use crate::db::models::{from_db_time, to_db_time, ReviewerRow};
 use crate::db::{self, DbConnection, StorageError};
@@ -36,6 +36,8 @@ pub struct ReviewerAccount {
     pub password_hash: String,
     /// When the account was created.
     pub created_at: OffsetDateTime,
+    /// When the operator disabled it (`reissue reviewer disable`): it cannot log in.
+    pub disabled_at: Option<OffsetDateTime>,
 }
 
 impl ReviewerAccount {
@@ -66,6 +68,7 @@ impl TryFrom<ReviewerRow> for ReviewerAccount {
             prefecture,
             password_hash: row.password_hash,
             created_at: from_db_time(row.created_at),
+            disabled_at: row.disabled_at.map(from_db_time),
         })
     }
 }
@@ -79,8 +82,8 @@ impl From<&ReviewerAccount> for ReviewerRow {
             role: account.role.as_str().to_owned(),
             prefecture_code: account.prefecture.as_str().to_owned(),
             password_hash: account.password_hash.clone(),
-            // A lock resets the count long before it could leave i32.
             created_at: to_db_time(account.created_at),
+            disabled_at: account.disabled_at.map(to_db_time),
         }
     }
 }
@@ -88,10 +91,13 @@ impl From<&ReviewerAccount> for ReviewerRow {
 impl PasswordAccount for ReviewerAccount {
     type Matched = ();
 
+    // A disabled account is not found: its login is answered (and counted) like an unknown
+    // ID's, so that its password opens nothing and tells nothing.
     fn find(conn: &mut DbConnection, login_id: &str) -> Result<Option<Self>, DomainError> {
         Ok(db::reviewers::find_by_login(conn, login_id)?
             .map(Self::try_from)
-            .transpose()?)
+            .transpose()?
+            .filter(|account| account.disabled_at.is_none()))
     }
 
     fn find_for_update(
@@ -100,7 +106,8 @@ impl PasswordAccount for ReviewerAccount {
     ) -> Result<Option<Self>, DomainError> {
         Ok(db::reviewers::find_by_login_for_update(conn, login_id)?
             .map(Self::try_from)
-            .transpose()?)
+            .transpose()?
+            .filter(|account| account.disabled_at.is_none()))
     }
 
     fn password_hashes(&self, _now: OffsetDateTime) -> Vec<((), String)> {
@@ -160,8 +167,20 @@ pub fn save_reviewer(
         prefecture: reviewer.prefecture,
         password_hash: hash_password(&reviewer.password)?,
         created_at: now,
+        disabled_at: None,
     };
-    db::reviewers::upsert(conn, &ReviewerRow::from(&account))?;
+    let before = db::reviewers::upsert(conn, &ReviewerRow::from(&account))?;
+    // A changed account (its role, prefecture, name or password) ends its sessions at once:
+    // their tokens carry the old role and prefecture.
+    if let Some(before) = before {
+        sessions::end_all(
+            conn,
+            Holder::Reviewer,
+            &before.id,
+            SessionEnd::ReviewerChanged,
+            now,
+        )?;
+    }
     // A new password lets the ID in again, however often it failed.
     forget_failures::<ReviewerAccount>(conn, hasher, &account.login_id)?;
     AuditEvent {
@@ -209,17 +228,80 @@ fn open_session(
         .audit_event(AuditAction::ReviewerLoggedIn, String::new(), now)
         .record(conn)?;
     let reviewer = account.reviewer();
-    let expires_at = now + ctx.limits.reviewer_session_ttl;
-    let access_token = ctx.sessions.issue_reviewer(&reviewer, now, expires_at)?;
+    let session = sessions::open(
+        conn,
+        Holder::Reviewer,
+        &reviewer.id,
+        SessionScope::Console,
+        now,
+        ctx.limits.reviewer_session_ttl,
+    )?;
+    let access_token = ctx.sessions.issue_reviewer(&reviewer, &session, now)?;
     Ok(AdminSession {
         access_token: access_token.into(),
-        expires_at,
+        expires_at: session.expires_at,
         reviewer: ReviewerView {
             name: reviewer.name,
             role: reviewer.role,
             prefecture_code: reviewer.prefecture.as_str().to_owned(),
         },
     })
+}
+
+/// `reissue reviewer disable LOGIN_ID`: the account can no longer log in, and its sessions end
+/// at once. Audited. Whether there was such an account.
+pub fn disable_reviewer(
+    conn: &mut DbConnection,
+    login_id: &str,
+    now: OffsetDateTime,
+) -> Result<bool, DomainError> {
+    let Some(row) = db::reviewers::disable(conn, login_id.trim(), to_db_time(now))? else {
+        return Ok(false);
+    };
+    let account = ReviewerAccount::try_from(row)?;
+    let ended = sessions::end_all(
+        conn,
+        Holder::Reviewer,
+        &account.id,
+        SessionEnd::ReviewerDisabled,
+        now,
+    )?;
+    AuditEvent {
+        occurred_at: now,
+        actor: "operator".into(),
+        action: AuditAction::ReviewerDisabled,
+        application_id: None,
+        office_number: None,
+        prefecture_code: Some(account.prefecture.as_str().to_owned()),
+        detail: format!("{}; {ended} session(s) ended", account.login_id),
+    }
+    .record(conn)?;
+    Ok(true)
+}
+
+/// `DELETE /admin/sessions/current`: ends the reviewer's session; its token answers 401
+/// afterwards. Audited.
+pub async fn logout(
+    ctx: &Context,
+    reviewer: Reviewer,
+    session: SessionId,
+) -> Result<(), DomainError> {
+    ctx.transaction(move |tx| {
+        if sessions::end(tx.conn, &session, SessionEnd::Logout, tx.now)? {
+            AuditEvent {
+                occurred_at: tx.now,
+                actor: reviewer.actor(),
+                action: AuditAction::ReviewerLoggedOut,
+                application_id: None,
+                office_number: None,
+                prefecture_code: Some(reviewer.prefecture.as_str().to_owned()),
+                detail: String::new(),
+            }
+            .record(tx.conn)?;
+        }
+        Ok(())
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -235,6 +317,7 @@ mod tests {
             prefecture_code: "31".into(),
             password_hash: "$argon2id$...".into(),
             created_at: to_db_time(OffsetDateTime::UNIX_EPOCH),
+            disabled_at: None,
         }
     }
 

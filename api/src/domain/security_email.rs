@@ -14,18 +14,31 @@ use super::security_codes::{self, CodePurpose, NewCode};
 use super::sessions::FullOfficeAccess;
 use super::{Context, DomainError};
 
-/// `PUT /account/security-email`: mails a code to the new address (the old code dies).
+/// `PUT /account/security-email`: with the current password (a token alone does not choose
+/// where a password reset goes), mails a code to the new address (the old code dies).
 pub async fn request_registration(
     ctx: &Context,
     office: FullOfficeAccess,
     input: SecurityEmailInput,
     caller: Caller,
 ) -> Result<SecurityCodeSent, DomainError> {
+    let account_id = office.identity().account_id.clone();
+    let checked = ctx
+        .db
+        .run(move |conn| accounts::find(conn, &account_id))
+        .await?
+        .ok_or(DomainError::SessionInvalid)?;
+    accounts::check_current_password(ctx, &checked, &input.current_password, caller.clone())
+        .await?;
     let sent = ctx
         .transaction(move |tx| {
             let now = tx.now;
             let account = accounts::find_for_update(tx.conn, &office.identity().account_id)?
                 .ok_or(DomainError::SessionInvalid)?;
+            // A new password meanwhile ended this session too.
+            if account.password_hash != checked.password_hash {
+                return Err(DomainError::SessionInvalid);
+            }
             rate_limit::spend(
                 tx.conn,
                 &security_codes::budgets(tx.ctx, &account.user_id, &caller),
@@ -65,7 +78,8 @@ pub async fn request_registration(
     Ok(sent)
 }
 
-/// `POST /account/security-email/verification`: the code registers the address.
+/// `POST /account/security-email/verification`: the code registers the address; an address it
+/// replaces is told, so that a change by someone else is noticed.
 pub async fn confirm_registration(
     ctx: &Context,
     office: FullOfficeAccess,
@@ -90,6 +104,17 @@ pub async fn confirm_registration(
         }
         pending.consumed_at = Some(now);
         security_codes::store(tx.conn, &pending)?;
+        if account
+            .security_email
+            .as_ref()
+            .is_some_and(|old| *old != pending.email)
+        {
+            accounts::notify_security_email(
+                tx,
+                &account,
+                "セキュリティ用メールアドレスが変更されました。今後のお知らせとパスワードの再設定は、変更後のアドレスを使います。",
+            )?;
+        }
         account.security_email = Some(pending.email.clone());
         account.updated_at = now;
         accounts::store(tx.conn, &account)?;

@@ -1,6 +1,11 @@
-//! Sessions: the short-lived HS256 JWTs that a reviewer's and an office's login return, what
-//! each proves (a [`Reviewer`], an [`OfficeIdentity`]), and their checks. Expiry is checked
-//! against the injected clock.
+//! Sessions: a row per login (`sessions`), and the HS256 JWT that names it, what each proves
+//! (a [`Reviewer`], an [`OfficeIdentity`]), and their checks. A token is honoured only while
+//! its session row is open: not ended (logout, a new password, a disabled or changed
+//! reviewer), not past its lifetime, not idle longer than the idle timeout. The row is read
+//! on every request, so an ended session is refused at once on every instance; expiry is
+//! checked against the injected clock.
+
+use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -10,7 +15,9 @@ use reissue_shared::admin::ReviewerRole;
 use reissue_shared::PrefectureCode;
 
 use super::secrets::KeyRing;
-use super::DomainError;
+use super::{Context, DomainError};
+use crate::db::models::{from_db_time, to_db_time, SessionRow};
+use crate::db::{self, DbConnection, StorageError};
 
 const REVIEWER_AUDIENCE: &str = "reissue-admin";
 const OFFICE_AUDIENCE: &str = "reissue-office";
@@ -73,6 +80,7 @@ impl FullOfficeAccess {
 #[derive(Debug, Serialize, Deserialize)]
 struct ReviewerClaims {
     sub: String,
+    sid: String,
     name: String,
     role: ReviewerRole,
     pref: String,
@@ -84,6 +92,7 @@ struct ReviewerClaims {
 #[derive(Debug, Serialize, Deserialize)]
 struct OfficeClaims {
     sub: String,
+    sid: String,
     uid: String,
     scope: String,
     aud: String,
@@ -115,47 +124,51 @@ impl SessionKeys {
         }
     }
 
-    /// A token for a reviewer, carrying role and prefecture.
+    /// A token for a reviewer's `session`, carrying role and prefecture.
     pub fn issue_reviewer(
         &self,
         reviewer: &Reviewer,
+        session: &OpenedSession,
         now: OffsetDateTime,
-        expires_at: OffsetDateTime,
     ) -> Result<String, DomainError> {
         self.sign(&ReviewerClaims {
             sub: reviewer.id.clone(),
+            sid: session.id.0.clone(),
             name: reviewer.name.clone(),
             role: reviewer.role,
             pref: reviewer.prefecture.as_str().to_owned(),
             aud: REVIEWER_AUDIENCE.to_owned(),
             iat: now.unix_timestamp(),
-            exp: expires_at.unix_timestamp(),
+            exp: session.expires_at.unix_timestamp(),
         })
     }
 
-    /// The reviewer a token names, if it is genuine, unexpired, HS256 and ours. Any other
-    /// token (forged, expired, `alg: none`, another audience) is refused alike.
+    /// The reviewer a token names and its session, if the token is genuine, unexpired, HS256
+    /// and ours. Any other token (forged, expired, `alg: none`, another audience) is refused
+    /// alike. Whether the session is still open is [`authenticate_reviewer`]'s question.
     pub fn verify_reviewer(
         &self,
         token: &str,
         now: OffsetDateTime,
-    ) -> Result<Reviewer, DomainError> {
+    ) -> Result<(Reviewer, SessionId), DomainError> {
         let claims: ReviewerClaims = self.decode(token, REVIEWER_AUDIENCE, now)?;
-        Ok(Reviewer {
+        let reviewer = Reviewer {
             id: claims.sub,
             name: claims.name,
             role: claims.role,
             prefecture: PrefectureCode::parse(&claims.pref)
                 .map_err(|_| DomainError::SessionInvalid)?,
-        })
+        };
+        Ok((reviewer, SessionId(claims.sid)))
     }
 
-    /// A token for an office; `password_change_only` limits it to `POST /auth/password`.
+    /// A token for an office's `session`; `password_change_only` limits it to
+    /// `POST /auth/password` (and the logout).
     pub fn issue_office(
         &self,
         identity: &OfficeIdentity,
+        session: &OpenedSession,
         now: OffsetDateTime,
-        expires_at: OffsetDateTime,
     ) -> Result<String, DomainError> {
         let scope = if identity.password_change_only {
             PASSWORD_CHANGE_SCOPE
@@ -164,26 +177,29 @@ impl SessionKeys {
         };
         self.sign(&OfficeClaims {
             sub: identity.account_id.clone(),
+            sid: session.id.0.clone(),
             uid: identity.user_id.clone(),
             scope: scope.to_owned(),
             aud: OFFICE_AUDIENCE.to_owned(),
             iat: now.unix_timestamp(),
-            exp: expires_at.unix_timestamp(),
+            exp: session.expires_at.unix_timestamp(),
         })
     }
 
-    /// The office a token names (same checks as for reviewers, other audience).
+    /// The office a token names and its session (same checks as for reviewers, other
+    /// audience).
     pub fn verify_office(
         &self,
         token: &str,
         now: OffsetDateTime,
-    ) -> Result<OfficeIdentity, DomainError> {
+    ) -> Result<(OfficeIdentity, SessionId), DomainError> {
         let claims: OfficeClaims = self.decode(token, OFFICE_AUDIENCE, now)?;
-        Ok(OfficeIdentity {
+        let identity = OfficeIdentity {
             account_id: claims.sub,
             user_id: claims.uid,
             password_change_only: claims.scope == PASSWORD_CHANGE_SCOPE,
-        })
+        };
+        Ok((identity, SessionId(claims.sid)))
     }
 
     fn sign(&self, claims: &impl Serialize) -> Result<String, DomainError> {
@@ -248,6 +264,237 @@ fn validation(audience: &str) -> Validation {
     validation
 }
 
+/// A session's id: the `sid` claim of its token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionId(pub String);
+
+/// Who holds a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Holder {
+    /// A federation reviewer (the console).
+    Reviewer,
+    /// An office (its login).
+    Office,
+}
+
+impl Holder {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Reviewer => "reviewer",
+            Self::Office => "office",
+        }
+    }
+}
+
+/// What a session's token opens, kept in its row.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionScope {
+    /// A reviewer's console.
+    Console,
+    /// An office with full access.
+    Office,
+    /// An office that logged in with the temporary password: only the password change.
+    PasswordChange,
+}
+
+impl SessionScope {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Console => "console",
+            Self::Office => "office",
+            Self::PasswordChange => "password_change",
+        }
+    }
+
+    /// The scope of an office's session.
+    pub fn of_office(identity: &OfficeIdentity) -> Self {
+        if identity.password_change_only {
+            Self::PasswordChange
+        } else {
+            Self::Office
+        }
+    }
+}
+
+/// Why a session ended before its time (kept in its row).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionEnd {
+    /// Its holder logged out.
+    Logout,
+    /// The office set a new password (the session that did so ends too: it gets a new one).
+    PasswordChanged,
+    /// The office's password was reset with its security e-mail.
+    PasswordReset,
+    /// The temporary password was used: the old password, and what it opened, are retired.
+    TemporaryPasswordUsed,
+    /// The operator disabled the reviewer.
+    ReviewerDisabled,
+    /// The operator changed the reviewer's role, prefecture, name or password.
+    ReviewerChanged,
+}
+
+impl SessionEnd {
+    fn as_str(self) -> &'static str {
+        match self {
+            Self::Logout => "logout",
+            Self::PasswordChanged => "password_changed",
+            Self::PasswordReset => "password_reset",
+            Self::TemporaryPasswordUsed => "temporary_password_used",
+            Self::ReviewerDisabled => "reviewer_disabled",
+            Self::ReviewerChanged => "reviewer_changed",
+        }
+    }
+}
+
+/// A session just opened: its id and when it ends at the latest.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenedSession {
+    /// Its id, for the token.
+    pub id: SessionId,
+    /// The end of its lifetime (the token's `exp`).
+    pub expires_at: OffsetDateTime,
+}
+
+/// Opens a session of `subject_id` for `lifetime`, in the transaction of the login.
+pub fn open(
+    conn: &mut DbConnection,
+    holder: Holder,
+    subject_id: &str,
+    scope: SessionScope,
+    now: OffsetDateTime,
+    lifetime: Duration,
+) -> Result<OpenedSession, StorageError> {
+    let session = OpenedSession {
+        id: SessionId(uuid::Uuid::new_v4().to_string()),
+        expires_at: now + lifetime,
+    };
+    db::sessions::insert(
+        conn,
+        &SessionRow {
+            id: session.id.0.clone(),
+            holder: holder.as_str().to_owned(),
+            subject_id: subject_id.to_owned(),
+            scope: scope.as_str().to_owned(),
+            created_at: to_db_time(now),
+            last_seen_at: to_db_time(now),
+            expires_at: to_db_time(session.expires_at),
+            ended_at: None,
+            end_reason: None,
+        },
+    )?;
+    Ok(session)
+}
+
+/// Ends one session (a logout); whether it was still open.
+pub fn end(
+    conn: &mut DbConnection,
+    session: &SessionId,
+    why: SessionEnd,
+    now: OffsetDateTime,
+) -> Result<bool, StorageError> {
+    db::sessions::end(conn, &session.0, to_db_time(now), why.as_str())
+}
+
+/// Ends every open session of `subject_id`; how many there were.
+pub fn end_all(
+    conn: &mut DbConnection,
+    holder: Holder,
+    subject_id: &str,
+    why: SessionEnd,
+    now: OffsetDateTime,
+) -> Result<usize, StorageError> {
+    db::sessions::end_all_of(
+        conn,
+        holder.as_str(),
+        subject_id,
+        to_db_time(now),
+        why.as_str(),
+    )
+}
+
+/// The reviewer a bearer token names and its session, if the token is genuine and its session
+/// open (see [`check_open`]).
+pub async fn authenticate_reviewer(
+    ctx: &Context,
+    token: &str,
+) -> Result<(Reviewer, SessionId), DomainError> {
+    let (reviewer, session) = ctx.sessions.verify_reviewer(token, ctx.clock.now())?;
+    check_open(
+        ctx,
+        Holder::Reviewer,
+        &session,
+        &reviewer.id,
+        SessionScope::Console,
+    )
+    .await?;
+    Ok((reviewer, session))
+}
+
+/// The office a bearer token names and its session, if the token is genuine and its session
+/// open (see [`check_open`]).
+pub async fn authenticate_office(
+    ctx: &Context,
+    token: &str,
+) -> Result<(OfficeIdentity, SessionId), DomainError> {
+    let (identity, session) = ctx.sessions.verify_office(token, ctx.clock.now())?;
+    let scope = SessionScope::of_office(&identity);
+    check_open(ctx, Holder::Office, &session, &identity.account_id, scope).await?;
+    Ok((identity, session))
+}
+
+/// Refuses (401 `session_invalid`) a session that is not open: unknown, of another holder or
+/// scope than its token says, ended, past its lifetime, or idle for `REISSUE_SESSION_IDLE_SECONDS`.
+/// An open session is marked as used, at most once per [`touch_interval`], so that the check
+/// costs one read by primary key on nearly every request.
+async fn check_open(
+    ctx: &Context,
+    holder: Holder,
+    session: &SessionId,
+    subject_id: &str,
+    scope: SessionScope,
+) -> Result<(), DomainError> {
+    let id = session.0.clone();
+    let row = ctx
+        .db
+        .run(move |conn| db::sessions::find(conn, &id))
+        .await?
+        .ok_or(DomainError::SessionInvalid)?;
+    let now = ctx.clock.now();
+    let idle = ctx.limits.session_idle;
+    let last_seen = from_db_time(row.last_seen_at);
+    let open = row.holder == holder.as_str()
+        && row.subject_id == subject_id
+        && row.scope == scope.as_str()
+        && row.ended_at.is_none()
+        && from_db_time(row.expires_at) > now
+        && last_seen + idle > now;
+    if !open {
+        return Err(DomainError::SessionInvalid);
+    }
+    if now - last_seen >= touch_interval(idle) {
+        let id = session.0.clone();
+        ctx.db
+            .transaction(move |conn| db::sessions::touch(conn, &id, to_db_time(now)))
+            .await?;
+    }
+    Ok(())
+}
+
+/// How stale a session's `last_seen_at` may be before a request writes it anew: a tenth of the
+/// idle timeout (so a session in use never looks idle), at most a minute (so a busy console
+/// writes about once a minute, not on every click).
+fn touch_interval(idle: Duration) -> Duration {
+    (idle / 10).min(Duration::from_secs(60))
+}
+
+/// Forgets sessions that ended or expired before `before` (the sweeper).
+pub fn purge_finished(
+    conn: &mut DbConnection,
+    before: OffsetDateTime,
+) -> Result<usize, StorageError> {
+    db::sessions::delete_finished(conn, to_db_time(before))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -275,6 +522,13 @@ mod tests {
         }
     }
 
+    fn session(expires_at: OffsetDateTime) -> OpenedSession {
+        OpenedSession {
+            id: SessionId("s1".into()),
+            expires_at,
+        }
+    }
+
     fn office(password_change_only: bool) -> OfficeIdentity {
         OfficeIdentity {
             account_id: "a1".into(),
@@ -287,9 +541,16 @@ mod tests {
     fn a_token_carries_role_and_prefecture_and_expires() {
         let now = OffsetDateTime::now_utc();
         let token = keys()
-            .issue_reviewer(&reviewer(), now, now + std::time::Duration::from_secs(60))
+            .issue_reviewer(
+                &reviewer(),
+                &session(now + std::time::Duration::from_secs(60)),
+                now,
+            )
             .unwrap_or_default();
-        assert_eq!(keys().verify_reviewer(&token, now).ok(), Some(reviewer()));
+        assert_eq!(
+            keys().verify_reviewer(&token, now).ok().map(|v| v.0),
+            Some(reviewer())
+        );
         assert!(keys()
             .verify_reviewer(&token, now + std::time::Duration::from_secs(60))
             .is_err());
@@ -300,7 +561,11 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let other = SessionKeys::new(&ring(b"another-secret-another-secret-xx", &[]));
         let forged = other
-            .issue_reviewer(&reviewer(), now, now + std::time::Duration::from_secs(60))
+            .issue_reviewer(
+                &reviewer(),
+                &session(now + std::time::Duration::from_secs(60)),
+                now,
+            )
             .unwrap_or_default();
         assert!(keys().verify_reviewer(&forged, now).is_err());
         // alg: none, with the same claims.
@@ -317,17 +582,20 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let later = now + std::time::Duration::from_secs(60);
         let token = keys()
-            .issue_reviewer(&reviewer(), now, later)
+            .issue_reviewer(&reviewer(), &session(later), now)
             .unwrap_or_default();
         let kid = jsonwebtoken::decode_header(&token).ok().and_then(|h| h.kid);
         assert_eq!(kid.as_deref(), Some(ring(SECRET, &[]).current_key_id()));
         let rotated = SessionKeys::new(&ring(NEXT, &[SECRET]));
-        assert_eq!(rotated.verify_reviewer(&token, now).ok(), Some(reviewer()));
+        assert_eq!(
+            rotated.verify_reviewer(&token, now).ok().map(|v| v.0),
+            Some(reviewer())
+        );
         let after = SessionKeys::new(&ring(NEXT, &[]));
         assert!(after.verify_reviewer(&token, now).is_err());
         // New tokens carry the new key's id and are refused by a server that lacks it.
         let new_token = rotated
-            .issue_reviewer(&reviewer(), now, later)
+            .issue_reviewer(&reviewer(), &session(later), now)
             .unwrap_or_default();
         assert!(after.verify_reviewer(&new_token, now).is_ok());
         assert!(keys().verify_reviewer(&new_token, now).is_err());
@@ -346,14 +614,14 @@ mod tests {
         let now = OffsetDateTime::now_utc();
         let later = now + std::time::Duration::from_secs(60);
         let office_token = keys()
-            .issue_office(&office(false), now, later)
+            .issue_office(&office(false), &session(later), now)
             .unwrap_or_default();
         let reviewer_token = keys()
-            .issue_reviewer(&reviewer(), now, later)
+            .issue_reviewer(&reviewer(), &session(later), now)
             .unwrap_or_default();
         assert_eq!(
             keys().verify_office(&office_token, now).ok(),
-            Some(office(false))
+            Some((office(false), SessionId("s1".into())))
         );
         assert!(keys().verify_reviewer(&office_token, now).is_err());
         assert!(keys().verify_office(&reviewer_token, now).is_err());
@@ -363,9 +631,13 @@ mod tests {
     fn a_password_change_token_has_no_full_access() {
         let now = OffsetDateTime::now_utc();
         let token = keys()
-            .issue_office(&office(true), now, now + std::time::Duration::from_secs(60))
+            .issue_office(
+                &office(true),
+                &session(now + std::time::Duration::from_secs(60)),
+                now,
+            )
             .unwrap_or_default();
-        let identity = keys().verify_office(&token, now).ok();
+        let identity = keys().verify_office(&token, now).ok().map(|v| v.0);
         assert_eq!(identity.clone(), Some(office(true)));
         assert!(identity
             .map(OfficeIdentity::full_access)

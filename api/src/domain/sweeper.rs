@@ -1,6 +1,6 @@
 //! The background sweeper: marks unsubmitted applications past their lifetime as expired,
 //! forgets the sealed copies of expired temporary passwords, and forgets rate-limit events
-//! older than every window.
+//! older than every window and sessions a day after they ended.
 
 use std::time::Duration;
 
@@ -8,6 +8,9 @@ use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
 use super::{Context, DomainError};
 use crate::db;
+
+/// How long the row of an ended or expired session is kept.
+const ENDED_SESSION_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 
 /// One pass; returns how many applications expired.
 pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
@@ -49,6 +52,8 @@ pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
             conn,
             crate::db::models::to_db_time(now - super::passwords::FAILURE_MEMORY),
         )?;
+        // A day's grace: an ended session's row still tells why its token was refused.
+        super::sessions::purge_finished(conn, now - ENDED_SESSION_MEMORY)?;
         Ok(expired.len())
     })
     .await

@@ -1,10 +1,9 @@
 //! `/api/v1/admin`: the federation reviewers' API. Every route but the login needs a reviewer
 //! token; an application of another prefecture answers 404.
 
-use std::future::{ready, Ready};
-
 use actix_web::dev::Payload;
-use actix_web::{get, post, web, FromRequest, HttpRequest};
+use actix_web::{delete, get, post, web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
 
@@ -15,7 +14,7 @@ use reissue_shared::admin::{
 };
 use reissue_shared::dto::Problem;
 
-use super::extract::{verified_bearer, ClientAddress};
+use super::extract::{authenticated_bearer, ClientAddress};
 use super::input::Input;
 use super::responses::{
     JsonBodyRefused, LoginRefused, LoginThrottled, MalformedQuery, NotInPrefecture,
@@ -24,12 +23,13 @@ use super::responses::{
 use super::AppState;
 use crate::domain::review;
 use crate::domain::reviewers;
-use crate::domain::sessions::Reviewer;
+use crate::domain::sessions::{self, Reviewer, SessionId};
 use crate::error::ApiError;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(create_session)
+        .service(end_session)
         .service(list_applications)
         .service(get_application)
         .service(start_review)
@@ -104,20 +104,22 @@ pub async fn audit_log(
     Ok(actix_web::HttpResponse::Ok().json(page))
 }
 
-/// The reviewer a valid `Authorization: Bearer <JWT>` names.
-pub struct AuthenticatedReviewer(pub Reviewer);
+/// The reviewer a valid `Authorization: Bearer <JWT>` of an open session names, and that
+/// session.
+pub struct AuthenticatedReviewer(pub Reviewer, pub SessionId);
 
 impl FromRequest for AuthenticatedReviewer {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            verified_bearer(req, payload, |ctx, token, now| {
-                ctx.sessions.verify_reviewer(token, now)
-            })
-            .map(Self),
-        )
+        let authenticated = authenticated_bearer(req, payload, |ctx, token| async move {
+            sessions::authenticate_reviewer(&ctx, &token).await
+        });
+        Box::pin(async move {
+            let (reviewer, session) = authenticated.await?;
+            Ok(Self(reviewer, session))
+        })
     }
 }
 
@@ -139,6 +141,25 @@ pub async fn create_session(
     Ok(web::Json(
         reviewers::login(&state.ctx, input.0, client.caller()).await?,
     ))
+}
+
+/// Logs the reviewer out: the session ends, and its token answers 401 from now on, on every
+/// instance.
+#[utoipa::path(
+    tag = "admin",
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        ReviewerTokenRefused, Unavailable,
+    )
+)]
+#[delete("/admin/sessions/current")]
+pub async fn end_session(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+) -> Result<HttpResponse, ApiError> {
+    reviewers::logout(&state.ctx, reviewer.0, reviewer.1).await?;
+    Ok(HttpResponse::NoContent().finish())
 }
 
 /// The queue of the reviewer's prefecture, oldest first, 50 per page, with counts by status.

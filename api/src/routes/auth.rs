@@ -1,43 +1,44 @@
 //! `/api/v1/auth`: the office's login and password change.
 
-use std::future::{ready, Ready};
-
 use actix_web::dev::Payload;
-use actix_web::{post, web, FromRequest, HttpRequest};
+use actix_web::{delete, post, web, FromRequest, HttpRequest, HttpResponse};
+use futures_util::future::LocalBoxFuture;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use reissue_shared::account::{ChangePasswordRequest, OfficeLoginRequest, OfficeSession};
 use reissue_shared::dto::Problem;
 
-use super::extract::{verified_bearer, ClientAddress};
+use super::extract::{authenticated_bearer, ClientAddress};
 use super::input::Input;
 use super::responses::{
     JsonBodyRefused, LoginRefused, LoginThrottled, OfficeTokenRefused, Unavailable,
 };
 use super::AppState;
 use crate::domain::accounts;
-use crate::domain::sessions::{FullOfficeAccess, OfficeIdentity};
+use crate::domain::sessions::{self, FullOfficeAccess, OfficeIdentity, SessionId};
 use crate::error::ApiError;
 
 /// Registers the routes.
 pub fn configure(cfg: &mut ServiceConfig) {
-    cfg.service(login).service(change_password);
+    cfg.service(login).service(change_password).service(logout);
 }
 
-/// The office a valid `Authorization: Bearer <JWT>` names (also a password-change-only token).
-pub struct AuthenticatedOffice(pub OfficeIdentity);
+/// The office a valid `Authorization: Bearer <JWT>` of an open session names (also a
+/// password-change-only token), and that session.
+pub struct AuthenticatedOffice(pub OfficeIdentity, pub SessionId);
 
 impl FromRequest for AuthenticatedOffice {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            verified_bearer(req, payload, |ctx, token, now| {
-                ctx.sessions.verify_office(token, now)
-            })
-            .map(Self),
-        )
+        let authenticated = authenticated_bearer(req, payload, |ctx, token| async move {
+            sessions::authenticate_office(&ctx, &token).await
+        });
+        Box::pin(async move {
+            let (identity, session) = authenticated.await?;
+            Ok(Self(identity, session))
+        })
     }
 }
 
@@ -47,14 +48,11 @@ pub struct FullAccessOffice(pub FullOfficeAccess);
 
 impl FromRequest for FullAccessOffice {
     type Error = ApiError;
-    type Future = Ready<Result<Self, ApiError>>;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        ready(
-            AuthenticatedOffice::from_request(req, payload)
-                .into_inner()
-                .and_then(|office| Ok(Self(office.0.full_access()?))),
-        )
+        let office = AuthenticatedOffice::from_request(req, payload);
+        Box::pin(async move { Ok(Self(office.await?.0.full_access()?)) })
     }
 }
 
@@ -100,4 +98,23 @@ pub async fn change_password(
     Ok(web::Json(
         accounts::change_password(&state.ctx, office.0, input.0, client.caller()).await?,
     ))
+}
+
+/// Logs the office out: its session ends, and its token answers 401 from now on, on every
+/// instance. A password-change-only token may log out too.
+#[utoipa::path(
+    tag = "office",
+    security(("office_token" = [])),
+    responses(
+        (status = 204, description = "Logged out"),
+        OfficeTokenRefused, Unavailable,
+    )
+)]
+#[delete("/auth/session")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    office: AuthenticatedOffice,
+) -> Result<HttpResponse, ApiError> {
+    accounts::logout(&state.ctx, office.0, office.1).await?;
+    Ok(HttpResponse::NoContent().finish())
 }

@@ -1,11 +1,12 @@
 //! Request extractors: the application's bearer token and the client address.
 
-use std::future::{ready, Ready};
+use std::future::{ready, Future, Ready};
 use std::net::IpAddr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{web, FromRequest, HttpRequest};
+use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
 use crate::config::TrustedProxies;
@@ -40,21 +41,27 @@ impl FromRequest for BearerToken {
     }
 }
 
-/// What a valid bearer token proves, checked by `verify` with the server's keys and clock.
-/// Shared by the reviewer and office extractors; a missing token is 401 like a bad one.
-pub fn verified_bearer<T>(
+/// What a valid bearer token of an open session proves, checked by `authenticate` (one of
+/// `domain::sessions::authenticate_*`: the token's signature and expiry, then its session
+/// row). Shared by the reviewer and office extractors; a missing token is 401 like a bad one.
+pub fn authenticated_bearer<T, F, Fut>(
     req: &HttpRequest,
     payload: &mut Payload,
-    verify: impl FnOnce(&crate::domain::Context, &str, time::OffsetDateTime) -> Result<T, DomainError>,
-) -> Result<T, ApiError> {
-    let token = BearerToken::from_request(req, payload)
-        .into_inner()
-        .map_err(|_| ApiError::Domain(DomainError::SessionInvalid))?;
-    let state = req
-        .app_data::<web::Data<AppState>>()
-        .ok_or(ApiError::Domain(DomainError::SessionInvalid))?;
-    let now = state.ctx.clock.now();
-    Ok(verify(&state.ctx, &token.0, now)?)
+    authenticate: F,
+) -> LocalBoxFuture<'static, Result<T, ApiError>>
+where
+    T: 'static,
+    F: FnOnce(crate::domain::Context, String) -> Fut + 'static,
+    Fut: Future<Output = Result<T, DomainError>> + 'static,
+{
+    let token = BearerToken::from_request(req, payload).into_inner();
+    let state = req.app_data::<web::Data<AppState>>().cloned();
+    Box::pin(async move {
+        let (Ok(token), Some(state)) = (token, state) else {
+            return Err(ApiError::Domain(DomainError::SessionInvalid));
+        };
+        Ok(authenticate(state.ctx.clone(), token.0).await?)
+    })
 }
 
 /// The client's address: the TCP peer, or, when the peer is one of `REISSUE_TRUSTED_PROXIES`,

@@ -30,7 +30,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(finish_reset);
 }
 
-/// Mails a 6-digit code (valid 10 minutes) to the new セキュリティ用メールアドレス.
+/// Mails a 6-digit code (valid 10 minutes) to the new セキュリティ用メールアドレス. Needs the
+/// current password; once the code confirms the new address, an address it replaces is told.
 #[utoipa::path(
     tag = "office",
     request_body = SecurityEmailRequest,
@@ -38,7 +39,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     responses(
         (status = 200, description = "Code mailed", body = SecurityCodeSent),
         (status = 401, description = "No valid office token (or one limited to the password change)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid address or confirmation", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid address or confirmation, or a missing or wrong current password (a wrong one counts as a failed login)", body = Problem, content_type = "application/problem+json"),
+        (status = 423, description = "`account_locked`: too many wrong passwords in a row, at login or here (see Retry-After)", body = Problem, content_type = "application/problem+json"),
         RateLimited, JsonBodyRefused, Unavailable,
     )
 )]

@@ -229,6 +229,14 @@ impl TestApp {
         spawn(backend, &settings, None).await
     }
 
+    /// Where this server keeps its data (`REISSUE_DATA_DIR`, and `REISSUE_DATABASE_URL` on
+    /// PostgreSQL): what a CLI command run beside it needs.
+    pub fn storage(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.storage
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.as_str()))
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

@@ -28,5 +28,6 @@ mod parallel_limits;
 mod review;
 mod security_email;
 mod security_headers;
+mod sessions;
 mod tcp_proxy;
 mod verification_codes;

@@ -32,7 +32,7 @@ async fn register(app: &TestApp, token: &str, email: &str) {
         .client
         .put(app.api("/account/security-email"))
         .bearer_auth(token)
-        .json(&json!({ "email": email, "email_confirmation": email }))
+        .json(&json!({ "email": email, "email_confirmation": email, "current_password": PASSWORD }))
         .send()
         .await
         .unwrap();
@@ -94,7 +94,7 @@ async fn a_security_email_is_registered_with_a_six_digit_code(backend: Backend) 
         .client
         .put(app.api("/account/security-email"))
         .bearer_auth(&token)
-        .json(&json!({ "email": "sec@example.jp", "email_confirmation": "other@example.jp" }))
+        .json(&json!({ "email": "sec@example.jp", "email_confirmation": "other@example.jp", "current_password": PASSWORD }))
         .send()
         .await
         .unwrap();
@@ -112,7 +112,7 @@ async fn a_security_email_is_registered_with_a_six_digit_code(backend: Backend) 
     app.client
         .put(app.api("/account/security-email"))
         .bearer_auth(&token)
-        .json(&json!({ "email": "sec@example.jp", "email_confirmation": "sec@example.jp" }))
+        .json(&json!({ "email": "sec@example.jp", "email_confirmation": "sec@example.jp", "current_password": PASSWORD }))
         .send()
         .await
         .unwrap();
@@ -187,6 +187,18 @@ async fn a_reset_with_the_registered_pair_sets_a_new_password(backend: Backend) 
     )
     .await;
     assert_eq!(done.status(), StatusCode::OK);
+    // Whoever was logged in (perhaps the one who made the reset necessary) is logged out.
+    problem(
+        app.client
+            .delete(app.api("/auth/session"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
     let login = app
         .client
         .post(app.api("/auth/login"))
@@ -392,7 +404,109 @@ async fn the_security_email_hears_of_every_application_approval_and_password_cha
     assert!(mails[0].body.contains("パスワードが変更されました"));
 }
 
+async fn put_security_email(
+    app: &TestApp,
+    token: &str,
+    email: &str,
+    current_password: &str,
+) -> reqwest::Response {
+    app.client
+        .put(app.api("/account/security-email"))
+        .bearer_auth(token)
+        .json(&json!({
+            "email": email,
+            "email_confirmation": email,
+            "current_password": current_password,
+        }))
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn a_security_email_change_needs_the_current_password_and_tells_the_old_address(
+    backend: Backend,
+) {
+    let app = spawn_app(backend).await;
+    let token = logged_in(&app).await;
+    register(&app, &token, "old@example.jp").await;
+
+    // A token alone does not choose where a reset goes.
+    let missing = problem(
+        put_security_email(&app, &token, "new@example.jp", "").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(missing["errors"][0]["field"], "current_password");
+    assert_eq!(missing["errors"][0]["code"], "required");
+    let wrong = problem(
+        put_security_email(&app, &token, "new@example.jp", "not-the-password").await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "validation_failed",
+    )
+    .await;
+    assert_eq!(wrong["errors"][0]["field"], "current_password");
+    assert_eq!(wrong["errors"][0]["code"], "unknown_value");
+    // Nothing was mailed to the new address for either.
+    assert!(app
+        .mailbox()
+        .messages("new@example.jp")
+        .await
+        .unwrap()
+        .is_empty());
+
+    // The wrong one counted as a failed login: two more lock the user ID for this address.
+    for _ in 0..2 {
+        put_security_email(&app, &token, "new@example.jp", "not-the-password").await;
+    }
+    problem(
+        put_security_email(&app, &token, "new@example.jp", PASSWORD).await,
+        StatusCode::LOCKED,
+        "account_locked",
+    )
+    .await;
+    app.advance(Duration::from_secs(31 * 60));
+    let token = logged_in(&app).await;
+
+    // With the password, the code goes to the new address; its confirmation tells the old one.
+    let old_mails = app
+        .mailbox()
+        .messages("old@example.jp")
+        .await
+        .unwrap()
+        .len();
+    assert_eq!(
+        put_security_email(&app, &token, "new@example.jp", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let code = six_digit_code(&app, "new@example.jp", 1).await;
+    let registered = app
+        .client
+        .post(app.api("/account/security-email/verification"))
+        .bearer_auth(&token)
+        .json(&json!({ "code": code }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(registered.status(), StatusCode::OK);
+    // The mailbox lists the newest first.
+    let told = app.wait_for_mails("old@example.jp", old_mails + 1).await;
+    let alert = &told[0];
+    assert!(
+        alert
+            .body
+            .contains("セキュリティ用メールアドレスが変更されました"),
+        "{}",
+        alert.body
+    );
+    assert!(alert.body.contains(USER));
+    assert!(!alert.body.contains("new@example.jp"));
+}
+
 crate::on_both_backends!(
+    a_security_email_change_needs_the_current_password_and_tells_the_old_address,
     a_verified_reset_expires_and_a_finished_one_closes_the_others,
     the_security_email_hears_of_every_application_approval_and_password_change,
     a_security_email_is_registered_with_a_six_digit_code,

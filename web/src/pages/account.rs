@@ -95,9 +95,18 @@ pub fn Account() -> impl IntoView {
         return view! { <Redirect path="/account/password"/> }.into_any();
     }
     let navigate = use_navigate();
-    let logout = move |_| {
-        office::clear();
-        navigate("/login", Default::default());
+    let logout = {
+        let client = client.clone();
+        move |_| {
+            let (client, navigate) = (client.clone(), navigate.clone());
+            leptos::task::spawn_local(async move {
+                // The session ends on the server; the browser forgets it whatever the answer
+                // (an already ended session is as good as logged out).
+                let _ = client.logout().await;
+                office::clear();
+                navigate("/login", Default::default());
+            });
+        }
     };
     view! {
         <Page title="ログイン中">
@@ -127,6 +136,7 @@ pub fn SecurityEmail() -> impl IntoView {
     };
     let email = RwSignal::new(String::new());
     let confirmation = RwSignal::new(String::new());
+    let current = RwSignal::new(String::new());
     let code = RwSignal::new(String::new());
     let sent_to = RwSignal::new(None::<String>);
     let registered = RwSignal::new(None::<String>);
@@ -138,6 +148,7 @@ pub fn SecurityEmail() -> impl IntoView {
                 let request = SecurityEmailRequest {
                     email: email.get_untracked(),
                     email_confirmation: confirmation.get_untracked(),
+                    current_password: current.get_untracked().into(),
                 };
                 client
                     .register_security_email(&request)
@@ -183,6 +194,9 @@ pub fn SecurityEmail() -> impl IntoView {
                     <form on:submit=on_submit novalidate>
                         <TextField name="email" label="セキュリティ用メールアドレス" value=email error=field_error(errors, "email") input_type="email" autocomplete="email"/>
                         <TextField name="email_confirmation" label="セキュリティ用メールアドレス（確認用）" value=confirmation error=field_error(errors, "email_confirmation") input_type="email" autocomplete="email"/>
+                        <TextField name="current_password" label="現在のパスワード" value=current error=field_error(errors, "current_password")
+                            hint="ご本人の確認のためです。登録済みのアドレスを変更した場合は、変更前のアドレスにもお知らせします。"
+                            input_type="password" autocomplete="current-password" width="input-medium"/>
                         <div class="actions">
                             <a class="button secondary" href="/account">"戻る"</a>
                             <SubmitButton label="次へ" busy_label="送信中…" pending=pending/>

@@ -154,11 +154,19 @@ pub fn Queue() -> impl IntoView {
         }
     };
     let navigate = use_navigate();
-    let logout = move |_| {
-        SessionStorage::delete(STORAGE_KEY);
-        navigate("/admin/login", Default::default());
-    };
     let reviewer = client.session().reviewer.clone();
+    let logout = {
+        let client = client.clone();
+        move |_| {
+            let (client, navigate) = (client.clone(), navigate.clone());
+            leptos::task::spawn_local(async move {
+                // The session ends on the server; the browser forgets it whatever the answer.
+                let _ = client.logout().await;
+                SessionStorage::delete(STORAGE_KEY);
+                navigate("/admin/login", Default::default());
+            });
+        }
+    };
     view! {
         <Page title="ログイン情報再発行申請 審査">
             <p>{reviewer.name.clone()} "（" {prefecture_name(&reviewer.prefecture_code)} "）"

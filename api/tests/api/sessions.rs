@@ -1,0 +1,264 @@
+//! Server-side sessions: a token works only while its session row is open. Logout, a new
+//! password, a disabled or changed reviewer, the idle timeout and the lifetime end it, at once
+//! and on every instance.
+
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+use crate::helpers::{problem, spawn_app, spawn_app_with, Backend, TestApp, REVIEWER_PASSWORD};
+
+const USER: &str = "KJ1311111111";
+const PASSWORD: &str = "current-password-77";
+
+async fn office_login(app: &TestApp, password: &str) -> String {
+    let response = app
+        .client
+        .post(app.api("/auth/login"))
+        .json(&json!({ "user_id": USER, "password": password }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let session: Value = response.json().await.unwrap();
+    session["access_token"].as_str().unwrap().to_owned()
+}
+
+/// Whether an office token still opens its session: a password change without a body is
+/// answered 422 (its fields) behind an open session and 401 behind an ended one, and changes
+/// nothing either way.
+async fn office_session_open(app: &TestApp, token: &str) -> bool {
+    let status = app
+        .client
+        .post(app.api("/auth/password"))
+        .bearer_auth(token)
+        .json(&json!({}))
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert!(
+        [StatusCode::UNPROCESSABLE_ENTITY, StatusCode::UNAUTHORIZED].contains(&status),
+        "{status}"
+    );
+    status == StatusCode::UNPROCESSABLE_ENTITY
+}
+
+async fn reviewer_session_open(app: &TestApp, token: &str) -> bool {
+    let status = app.admin_get(token, "/applications").await.status();
+    assert!(
+        [StatusCode::OK, StatusCode::UNAUTHORIZED].contains(&status),
+        "{status}"
+    );
+    status == StatusCode::OK
+}
+
+async fn delete(app: &TestApp, path: &str, token: &str) -> reqwest::Response {
+    app.client
+        .delete(app.api(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The audit actions of a prefecture, oldest first.
+async fn prefecture_actions(app: &TestApp, prefecture: &'static str) -> Vec<String> {
+    let (entries, _) = app
+        .context
+        .db
+        .run(move |conn| reissue_api::db::audit::for_prefecture(conn, prefecture, 0, 1000))
+        .await
+        .unwrap();
+    entries
+        .into_iter()
+        .rev()
+        .map(|entry| entry.action)
+        .collect()
+}
+
+async fn logout_ends_the_session_at_once_on_every_instance(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let second = app.another_server(&[]).await;
+
+    let reviewer = app.admin_token("demo-tokyo").await;
+    assert!(reviewer_session_open(&second, &reviewer).await);
+    assert_eq!(
+        delete(&second, "/admin/sessions/current", &reviewer)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(!reviewer_session_open(&app, &reviewer).await);
+    assert!(!reviewer_session_open(&second, &reviewer).await);
+    problem(
+        delete(&app, "/admin/sessions/current", &reviewer).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    // Another session of the same reviewer is not touched.
+    let again = app.admin_token("demo-tokyo").await;
+    assert!(reviewer_session_open(&second, &again).await);
+    let actions = prefecture_actions(&app, "13").await;
+    assert_eq!(
+        actions
+            .iter()
+            .filter(|a| *a == "reviewer_logged_out")
+            .count(),
+        1,
+        "{actions:?}"
+    );
+
+    app.create_office_account("13", "1311111111", USER, PASSWORD)
+        .await;
+    let office = office_login(&app, PASSWORD).await;
+    assert!(office_session_open(&second, &office).await);
+    assert_eq!(
+        delete(&second, "/auth/session", &office).await.status(),
+        StatusCode::NO_CONTENT
+    );
+    assert!(!office_session_open(&app, &office).await);
+    problem(
+        delete(&app, "/auth/session", &office).await,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
+    assert!(prefecture_actions(&app, "13")
+        .await
+        .contains(&"office_logged_out".to_owned()));
+}
+
+async fn a_new_password_ends_every_session_of_the_office(backend: Backend) {
+    let app = spawn_app(backend).await;
+    app.create_office_account("13", "1311111111", USER, PASSWORD)
+        .await;
+    let mine = office_login(&app, PASSWORD).await;
+    let other = office_login(&app, PASSWORD).await;
+    let changed = app
+        .client
+        .post(app.api("/auth/password"))
+        .bearer_auth(&mine)
+        .json(&json!({ "current_password": PASSWORD, "new_password": "brand-new-pass-1" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(changed.status(), StatusCode::OK);
+    let changed: Value = changed.json().await.unwrap();
+    let new_token = changed["access_token"].as_str().unwrap();
+    // The token that changed the password is replaced by the answer's; the other is ended.
+    assert!(!office_session_open(&app, &mine).await);
+    assert!(!office_session_open(&app, &other).await);
+    assert!(office_session_open(&app, new_token).await);
+}
+
+async fn an_idle_session_ends_and_an_active_one_lives_its_lifetime(backend: Backend) {
+    let app = spawn_app_with(
+        backend,
+        &[
+            ("REISSUE_SESSION_IDLE_SECONDS", "600"),
+            ("REISSUE_REVIEWER_SESSION_SECONDS", "1800"),
+        ],
+    )
+    .await;
+    let minutes = |n: u64| Duration::from_secs(60 * n);
+
+    // Used every 9 minutes, a session outlives the 10-minute idle timeout...
+    let token = app.admin_token("demo-tottori").await;
+    app.advance(minutes(9));
+    assert!(reviewer_session_open(&app, &token).await);
+    app.advance(minutes(9));
+    assert!(reviewer_session_open(&app, &token).await);
+    // ...and ends after 10 minutes without a request.
+    app.advance(minutes(10));
+    assert!(!reviewer_session_open(&app, &token).await);
+
+    // However active, it ends with its lifetime (30 minutes here).
+    let token = app.admin_token("demo-tottori").await;
+    for _ in 0..3 {
+        app.advance(minutes(9));
+        assert!(reviewer_session_open(&app, &token).await);
+    }
+    app.advance(minutes(3));
+    assert!(!reviewer_session_open(&app, &token).await);
+
+    // An office's session has the same idle timeout.
+    app.create_office_account("13", "1311111111", USER, PASSWORD)
+        .await;
+    let office = office_login(&app, PASSWORD).await;
+    app.advance(minutes(9));
+    assert!(office_session_open(&app, &office).await);
+    app.advance(minutes(10));
+    assert!(!office_session_open(&app, &office).await);
+}
+
+/// Runs `reissue reviewer ARGS` on the app's database, as an operator would.
+fn reviewer_command(app: &TestApp, args: &[&str]) -> std::process::Output {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reissue"));
+    command
+        .arg("reviewer")
+        .args(args)
+        .env_remove("REISSUE_DATABASE_URL");
+    for (name, value) in app.storage() {
+        command.env(name, value);
+    }
+    command.output().unwrap()
+}
+
+async fn a_disabled_reviewer_is_logged_out_and_cannot_log_in(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let disabled = app.admin_token("demo-tottori").await;
+    let colleague = app.admin_token("demo-tokyo").await;
+
+    let output = reviewer_command(&app, &["disable", "demo-tottori"]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(String::from_utf8_lossy(&output.stdout).contains("demo-tottori"));
+    assert!(!reviewer_session_open(&app, &disabled).await);
+    assert!(reviewer_session_open(&app, &colleague).await);
+    // Its password opens nothing, answered like a wrong one.
+    problem(
+        app.admin_login_attempt("demo-tottori", REVIEWER_PASSWORD)
+            .await,
+        StatusCode::UNAUTHORIZED,
+        "invalid_credentials",
+    )
+    .await;
+    assert!(prefecture_actions(&app, "31")
+        .await
+        .contains(&"reviewer_disabled".to_owned()));
+
+    // An unknown login ID is an error the operator reads.
+    let output = reviewer_command(&app, &["disable", "nobody"]);
+    assert!(!output.status.success());
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
+
+    // `reviewer add` with the login ID enables it again.
+    app.reset_demo_reviewers().await;
+    assert_eq!(
+        app.admin_login_attempt("demo-tottori", REVIEWER_PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+async fn a_changed_reviewer_is_logged_out(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.admin_token("demo-tokyo").await;
+    assert!(reviewer_session_open(&app, &token).await);
+    // The operator saves the account again (a new role, prefecture or password).
+    app.reset_demo_reviewers().await;
+    assert!(!reviewer_session_open(&app, &token).await);
+    let token = app.admin_token("demo-tokyo").await;
+    assert!(reviewer_session_open(&app, &token).await);
+}
+
+crate::on_both_backends!(
+    logout_ends_the_session_at_once_on_every_instance,
+    a_new_password_ends_every_session_of_the_office,
+    an_idle_session_ends_and_an_active_one_lives_its_lifetime,
+    a_disabled_reviewer_is_logged_out_and_cannot_log_in,
+    a_changed_reviewer_is_logged_out,
+);

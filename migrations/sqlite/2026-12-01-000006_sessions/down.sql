@@ -1,0 +1,2 @@
+ALTER TABLE reviewers DROP COLUMN disabled_at;
+DROP TABLE sessions;
