@@ -7,6 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::domain::ledger::{parse_ledger_csv, LedgerEntry, LedgerImportError};
+use crate::domain::mfa::reset_mfa;
 use crate::domain::reviewers::{disable_reviewer, save_reviewer, NewReviewer};
 use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::DomainError;
@@ -70,6 +71,13 @@ pub enum ReviewerCommand {
     /// Disable a reviewer: the login ID can no longer log in, and its sessions end at once
     /// (`reviewer add` with the same login ID enables it again, with a new password).
     Disable {
+        /// ログインID.
+        login_id: String,
+    },
+    /// Reset a reviewer's second factor (a lost phone): the authenticator secret and the
+    /// recovery codes are forgotten, the reviewer is logged out and enrols again at the next
+    /// login.
+    ResetMfa {
         /// ログインID.
         login_id: String,
     },
@@ -211,6 +219,30 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 )));
             }
             println!("審査担当者を無効にしました: {shown}（ログイン中のセッションも終了しました）");
+            Ok(())
+        }
+        Command::Reviewer {
+            action: ReviewerCommand::ResetMfa { login_id },
+        } => {
+            let db = Database::new(&settings.database_url, 1);
+            let shown = login_id.clone();
+            let found = tokio::task::spawn_blocking(move || {
+                db.run_migrations()?;
+                db.transaction_blocking(|conn| {
+                    reset_mfa(conn, &login_id, time::OffsetDateTime::now_utc())
+                })
+                .map_err(cli_error)
+            })
+            .await
+            .map_err(|e| db::StorageError::Task(e.to_string()))??;
+            if !found {
+                return Err(CliError::Invalid(format!(
+                    "ログインID {shown} の審査担当者はいません。"
+                )));
+            }
+            println!(
+                "二段階認証を再設定しました: {shown}（次のログインで認証アプリを登録し直します）"
+            );
             Ok(())
         }
     }
@@ -363,7 +395,7 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<(), CliError> {
              \n試せる事業所番号: 1311111111（請求事業所 A、東京都 13、介護）、1312345678（障害、東京都）、1390000012（代理人、東京都）\n\
              README の curl の手順で申請を最後まで進められます。\n\n\
              審査担当者（デモ）: demo-tokyo（東京都）、demo-tottori（鳥取県）  パスワード: {shown_password}\n\
-             （POST {base}/api/v1/admin/sessions でログインします）\n\
+             （{base}/admin でログインします。初回は認証アプリ（Google Authenticator など）の登録を求められます）\n\
              事業所のユーザID（デモ）: KJ と事業所番号（例: KJ1311111111）  パスワード: {shown_password}\n"
         );
     }

@@ -200,6 +200,8 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
                 InvalidStateReason::NotVerified => "確認コードの入力が済んでいません。メールに記載された確認コードを入力してください。",
                 InvalidStateReason::AlreadyVerified => "確認コードは入力済みです。送信確認画面で内容を確認し、【送信】ボタンを押してください。",
                 InvalidStateReason::Withdrawn => "この申請は取り下げられています。必要な場合は、最初から申請してください。",
+                InvalidStateReason::MfaEnrolled => "認証アプリは登録済みです。変更する場合は、運用担当者に二段階認証の再設定を依頼してください。",
+                InvalidStateReason::MfaNotStarted => "認証アプリの登録が始まっていません。もう一度ログインして、登録をやり直してください。",
             },
         ),
         DomainError::TransitionRefused { from } => ProblemParts::new(
@@ -213,6 +215,18 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             C::Forbidden,
             "Forbidden",
             "この操作は審査責任者（supervisor）のみ行えます。",
+        ),
+        DomainError::MfaRequired => ProblemParts::new(
+            S::UNAUTHORIZED,
+            C::MfaRequired,
+            "Second factor required",
+            "認証アプリに表示されている6桁の確認コードを入力してください。",
+        ),
+        DomainError::MfaInvalid => ProblemParts::new(
+            S::UNAUTHORIZED,
+            C::MfaInvalid,
+            "Second factor invalid",
+            "確認コードが正しくありません。認証アプリに表示されている最新の6桁を入力してください（リカバリーコードは一度しか使えません）。",
         ),
         DomainError::InvalidCredentials { id_label } => ProblemParts::new(
             S::UNAUTHORIZED,

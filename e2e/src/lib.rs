@@ -25,17 +25,21 @@
 //! font the screenshots show boxes instead of Japanese). axe-core is fetched from the npm
 //! registry on first use into `target/e2e-tools/` (needs `npm`).
 
+mod authenticator;
 mod axe;
 mod browser;
 mod mailbox;
 mod paths;
+mod reviewer_login;
 mod server;
 pub mod smtp_sink;
 
+pub use authenticator::{totp_code_at_step, totp_step, TOTP_STEP_SECONDS};
 pub use axe::{axe_check, axe_violations, AxeNode, AxeViolation, AXE_CORE_VERSION};
 pub use browser::{Browser, DEFAULT_TIMEOUT};
 pub use mailbox::{code_from_body, Mailbox, Message};
 pub use paths::{
     free_port, screenshot_dir, server_binary, tail, target_dir, web_dir, workspace_root,
 };
+pub use reviewer_login::Authenticators;
 pub use server::{Server, ServerOptions};

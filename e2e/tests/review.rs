@@ -3,7 +3,7 @@
 //! with the temporary password from that notice, must set a new one, and logs in with it.
 
 use anyhow::{ensure, Context};
-use reissue_e2e::{Browser, Server};
+use reissue_e2e::{Authenticators, Browser, Server};
 use serde_json::{json, Value};
 
 const DEMO_PASSWORD: &str = "e2e-demo-password-2026";
@@ -63,12 +63,10 @@ async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_p
     let reference = file_application(&server, "office@example.jp").await?;
     let browser = Browser::open(&server).await?;
 
-    browser.goto("/admin/login").await?;
-    browser.check_screen("admin-login").await?;
-    browser.fill_testid("input-login_id", "demo-tokyo").await?;
-    browser.fill_testid("input-password", DEMO_PASSWORD).await?;
-    browser.click_testid("admin-login").await?;
-    browser.wait_for_path("/admin").await?;
+    let phone = Authenticators::new();
+    browser
+        .log_in_reviewer(&phone, "demo-tokyo", DEMO_PASSWORD)
+        .await?;
     browser.find_by_testid("queue-row").await?;
     browser.check_screen("admin-queue").await?;
     // Nothing is approved yet: the batch of notices waiting to be posted is empty.

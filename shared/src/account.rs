@@ -370,18 +370,33 @@ pub struct ReviewerLoginInput {
     pub login_id: String,
     /// パスワード, as typed.
     pub password: SecretText,
+    /// The app's code or a recovery code, if given.
+    pub second_factor: Option<crate::mfa::SecondFactor>,
 }
 
 impl ParseInput for LoginRequest {
     type Input = ReviewerLoginInput;
 
-    /// Both fields filled in ([`LoginRequest::check`]); the login ID trimmed.
+    /// Both fields filled in ([`LoginRequest::check`]); the login ID trimmed; at most one
+    /// well-formed second factor.
     fn parse(&self) -> Result<ReviewerLoginInput, Vec<FieldError>> {
-        self.check()?;
-        Ok(ReviewerLoginInput {
-            login_id: self.login_id.trim().to_owned(),
-            password: self.password.clone(),
-        })
+        let second_factor = crate::mfa::SecondFactor::parse(
+            self.totp_code.as_deref(),
+            self.recovery_code.as_deref(),
+        );
+        match (self.check(), second_factor) {
+            (Ok(()), Ok(second_factor)) => Ok(ReviewerLoginInput {
+                login_id: self.login_id.trim().to_owned(),
+                password: self.password.clone(),
+                second_factor,
+            }),
+            (checked, second) => Err(checked
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .chain(second.err())
+                .collect()),
+        }
     }
 }
 
@@ -573,6 +588,7 @@ mod tests {
         let input = LoginRequest {
             login_id: " demo-tokyo ".into(),
             password: "x".into(),
+            ..LoginRequest::default()
         }
         .parse()
         .ok();

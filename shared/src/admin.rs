@@ -61,6 +61,17 @@ pub struct LoginRequest {
         schema(value_type = String, required = true, format = Password, min_length = 1)
     )]
     pub password: SecretText,
+    /// 確認コード: the 6 digits of the reviewer's authenticator app, once enrolled.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(
+        feature = "server",
+        schema(example = "123456", pattern = r"^[0-9]{6}$")
+    )]
+    pub totp_code: Option<String>,
+    /// Instead of `totp_code`: one of the recovery codes given at enrolment (single use).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "server", schema(example = "abcd-efgh-jkmn"))]
+    pub recovery_code: Option<String>,
 }
 
 impl LoginRequest {
@@ -114,6 +125,10 @@ pub struct AdminSession {
     pub expires_at: OffsetDateTime,
     /// Who logged in.
     pub reviewer: ReviewerView,
+    /// The reviewer has no authenticator app yet: the token opens only `/admin/mfa/*` (the
+    /// enrolment) and the logout.
+    #[serde(default)]
+    pub mfa_enrolment_required: bool,
 }
 
 /// Filters of `GET /admin/applications`.

@@ -58,6 +58,10 @@ pub enum ErrorCode {
     InvalidCredentials,
     /// Too many failed logins; locked for a while.
     AccountLocked,
+    /// The password was right; the reviewer's authenticator code (or a recovery code) is needed.
+    MfaRequired,
+    /// The authenticator code or recovery code was wrong or used already (a failed login).
+    MfaInvalid,
     /// The role does not allow this (e.g. the CSV export is for supervisors).
     Forbidden,
     /// The database or another dependency is unavailable; try again shortly.
@@ -94,6 +98,8 @@ impl ErrorCode {
             Self::TransitionRefused => "transition_refused",
             Self::InvalidCredentials => "invalid_credentials",
             Self::AccountLocked => "account_locked",
+            Self::MfaRequired => "mfa_required",
+            Self::MfaInvalid => "mfa_invalid",
             Self::Forbidden => "forbidden",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",

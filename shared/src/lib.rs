@@ -14,6 +14,7 @@ pub mod email;
 pub mod error_code;
 pub mod input;
 pub mod japan_time;
+pub mod mfa;
 pub mod normalize;
 pub mod office_number;
 pub mod password;

@@ -26,6 +26,7 @@ use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
     CreatedApplication, Problem, Submitted, Verified, VerifyCodeRequest,
 };
+use reissue_shared::mfa::{MfaConfirmationRequest, MfaEnrolled, MfaEnrolment};
 use reissue_shared::{ApplicationStatus, ErrorCode, FieldError};
 
 const BASE: &str = "/api/v1";
@@ -412,6 +413,39 @@ impl ReviewerApi {
     pub async fn notice(&self, id: &str) -> Result<String, ApiFailure> {
         let url = format!("{BASE}/admin/applications/{id}/notice");
         fetch_text(self.authorize(Request::get(&url)).build()).await
+    }
+
+    /// `POST /admin/mfa/enrolment` (a session that may only enrol): a new secret and its QR
+    /// code.
+    pub async fn start_mfa_enrolment(&self) -> Result<MfaEnrolment, ApiFailure> {
+        let url = format!("{BASE}/admin/mfa/enrolment");
+        fetch_json(self.authorize(Request::post(&url)).json(&NoFields {})).await
+    }
+
+    /// `POST /admin/mfa/enrolment/confirmation`: the console's client, and the recovery codes
+    /// (shown once).
+    pub async fn confirm_mfa_enrolment(
+        &self,
+        totp_code: &str,
+    ) -> Result<(ReviewerApi, Vec<String>), ApiFailure> {
+        let url = format!("{BASE}/admin/mfa/enrolment/confirmation");
+        let body = MfaConfirmationRequest {
+            totp_code: totp_code.to_owned(),
+        };
+        let enrolled: MfaEnrolled =
+            fetch_json(self.authorize(Request::post(&url)).json(&body)).await?;
+        let codes = enrolled
+            .recovery_codes
+            .iter()
+            .map(|code| code.expose().to_owned())
+            .collect();
+        let session = AdminSession {
+            access_token: enrolled.access_token,
+            expires_at: enrolled.expires_at,
+            reviewer: enrolled.reviewer,
+            mfa_enrolment_required: false,
+        };
+        Ok((AuthorizedApi::new(session), codes))
     }
 
     /// `DELETE /admin/sessions/current`: ends this session on the server.

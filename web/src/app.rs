@@ -6,7 +6,7 @@ use leptos_router::path;
 
 use crate::components::layout::Page;
 use crate::pages::{
-    account, admin, apply, code, confirm, done, login, lost, portal, prefecture, reset,
+    account, admin, admin_mfa, apply, code, confirm, done, login, lost, portal, prefecture, reset,
 };
 use crate::wizard::Wizard;
 
@@ -22,6 +22,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account") view=account::Account/>
                 <Route path=path!("/admin") view=admin::Queue/>
                 <Route path=path!("/admin/login") view=admin::AdminLogin/>
+                <Route path=path!("/admin/mfa") view=admin_mfa::MfaEnrolmentPage/>
                 <Route path=path!("/admin/applications/:id") view=admin::Detail/>
                 <Route path=path!("/account/password") view=account::ChangePassword/>
                 <Route path=path!("/account/security-email") view=account::SecurityEmail/>

@@ -77,6 +77,10 @@ pub struct ReviewerRow {
     pub password_hash: String,
     pub created_at: PrimitiveDateTime,
     pub disabled_at: Option<PrimitiveDateTime>,
+    pub mfa_secret: Option<String>,
+    pub mfa_pending_secret: Option<String>,
+    pub mfa_enrolled_at: Option<PrimitiveDateTime>,
+    pub mfa_last_step: Option<i64>,
 }
 
 /// An `application_notes` row.
@@ -214,4 +218,15 @@ pub struct SessionRow {
     pub expires_at: PrimitiveDateTime,
     pub ended_at: Option<PrimitiveDateTime>,
     pub end_reason: Option<String>,
+}
+
+/// A `reviewer_recovery_codes` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::reviewer_recovery_codes)]
+pub struct RecoveryCodeRow {
+    pub id: String,
+    pub reviewer_id: String,
+    pub code_hash: String,
+    pub created_at: PrimitiveDateTime,
+    pub used_at: Option<PrimitiveDateTime>,
 }

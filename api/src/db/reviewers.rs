@@ -3,7 +3,7 @@
 use diesel::prelude::*;
 use time::PrimitiveDateTime;
 
-use super::models::ReviewerRow;
+use super::models::{RecoveryCodeRow, ReviewerRow};
 use super::schema::reviewers::dsl;
 use super::{optional, DbConnection, StorageError};
 
@@ -87,4 +87,83 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ReviewerRow>, St
             .select(ReviewerRow::as_select())
             .first(conn),
     )
+}
+
+/// The second factor of a reviewer as stored: the sealed secret, the one being enrolled, when
+/// it was enrolled, and the last time step a code was accepted for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MfaColumns {
+    pub secret: Option<String>,
+    pub pending_secret: Option<String>,
+    pub enrolled_at: Option<PrimitiveDateTime>,
+    pub last_step: Option<i64>,
+}
+
+/// Writes the second factor of the reviewer `id`.
+pub fn set_mfa(conn: &mut DbConnection, id: &str, mfa: &MfaColumns) -> Result<(), StorageError> {
+    diesel::update(dsl::reviewers.find(id))
+        .set((
+            dsl::mfa_secret.eq(&mfa.secret),
+            dsl::mfa_pending_secret.eq(&mfa.pending_secret),
+            dsl::mfa_enrolled_at.eq(mfa.enrolled_at),
+            dsl::mfa_last_step.eq(mfa.last_step),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The account with this id, locked until the transaction ends.
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<ReviewerRow>, StorageError> {
+    first_for_update!(conn, dsl::reviewers.filter(dsl::id.eq(id)), ReviewerRow)
+}
+
+/// Replaces the reviewer's recovery codes with `rows`.
+pub fn replace_recovery_codes(
+    conn: &mut DbConnection,
+    reviewer_id: &str,
+    rows: &[RecoveryCodeRow],
+) -> Result<(), StorageError> {
+    use super::schema::reviewer_recovery_codes::dsl as codes;
+    diesel::delete(codes::reviewer_recovery_codes.filter(codes::reviewer_id.eq(reviewer_id)))
+        .execute(conn)?;
+    // One by one: the connection over both backends has no batch insert.
+    for row in rows {
+        diesel::insert_into(codes::reviewer_recovery_codes)
+            .values(row)
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The reviewer's recovery codes not used yet.
+pub fn unused_recovery_codes(
+    conn: &mut DbConnection,
+    reviewer_id: &str,
+) -> Result<Vec<RecoveryCodeRow>, StorageError> {
+    use super::schema::reviewer_recovery_codes::dsl as codes;
+    Ok(codes::reviewer_recovery_codes
+        .filter(codes::reviewer_id.eq(reviewer_id))
+        .filter(codes::used_at.is_null())
+        .select(RecoveryCodeRow::as_select())
+        .load(conn)?)
+}
+
+/// Marks a recovery code used, if it was not; whether it was not.
+pub fn use_recovery_code(
+    conn: &mut DbConnection,
+    id: &str,
+    at: PrimitiveDateTime,
+) -> Result<bool, StorageError> {
+    use super::schema::reviewer_recovery_codes::dsl as codes;
+    let used = diesel::update(
+        codes::reviewer_recovery_codes
+            .find(id)
+            .filter(codes::used_at.is_null()),
+    )
+    .set(codes::used_at.eq(at))
+    .execute(conn)?;
+    Ok(used > 0)
 }

@@ -50,6 +50,10 @@ diesel::table! {
         password_hash -> Text,
         created_at -> Timestamp,
         disabled_at -> Nullable<Timestamp>,
+        mfa_secret -> Nullable<Text>,
+        mfa_pending_secret -> Nullable<Text>,
+        mfa_enrolled_at -> Nullable<Timestamp>,
+        mfa_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -192,5 +196,15 @@ diesel::table! {
         expires_at -> Timestamp,
         ended_at -> Nullable<Timestamp>,
         end_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    reviewer_recovery_codes (id) {
+        id -> Text,
+        reviewer_id -> Text,
+        code_hash -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
     }
 }

@@ -19,7 +19,7 @@ use super::caller::Caller;
 use super::ledger::LedgerEntry;
 use super::passwords::{
     self, check_new_office_password, hash_password, login_with_lockout, verify_password,
-    LockoutPolicy, LoginAttempt, PasswordAccount,
+    LockoutPolicy, LoginAttempt, LoginStep, PasswordAccount,
 };
 use super::secrets::{generate_temporary_password, generate_user_id, Sealer};
 use super::sessions::{self, Holder, OfficeIdentity, SessionEnd, SessionId, SessionScope};
@@ -444,7 +444,10 @@ pub async fn login(
         id_label: ID_LABEL,
         client,
     };
-    login_with_lockout(ctx, attempt, open_session).await
+    login_with_lockout(ctx, attempt, |conn, ctx, account, matched, now| {
+        open_session(conn, ctx, account, matched, now).map(LoginStep::Granted)
+    })
+    .await
 }
 
 /// Opens a session; the first login with the temporary password retires the old one, and

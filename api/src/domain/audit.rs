@@ -83,6 +83,12 @@ pub enum AuditAction {
     ReviewerLoggedOut,
     /// An office logged out.
     OfficeLoggedOut,
+    /// A reviewer was shown a new authenticator secret (the enrolment began).
+    ReviewerMfaEnrolmentStarted,
+    /// A reviewer's authenticator app was confirmed; recovery codes were made.
+    ReviewerMfaEnrolled,
+    /// The operator reset a reviewer's second factor.
+    ReviewerMfaReset,
 }
 
 impl AuditAction {
@@ -126,6 +132,9 @@ impl AuditAction {
             Self::ReviewerDisabled => "reviewer_disabled",
             Self::ReviewerLoggedOut => "reviewer_logged_out",
             Self::OfficeLoggedOut => "office_logged_out",
+            Self::ReviewerMfaEnrolmentStarted => "reviewer_mfa_enrolment_started",
+            Self::ReviewerMfaEnrolled => "reviewer_mfa_enrolled",
+            Self::ReviewerMfaReset => "reviewer_mfa_reset",
         }
     }
 }

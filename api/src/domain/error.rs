@@ -53,6 +53,12 @@ pub enum DomainError {
     /// The reviewer's role does not allow this.
     #[error("forbidden")]
     Forbidden,
+    /// The password was right; the reviewer's second factor is needed too (401 `mfa_required`).
+    #[error("second factor required")]
+    MfaRequired,
+    /// The second factor was wrong or used already (401 `mfa_invalid`, a failed login).
+    #[error("second factor invalid")]
+    MfaInvalid,
     /// Wrong login ID or password (said alike for both).
     #[error("invalid credentials")]
     InvalidCredentials {
@@ -142,4 +148,8 @@ pub enum InvalidStateReason {
     AlreadyVerified,
     /// The application was withdrawn.
     Withdrawn,
+    /// The reviewer's authenticator app is enrolled already.
+    MfaEnrolled,
+    /// No enrolment was started (or it was confirmed meanwhile).
+    MfaNotStarted,
 }

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod caller;
 pub mod error;
 pub mod ledger;
+pub mod mfa;
 pub mod outbox;
 pub mod password_reset;
 pub mod passwords;

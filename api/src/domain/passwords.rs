@@ -471,6 +471,19 @@ fn count_failure<A: PasswordAccount>(
     Ok(failure_answer::<A>(&failure, attempt))
 }
 
+/// What the step after a right password decided (see [`login_with_lockout`]).
+#[derive(Debug)]
+pub enum LoginStep<S> {
+    /// Logged in: the session.
+    Granted(S),
+    /// The account needs a second factor the request did not carry: answered, not counted.
+    SecondFactorMissing(DomainError),
+    /// The second factor was wrong: counted as a failed login, and answered with this unless
+    /// the count locks the ID (then the lock's answer). Nothing else the step wrote is kept
+    /// apart from the count, because the step writes nothing before deciding.
+    SecondFactorWrong(DomainError),
+}
+
 /// A password login to try.
 #[derive(Clone)]
 pub struct LoginAttempt {
@@ -617,9 +630,15 @@ pub async fn login_with_lockout<A, S, G>(
     succeeded: G,
 ) -> Result<S, DomainError>
 where
-    A: PasswordAccount,
+    A: PasswordAccount + Clone,
     S: Send + 'static,
-    G: Fn(&mut DbConnection, &Context, A, A::Matched, OffsetDateTime) -> Result<S, DomainError>
+    G: Fn(
+            &mut DbConnection,
+            &Context,
+            A,
+            A::Matched,
+            OffsetDateTime,
+        ) -> Result<LoginStep<S>, DomainError>
         + Send
         + Sync
         + 'static,
@@ -684,9 +703,29 @@ where
                 }
                 match (account, matched) {
                     (Some(account), Some(matched)) => {
-                        keys.forget(conn)?;
-                        succeeded(conn, &ctx2, account, matched, now)
-                            .map(|session| Some(Ok(session)))
+                        match succeeded(conn, &ctx2, account.clone(), matched, now)? {
+                            LoginStep::Granted(session) => {
+                                keys.forget(conn)?;
+                                Ok(Some(Ok(session)))
+                            }
+                            // Neither counted nor forgiven: the password alone proves too
+                            // little to clear the failures before it.
+                            LoginStep::SecondFactorMissing(answer) => Ok(Some(Err(answer))),
+                            LoginStep::SecondFactorWrong(wrong) => {
+                                let answer = count_failure(
+                                    conn,
+                                    &keys,
+                                    counts,
+                                    Some(&account),
+                                    &attempt,
+                                    now,
+                                )?;
+                                Ok(Some(Err(match answer {
+                                    DomainError::InvalidCredentials { .. } => wrong,
+                                    other => other,
+                                })))
+                            }
+                        }
                     }
                     (account, _) => {
                         count_failure(conn, &keys, counts, account.as_ref(), &attempt, now)

@@ -5,13 +5,15 @@ use time::OffsetDateTime;
 
 use reissue_shared::account::ReviewerLoginInput;
 use reissue_shared::admin::{AdminSession, ReviewerRole, ReviewerView};
+use reissue_shared::mfa::SecondFactor;
 use reissue_shared::PrefectureCode;
 
 use super::audit::{AuditAction, AuditEvent};
 use super::caller::Caller;
+use super::mfa::{self, SecondFactorCheck};
 use super::passwords::{
     check_reviewer_password, forget_failures, hash_password, login_with_lockout, Failure,
-    LockoutPolicy, LoginAttempt, PasswordAccount,
+    LockoutPolicy, LoginAttempt, LoginStep, PasswordAccount,
 };
 use super::secrets::Hasher;
 use super::sessions::{self, Holder, Reviewer, SessionEnd, SessionId, SessionScope};
@@ -38,6 +40,21 @@ pub struct ReviewerAccount {
     pub created_at: OffsetDateTime,
     /// When the operator disabled it (`reissue reviewer disable`): it cannot log in.
     pub disabled_at: Option<OffsetDateTime>,
+    /// Its second factor (see [`super::mfa`]).
+    pub mfa: ReviewerMfa,
+}
+
+/// A reviewer's second factor as stored: secrets sealed (see `mfa::sealer`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewerMfa {
+    /// The confirmed TOTP secret.
+    pub secret: Option<String>,
+    /// A secret shown for enrolment and not confirmed yet.
+    pub pending_secret: Option<String>,
+    /// When a code confirmed the secret: from then on every login needs a code.
+    pub enrolled_at: Option<OffsetDateTime>,
+    /// The last time step a code was accepted for.
+    pub last_step: Option<i64>,
 }
 
 impl ReviewerAccount {
@@ -69,6 +86,12 @@ impl TryFrom<ReviewerRow> for ReviewerAccount {
             password_hash: row.password_hash,
             created_at: from_db_time(row.created_at),
             disabled_at: row.disabled_at.map(from_db_time),
+            mfa: ReviewerMfa {
+                secret: row.mfa_secret,
+                pending_secret: row.mfa_pending_secret,
+                enrolled_at: row.mfa_enrolled_at.map(from_db_time),
+                last_step: row.mfa_last_step,
+            },
         })
     }
 }
@@ -84,6 +107,10 @@ impl From<&ReviewerAccount> for ReviewerRow {
             password_hash: account.password_hash.clone(),
             created_at: to_db_time(account.created_at),
             disabled_at: account.disabled_at.map(to_db_time),
+            mfa_secret: account.mfa.secret.clone(),
+            mfa_pending_secret: account.mfa.pending_secret.clone(),
+            mfa_enrolled_at: account.mfa.enrolled_at.map(to_db_time),
+            mfa_last_step: account.mfa.last_step,
         }
     }
 }
@@ -168,6 +195,7 @@ pub fn save_reviewer(
         password_hash: hash_password(&reviewer.password)?,
         created_at: now,
         disabled_at: None,
+        mfa: ReviewerMfa::default(),
     };
     let before = db::reviewers::upsert(conn, &ReviewerRow::from(&account))?;
     // A changed account (its role, prefecture, name or password) ends its sessions at once:
@@ -198,6 +226,8 @@ pub fn save_reviewer(
 
 /// `POST /admin/sessions`: checks the password, counts failures, locks after too many
 /// (`REISSUE_REVIEWER_*`), and answers alike for an unknown login ID and a wrong password.
+/// Then the second factor: a reviewer not enrolled yet gets a session that only enrols; an
+/// enrolled one needs the app's code or a recovery code (a wrong one counts as a failed login).
 pub async fn login(
     ctx: &Context,
     input: ReviewerLoginInput,
@@ -213,26 +243,64 @@ pub async fn login(
         id_label: "ログインID",
         client,
     };
-    login_with_lockout(ctx, attempt, open_session).await
+    let second_factor = input.second_factor;
+    login_with_lockout(ctx, attempt, move |conn, ctx, account, (), now| {
+        open_session(conn, ctx, account, second_factor.as_ref(), now)
+    })
+    .await
 }
 
-/// Opens a session, audited.
+/// After the right password: the second factor decides, and a session opens, audited.
 fn open_session(
     conn: &mut DbConnection,
     ctx: &Context,
-    account: ReviewerAccount,
-    _matched: (),
+    mut account: ReviewerAccount,
+    second_factor: Option<&SecondFactor>,
+    now: OffsetDateTime,
+) -> Result<LoginStep<AdminSession>, DomainError> {
+    if account.mfa.enrolled_at.is_none() {
+        account
+            .audit_event(
+                AuditAction::ReviewerLoggedIn,
+                "not enrolled: enrolment only".into(),
+                now,
+            )
+            .record(conn)?;
+        let session = start_session(conn, ctx, &account, SessionScope::MfaEnrolment, now)?;
+        return Ok(LoginStep::Granted(mfa::enrolment_required(session)));
+    }
+    match mfa::check_second_factor(conn, ctx, &mut account, second_factor, now)? {
+        SecondFactorCheck::Missing => Ok(LoginStep::SecondFactorMissing(DomainError::MfaRequired)),
+        SecondFactorCheck::Wrong => Ok(LoginStep::SecondFactorWrong(DomainError::MfaInvalid)),
+        SecondFactorCheck::Passed(how) => {
+            account
+                .audit_event(AuditAction::ReviewerLoggedIn, format!("with {how}"), now)
+                .record(conn)?;
+            Ok(LoginStep::Granted(start_session(
+                conn,
+                ctx,
+                &account,
+                SessionScope::Console,
+                now,
+            )?))
+        }
+    }
+}
+
+/// Opens a session of `account` with `scope` and signs its token.
+pub fn start_session(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    account: &ReviewerAccount,
+    scope: SessionScope,
     now: OffsetDateTime,
 ) -> Result<AdminSession, DomainError> {
-    account
-        .audit_event(AuditAction::ReviewerLoggedIn, String::new(), now)
-        .record(conn)?;
     let reviewer = account.reviewer();
     let session = sessions::open(
         conn,
         Holder::Reviewer,
         &reviewer.id,
-        SessionScope::Console,
+        scope,
         now,
         ctx.limits.reviewer_session_ttl,
     )?;
@@ -245,7 +313,42 @@ fn open_session(
             role: reviewer.role,
             prefecture_code: reviewer.prefecture.as_str().to_owned(),
         },
+        mfa_enrolment_required: false,
     })
+}
+
+/// The account with this id, locked until the transaction ends.
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    id: &str,
+) -> Result<Option<ReviewerAccount>, DomainError> {
+    Ok(db::reviewers::find_for_update(conn, id)?
+        .map(ReviewerAccount::try_from)
+        .transpose()?)
+}
+
+/// The account with this login ID, disabled or not (for the operator's commands).
+pub fn find_by_login_any(
+    conn: &mut DbConnection,
+    login_id: &str,
+) -> Result<Option<ReviewerAccount>, DomainError> {
+    Ok(db::reviewers::find_by_login(conn, login_id)?
+        .map(ReviewerAccount::try_from)
+        .transpose()?)
+}
+
+/// Writes the account's second factor.
+pub fn store_mfa(conn: &mut DbConnection, account: &ReviewerAccount) -> Result<(), StorageError> {
+    db::reviewers::set_mfa(
+        conn,
+        &account.id,
+        &db::reviewers::MfaColumns {
+            secret: account.mfa.secret.clone(),
+            pending_secret: account.mfa.pending_secret.clone(),
+            enrolled_at: account.mfa.enrolled_at.map(to_db_time),
+            last_step: account.mfa.last_step,
+        },
+    )
 }
 
 /// `reissue reviewer disable LOGIN_ID`: the account can no longer log in, and its sessions end
@@ -318,6 +421,10 @@ mod tests {
             password_hash: "$argon2id$...".into(),
             created_at: to_db_time(OffsetDateTime::UNIX_EPOCH),
             disabled_at: None,
+            mfa_secret: None,
+            mfa_pending_secret: None,
+            mfa_enrolled_at: None,
+            mfa_last_step: None,
         }
     }
 

@@ -295,6 +295,8 @@ pub enum SessionScope {
     Office,
     /// An office that logged in with the temporary password: only the password change.
     PasswordChange,
+    /// A reviewer without an authenticator app yet: only the enrolment (and the logout).
+    MfaEnrolment,
 }
 
 impl SessionScope {
@@ -303,6 +305,7 @@ impl SessionScope {
             Self::Console => "console",
             Self::Office => "office",
             Self::PasswordChange => "password_change",
+            Self::MfaEnrolment => "mfa_enrolment",
         }
     }
 
@@ -331,6 +334,10 @@ pub enum SessionEnd {
     ReviewerDisabled,
     /// The operator changed the reviewer's role, prefecture, name or password.
     ReviewerChanged,
+    /// The enrolment session ended when its code confirmed the app (a full session follows).
+    MfaEnrolled,
+    /// The operator reset the reviewer's second factor.
+    MfaReset,
 }
 
 impl SessionEnd {
@@ -342,6 +349,8 @@ impl SessionEnd {
             Self::TemporaryPasswordUsed => "temporary_password_used",
             Self::ReviewerDisabled => "reviewer_disabled",
             Self::ReviewerChanged => "reviewer_changed",
+            Self::MfaEnrolled => "mfa_enrolled",
+            Self::MfaReset => "mfa_reset",
         }
     }
 }
@@ -413,20 +422,14 @@ pub fn end_all(
 }
 
 /// The reviewer a bearer token names and its session, if the token is genuine and its session
-/// open (see [`check_open`]).
+/// open with one of `scopes` (see [`check_open`]).
 pub async fn authenticate_reviewer(
     ctx: &Context,
     token: &str,
+    scopes: &[SessionScope],
 ) -> Result<(Reviewer, SessionId), DomainError> {
     let (reviewer, session) = ctx.sessions.verify_reviewer(token, ctx.clock.now())?;
-    check_open(
-        ctx,
-        Holder::Reviewer,
-        &session,
-        &reviewer.id,
-        SessionScope::Console,
-    )
-    .await?;
+    check_open(ctx, Holder::Reviewer, &session, &reviewer.id, scopes).await?;
     Ok((reviewer, session))
 }
 
@@ -438,12 +441,19 @@ pub async fn authenticate_office(
 ) -> Result<(OfficeIdentity, SessionId), DomainError> {
     let (identity, session) = ctx.sessions.verify_office(token, ctx.clock.now())?;
     let scope = SessionScope::of_office(&identity);
-    check_open(ctx, Holder::Office, &session, &identity.account_id, scope).await?;
+    check_open(
+        ctx,
+        Holder::Office,
+        &session,
+        &identity.account_id,
+        &[scope],
+    )
+    .await?;
     Ok((identity, session))
 }
 
-/// Refuses (401 `session_invalid`) a session that is not open: unknown, of another holder or
-/// scope than its token says, ended, past its lifetime, or idle for `REISSUE_SESSION_IDLE_SECONDS`.
+/// Refuses (401 `unauthorized`) a session that is not open: unknown, of another holder than
+/// its token says or of a scope the route does not take, ended, past its lifetime, or idle for `REISSUE_SESSION_IDLE_SECONDS`.
 /// An open session is marked as used, at most once per [`touch_interval`], so that the check
 /// costs one read by primary key on nearly every request.
 async fn check_open(
@@ -451,7 +461,7 @@ async fn check_open(
     holder: Holder,
     session: &SessionId,
     subject_id: &str,
-    scope: SessionScope,
+    scopes: &[SessionScope],
 ) -> Result<(), DomainError> {
     let id = session.0.clone();
     let row = ctx
@@ -464,7 +474,7 @@ async fn check_open(
     let last_seen = from_db_time(row.last_seen_at);
     let open = row.holder == holder.as_str()
         && row.subject_id == subject_id
-        && row.scope == scope.as_str()
+        && scopes.iter().any(|scope| row.scope == scope.as_str())
         && row.ended_at.is_none()
         && from_db_time(row.expires_at) > now
         && last_seen + idle > now;

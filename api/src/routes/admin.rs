@@ -17,13 +17,13 @@ use reissue_shared::dto::Problem;
 use super::extract::{authenticated_bearer, ClientAddress};
 use super::input::Input;
 use super::responses::{
-    JsonBodyRefused, LoginRefused, LoginThrottled, MalformedQuery, NotInPrefecture,
+    JsonBodyRefused, LoginThrottled, MalformedQuery, NotInPrefecture, ReviewerLoginRefused,
     ReviewerTokenRefused, TransitionRefused, Unavailable,
 };
 use super::AppState;
 use crate::domain::review;
 use crate::domain::reviewers;
-use crate::domain::sessions::{self, Reviewer, SessionId};
+use crate::domain::sessions::{self, Reviewer, SessionId, SessionScope};
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -104,8 +104,8 @@ pub async fn audit_log(
     Ok(actix_web::HttpResponse::Ok().json(page))
 }
 
-/// The reviewer a valid `Authorization: Bearer <JWT>` of an open session names, and that
-/// session.
+/// The reviewer a valid `Authorization: Bearer <JWT>` of an open console session names, and
+/// that session. (A session that may only enrol the authenticator app is refused: 401.)
 pub struct AuthenticatedReviewer(pub Reviewer, pub SessionId);
 
 impl FromRequest for AuthenticatedReviewer {
@@ -113,9 +113,7 @@ impl FromRequest for AuthenticatedReviewer {
     type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
-        let authenticated = authenticated_bearer(req, payload, |ctx, token| async move {
-            sessions::authenticate_reviewer(&ctx, &token).await
-        });
+        let authenticated = reviewer_in_session(req, payload, &[SessionScope::Console]);
         Box::pin(async move {
             let (reviewer, session) = authenticated.await?;
             Ok(Self(reviewer, session))
@@ -123,13 +121,43 @@ impl FromRequest for AuthenticatedReviewer {
     }
 }
 
+/// Any open session of a reviewer: the console's, or one that may only enrol (what the logout
+/// takes).
+pub struct AnyReviewerSession(pub Reviewer, pub SessionId);
+
+impl FromRequest for AnyReviewerSession {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, ApiError>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let scopes = &[SessionScope::Console, SessionScope::MfaEnrolment];
+        let authenticated = reviewer_in_session(req, payload, scopes);
+        Box::pin(async move {
+            let (reviewer, session) = authenticated.await?;
+            Ok(Self(reviewer, session))
+        })
+    }
+}
+
+/// The reviewer and session of the request's token, if its session is open with one of
+/// `scopes`.
+pub fn reviewer_in_session(
+    req: &HttpRequest,
+    payload: &mut Payload,
+    scopes: &'static [SessionScope],
+) -> LocalBoxFuture<'static, Result<(Reviewer, SessionId), ApiError>> {
+    authenticated_bearer(req, payload, move |ctx, token| async move {
+        sessions::authenticate_reviewer(&ctx, &token, scopes).await
+    })
+}
+
 /// Logs a reviewer in: a short-lived token carrying role and prefecture.
 #[utoipa::path(
     tag = "admin",
     request_body = LoginRequest,
     responses(
-        (status = 200, description = "Logged in", body = AdminSession),
-        LoginRefused, LoginThrottled, JsonBodyRefused, Unavailable,
+        (status = 200, description = "Logged in; a reviewer without an authenticator app gets `mfa_enrolment_required` and a token that opens only `/admin/mfa/*` and the logout", body = AdminSession),
+        ReviewerLoginRefused, LoginThrottled, JsonBodyRefused, Unavailable,
     )
 )]
 #[post("/admin/sessions")]
@@ -156,7 +184,7 @@ pub async fn create_session(
 #[delete("/admin/sessions/current")]
 pub async fn end_session(
     state: web::Data<AppState>,
-    reviewer: AuthenticatedReviewer,
+    reviewer: AnyReviewerSession,
 ) -> Result<HttpResponse, ApiError> {
     reviewers::logout(&state.ctx, reviewer.0, reviewer.1).await?;
     Ok(HttpResponse::NoContent().finish())

@@ -8,6 +8,7 @@ pub mod dev_mailbox;
 pub mod extract;
 pub mod health;
 pub mod input;
+pub mod mfa;
 pub mod notice_html;
 pub mod openapi;
 pub mod prefectures;

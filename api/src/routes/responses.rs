@@ -132,6 +132,32 @@ pub enum LoginRefused {
     Locked(Problem),
 }
 
+/// The reviewers' login: the password as for offices, then the second factor.
+#[derive(IntoResponses)]
+pub enum ReviewerLoginRefused {
+    /// `invalid_credentials` (the same answer for an unknown or disabled ID); `mfa_required`
+    /// (the password was right and the reviewer is enrolled: send `totp_code` or
+    /// `recovery_code`); `mfa_invalid` (a wrong or used code, counted as a failed login)
+    #[response(status = 401, content_type = "application/problem+json")]
+    Refused(Problem),
+    /// Empty fields, or a malformed code
+    #[response(status = 422, content_type = "application/problem+json")]
+    Invalid(Problem),
+    /// `account_locked` after too many wrong passwords or codes in a row (see Retry-After)
+    #[response(status = 423, content_type = "application/problem+json")]
+    Locked(Problem),
+}
+
+/// The enrolment of a reviewer's authenticator app (`reviewer_token` of a session that may
+/// only enrol).
+#[derive(IntoResponses)]
+#[response(
+    status = 401,
+    description = "No valid reviewer token of a session that may enrol (the console's own session is refused too)",
+    content_type = "application/problem+json"
+)]
+pub struct EnrolmentTokenRefused(pub Problem);
+
 /// The 6-digit security codes (security e-mail registration and password reset).
 #[derive(IntoResponses)]
 pub enum SecurityCodeRefused {

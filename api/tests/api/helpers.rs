@@ -13,7 +13,7 @@ use reqwest::{Response, StatusCode};
 use serde_json::{json, Value};
 
 use reissue_api::cli::{import_ledger, DEMO_LEDGER};
-use reissue_api::clock::ManualClock;
+use reissue_api::clock::{Clock, ManualClock};
 use reissue_api::config::Settings;
 use reissue_api::domain::ledger::parse_ledger_csv;
 use reissue_api::domain::Context;
@@ -69,12 +69,24 @@ pub struct TestApp {
     pub clock: Arc<ManualClock>,
     pub context: Context,
     mailbox: Mailbox,
-    /// The demo reviewers are stored on first use (hashing their passwords takes a moment).
-    reviewers: tokio::sync::OnceCell<()>,
+    /// The demo reviewers are stored on first use (hashing their passwords takes a moment);
+    /// shared with the servers of [`TestApp::another_server`].
+    reviewers: Arc<tokio::sync::OnceCell<()>>,
+    /// The authenticator apps of the reviewers enrolled so far, by login ID (shared likewise).
+    authenticators: Arc<std::sync::Mutex<HashMap<String, Authenticator>>>,
     postgres_database: Option<String>,
     /// The settings that point a second server at this one's storage.
     storage: Vec<(String, String)>,
     _data_dir: tempfile::TempDir,
+}
+
+/// A reviewer's authenticator app as the tests hold it: the secret, the recovery codes not
+/// used yet, and the last time step a code was sent for (the server accepts each step once).
+#[derive(Debug, Clone)]
+pub struct Authenticator {
+    pub secret: String,
+    pub recovery_codes: Vec<String>,
+    pub last_step: i64,
 }
 
 /// An application created through the API.
@@ -186,7 +198,8 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
         client,
         clock,
         context,
-        reviewers: tokio::sync::OnceCell::new(),
+        reviewers: Arc::new(tokio::sync::OnceCell::new()),
+        authenticators: Arc::default(),
         postgres_database,
         storage,
         _data_dir: data_dir,
@@ -226,7 +239,10 @@ impl TestApp {
         } else {
             Backend::Sqlite
         };
-        spawn(backend, &settings, None).await
+        let mut other = spawn(backend, &settings, None).await;
+        other.reviewers = self.reviewers.clone();
+        other.authenticators = self.authenticators.clone();
+        other
     }
 
     /// Where this server keeps its data (`REISSUE_DATA_DIR`, and `REISSUE_DATABASE_URL` on
@@ -243,6 +259,11 @@ impl TestApp {
 
     pub fn api(&self, path: &str) -> String {
         format!("{}/api/v1{path}", self.address)
+    }
+
+    /// The test clock's unix time.
+    pub fn clock_now(&self) -> i64 {
+        self.clock.now().unix_timestamp()
     }
 
     pub fn advance(&self, by: Duration) {
@@ -395,17 +416,11 @@ impl TestApp {
         .unwrap();
     }
 
-    /// `POST /admin/sessions` (the demo reviewers exist from the first call).
+    /// `POST /admin/sessions` with a password only (the demo reviewers exist from the first
+    /// call).
     pub async fn admin_login_attempt(&self, login_id: &str, password: &str) -> Response {
-        self.reviewers
-            .get_or_init(|| self.reset_demo_reviewers())
-            .await;
-        self.client
-            .post(self.api("/admin/sessions"))
-            .json(&json!({ "login_id": login_id, "password": password }))
-            .send()
+        self.admin_login_with(&json!({ "login_id": login_id, "password": password }))
             .await
-            .unwrap()
     }
 
     /// An office account with a known password.
@@ -441,12 +456,111 @@ impl TestApp {
         .unwrap();
     }
 
-    /// A reviewer token for a demo reviewer.
+    /// A console token for a demo reviewer: enrolled with an authenticator app on first use,
+    /// then logged in with its code (or, when every step near now is used, a recovery code).
     pub async fn admin_token(&self, login_id: &str) -> String {
-        let response = self.admin_login_attempt(login_id, REVIEWER_PASSWORD).await;
+        let known = self.authenticator(login_id);
+        let Some(mut authenticator) = known else {
+            return self.enrol(login_id).await;
+        };
+        let body = match self.next_totp_code(&mut authenticator) {
+            Some(code) => json!({
+                "login_id": login_id, "password": REVIEWER_PASSWORD, "totp_code": code,
+            }),
+            None => json!({
+                "login_id": login_id,
+                "password": REVIEWER_PASSWORD,
+                "recovery_code": authenticator.recovery_codes.pop().unwrap(),
+            }),
+        };
+        self.set_authenticator(login_id, authenticator);
+        let response = self.admin_login_with(&body).await;
         assert_eq!(response.status(), StatusCode::OK);
         let body: Value = response.json().await.unwrap();
         body["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The first login of a reviewer and the enrolment of its authenticator app; the console
+    /// token the confirmation answers.
+    pub async fn enrol(&self, login_id: &str) -> String {
+        let response = self.admin_login_attempt(login_id, REVIEWER_PASSWORD).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let session: Value = response.json().await.unwrap();
+        assert_eq!(session["mfa_enrolment_required"], true, "{session}");
+        let limited = session["access_token"].as_str().unwrap().to_owned();
+        let enrolment: Value = self
+            .admin_post(&limited, "/mfa/enrolment", &json!({}))
+            .await
+            .json()
+            .await
+            .unwrap();
+        let secret = enrolment["secret"].as_str().unwrap().to_owned();
+        let mut authenticator = Authenticator {
+            secret,
+            recovery_codes: Vec::new(),
+            last_step: i64::MIN,
+        };
+        let code = self.next_totp_code(&mut authenticator).unwrap();
+        let confirmed = self
+            .admin_post(
+                &limited,
+                "/mfa/enrolment/confirmation",
+                &json!({ "totp_code": code }),
+            )
+            .await;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        let confirmed: Value = confirmed.json().await.unwrap();
+        authenticator.recovery_codes = confirmed["recovery_codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|code| code.as_str().unwrap().to_owned())
+            .collect();
+        self.set_authenticator(login_id, authenticator);
+        confirmed["access_token"].as_str().unwrap().to_owned()
+    }
+
+    /// The authenticator app of an enrolled reviewer.
+    pub fn authenticator(&self, login_id: &str) -> Option<Authenticator> {
+        self.authenticators.lock().unwrap().get(login_id).cloned()
+    }
+
+    /// Replaces (or, with `None` after a reset, forgets) a reviewer's authenticator app.
+    pub fn set_authenticator(
+        &self,
+        login_id: &str,
+        authenticator: impl Into<Option<Authenticator>>,
+    ) {
+        let mut apps = self.authenticators.lock().unwrap();
+        match authenticator.into() {
+            Some(app) => apps.insert(login_id.to_owned(), app),
+            None => apps.remove(login_id),
+        };
+    }
+
+    /// The app's code for the earliest time step the server still accepts (one step either
+    /// side of the test clock, after the last one used), if any is left.
+    pub fn next_totp_code(&self, authenticator: &mut Authenticator) -> Option<String> {
+        let now = reissue_e2e::totp_step(self.clock.now().unix_timestamp());
+        let step = (now - 1).max(authenticator.last_step.saturating_add(1));
+        if step > now + 1 {
+            return None;
+        }
+        authenticator.last_step = step;
+        Some(reissue_e2e::totp_code_at_step(&authenticator.secret, step).unwrap())
+    }
+
+    /// `POST /admin/sessions` with `body` (the demo reviewers exist from the first call).
+    pub async fn admin_login_with(&self, body: &Value) -> Response {
+        self.reviewers
+            .get_or_init(|| self.reset_demo_reviewers())
+            .await;
+        self.client
+            .post(self.api("/admin/sessions"))
+            .json(body)
+            .send()
+            .await
+            .unwrap()
     }
 
     /// `GET` an admin path with a reviewer token.

@@ -22,6 +22,7 @@ mod mail_configuration;
 mod mail_delivery;
 mod malformed_requests;
 mod metrics;
+mod mfa;
 mod office_login;
 mod openapi;
 mod parallel_limits;

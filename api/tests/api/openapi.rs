@@ -16,6 +16,8 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/reissue-applications/{id}/submission"),
     ("post", "/api/v1/admin/sessions"),
     ("delete", "/api/v1/admin/sessions/current"),
+    ("post", "/api/v1/admin/mfa/enrolment"),
+    ("post", "/api/v1/admin/mfa/enrolment/confirmation"),
     ("get", "/api/v1/admin/applications"),
     ("get", "/api/v1/admin/applications/{id}"),
     ("post", "/api/v1/admin/applications/{id}/review"),

@@ -234,14 +234,10 @@ async fn a_disabled_reviewer_is_logged_out_and_cannot_log_in(backend: Backend) {
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
 
-    // `reviewer add` with the login ID enables it again.
+    // `reviewer add` with the login ID enables it again (with its authenticator app).
     app.reset_demo_reviewers().await;
-    assert_eq!(
-        app.admin_login_attempt("demo-tottori", REVIEWER_PASSWORD)
-            .await
-            .status(),
-        StatusCode::OK
-    );
+    let token = app.admin_token("demo-tottori").await;
+    assert!(reviewer_session_open(&app, &token).await);
 }
 
 async fn a_changed_reviewer_is_logged_out(backend: Backend) {

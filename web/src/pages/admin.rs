@@ -12,13 +12,14 @@ use reissue_shared::admin::{
     ApplicationDetail, ApplicationList, DecisionRequest, LoginRequest, TextRequest,
 };
 use reissue_shared::japan_time::date_time;
-use reissue_shared::ApplicationStatus;
+use reissue_shared::{ApplicationStatus, ErrorCode};
 
 use crate::api::{ApiFailure, ReviewerApi, UnauthorizedApi};
-use crate::components::error_summary::{passes_check, ErrorSummary, FormErrors};
+use crate::components::error_summary::{field_error, passes_check, ErrorSummary, FormErrors};
 use crate::components::field::TextField;
 use crate::components::layout::Page;
 use crate::components::login_form::LoginForm;
+use crate::components::submit_button::SubmitButton;
 
 const STORAGE_KEY: &str = "reissue-admin";
 
@@ -32,12 +33,34 @@ fn reviewer() -> Option<ReviewerApi> {
     SessionStorage::get(STORAGE_KEY).ok()
 }
 
-/// 審査担当者ログイン.
+/// Saves the reviewer's client (after a login or an enrolment).
+pub fn save_reviewer(client: &ReviewerApi) {
+    let _ = SessionStorage::set(STORAGE_KEY, client);
+}
+
+/// The saved client of a session that may only enrol the authenticator app, if that is what
+/// is saved.
+pub fn enrolling_reviewer() -> Option<ReviewerApi> {
+    reviewer().filter(|client| client.session().mfa_enrolment_required)
+}
+
+/// The saved client of a console session: none after an enrolment-only login.
+fn console_reviewer() -> Option<ReviewerApi> {
+    reviewer().filter(|client| !client.session().mfa_enrolment_required)
+}
+
+/// 審査担当者ログイン: the login ID and password, then (once the authenticator app is
+/// enrolled) its 確認コード, or a recovery code instead.
 #[component]
 pub fn AdminLogin() -> impl IntoView {
     let navigate = use_navigate();
     let login_id = RwSignal::new(String::new());
     let password = RwSignal::new(String::new());
+    let totp_code = RwSignal::new(String::new());
+    let recovery_code = RwSignal::new(String::new());
+    // After the password was right: which second factor the form asks for.
+    let code_step = RwSignal::new(false);
+    let use_recovery = RwSignal::new(false);
     let errors = RwSignal::new(FormErrors::default());
     let log_in = Action::new_local(move |request: &LoginRequest| {
         let request = request.clone();
@@ -45,26 +68,98 @@ pub fn AdminLogin() -> impl IntoView {
         async move {
             match UnauthorizedApi.admin_login(&request).await {
                 Ok(client) => {
-                    let _ = SessionStorage::set(STORAGE_KEY, &client);
-                    navigate("/admin", Default::default());
+                    save_reviewer(&client);
+                    if client.session().mfa_enrolment_required {
+                        navigate("/admin/mfa", Default::default());
+                    } else {
+                        navigate("/admin", Default::default());
+                    }
+                }
+                Err(failure) if failure.code() == Some(ErrorCode::MfaRequired) => {
+                    errors.set(FormErrors::default());
+                    code_step.set(true);
                 }
                 Err(failure) => errors.set(FormErrors::from(&failure)),
             }
         }
     });
-    let on_submit = Callback::new(move |()| {
-        let request = LoginRequest {
+    let request = move || {
+        let code_given = code_step.get_untracked();
+        let recovery = code_given && use_recovery.get_untracked();
+        LoginRequest {
             login_id: login_id.get_untracked(),
             password: password.get_untracked().into(),
-        };
+            totp_code: (code_given && !recovery).then(|| totp_code.get_untracked()),
+            recovery_code: recovery.then(|| recovery_code.get_untracked()),
+        }
+    };
+    let on_submit = Callback::new(move |()| {
+        let request = request();
         if passes_check(errors, request.check()) {
             log_in.dispatch_local(request);
         }
     });
+    let on_code = move |ev: SubmitEvent| {
+        ev.prevent_default();
+        let request = request();
+        let second = reissue_shared::mfa::SecondFactor::parse(
+            request.totp_code.as_deref(),
+            request.recovery_code.as_deref(),
+        );
+        let checked = match second {
+            Ok(Some(_)) => Ok(()),
+            Ok(None) if use_recovery.get_untracked() => {
+                reissue_shared::mfa::RecoveryCode::parse("")
+                    .map(drop)
+                    .map_err(|e| vec![e])
+            }
+            Ok(None) => reissue_shared::mfa::TotpCode::parse("", "totp_code")
+                .map(drop)
+                .map_err(|e| vec![e]),
+            Err(error) => Err(vec![error]),
+        };
+        if passes_check(errors, checked) && !log_in.pending().get_untracked() {
+            log_in.dispatch_local(request);
+        }
+    };
+    let pending = log_in.pending();
     view! {
         <Page title="審査担当者ログイン">
-            <LoginForm id_name="login_id" id_label="ログインID" id=login_id password=password errors=errors
-                pending=log_in.pending() testid="admin-login" on_submit=on_submit/>
+            {move || if code_step.get() {
+                view! {
+                    <ErrorSummary errors=errors/>
+                    <p class="lead">"パスワードを確認しました。続けて、認証アプリの確認コードを入力してください。"</p>
+                    <form on:submit=on_code novalidate data-testid="admin-code-form">
+                        {move || if use_recovery.get() {
+                            view! {
+                                <TextField name="recovery_code" label="リカバリーコード" value=recovery_code error=field_error(errors, "recovery_code")
+                                    hint="認証アプリを使えないときは、登録のときに保存したリカバリーコード（例: abcd-efgh-jkmn）を1つ入力してください。使ったコードは二度と使えません。"
+                                    autocomplete="off" width="input-medium"/>
+                            }.into_any()
+                        } else {
+                            view! {
+                                <TextField name="totp_code" label="確認コード" value=totp_code error=field_error(errors, "totp_code")
+                                    hint="スマートフォンの認証アプリに表示されている6桁の数字を入力してください。"
+                                    inputmode="numeric" autocomplete="one-time-code" maxlength=10 width="input-short"/>
+                            }.into_any()
+                        }}
+                        <div class="actions">
+                            <SubmitButton label="ログイン" busy_label="確認中…" pending=pending testid="admin-code-submit"/>
+                        </div>
+                        <p>
+                            <button type="button" class="link-button" data-testid="toggle-recovery"
+                                on:click=move |_| { errors.set(FormErrors::default()); use_recovery.update(|r| *r = !*r); }>
+                                {move || if use_recovery.get() { "認証アプリの確認コードを入力する" } else { "認証アプリを使えない場合（リカバリーコードを使う）" }}
+                            </button>
+                        </p>
+                    </form>
+                }.into_any()
+            } else {
+                view! {
+                    <LoginForm id_name="login_id" id_label="ログインID" id=login_id password=password errors=errors
+                        pending=pending testid="admin-login" on_submit=on_submit/>
+                }.into_any()
+            }}
         </Page>
     }
 }
@@ -72,7 +167,10 @@ pub fn AdminLogin() -> impl IntoView {
 /// The queue.
 #[component]
 pub fn Queue() -> impl IntoView {
-    let Some(client) = reviewer() else {
+    if enrolling_reviewer().is_some() {
+        return view! { <Redirect path="/admin/mfa"/> }.into_any();
+    }
+    let Some(client) = console_reviewer() else {
         return view! { <Redirect path="/admin/login"/> }.into_any();
     };
     let status = RwSignal::new(None::<ApplicationStatus>);
@@ -244,7 +342,7 @@ impl ReviewAction {
 /// An application's page.
 #[component]
 pub fn Detail() -> impl IntoView {
-    let Some(client) = reviewer() else {
+    let Some(client) = console_reviewer() else {
         return view! { <Redirect path="/admin/login"/> }.into_any();
     };
     let params = use_params_map();

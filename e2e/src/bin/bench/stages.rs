@@ -607,6 +607,9 @@ async fn logins(
                     .cloned()
                     .unwrap_or_default(),
                 password: stack::REVIEWER_PASSWORD.into(),
+                // The benchmark's reviewers are not enrolled: the login answers a session
+                // that enrols, after the same password check.
+                ..LoginRequest::default()
             };
             let request = http
                 .post(format!("{base}/api/v1/admin/sessions"))
@@ -691,6 +694,7 @@ async fn login_flood(
         let body = LoginRequest {
             login_id: format!("flood-{index}"),
             password: FLOOD_PASSWORD.into(),
+            ..LoginRequest::default()
         };
         let request = flood_http
             .post(format!(
