@@ -312,25 +312,41 @@ pub fn save_demo_accounts(
     })
 }
 
-/// The demo reviewers of `serve --demo`: 東京都 and 鳥取県.
+/// The demo reviewers of `serve --demo`: two per prefecture (東京都 and 鳥取県), so that one
+/// approves and the other confirms (four-eyes issuance). The first of each is a supervisor.
 pub fn demo_reviewers(password: &str) -> Vec<NewReviewer> {
+    use reissue_shared::PrefectureCode;
     [
         (
             "demo-tokyo",
             "東京都国保連合会 審査担当（デモ）",
-            reissue_shared::PrefectureCode::TOKYO,
+            PrefectureCode::TOKYO,
+            ReviewerRole::Supervisor,
+        ),
+        (
+            "demo-tokyo-2",
+            "東京都国保連合会 審査担当2（デモ）",
+            PrefectureCode::TOKYO,
+            ReviewerRole::Reviewer,
         ),
         (
             "demo-tottori",
             "鳥取県国保連合会 審査担当（デモ）",
-            reissue_shared::PrefectureCode::TOTTORI,
+            PrefectureCode::TOTTORI,
+            ReviewerRole::Supervisor,
+        ),
+        (
+            "demo-tottori-2",
+            "鳥取県国保連合会 審査担当2（デモ）",
+            PrefectureCode::TOTTORI,
+            ReviewerRole::Reviewer,
         ),
     ]
     .into_iter()
-    .map(|(login_id, name, prefecture)| NewReviewer {
+    .map(|(login_id, name, prefecture, role)| NewReviewer {
         login_id: login_id.to_owned(),
         name: name.to_owned(),
-        role: ReviewerRole::Supervisor,
+        role,
         prefecture,
         password: password.to_owned(),
     })
@@ -394,7 +410,8 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<(), CliError> {
              \n  API:               {base}/api/v1\n  OpenAPI:           {base}/api/openapi.json\n  開発用メールボックス: {base}/dev/mailbox\n\
              \n試せる事業所番号: 1311111111（請求事業所 A、東京都 13、介護）、1312345678（障害、東京都）、1390000012（代理人、東京都）\n\
              README の curl の手順で申請を最後まで進められます。\n\n\
-             審査担当者（デモ）: demo-tokyo（東京都）、demo-tottori（鳥取県）  パスワード: {shown_password}\n\
+             審査担当者（デモ）: demo-tokyo・demo-tokyo-2（東京都）、demo-tottori・demo-tottori-2（鳥取県）  パスワード: {shown_password}\n\
+             （承認は、同じ都道府県のもう一人の審査担当者が確認して確定します）\n\
              （{base}/admin でログインします。初回は認証アプリ（Google Authenticator など）の登録を求められます）\n\
              事業所のユーザID（デモ）: KJ と事業所番号（例: KJ1311111111）  パスワード: {shown_password}\n"
         );

@@ -231,6 +231,10 @@ pub struct Settings {
     /// `REISSUE_METRICS_BIND`: where `/metrics` is served, apart from the public port (`off`:
     /// nowhere).
     pub metrics_bind: Option<SocketAddr>,
+    /// `REISSUE_FOUR_EYES` (default on): an approval waits for a second reviewer of the
+    /// prefecture before any temporary password exists, and so does printing a posted notice
+    /// again. Off: one reviewer's approval issues at once.
+    pub four_eyes: bool,
 }
 
 /// Where `/metrics` listens unless `REISSUE_METRICS_BIND` says otherwise: loopback, on the
@@ -499,6 +503,7 @@ impl Settings {
             web_dir: env.parse("REISSUE_WEB_DIR", PathBuf::from("dist"))?,
             hsts: env.parse("REISSUE_HSTS", false)?,
             metrics_bind: metrics_bind(&env)?,
+            four_eyes: env.parse("REISSUE_FOUR_EYES", true)?,
         })
     }
 }

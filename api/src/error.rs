@@ -7,7 +7,7 @@ use actix_web::{HttpResponse, ResponseError};
 use reissue_shared::dto::Problem;
 use reissue_shared::{ErrorCode, FieldError};
 
-use crate::domain::error::InvalidStateReason;
+use crate::domain::error::{InvalidStateReason, ReprintRefusal};
 use crate::domain::DomainError;
 use crate::telemetry::current_request_id;
 
@@ -227,6 +227,28 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             C::MfaInvalid,
             "Second factor invalid",
             "確認コードが正しくありません。認証アプリに表示されている最新の6桁を入力してください（リカバリーコードは一度しか使えません）。",
+        ),
+        DomainError::SameReviewer => ProblemParts::new(
+            S::FORBIDDEN,
+            C::SameReviewer,
+            "Needs another reviewer",
+            "ご自身が承認・申請したものは確定できません。同じ都道府県の別の審査担当者が確認してください。",
+        ),
+        DomainError::ReprintConfirmationRequired => ProblemParts::new(
+            S::CONFLICT,
+            C::ReprintConfirmationRequired,
+            "Reprint needs a second reviewer",
+            "郵送済の通知書を再び印刷すると、新しい仮パスワードが発行されます。再印刷を申請し、別の審査担当者の確認を受けてから印刷してください。",
+        ),
+        DomainError::ReprintRefused(reason) => ProblemParts::new(
+            S::CONFLICT,
+            C::TransitionRefused,
+            "Not allowed in the current status",
+            match reason {
+                ReprintRefusal::NoticeStillPrintable => "通知書はまだ郵送済になっていないため、そのまま印刷できます。",
+                ReprintRefusal::AlreadyRequested => "再印刷の申請が、別の審査担当者の確認を待っています。",
+                ReprintRefusal::NoneRequested => "確認を待っている再印刷の申請はありません。画面を更新して最新の状態をご確認ください。",
+            },
         ),
         DomainError::InvalidCredentials { id_label } => ProblemParts::new(
             S::UNAUTHORIZED,

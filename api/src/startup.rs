@@ -90,6 +90,7 @@ impl Application {
                 settings.limits.password_threads,
                 settings.limits.password_queue,
             )?,
+            four_eyes: settings.four_eyes,
         };
         let outbox = OutboxWorker {
             ctx: context.clone(),

@@ -48,6 +48,19 @@ def is_rejection_without_reason(case, response):
     )
 
 
+def is_send_back_without_reason(case, response):
+    """Sending an approval or a reprint request back (`confirm: false`) needs a reason, kept in
+    the history (confirming does not): like a rejection's, a rule between two members."""
+    body = case.body
+    reason = body.get("reason") if isinstance(body, dict) else None
+    return (
+        isinstance(body, dict)
+        and body.get("confirm") is False
+        and (reason is None or (isinstance(reason, str) and not reason.strip()))
+        and only_field_errors(response, "reason", "required")
+    )
+
+
 def is_password_rule_refusal(response):
     """The manual's rule for a new password has parts no schema states: not a commonly used
     password, not the user ID, not the current or temporary password. They are checked before
@@ -96,6 +109,7 @@ def filter_failure(context, failure, case, response):
         return not (
             is_confirmation_mismatch(case, response)
             or is_rejection_without_reason(case, response)
+            or is_send_back_without_reason(case, response)
             or is_refused_by_stored_data(response)
             or is_password_rule_refusal(response)
         )

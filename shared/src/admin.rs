@@ -265,6 +265,138 @@ pub struct ApplicationDetail {
     pub history: Vec<HistoryEntry>,
     /// Other applications of the same office in this prefecture.
     pub other_applications: Vec<ApplicationSummary>,
+    /// Who approved and who confirmed, once approved (also while 二次承認待ち).
+    pub approval: Option<ApprovalView>,
+    /// A request to print the notice again, waiting for a second reviewer.
+    pub reprint_request: Option<ReprintRequestView>,
+    /// When the current notice was marked 郵送済, if it was.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>, format = DateTime))]
+    pub notice_mailed_at: Option<OffsetDateTime>,
+    /// Printing the notice now needs a confirmed reprint request
+    /// (`POST .../reprint-request`, then `POST .../reprint-confirmation` by another reviewer):
+    /// the notice was posted (or its temporary password expired) and four-eyes issuance is on.
+    pub reprint_required: bool,
+}
+
+/// Who approved an application and who confirmed the approval (four-eyes issuance).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ApprovalView {
+    /// The approving reviewer's name.
+    pub approved_by: String,
+    /// When they approved.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub approved_at: OffsetDateTime,
+    /// The reviewer asking approved it (and so cannot confirm it).
+    pub approved_by_you: bool,
+    /// The confirming reviewer's name (none while 二次承認待ち, or when four-eyes issuance is
+    /// off).
+    pub confirmed_by: Option<String>,
+    /// When they confirmed.
+    #[serde(with = "time::serde::rfc3339::option")]
+    #[cfg_attr(feature = "server", schema(value_type = Option<String>, format = DateTime))]
+    pub confirmed_at: Option<OffsetDateTime>,
+}
+
+/// A pending request to print the notice again (which issues a new temporary password).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ReprintRequestView {
+    /// The requesting reviewer's name.
+    pub requested_by: String,
+    /// When.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub requested_at: OffsetDateTime,
+    /// Why the notice must be printed again.
+    pub reason: String,
+    /// The reviewer asking made the request (and so cannot confirm it).
+    pub requested_by_you: bool,
+}
+
+/// `POST /admin/applications/{id}/confirmation` and `.../reprint-confirmation`: the second
+/// reviewer's answer.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ConfirmationRequest {
+    /// `true` confirms; `false` sends it back (with a reason).
+    #[cfg_attr(
+        feature = "server",
+        schema(value_type = bool, required = true, example = true)
+    )]
+    pub confirm: Option<bool>,
+    /// Required to send back (at least one character that is not a space); kept in the
+    /// history.
+    #[cfg_attr(feature = "server", schema(max_length = 2000))]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+/// The second reviewer's answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Confirmation {
+    /// 確定.
+    Confirm,
+    /// 差し戻し, with the reason.
+    SendBack(String),
+}
+
+impl ParseInput for ConfirmationRequest {
+    type Input = Confirmation;
+
+    fn parse(&self) -> Result<Confirmation, Vec<FieldError>> {
+        let reason = self.reason.as_deref().map(str::trim).unwrap_or_default();
+        if reason.chars().count() > MAX_TEXT {
+            return Err(vec![FieldError::new(
+                "reason",
+                FieldErrorCode::TooLong,
+                format!("理由は{MAX_TEXT}文字以内で入力してください。"),
+            )]);
+        }
+        match self.confirm {
+            Some(true) => Ok(Confirmation::Confirm),
+            Some(false) if reason.is_empty() => Err(vec![FieldError::new(
+                "reason",
+                FieldErrorCode::Required,
+                "差し戻しの理由を入力してください。",
+            )]),
+            Some(false) => Ok(Confirmation::SendBack(reason.to_owned())),
+            None => Err(vec![FieldError::new(
+                "confirm",
+                FieldErrorCode::Required,
+                "confirm に true（確定）または false（差し戻し）を指定してください。",
+            )]),
+        }
+    }
+}
+
+/// `POST /admin/applications/{id}/reprint-request`: why the posted notice must be printed
+/// again (e.g. it came back undelivered).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ReprintRequest {
+    /// The reason: at least one character that is not a space.
+    #[cfg_attr(
+        feature = "server",
+        schema(required = true, min_length = 1, max_length = 2000, pattern = r"\S")
+    )]
+    pub reason: String,
+}
+
+impl ParseInput for ReprintRequest {
+    /// The reason, trimmed.
+    type Input = String;
+
+    fn parse(&self) -> Result<String, Vec<FieldError>> {
+        TextRequest {
+            text: self.reason.clone(),
+        }
+        .parse_text("reason", "再印刷の理由")
+    }
 }
 
 /// `POST /admin/applications/{id}/decision`.
@@ -394,7 +526,13 @@ impl ParseInput for NoteRequest {
 }
 
 #[cfg(feature = "server")]
-crate::input::validate_by_parsing!(DecisionRequest, WithdrawalRequest, NoteRequest);
+crate::input::validate_by_parsing!(
+    DecisionRequest,
+    WithdrawalRequest,
+    NoteRequest,
+    ConfirmationRequest,
+    ReprintRequest
+);
 
 #[cfg(test)]
 mod tests {
@@ -447,6 +585,36 @@ mod tests {
             r#"{"decision":"rejected","reason":"電話不通"}"#
         );
         Ok(())
+    }
+
+    #[test]
+    fn sending_back_needs_a_reason_and_confirm_must_be_said() {
+        let request = ConfirmationRequest {
+            confirm: Some(false),
+            reason: Some(" ".into()),
+        };
+        let errors = request.parse().err().unwrap_or_default();
+        assert_eq!(errors.first().map(|e| e.field.as_str()), Some("reason"));
+        let request = ConfirmationRequest {
+            confirm: Some(false),
+            reason: Some("台帳の住所と違う".into()),
+        };
+        assert_eq!(
+            request.parse(),
+            Ok(Confirmation::SendBack("台帳の住所と違う".into()))
+        );
+        let request = ConfirmationRequest {
+            confirm: Some(true),
+            reason: None,
+        };
+        assert_eq!(request.parse(), Ok(Confirmation::Confirm));
+        let errors = ConfirmationRequest::default()
+            .parse()
+            .err()
+            .unwrap_or_default();
+        assert_eq!(errors.first().map(|e| e.field.as_str()), Some("confirm"));
+        let errors = ReprintRequest::default().parse().err().unwrap_or_default();
+        assert_eq!(errors.first().map(|e| e.field.as_str()), Some("reason"));
     }
 
     #[test]

@@ -64,6 +64,12 @@ pub enum ErrorCode {
     MfaInvalid,
     /// The role does not allow this (e.g. the CSV export is for supervisors).
     Forbidden,
+    /// Four-eyes issuance: the reviewer who approved (or asked for a reprint) cannot also
+    /// confirm it; another reviewer of the prefecture must.
+    SameReviewer,
+    /// Printing again after 郵送済 mints a new temporary password: it needs a reprint request
+    /// confirmed by a second reviewer first.
+    ReprintConfirmationRequired,
     /// The database or another dependency is unavailable; try again shortly.
     ServiceUnavailable,
     /// An unexpected error; the `request_id` identifies it in the logs.
@@ -101,6 +107,8 @@ impl ErrorCode {
             Self::MfaRequired => "mfa_required",
             Self::MfaInvalid => "mfa_invalid",
             Self::Forbidden => "forbidden",
+            Self::SameReviewer => "same_reviewer",
+            Self::ReprintConfirmationRequired => "reprint_confirmation_required",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

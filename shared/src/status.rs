@@ -20,6 +20,9 @@ pub enum ApplicationStatus {
     Submitted,
     /// A reviewer is looking at it (審査中).
     InReview,
+    /// Approved by one reviewer, waiting for a second reviewer of the prefecture to confirm
+    /// it (二次承認待ち); no temporary password exists yet.
+    AwaitingConfirmation,
     /// 承認.
     Approved,
     /// 却下.
@@ -32,12 +35,13 @@ pub enum ApplicationStatus {
 
 impl ApplicationStatus {
     /// Every status, in the order of the flow.
-    pub const ALL: [Self; 9] = [
+    pub const ALL: [Self; 10] = [
         Self::AwaitingPrefecture,
         Self::CodeSent,
         Self::Verified,
         Self::Submitted,
         Self::InReview,
+        Self::AwaitingConfirmation,
         Self::Approved,
         Self::Rejected,
         Self::Withdrawn,
@@ -52,6 +56,7 @@ impl ApplicationStatus {
             Self::Verified => "verified",
             Self::Submitted => "submitted",
             Self::InReview => "in_review",
+            Self::AwaitingConfirmation => "awaiting_confirmation",
             Self::Approved => "approved",
             Self::Rejected => "rejected",
             Self::Withdrawn => "withdrawn",
@@ -67,6 +72,7 @@ impl ApplicationStatus {
             Self::Verified => "送信待ち",
             Self::Submitted => "審査待ち",
             Self::InReview => "審査中",
+            Self::AwaitingConfirmation => "二次承認待ち",
             Self::Approved => "承認",
             Self::Rejected => "却下",
             Self::Withdrawn => "取下げ",
@@ -131,5 +137,9 @@ mod tests {
         assert_eq!(ApplicationStatus::CodeSent.label(), "確認コード待ち");
         assert_eq!(ApplicationStatus::Submitted.label(), "審査待ち");
         assert_eq!(ApplicationStatus::Expired.label(), "期限切れ");
+        assert_eq!(
+            ApplicationStatus::AwaitingConfirmation.label(),
+            "二次承認待ち"
+        );
     }
 }

@@ -63,6 +63,13 @@ pub struct ApplicationRow {
     pub submitted_at: Option<PrimitiveDateTime>,
     pub decision_reason: Option<String>,
     pub decided_at: Option<PrimitiveDateTime>,
+    pub approved_by: Option<String>,
+    pub approved_at: Option<PrimitiveDateTime>,
+    pub confirmed_by: Option<String>,
+    pub confirmed_at: Option<PrimitiveDateTime>,
+    pub reprint_requested_by: Option<String>,
+    pub reprint_requested_at: Option<PrimitiveDateTime>,
+    pub reprint_reason: Option<String>,
 }
 
 /// A `reviewers` row.

@@ -37,6 +37,13 @@ diesel::table! {
         submitted_at -> Nullable<Timestamp>,
         decision_reason -> Nullable<Text>,
         decided_at -> Nullable<Timestamp>,
+        approved_by -> Nullable<Text>,
+        approved_at -> Nullable<Timestamp>,
+        confirmed_by -> Nullable<Text>,
+        confirmed_at -> Nullable<Timestamp>,
+        reprint_requested_by -> Nullable<Text>,
+        reprint_requested_at -> Nullable<Timestamp>,
+        reprint_reason -> Nullable<Text>,
     }
 }
 

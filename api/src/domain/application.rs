@@ -9,7 +9,7 @@ use reissue_shared::admin::Decision;
 use reissue_shared::email::NOTICE_EMAIL;
 use reissue_shared::{ApplicationStatus, EmailAddress, OfficeNumber, PrefectureCode};
 
-use super::error::{DomainError, InvalidStateReason};
+use super::error::{DomainError, InvalidStateReason, ReprintRefusal};
 use crate::config::Limits;
 use crate::db::applications::QueueFilter;
 use crate::db::models::{from_db_time, to_db_time, ApplicationRow};
@@ -38,6 +38,31 @@ pub struct Submission {
     pub submitted_at: OffsetDateTime,
 }
 
+/// Who approved an application and, with four-eyes issuance, who confirmed it. Reviewers are
+/// named by their account id.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Approval {
+    /// The approving reviewer.
+    pub approved_by: String,
+    /// When they approved.
+    pub approved_at: OffsetDateTime,
+    /// The second reviewer who confirmed it, and when (none while 二次承認待ち, or when the
+    /// approval was one step).
+    pub confirmation: Option<(String, OffsetDateTime)>,
+}
+
+/// A request to print a posted notice again (a new temporary password), waiting for a second
+/// reviewer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReprintRequest {
+    /// The requesting reviewer.
+    pub requested_by: String,
+    /// When.
+    pub requested_at: OffsetDateTime,
+    /// Why.
+    pub reason: String,
+}
+
 /// A reissue application as the domain sees it.
 #[derive(Debug, Clone)]
 pub struct ReissueApplication {
@@ -63,6 +88,10 @@ pub struct ReissueApplication {
     pub decision_reason: Option<String>,
     /// When it was approved, rejected or withdrawn.
     pub decided_at: Option<OffsetDateTime>,
+    /// Who approved it and who confirmed it, from the (first) approval on.
+    pub approval: Option<Approval>,
+    /// A reprint of its posted notice waiting for a second reviewer.
+    pub reprint_request: Option<ReprintRequest>,
 }
 
 /// What a code entry did.
@@ -109,6 +138,8 @@ impl ReissueApplication {
             submission: None,
             decision_reason: None,
             decided_at: None,
+            approval: None,
+            reprint_request: None,
         }
     }
 
@@ -137,6 +168,7 @@ impl ReissueApplication {
             }
             ApplicationStatus::Submitted
             | ApplicationStatus::InReview
+            | ApplicationStatus::AwaitingConfirmation
             | ApplicationStatus::Approved
             | ApplicationStatus::Rejected => Err(DomainError::AlreadySubmitted),
         }
@@ -318,24 +350,140 @@ impl ReissueApplication {
         Ok(())
     }
 
-    /// 承認 or 却下 of an application under review; a rejection carries its reason.
-    pub fn decide(&mut self, decision: &Decision, now: OffsetDateTime) -> Result<(), DomainError> {
+    /// 承認 or 却下 of an application under review; a rejection carries its reason. With
+    /// four-eyes issuance an approval by `reviewer_id` waits for a second reviewer
+    /// (二次承認待ち); without, it is final at once.
+    pub fn decide(
+        &mut self,
+        decision: &Decision,
+        reviewer_id: &str,
+        four_eyes: bool,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
         self.require_status(&[ApplicationStatus::InReview])?;
-        (self.status, self.decision_reason) = match decision {
-            Decision::Approve => (ApplicationStatus::Approved, None),
-            Decision::Reject(reason) => (ApplicationStatus::Rejected, Some(reason.clone())),
-        };
+        match decision {
+            Decision::Approve => {
+                self.approval = Some(Approval {
+                    approved_by: reviewer_id.to_owned(),
+                    approved_at: now,
+                    confirmation: None,
+                });
+                self.decision_reason = None;
+                if four_eyes {
+                    self.status = ApplicationStatus::AwaitingConfirmation;
+                } else {
+                    self.status = ApplicationStatus::Approved;
+                    self.decided_at = Some(now);
+                }
+            }
+            Decision::Reject(reason) => {
+                self.status = ApplicationStatus::Rejected;
+                self.decision_reason = Some(reason.clone());
+                self.decided_at = Some(now);
+            }
+        }
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The pending approval, checked against the second reviewer: another reviewer than the
+    /// approver.
+    fn pending_approval(&self, reviewer_id: &str) -> Result<&Approval, DomainError> {
+        self.require_status(&[ApplicationStatus::AwaitingConfirmation])?;
+        let approval = self.approval.as_ref().ok_or_else(|| {
+            DomainError::Internal(format!("application {} awaits no approval", self.id))
+        })?;
+        if approval.approved_by == reviewer_id {
+            return Err(DomainError::SameReviewer);
+        }
+        Ok(approval)
+    }
+
+    /// The second reviewer confirms the approval: now it is 承認.
+    pub fn confirm_approval(
+        &mut self,
+        reviewer_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        let mut approval = self.pending_approval(reviewer_id)?.clone();
+        approval.confirmation = Some((reviewer_id.to_owned(), now));
+        self.approval = Some(approval);
+        self.status = ApplicationStatus::Approved;
         self.decided_at = Some(now);
         self.updated_at = now;
         Ok(())
     }
 
-    /// 取下げ of a submitted application, before a decision.
+    /// The second reviewer sends the approval back: 審査中 again, the approval forgotten (the
+    /// history keeps it, with the reason).
+    pub fn send_back_approval(
+        &mut self,
+        reviewer_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        self.pending_approval(reviewer_id)?;
+        self.approval = None;
+        self.status = ApplicationStatus::InReview;
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Asks for the posted notice of an approved application to be printed again; one request
+    /// waits at a time.
+    pub fn request_reprint(
+        &mut self,
+        reviewer_id: &str,
+        reason: String,
+        now: OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        self.require_status(&[ApplicationStatus::Approved])?;
+        if self.reprint_request.is_some() {
+            return Err(DomainError::ReprintRefused(
+                ReprintRefusal::AlreadyRequested,
+            ));
+        }
+        self.reprint_request = Some(ReprintRequest {
+            requested_by: reviewer_id.to_owned(),
+            requested_at: now,
+            reason,
+        });
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The second reviewer answers the reprint request (confirms it or sends it back): the
+    /// request ends either way and is returned. The requester cannot answer it.
+    pub fn close_reprint_request(
+        &mut self,
+        reviewer_id: &str,
+        now: OffsetDateTime,
+    ) -> Result<ReprintRequest, DomainError> {
+        self.require_status(&[ApplicationStatus::Approved])?;
+        let request = self
+            .reprint_request
+            .as_ref()
+            .ok_or(DomainError::ReprintRefused(ReprintRefusal::NoneRequested))?;
+        if request.requested_by == reviewer_id {
+            return Err(DomainError::SameReviewer);
+        }
+        let request = request.clone();
+        self.reprint_request = None;
+        self.updated_at = now;
+        Ok(request)
+    }
+
+    /// 取下げ of a submitted application, before a decision (also while 二次承認待ち: no
+    /// temporary password exists yet).
     pub fn withdraw(&mut self, reason: String, now: OffsetDateTime) -> Result<(), DomainError> {
-        self.require_status(&[ApplicationStatus::Submitted, ApplicationStatus::InReview])?;
+        self.require_status(&[
+            ApplicationStatus::Submitted,
+            ApplicationStatus::InReview,
+            ApplicationStatus::AwaitingConfirmation,
+        ])?;
         self.status = ApplicationStatus::Withdrawn;
         self.decision_reason = Some(reason);
         self.decided_at = Some(now);
+        self.approval = None;
         self.updated_at = now;
         Ok(())
     }
@@ -408,6 +556,32 @@ impl TryFrom<ApplicationRow> for ReissueApplication {
             (None, None) => None,
             _ => return Err(corrupt("reference_number without submitted_at or back")),
         };
+        let approval = match (&row.approved_by, row.approved_at) {
+            (Some(by), Some(at)) => Some(Approval {
+                approved_by: by.clone(),
+                approved_at: from_db_time(at),
+                confirmation: match (&row.confirmed_by, row.confirmed_at) {
+                    (Some(by), Some(at)) => Some((by.clone(), from_db_time(at))),
+                    (None, None) => None,
+                    _ => return Err(corrupt("confirmed_by without confirmed_at or back")),
+                },
+            }),
+            (None, None) if row.confirmed_by.is_none() => None,
+            _ => return Err(corrupt("an incomplete approval")),
+        };
+        let reprint_request = match (
+            &row.reprint_requested_by,
+            row.reprint_requested_at,
+            &row.reprint_reason,
+        ) {
+            (Some(by), Some(at), Some(reason)) => Some(ReprintRequest {
+                requested_by: by.clone(),
+                requested_at: from_db_time(at),
+                reason: reason.clone(),
+            }),
+            (None, None, None) => None,
+            _ => return Err(corrupt("an incomplete reprint request")),
+        };
         Ok(Self {
             id: Uuid::parse_str(&row.id).map_err(|_| corrupt("id"))?,
             office_number: OfficeNumber::parse(&row.office_number)
@@ -430,6 +604,8 @@ impl TryFrom<ApplicationRow> for ReissueApplication {
             expires_at: from_db_time(row.expires_at),
             verified_at: row.verified_at.map(from_db_time),
             decided_at: row.decided_at.map(from_db_time),
+            approval,
+            reprint_request,
             token_hash: row.token_hash,
             office_name: row.office_name,
             closed_reason: row.closed_reason,
@@ -443,6 +619,7 @@ impl TryFrom<ApplicationRow> for ReissueApplication {
 impl From<&ReissueApplication> for ApplicationRow {
     fn from(a: &ReissueApplication) -> Self {
         let count = |n: u32| i32::try_from(n).unwrap_or(i32::MAX);
+        let confirmation = a.approval.as_ref().and_then(|x| x.confirmation.as_ref());
         Self {
             id: a.id.to_string(),
             token_hash: a.token_hash.clone(),
@@ -466,6 +643,16 @@ impl From<&ReissueApplication> for ApplicationRow {
             submitted_at: a.submission.as_ref().map(|s| to_db_time(s.submitted_at)),
             decision_reason: a.decision_reason.clone(),
             decided_at: a.decided_at.map(to_db_time),
+            approved_by: a.approval.as_ref().map(|x| x.approved_by.clone()),
+            approved_at: a.approval.as_ref().map(|x| to_db_time(x.approved_at)),
+            confirmed_by: confirmation.map(|(by, _)| by.clone()),
+            confirmed_at: confirmation.map(|(_, at)| to_db_time(*at)),
+            reprint_requested_by: a.reprint_request.as_ref().map(|r| r.requested_by.clone()),
+            reprint_requested_at: a
+                .reprint_request
+                .as_ref()
+                .map(|r| to_db_time(r.requested_at)),
+            reprint_reason: a.reprint_request.as_ref().map(|r| r.reason.clone()),
         }
     }
 }
@@ -671,6 +858,79 @@ mod tests {
         assert!(matches!(
             app.record_code_entry(true, later, &limits()),
             Err(DomainError::ApplicationExpired)
+        ));
+    }
+
+    fn in_review(now: OffsetDateTime) -> ReissueApplication {
+        let mut app = with_code(now);
+        assert!(app.record_code_entry(true, now, &limits()).is_ok());
+        assert!(app.submit("AAAA-AAAA".into(), now).is_ok());
+        assert!(app.start_review(now).is_ok());
+        app
+    }
+
+    #[test]
+    fn a_four_eyes_approval_waits_for_another_reviewer() {
+        // Stored times keep microseconds: a time that survives the round trip.
+        let now = from_db_time(to_db_time(OffsetDateTime::now_utc()));
+        let mut app = in_review(now);
+        assert!(app.decide(&Decision::Approve, "r1", true, now).is_ok());
+        assert_eq!(app.status, ApplicationStatus::AwaitingConfirmation);
+        assert_eq!(app.decided_at, None);
+        assert!(matches!(
+            app.confirm_approval("r1", now),
+            Err(DomainError::SameReviewer)
+        ));
+        assert!(matches!(
+            app.send_back_approval("r1", now),
+            Err(DomainError::SameReviewer)
+        ));
+        assert!(app.confirm_approval("r2", now).is_ok());
+        assert_eq!(app.status, ApplicationStatus::Approved);
+        let confirmation = app.approval.as_ref().and_then(|a| a.confirmation.clone());
+        assert_eq!(confirmation.map(|(by, _)| by), Some("r2".to_owned()));
+        let row = ApplicationRow::from(&app);
+        let again = ReissueApplication::try_from(row).ok();
+        assert_eq!(again.and_then(|a| a.approval), app.approval);
+    }
+
+    #[test]
+    fn a_sent_back_approval_is_in_review_again_and_one_step_approval_is_final() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = in_review(now);
+        assert!(app.decide(&Decision::Approve, "r1", true, now).is_ok());
+        assert!(app.send_back_approval("r2", now).is_ok());
+        assert_eq!(app.status, ApplicationStatus::InReview);
+        assert_eq!(app.approval, None);
+        assert!(app.decide(&Decision::Approve, "r1", false, now).is_ok());
+        assert_eq!(app.status, ApplicationStatus::Approved);
+        assert!(matches!(
+            app.confirm_approval("r2", now),
+            Err(DomainError::TransitionRefused { .. })
+        ));
+    }
+
+    #[test]
+    fn a_reprint_request_is_answered_by_another_reviewer_once() {
+        let now = OffsetDateTime::now_utc();
+        let mut app = in_review(now);
+        assert!(app.decide(&Decision::Approve, "r1", false, now).is_ok());
+        assert!(app.request_reprint("r1", "返送された".into(), now).is_ok());
+        assert!(matches!(
+            app.request_reprint("r2", "x".into(), now),
+            Err(DomainError::ReprintRefused(
+                ReprintRefusal::AlreadyRequested
+            ))
+        ));
+        assert!(matches!(
+            app.close_reprint_request("r1", now),
+            Err(DomainError::SameReviewer)
+        ));
+        let request = app.close_reprint_request("r2", now).ok();
+        assert_eq!(request.map(|r| r.reason), Some("返送された".to_owned()));
+        assert!(matches!(
+            app.close_reprint_request("r2", now),
+            Err(DomainError::ReprintRefused(ReprintRefusal::NoneRequested))
         ));
     }
 

@@ -41,8 +41,18 @@ pub enum AuditAction {
     ReviewerSaved,
     /// 審査開始.
     ReviewStarted,
-    /// 承認.
+    /// 承認 (with four-eyes issuance: the first reviewer's, waiting for a second).
     ApplicationApproved,
+    /// 二次承認: a second reviewer confirmed the approval.
+    ApprovalConfirmed,
+    /// A second reviewer sent the approval back to 審査中, with the reason.
+    ApprovalSentBack,
+    /// Printing a posted notice again was asked for, with the reason.
+    ReprintRequested,
+    /// A second reviewer confirmed the reprint (a new temporary password is issued).
+    ReprintConfirmed,
+    /// A second reviewer sent the reprint request back, with the reason.
+    ReprintSentBack,
     /// 却下.
     ApplicationRejected,
     /// 取下げ.
@@ -112,6 +122,11 @@ impl AuditAction {
             Self::ReviewerSaved => "reviewer_saved",
             Self::ReviewStarted => "review_started",
             Self::ApplicationApproved => "application_approved",
+            Self::ApprovalConfirmed => "approval_confirmed",
+            Self::ApprovalSentBack => "approval_sent_back",
+            Self::ReprintRequested => "reprint_requested",
+            Self::ReprintConfirmed => "reprint_confirmed",
+            Self::ReprintSentBack => "reprint_sent_back",
             Self::ApplicationRejected => "application_rejected",
             Self::ApplicationWithdrawn => "application_withdrawn",
             Self::NoteAdded => "note_added",

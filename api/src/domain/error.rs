@@ -59,6 +59,16 @@ pub enum DomainError {
     /// The second factor was wrong or used already (401 `mfa_invalid`, a failed login).
     #[error("second factor invalid")]
     MfaInvalid,
+    /// Four-eyes issuance: the approver (or the reprint's requester) cannot confirm it.
+    #[error("same reviewer")]
+    SameReviewer,
+    /// The notice was posted (or its temporary password expired): printing it again mints a
+    /// new temporary password, which needs a confirmed reprint request first.
+    #[error("reprint needs confirmation")]
+    ReprintConfirmationRequired,
+    /// A reprint request that the notice's state does not allow.
+    #[error("reprint refused")]
+    ReprintRefused(ReprintRefusal),
     /// Wrong login ID or password (said alike for both).
     #[error("invalid credentials")]
     InvalidCredentials {
@@ -135,6 +145,17 @@ pub enum DomainError {
     /// failure): answered as an internal error, never hidden behind a default value.
     #[error("internal error: {0}")]
     Internal(String),
+}
+
+/// Why a reprint request or its answer was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReprintRefusal {
+    /// The notice still prints as it is (not posted yet).
+    NoticeStillPrintable,
+    /// A request already waits for its confirmation.
+    AlreadyRequested,
+    /// No request waits.
+    NoneRequested,
 }
 
 /// Which step was out of order.

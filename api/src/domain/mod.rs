@@ -52,6 +52,9 @@ pub struct Context {
     pub mail_wakeup: Arc<Notify>,
     /// The bounded argon2 threads.
     pub passwords: passwords::PasswordWorkers,
+    /// Four-eyes issuance (`REISSUE_FOUR_EYES`): approvals and reprints wait for a second
+    /// reviewer.
+    pub four_eyes: bool,
 }
 
 /// One unit of work inside a transaction: the connection, the context, the time the work

@@ -8,15 +8,17 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 use reissue_shared::admin::{
-    ApplicationDetail, ApplicationList, ApplicationQuery, ApplicationSummary, Decision,
-    LedgerEntryView,
+    ApplicationDetail, ApplicationList, ApplicationQuery, ApplicationSummary, ApprovalView,
+    Confirmation, Decision, LedgerEntryView, ReprintRequestView,
 };
 use reissue_shared::ApplicationStatus;
 
 use super::accounts;
 use super::application::ReissueApplication;
 use super::audit::{AuditAction, AuditEvent};
+use super::error::ReprintRefusal;
 use super::ledger::LedgerEntry;
+use super::secrets::Sealer;
 use super::sessions::Reviewer;
 use super::templates::{self, MailContent, ReviewOutcome};
 use super::{Context, DomainError, Tx};
@@ -66,9 +68,9 @@ pub async fn detail(
     reviewer: Reviewer,
     id: Uuid,
 ) -> Result<ApplicationDetail, DomainError> {
-    ctx.read(move |conn, _ctx, _now| {
+    ctx.read(move |conn, ctx, _now| {
         let application = load_in_prefecture(conn, &reviewer, id, false)?;
-        detail_of(conn, &reviewer, &application)
+        detail_of(conn, ctx, &reviewer, &application)
     })
     .await
 }
@@ -93,54 +95,223 @@ pub async fn start_review(
 }
 
 /// 承認 or 却下 (the reason is required to reject and shown to the office), with the result
-/// mail to the notification address.
+/// mail to the notification address. With four-eyes issuance (`REISSUE_FOUR_EYES`) an approval
+/// only waits for a second reviewer (二次承認待ち): no temporary password, notice or mail yet.
 pub async fn decide(
     ctx: &Context,
     reviewer: Reviewer,
     id: Uuid,
     decision: Decision,
 ) -> Result<ApplicationDetail, DomainError> {
+    let four_eyes = ctx.four_eyes;
     let action = match decision {
         Decision::Approve => AuditAction::ApplicationApproved,
         Decision::Reject(_) => AuditAction::ApplicationRejected,
     };
     let mut fresh = match decision {
-        Decision::Approve => Some(accounts::FreshTemporaryPassword::prepare(ctx).await?),
-        Decision::Reject(_) => None,
-    };
-    act(ctx, reviewer, id, action, move |tx, application| {
-        application.decide(&decision, tx.now)?;
-        let (outcome, reason) = match decision {
-            Decision::Approve => (ReviewOutcome::Approved, None),
-            Decision::Reject(reason) => (ReviewOutcome::Rejected(reason.clone()), Some(reason)),
-        };
-        let mut also = Vec::new();
-        if outcome == ReviewOutcome::Approved {
-            // 承認 issues the temporary password and its postal notice in the same transaction.
-            let fresh = match fresh.take() {
-                Some(fresh) => fresh,
-                None => accounts::FreshTemporaryPassword::generate()?,
-            };
-            let (account, _notice) =
-                accounts::issue_temporary_password(tx.conn, tx.ctx, application, fresh, tx.now)?;
-            accounts::notify_security_email(
-                tx,
-                &account,
-                "ログイン情報の再発行申請が承認されました。事業所台帳の住所へ通知書を郵送します。",
-            )?;
-            also.push((
-                AuditAction::NoticeIssued,
-                format!("user ID {}", account.user_id),
-            ));
+        Decision::Approve if !four_eyes => {
+            Some(accounts::FreshTemporaryPassword::prepare(ctx).await?)
         }
-        let reference = &application.submitted()?.reference_number;
-        Ok(Transition {
-            detail: reason.unwrap_or_default(),
-            mail: Some(templates::review_result(reference, &outcome)),
-            also,
-        })
+        Decision::Approve | Decision::Reject(_) => None,
+    };
+    let approver = reviewer.id.clone();
+    act(ctx, reviewer, id, action, move |tx, application| {
+        application.decide(&decision, &approver, four_eyes, tx.now)?;
+        match decision {
+            Decision::Approve if four_eyes => Ok(Transition {
+                detail: "awaiting confirmation by another reviewer".to_owned(),
+                ..Transition::default()
+            }),
+            Decision::Approve => issue_approved(tx, application, fresh.take()),
+            Decision::Reject(reason) => {
+                let reference = &application.submitted()?.reference_number;
+                Ok(Transition {
+                    mail: Some(templates::review_result(
+                        reference,
+                        &ReviewOutcome::Rejected(reason.clone()),
+                    )),
+                    detail: reason,
+                    also: Vec::new(),
+                })
+            }
+        }
     })
     .await
+}
+
+/// What 承認 does once final: the temporary password and its postal notice, the security
+/// e-mail's alert, and the result mail, all in the approval's transaction.
+fn issue_approved(
+    tx: &mut Tx<'_>,
+    application: &ReissueApplication,
+    fresh: Option<accounts::FreshTemporaryPassword>,
+) -> Result<Transition, DomainError> {
+    let fresh = match fresh {
+        Some(fresh) => fresh,
+        None => accounts::FreshTemporaryPassword::generate()?,
+    };
+    let (account, _notice) =
+        accounts::issue_temporary_password(tx.conn, tx.ctx, application, fresh, tx.now)?;
+    accounts::notify_security_email(
+        tx,
+        &account,
+        "ログイン情報の再発行申請が承認されました。事業所台帳の住所へ通知書を郵送します。",
+    )?;
+    let reference = &application.submitted()?.reference_number;
+    Ok(Transition {
+        detail: String::new(),
+        mail: Some(templates::review_result(
+            reference,
+            &ReviewOutcome::Approved,
+        )),
+        also: vec![(
+            AuditAction::NoticeIssued,
+            format!("user ID {}", account.user_id),
+        )],
+    })
+}
+
+/// 二次承認: another reviewer of the prefecture confirms an approval (then it is 承認, with the
+/// temporary password, the notice and the result mail) or sends it back to 審査中 with a
+/// reason. The approver cannot answer their own approval.
+pub async fn confirm(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+    confirmation: Confirmation,
+) -> Result<ApplicationDetail, DomainError> {
+    let (action, mut fresh) = match confirmation {
+        Confirmation::Confirm => (
+            AuditAction::ApprovalConfirmed,
+            Some(accounts::FreshTemporaryPassword::prepare(ctx).await?),
+        ),
+        Confirmation::SendBack(_) => (AuditAction::ApprovalSentBack, None),
+    };
+    let confirmer = reviewer.id.clone();
+    act(
+        ctx,
+        reviewer,
+        id,
+        action,
+        move |tx, application| match confirmation {
+            Confirmation::Confirm => {
+                application.confirm_approval(&confirmer, tx.now)?;
+                issue_approved(tx, application, fresh.take())
+            }
+            Confirmation::SendBack(reason) => {
+                application.send_back_approval(&confirmer, tx.now)?;
+                Ok(Transition {
+                    detail: reason,
+                    ..Transition::default()
+                })
+            }
+        },
+    )
+    .await
+}
+
+/// Asks for the posted notice to be printed again (e.g. it came back undelivered): printing
+/// it mints a new temporary password, so another reviewer must confirm the request first.
+pub async fn request_reprint(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+    reason: String,
+) -> Result<ApplicationDetail, DomainError> {
+    let requester = reviewer.id.clone();
+    act(
+        ctx,
+        reviewer,
+        id,
+        AuditAction::ReprintRequested,
+        move |tx, application| {
+            if application.status == ApplicationStatus::Approved
+                && notice_is_printable(tx.conn, application)?
+            {
+                return Err(DomainError::ReprintRefused(
+                    ReprintRefusal::NoticeStillPrintable,
+                ));
+            }
+            application.request_reprint(&requester, reason.clone(), tx.now)?;
+            Ok(Transition {
+                detail: reason,
+                ..Transition::default()
+            })
+        },
+    )
+    .await
+}
+
+/// Another reviewer answers a reprint request: confirmed, a new temporary password and notice
+/// are issued (the old one voided) and the office's security e-mail is told; sent back, the
+/// request ends with the reason. The requester cannot answer their own request.
+pub async fn confirm_reprint(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+    confirmation: Confirmation,
+) -> Result<ApplicationDetail, DomainError> {
+    let (action, mut fresh) = match confirmation {
+        Confirmation::Confirm => (
+            AuditAction::ReprintConfirmed,
+            Some(accounts::FreshTemporaryPassword::prepare(ctx).await?),
+        ),
+        Confirmation::SendBack(_) => (AuditAction::ReprintSentBack, None),
+    };
+    let confirmer = reviewer.id.clone();
+    act(ctx, reviewer, id, action, move |tx, application| {
+        let request = application.close_reprint_request(&confirmer, tx.now)?;
+        match confirmation {
+            Confirmation::Confirm => {
+                let fresh = match fresh.take() {
+                    Some(fresh) => fresh,
+                    None => accounts::FreshTemporaryPassword::generate()?,
+                };
+                let user_id = reissue_notice(tx, application, fresh)?;
+                Ok(Transition {
+                    detail: request.reason,
+                    mail: None,
+                    also: vec![(
+                        AuditAction::NoticeIssued,
+                        format!("reprint: new temporary password for {user_id}"),
+                    )],
+                })
+            }
+            Confirmation::SendBack(reason) => Ok(Transition {
+                detail: reason,
+                ..Transition::default()
+            }),
+        }
+    })
+    .await
+}
+
+/// A new temporary password and notice for an approved application whose notice was posted
+/// (or expired), the old one voided; the office's security e-mail hears of it. Returns the
+/// user ID.
+fn reissue_notice(
+    tx: &mut Tx<'_>,
+    application: &ReissueApplication,
+    fresh: accounts::FreshTemporaryPassword,
+) -> Result<String, DomainError> {
+    let (account, _notice) =
+        accounts::issue_temporary_password(tx.conn, tx.ctx, application, fresh, tx.now)?;
+    accounts::notify_security_email(
+        tx,
+        &account,
+        "ログイン情報再発行通知書が再び発行されました。新しい仮パスワードを事業所台帳の住所へ郵送します。以前の通知書の仮パスワードは使えなくなりました。",
+    )?;
+    Ok(account.user_id)
+}
+
+/// Whether the application's current notice still holds its sealed temporary password (it
+/// prints as it is, without a new one).
+fn notice_is_printable(
+    conn: &mut DbConnection,
+    application: &ReissueApplication,
+) -> Result<bool, DomainError> {
+    Ok(accounts::current_notice(conn, &application.id.to_string())?
+        .is_some_and(|notice| notice.sealed_password.is_some()))
 }
 
 /// 取下げ, with the reason.
@@ -174,7 +345,7 @@ pub async fn add_note(
     text: String,
 ) -> Result<ApplicationDetail, DomainError> {
     ctx.transaction(move |tx| {
-        let (conn, now) = (&mut *tx.conn, tx.now);
+        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
         let application = load_in_prefecture(conn, &reviewer, id, true)?;
         db::notes::insert(conn, application.id, &reviewer.id, &text, now)?;
         audit(
@@ -185,7 +356,7 @@ pub async fn add_note(
             String::new(),
             now,
         )?;
-        detail_of(conn, &reviewer, &application)
+        detail_of(conn, ctx, &reviewer, &application)
     })
     .await
 }
@@ -233,7 +404,7 @@ where
         if let Some(mail) = transition.mail {
             tx.queue_mail(application.email.as_str(), mail, Some(application.id))?;
         }
-        detail_of(tx.conn, &reviewer, &application)
+        detail_of(tx.conn, tx.ctx, &reviewer, &application)
     })
     .await
 }
@@ -277,9 +448,12 @@ fn ledger_view(
 
 fn detail_of(
     conn: &mut DbConnection,
+    ctx: &Context,
     reviewer: &Reviewer,
     application: &ReissueApplication,
 ) -> Result<ApplicationDetail, DomainError> {
+    let four_eyes = ctx.four_eyes;
+    let notice = accounts::current_notice(conn, &application.id.to_string())?;
     let ledger_entry = ledger_view(conn, reviewer, application)?;
     let others: Vec<ReissueApplication> =
         ReissueApplication::of_office(conn, reviewer.prefecture, &application.office_number)?
@@ -298,7 +472,51 @@ fn detail_of(
             .iter()
             .map(|other| summary(other, others_count))
             .collect(),
+        approval: approval_view(conn, reviewer, application)?,
+        reprint_request: match &application.reprint_request {
+            Some(request) => Some(ReprintRequestView {
+                requested_by: reviewer_name(conn, &request.requested_by)?,
+                requested_at: request.requested_at,
+                reason: request.reason.clone(),
+                requested_by_you: request.requested_by == reviewer.id,
+            }),
+            None => None,
+        },
+        notice_mailed_at: notice.as_ref().and_then(|notice| notice.mailed_at),
+        reprint_required: application.status == ApplicationStatus::Approved
+            && four_eyes
+            && notice.is_some_and(|notice| notice.sealed_password.is_none()),
     })
+}
+
+/// Who approved and who confirmed, by name.
+fn approval_view(
+    conn: &mut DbConnection,
+    reviewer: &Reviewer,
+    application: &ReissueApplication,
+) -> Result<Option<ApprovalView>, DomainError> {
+    let Some(approval) = &application.approval else {
+        return Ok(None);
+    };
+    let (confirmed_by, confirmed_at) = match &approval.confirmation {
+        Some((by, at)) => (Some(reviewer_name(conn, by)?), Some(*at)),
+        None => (None, None),
+    };
+    Ok(Some(ApprovalView {
+        approved_by: reviewer_name(conn, &approval.approved_by)?,
+        approved_at: approval.approved_at,
+        approved_by_you: approval.approved_by == reviewer.id,
+        confirmed_by,
+        confirmed_at,
+    }))
+}
+
+/// A reviewer's name as stored now; an id without an account (none is ever deleted) shows as
+/// its audit actor.
+fn reviewer_name(conn: &mut DbConnection, id: &str) -> Result<String, DomainError> {
+    Ok(db::reviewers::find(conn, id)?
+        .map(|row| row.name)
+        .unwrap_or_else(|| format!("reviewer:{id}")))
 }
 
 fn summaries(
@@ -376,32 +594,34 @@ pub struct NoticeLetter {
 }
 
 /// The notice of an approved application, to print. Printing again before it is posted shows
-/// the same temporary password; after 郵送済 the old one is voided and a new one issued.
+/// the same temporary password. After 郵送済 (or once that password expired) printing mints a
+/// new one: with four-eyes issuance only through a confirmed reprint request
+/// ([`request_reprint`], [`confirm_reprint`]), so this answers
+/// `ReprintConfirmationRequired`; without, the old one is voided and a new one issued here.
 pub async fn notice(
     ctx: &Context,
     reviewer: Reviewer,
     id: Uuid,
 ) -> Result<NoticeLetter, DomainError> {
     ctx.transaction(move |tx| {
-        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
-        let application = load_in_prefecture(conn, &reviewer, id, true)?;
+        let application = load_in_prefecture(tx.conn, &reviewer, id, true)?;
         if application.status != ApplicationStatus::Approved {
             return Err(DomainError::TransitionRefused {
                 from: application.status,
             });
         }
-        letter_for(conn, ctx, &reviewer, &application, now)
+        letter_for(tx, &reviewer, &application)
     })
     .await
 }
 
-/// Every approved notice of the prefecture not yet marked 郵送済, for printing in one go.
+/// Every approved notice of the prefecture not yet marked 郵送済, for printing in one go (with
+/// four-eyes issuance, only those that print without a new temporary password).
 pub async fn unposted_notices(
     ctx: &Context,
     reviewer: Reviewer,
 ) -> Result<Vec<NoticeLetter>, DomainError> {
     ctx.transaction(move |tx| {
-        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
         let filter = QueueFilter {
             prefecture: reviewer.prefecture,
             status: Some(ApplicationStatus::Approved),
@@ -409,13 +629,16 @@ pub async fn unposted_notices(
             offset: 0,
             limit: 1000,
         };
-        let (approved, _) = ReissueApplication::queue(conn, &filter)?;
+        let (approved, _) = ReissueApplication::queue(tx.conn, &filter)?;
+        let four_eyes = tx.ctx.four_eyes;
         let mut letters = Vec::new();
         for application in approved {
-            let waiting = accounts::current_notice(conn, &application.id.to_string())?
-                .is_some_and(|notice| notice.mailed_at.is_none());
+            let waiting = accounts::current_notice(tx.conn, &application.id.to_string())?
+                .is_some_and(|notice| {
+                    notice.mailed_at.is_none() && (!four_eyes || notice.sealed_password.is_some())
+                });
             if waiting {
-                letters.push(letter_for(conn, ctx, &reviewer, &application, now)?);
+                letters.push(letter_for(tx, &reviewer, &application)?);
             }
         }
         Ok(letters)
@@ -424,54 +647,42 @@ pub async fn unposted_notices(
 }
 
 /// The letter of an approved application: the sealed temporary password of its current
-/// notice, or a new one when that notice was posted (audited either way).
+/// notice, or (without four-eyes issuance) a new one when that notice was posted, audited
+/// either way.
 fn letter_for(
-    conn: &mut DbConnection,
-    ctx: &Context,
+    tx: &mut Tx<'_>,
     reviewer: &Reviewer,
     application: &ReissueApplication,
-    now: OffsetDateTime,
 ) -> Result<NoticeLetter, DomainError> {
-    let sealer = accounts::notice_sealer(ctx);
-    let current = accounts::current_notice(conn, &application.id.to_string())?;
-    let open = current.as_ref().and_then(|notice| {
-        notice
-            .sealed_password
-            .as_deref()
-            .and_then(|sealed| sealer.open(sealed, &[&notice.id, &notice.account_id]))
-            .map(|password| (notice.clone(), password))
-    });
+    let sealer = accounts::notice_sealer(tx.ctx);
+    let now = tx.now;
+    let open = open_notice(tx.conn, &sealer, application)?;
     let (notice, password) = match open {
         Some(found) => found,
+        None if tx.ctx.four_eyes => return Err(DomainError::ReprintConfirmationRequired),
         None => {
-            let (account, notice) = accounts::issue_temporary_password(
-                conn,
-                ctx,
+            let user_id = reissue_notice(
+                tx,
                 application,
                 accounts::FreshTemporaryPassword::generate()?,
-                now,
             )?;
             audit(
-                conn,
+                tx.conn,
                 reviewer,
                 application,
                 AuditAction::NoticeIssued,
-                format!("reprint: new temporary password for {}", account.user_id),
+                format!("reprint: new temporary password for {user_id}"),
                 now,
             )?;
-            let password = notice
-                .sealed_password
-                .as_deref()
-                .and_then(|s| sealer.open(s, &[&notice.id, &notice.account_id]))
-                .ok_or_else(|| {
-                    DomainError::Internal(format!(
-                        "the new notice of application {} does not open",
-                        application.id
-                    ))
-                })?;
-            (notice, password)
+            open_notice(tx.conn, &sealer, application)?.ok_or_else(|| {
+                DomainError::Internal(format!(
+                    "the new notice of application {} does not open",
+                    application.id
+                ))
+            })?
         }
     };
+    let conn = &mut *tx.conn;
     let account =
         accounts::find_for_update(conn, &notice.account_id)?.ok_or(DomainError::NotFound)?;
     audit(
@@ -495,6 +706,22 @@ fn letter_for(
     })
 }
 
+/// The current notice and its temporary password, if it still holds one that opens.
+fn open_notice(
+    conn: &mut DbConnection,
+    sealer: &Sealer,
+    application: &ReissueApplication,
+) -> Result<Option<(accounts::Notice, String)>, DomainError> {
+    let current = accounts::current_notice(conn, &application.id.to_string())?;
+    Ok(current.and_then(|notice| {
+        let password = notice
+            .sealed_password
+            .as_deref()
+            .and_then(|sealed| sealer.open(sealed, &[&notice.id, &notice.account_id]))?;
+        Some((notice, password))
+    }))
+}
+
 /// 郵送済: the notice left; its sealed password is erased.
 pub async fn mark_notice_mailed(
     ctx: &Context,
@@ -502,7 +729,7 @@ pub async fn mark_notice_mailed(
     id: Uuid,
 ) -> Result<ApplicationDetail, DomainError> {
     ctx.transaction(move |tx| {
-        let (conn, now) = (&mut *tx.conn, tx.now);
+        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
         let application = load_in_prefecture(conn, &reviewer, id, true)?;
         let mut notice = accounts::current_notice(conn, &application.id.to_string())?
             .filter(|notice| notice.mailed_at.is_none())
@@ -520,7 +747,7 @@ pub async fn mark_notice_mailed(
             String::new(),
             now,
         )?;
-        detail_of(conn, &reviewer, &application)
+        detail_of(conn, ctx, &reviewer, &application)
     })
     .await
 }

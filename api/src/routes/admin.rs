@@ -9,8 +9,8 @@ use uuid::Uuid;
 
 use reissue_shared::admin::{
     page_number, AdminSession, ApplicationDetail, ApplicationList, ApplicationQuery, AuditLogPage,
-    DecisionRequest, LoginRequest, NoteRequest, PageQuery, TextRequest, WithdrawalRequest,
-    MAX_PAGE,
+    ConfirmationRequest, DecisionRequest, LoginRequest, NoteRequest, PageQuery, ReprintRequest,
+    TextRequest, WithdrawalRequest, MAX_PAGE,
 };
 use reissue_shared::dto::Problem;
 
@@ -34,6 +34,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(get_application)
         .service(start_review)
         .service(decide)
+        .service(confirm)
+        .service(request_reprint)
+        .service(confirm_reprint)
         .service(withdraw)
         .service(add_note)
         .service(print_notice)
@@ -260,14 +263,17 @@ pub async fn start_review(
     ))
 }
 
-/// 承認 or 却下 of an application in review; a rejection needs a reason.
+/// 承認 or 却下 of an application in review; a rejection needs a reason. With four-eyes
+/// issuance (`REISSUE_FOUR_EYES`, on by default) an approval leads to `awaiting_confirmation`
+/// (二次承認待ち): no temporary password, notice or result mail exists until another reviewer
+/// of the prefecture confirms it (`POST .../confirmation`).
 #[utoipa::path(
     tag = "admin",
     params(("id" = Uuid, Path, description = "Application id")),
     security(("reviewer_token" = [])),
     request_body = DecisionRequest,
     responses(
-        (status = 200, description = "Decided", body = ApplicationDetail),
+        (status = 200, description = "Decided (approved, awaiting_confirmation or rejected)", body = ApplicationDetail),
         (status = 422, description = "Unknown decision, or no reason for a rejection", body = Problem, content_type = "application/problem+json"),
         TransitionRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
@@ -281,6 +287,91 @@ pub async fn decide(
 ) -> Result<web::Json<ApplicationDetail>, ApiError> {
     Ok(web::Json(
         review::decide(&state.ctx, reviewer.0, *id, decision.0).await?,
+    ))
+}
+
+/// 二次承認 of an `awaiting_confirmation` application by another reviewer of the prefecture:
+/// `{confirm: true}` → `approved` (the temporary password, the printable notice and the
+/// result mail); `{confirm: false, reason}` → back to `in_review`, the reason in the history.
+/// The approver themself is refused (403 `same_reviewer`).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    request_body = ConfirmationRequest,
+    responses(
+        (status = 200, description = "Confirmed (approved) or sent back (in_review)", body = ApplicationDetail),
+        (status = 403, description = "`same_reviewer`: the approver cannot confirm their own approval", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No `confirm`, or no reason to send back", body = Problem, content_type = "application/problem+json"),
+        TransitionRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+    )
+)]
+#[post("/admin/applications/{id}/confirmation")]
+pub async fn confirm(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+    confirmation: Input<ConfirmationRequest>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    Ok(web::Json(
+        review::confirm(&state.ctx, reviewer.0, *id, confirmation.0).await?,
+    ))
+}
+
+/// Asks to print a posted notice again (e.g. it came back undelivered), with the reason.
+/// Printing it mints a new temporary password, so another reviewer of the prefecture must
+/// confirm the request (`POST .../reprint-confirmation`) before the notice prints again.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    request_body = ReprintRequest,
+    responses(
+        (status = 200, description = "Requested: `reprint_request` waits for another reviewer", body = ApplicationDetail),
+        (status = 409, description = "`transition_refused`: not approved, the notice was not posted yet (it prints as it is), or a request already waits", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+    )
+)]
+#[post("/admin/applications/{id}/reprint-request")]
+pub async fn request_reprint(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+    reason: Input<ReprintRequest>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    Ok(web::Json(
+        review::request_reprint(&state.ctx, reviewer.0, *id, reason.0).await?,
+    ))
+}
+
+/// Another reviewer of the prefecture answers a reprint request: `{confirm: true}` issues a
+/// new temporary password and notice (the old one stops working; the notice prints from
+/// `GET .../notice`) and alerts the office's security e-mail; `{confirm: false, reason}` ends
+/// the request, the reason in the history. The requester themself is refused (403
+/// `same_reviewer`).
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    request_body = ConfirmationRequest,
+    responses(
+        (status = 200, description = "Confirmed (a new notice waits to be printed) or sent back", body = ApplicationDetail),
+        (status = 403, description = "`same_reviewer`: the requester cannot confirm their own request", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`transition_refused`: no reprint request waits", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "No `confirm`, or no reason to send back", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+    )
+)]
+#[post("/admin/applications/{id}/reprint-confirmation")]
+pub async fn confirm_reprint(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+    confirmation: Input<ConfirmationRequest>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    Ok(web::Json(
+        review::confirm_reprint(&state.ctx, reviewer.0, *id, confirmation.0).await?,
     ))
 }
 
@@ -309,14 +400,16 @@ pub async fn withdraw(
 }
 
 /// The printable A4 notice 電子請求ログイン情報再発行通知書 of an approved application. Printing
-/// again after 郵送済 issues a new temporary password and voids the old one.
+/// again after 郵送済 issues a new temporary password and voids the old one: with four-eyes
+/// issuance only after a confirmed reprint request (until then 409
+/// `reprint_confirmation_required`).
 #[utoipa::path(
     tag = "admin",
     params(("id" = Uuid, Path, description = "Application id")),
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "The notice, HTML with A4 print style", content_type = "text/html"),
-        (status = 409, description = "Not approved", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`transition_refused`: not approved; `reprint_confirmation_required`: posted, and no confirmed reprint request", body = Problem, content_type = "application/problem+json"),
         ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]

@@ -20,7 +20,8 @@ use reissue_api::domain::Context;
 use reissue_api::startup::Application;
 use reissue_e2e::{code_from_body, Mailbox, Message};
 
-/// The password of the demo reviewers `demo-tokyo` (13) and `demo-tottori` (31) in tests.
+/// The password of the demo reviewers `demo-tokyo`, `demo-tokyo-2` (13) and `demo-tottori`,
+/// `demo-tottori-2` (31) in tests.
 pub const REVIEWER_PASSWORD: &str = "test-reviewer-password";
 
 /// Which storage backend a test runs on.
@@ -582,6 +583,81 @@ impl TestApp {
             .send()
             .await
             .unwrap()
+    }
+
+    /// 審査開始 and 承認 of a submitted application by the reviewer of `approver_token`: with
+    /// four-eyes issuance (the default) it then waits for a second reviewer. Returns the
+    /// detail.
+    pub async fn review_and_approve(&self, approver_token: &str, created: &Created) -> Value {
+        let path = format!("/applications/{}", created.id);
+        let started = self
+            .admin_post(approver_token, &format!("{path}/review"), &json!({}))
+            .await;
+        assert_eq!(started.status(), StatusCode::OK);
+        let decided = self
+            .admin_post(
+                approver_token,
+                &format!("{path}/decision"),
+                &json!({ "decision": "approved" }),
+            )
+            .await;
+        assert_eq!(decided.status(), StatusCode::OK);
+        decided.json().await.unwrap()
+    }
+
+    /// The second reviewer's `{confirm: true}` of an approval waiting for it; returns the
+    /// detail, now `approved`.
+    pub async fn confirm_approval(&self, confirmer_token: &str, created: &Created) -> Value {
+        let confirmed = self
+            .admin_post(
+                confirmer_token,
+                &format!("/applications/{}/confirmation", created.id),
+                &json!({ "confirm": true }),
+            )
+            .await;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        let detail: Value = confirmed.json().await.unwrap();
+        assert_eq!(detail["application"]["status"], "approved");
+        detail
+    }
+
+    /// A submitted application of 東京都 approved the four-eyes way: reviewed and approved by
+    /// `demo-tokyo`, confirmed by `demo-tokyo-2`. Returns `demo-tokyo`'s token and the detail.
+    pub async fn approve_four_eyes(&self, created: &Created) -> (String, Value) {
+        let approver = self.admin_token("demo-tokyo").await;
+        let waiting = self.review_and_approve(&approver, created).await;
+        assert_eq!(waiting["application"]["status"], "awaiting_confirmation");
+        let confirmer = self.admin_token("demo-tokyo-2").await;
+        let detail = self.confirm_approval(&confirmer, created).await;
+        (approver, detail)
+    }
+
+    /// A reprint of a posted (or expired) notice the four-eyes way: asked for by
+    /// `requester_token`, confirmed by `confirmer_token`. Returns the confirmed detail.
+    pub async fn reprint_four_eyes(
+        &self,
+        requester_token: &str,
+        confirmer_token: &str,
+        created: &Created,
+    ) -> Value {
+        let path = format!("/applications/{}", created.id);
+        let requested = self
+            .admin_post(
+                requester_token,
+                &format!("{path}/reprint-request"),
+                &json!({ "reason": "宛先不明で返送されたため" }),
+            )
+            .await;
+        assert_eq!(requested.status(), StatusCode::OK);
+        let confirmed = self
+            .admin_post(
+                confirmer_token,
+                &format!("{path}/reprint-confirmation"),
+                &json!({ "confirm": true }),
+            )
+            .await;
+        assert_eq!(confirmed.status(), StatusCode::OK);
+        confirmed.json().await.unwrap()
     }
 
     /// The audit actions of an application, oldest first.

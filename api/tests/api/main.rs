@@ -13,6 +13,7 @@ mod attacks;
 mod client_address;
 mod crash;
 mod faults;
+mod four_eyes;
 mod key_rotation;
 mod ledger_import;
 mod ledger_outcomes;

@@ -8,25 +8,11 @@ use serde_json::{json, Value};
 
 use crate::helpers::{problem, spawn_app, spawn_app_with, Backend, Created, TestApp};
 
-/// Submits, reviews and approves an application of `office` in 東京都; returns it and a token.
+/// Submits an application of `office` in 東京都 and approves it the four-eyes way (approved
+/// by `demo-tokyo`, confirmed by `demo-tokyo-2`); returns it and `demo-tokyo`'s token.
 async fn approved(app: &TestApp, office: &str, email: &str) -> (Created, String) {
     let created = app.submitted_application(office, "13", email).await;
-    let token = app.admin_token("demo-tokyo").await;
-    let path = format!("/applications/{}", created.id);
-    assert_eq!(
-        app.admin_post(&token, &format!("{path}/review"), &json!({}))
-            .await
-            .status(),
-        StatusCode::OK
-    );
-    let decided = app
-        .admin_post(
-            &token,
-            &format!("{path}/decision"),
-            &json!({ "decision": "approved" }),
-        )
-        .await;
-    assert_eq!(decided.status(), StatusCode::OK);
+    let (token, _) = app.approve_four_eyes(&created).await;
     (created, token)
 }
 
@@ -209,6 +195,17 @@ async fn a_reprint_after_posting_voids_the_old_temporary_password(backend: Backe
     )
     .await;
 
+    // Printing again needs a reprint request confirmed by a second reviewer (four-eyes).
+    problem(
+        app.admin_get(&token, &format!("/applications/{}/notice", created.id))
+            .await,
+        StatusCode::CONFLICT,
+        "reprint_confirmation_required",
+    )
+    .await;
+    let second_reviewer = app.admin_token("demo-tokyo-2").await;
+    app.reprint_four_eyes(&token, &second_reviewer, &created)
+        .await;
     let (_, second, _) = print_notice(&app, &token, &created).await;
     assert_ne!(
         first, second,
@@ -266,8 +263,19 @@ async fn the_sealed_copy_of_an_expired_temporary_password_is_forgotten(backend: 
         .audit_actions(&created)
         .await
         .contains(&"sealed_password_purged".to_owned()));
-    // Printing it now issues a new temporary password, which logs in.
+    // Printing it now issues a new temporary password, which logs in: like a reprint after
+    // posting, once a second reviewer confirmed it.
     let token = app.admin_token("demo-tokyo").await;
+    problem(
+        app.admin_get(&token, &format!("/applications/{}/notice", created.id))
+            .await,
+        StatusCode::CONFLICT,
+        "reprint_confirmation_required",
+    )
+    .await;
+    let second_reviewer = app.admin_token("demo-tokyo-2").await;
+    app.reprint_four_eyes(&token, &second_reviewer, &created)
+        .await;
     let (user_id, password, _) = print_notice(&app, &token, &created).await;
     assert_eq!(
         login(&app, &user_id, &password).await.status(),

@@ -22,6 +22,12 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/admin/applications/{id}"),
     ("post", "/api/v1/admin/applications/{id}/review"),
     ("post", "/api/v1/admin/applications/{id}/decision"),
+    ("post", "/api/v1/admin/applications/{id}/confirmation"),
+    ("post", "/api/v1/admin/applications/{id}/reprint-request"),
+    (
+        "post",
+        "/api/v1/admin/applications/{id}/reprint-confirmation",
+    ),
     ("post", "/api/v1/admin/applications/{id}/withdrawal"),
     ("post", "/api/v1/admin/applications/{id}/notes"),
     ("get", "/api/v1/admin/applications/{id}/notice"),

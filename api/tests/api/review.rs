@@ -177,7 +177,7 @@ async fn review_then_approve_and_every_refused_transition(backend: Backend) {
     )
     .await;
 
-    let approved: Value = app
+    let waiting: Value = app
         .admin_post(
             &token,
             &format!("{path}/decision"),
@@ -187,7 +187,19 @@ async fn review_then_approve_and_every_refused_transition(backend: Backend) {
         .json()
         .await
         .unwrap();
-    assert_eq!(approved["application"]["status"], "approved");
+    // Four-eyes issuance: the approval waits for a second reviewer of the prefecture.
+    assert_eq!(waiting["application"]["status"], "awaiting_confirmation");
+    for (action, body) in [
+        ("decision", json!({ "decision": "approved" })),
+        ("review", json!({})),
+    ] {
+        let response = app
+            .admin_post(&token, &format!("{path}/{action}"), &body)
+            .await;
+        problem(response, StatusCode::CONFLICT, "transition_refused").await;
+    }
+    let second = app.admin_token("demo-tokyo-2").await;
+    let approved = app.confirm_approval(&second, &created).await;
     // The result mail went to the notification address, after the code mail.
     let mails = app.wait_for_mails("flow@example.jp", 2).await;
     assert_eq!(mails[0].subject, "ログイン情報再発行申請結果通知");
@@ -201,6 +213,7 @@ async fn review_then_approve_and_every_refused_transition(backend: Backend) {
         ("decision", json!({ "decision": "rejected", "reason": "x" })),
         ("withdrawal", json!({ "text": "x" })),
         ("review", json!({})),
+        ("confirmation", json!({ "confirm": true })),
     ] {
         let response = app
             .admin_post(&token, &format!("{path}/{action}"), &body)
@@ -216,7 +229,8 @@ async fn review_then_approve_and_every_refused_transition(backend: Backend) {
     let position = |name: &str| actions.iter().position(|a| a == name).unwrap();
     assert!(position("application_submitted") < position("review_started"));
     assert!(position("review_started") < position("application_approved"));
-    assert!(position("application_approved") < position("notice_issued"));
+    assert!(position("application_approved") < position("approval_confirmed"));
+    assert!(position("approval_confirmed") < position("notice_issued"));
     assert!(
         approved["history"].as_array().unwrap().last().unwrap()["actor"]
             .as_str()

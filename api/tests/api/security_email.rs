@@ -11,7 +11,7 @@ use crate::helpers::{problem, spawn_app, Backend, TestApp};
 const USER: &str = "KJ1311111111";
 const PASSWORD: &str = "current-password-77";
 
-async fn logged_in(app: &TestApp) -> String {
+pub(crate) async fn logged_in(app: &TestApp) -> String {
     app.create_office_account("13", "1311111111", USER, PASSWORD)
         .await;
     let session: Value = app
@@ -27,7 +27,7 @@ async fn logged_in(app: &TestApp) -> String {
     session["access_token"].as_str().unwrap().to_owned()
 }
 
-async fn register(app: &TestApp, token: &str, email: &str) {
+pub(crate) async fn register(app: &TestApp, token: &str, email: &str) {
     let sent = app
         .client
         .put(app.api("/account/security-email"))
@@ -377,17 +377,8 @@ async fn the_security_email_hears_of_every_application_approval_and_password_cha
         body.contains("someone@example.jp") && body.contains("お心当たりがない場合"),
         "{body}"
     );
-    // The approval.
-    let reviewer = app.admin_token("demo-tokyo").await;
-    let path = format!("/applications/{}", created.id);
-    app.admin_post(&reviewer, &format!("{path}/review"), &json!({}))
-        .await;
-    app.admin_post(
-        &reviewer,
-        &format!("{path}/decision"),
-        &json!({ "decision": "approved" }),
-    )
-    .await;
+    // The approval, confirmed by a second reviewer.
+    app.approve_four_eyes(&created).await;
     let mails = app.wait_for_mails("sec@example.jp", 3).await;
     assert!(mails[0].body.contains("承認されました"));
     // A password change.
