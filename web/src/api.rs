@@ -20,7 +20,8 @@ use reissue_shared::account::{
     SecurityEmailRegistered, SecurityEmailRequest,
 };
 use reissue_shared::admin::{
-    AdminSession, ApplicationDetail, ApplicationList, DecisionRequest, LoginRequest, TextRequest,
+    AdminSession, ApplicationDetail, ApplicationList, ConfirmationRequest, DecisionRequest,
+    LoginRequest, ReprintRequest, TextRequest,
 };
 use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
@@ -374,6 +375,35 @@ impl ReviewerApi {
         body: &DecisionRequest,
     ) -> Result<ApplicationDetail, ApiFailure> {
         self.act(id, "decision", body).await
+    }
+
+    /// `POST /admin/applications/{id}/confirmation`: 二次承認 (confirm) or 差し戻し (send back,
+    /// with a reason), by a reviewer other than the approver.
+    pub async fn confirm(
+        &self,
+        id: &str,
+        body: &ConfirmationRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "confirmation", body).await
+    }
+
+    /// `POST /admin/applications/{id}/reprint-request`: asks to print a posted notice again.
+    pub async fn request_reprint(
+        &self,
+        id: &str,
+        body: &ReprintRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "reprint-request", body).await
+    }
+
+    /// `POST /admin/applications/{id}/reprint-confirmation`: another reviewer's answer to a
+    /// reprint request.
+    pub async fn confirm_reprint(
+        &self,
+        id: &str,
+        body: &ConfirmationRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "reprint-confirmation", body).await
     }
 
     /// `POST /admin/applications/{id}/notice-mailed`: 郵送済.

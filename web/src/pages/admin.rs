@@ -9,7 +9,8 @@ use leptos_router::components::Redirect;
 use leptos_router::hooks::{use_navigate, use_params_map};
 
 use reissue_shared::admin::{
-    ApplicationDetail, ApplicationList, DecisionRequest, LoginRequest, TextRequest,
+    ApplicationDetail, ApplicationList, ApprovalView, ConfirmationRequest, DecisionRequest,
+    LoginRequest, ReprintRequest, ReprintRequestView, TextRequest,
 };
 use reissue_shared::japan_time::date_time;
 use reissue_shared::{ApplicationStatus, ErrorCode};
@@ -319,6 +320,12 @@ enum ReviewAction {
     StartReview,
     /// 承認 or 却下.
     Decide(DecisionRequest),
+    /// 二次承認: confirm another reviewer's approval, or send it back with a reason.
+    Confirm(ConfirmationRequest),
+    /// Ask to print a posted notice again.
+    RequestReprint(ReprintRequest),
+    /// Confirm another reviewer's reprint request, or send it back with a reason.
+    ConfirmReprint(ConfirmationRequest),
     /// 郵送済にする.
     MarkNoticeMailed,
     /// 取下げ.
@@ -332,6 +339,9 @@ impl ReviewAction {
         match self {
             Self::StartReview => client.start_review(id).await,
             Self::Decide(body) => client.decide(id, body).await,
+            Self::Confirm(body) => client.confirm(id, body).await,
+            Self::RequestReprint(body) => client.request_reprint(id, body).await,
+            Self::ConfirmReprint(body) => client.confirm_reprint(id, body).await,
             Self::MarkNoticeMailed => client.mark_notice_mailed(id).await,
             Self::Withdraw(body) => client.withdraw(id, body).await,
             Self::AddNote(body) => client.add_note(id, body).await,
@@ -421,6 +431,7 @@ pub fn Detail() -> impl IntoView {
             {(!d.other_applications.is_empty()).then(|| view! {
                 <p class="warning" data-testid="other-applications">"この事業所には他に " {d.other_applications.len()} " 件の申請があります。"</p>
             })}
+            {d.approval.clone().map(|approval| approval_record(&approval, status))}
             <h2>"審査"</h2>
             <div class="actions">
                 {(status == ApplicationStatus::Submitted).then(|| view! {
@@ -431,12 +442,45 @@ pub fn Detail() -> impl IntoView {
                     <button type="button" class="button" data-testid="approve" disabled=move || pending.get()
                         on:click=move |_| { act.dispatch_local(ReviewAction::Decide(DecisionRequest { decision: "approved".to_owned(), reason: None })); }>"承認"</button>
                 })}
-                {(status == ApplicationStatus::Approved).then(|| view! {
+                {(status == ApplicationStatus::Approved && !d.reprint_required).then(|| view! {
                     <button type="button" class="button" data-testid="print-notice" on:click=print.clone()>"通知書を印刷"</button>
+                })}
+                {(status == ApplicationStatus::Approved && d.notice_mailed_at.is_none()).then(|| view! {
                     <button type="button" class="button secondary" data-testid="notice-mailed" disabled=move || pending.get()
                         on:click=move |_| { act.dispatch_local(ReviewAction::MarkNoticeMailed); }>"郵送済にする"</button>
                 })}
             </div>
+            {d.notice_mailed_at.map(|at| view! { <p data-testid="notice-mailed-at">"通知書は " {date_time(at)} " に郵送済にしました。"</p> })}
+            {(status == ApplicationStatus::AwaitingConfirmation).then(|| {
+                let mine = d.approval.as_ref().is_some_and(|a| a.approved_by_you);
+                if mine {
+                    view! {
+                        <p data-testid="awaiting-other">"あなたが承認しました。同じ都道府県の別の審査担当者が確認すると、承認が確定し、仮パスワードと通知書が作られます。"</p>
+                    }.into_any()
+                } else {
+                    view! {
+                        <p>"別の審査担当者が承認しました。内容を確認して、承認を確定するか、理由を書いて差し戻してください。"</p>
+                        <div class="actions">
+                            <button type="button" class="button" data-testid="confirm-approval" disabled=move || pending.get()
+                                on:click=move |_| { act.dispatch_local(ReviewAction::Confirm(ConfirmationRequest { confirm: Some(true), reason: None })); }>"承認を確定"</button>
+                        </div>
+                        <TextField name="reason" label="差し戻しの理由（履歴に残ります）" value=reason error=field_error(errors, "reason")/>
+                        <div class="actions">
+                            <button type="button" class="button secondary" data-testid="send-back" disabled=move || pending.get()
+                                on:click=move |_| { act.dispatch_local(ReviewAction::Confirm(ConfirmationRequest { confirm: Some(false), reason: Some(reason.get_untracked()) })); }>"差し戻す"</button>
+                        </div>
+                    }.into_any()
+                }
+            })}
+            {(status == ApplicationStatus::Approved && d.reprint_required && d.reprint_request.is_none()).then(|| view! {
+                <p data-testid="reprint-needed">"通知書は郵送済です。もう一度印刷すると新しい仮パスワードが作られるため、再印刷を申請して、別の審査担当者の確認を受けてください。"</p>
+                <TextField name="reason" label="再印刷の理由（履歴に残ります）" value=reason error=field_error(errors, "reason")/>
+                <div class="actions">
+                    <button type="button" class="button secondary" data-testid="request-reprint" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch_local(ReviewAction::RequestReprint(ReprintRequest { reason: reason.get_untracked() })); }>"再印刷を申請"</button>
+                </div>
+            })}
+            {d.reprint_request.clone().map(|request| reprint_request(&request, act, pending, reason, errors))}
             {matches!(status, ApplicationStatus::Submitted | ApplicationStatus::InReview).then(|| view! {
                 <TextField name="reason" label="却下・取下げの理由（事業所への通知に記載されます）" value=reason error=no_error/>
                 <div class="actions">
@@ -478,4 +522,58 @@ pub fn Detail() -> impl IntoView {
         </Page>
     }
     .into_any()
+}
+
+/// Who approved and who confirmed, and when.
+fn approval_record(approval: &ApprovalView, status: ApplicationStatus) -> impl IntoView {
+    let confirmed_by = match (&approval.confirmed_by, status) {
+        (Some(name), _) => name.clone(),
+        (None, ApplicationStatus::AwaitingConfirmation) => "（確認待ち）".to_owned(),
+        (None, _) => "なし（一人で承認）".to_owned(),
+    };
+    view! {
+        <h2>"承認の記録"</h2>
+        <dl class="summary" data-testid="approval">
+            <div><dt>"承認した人"</dt><dd data-testid="approved-by">{approval.approved_by.clone()}</dd></div>
+            <div><dt>"承認した日時"</dt><dd>{date_time(approval.approved_at)}</dd></div>
+            <div><dt>"確認した人"</dt><dd data-testid="confirmed-by">{confirmed_by}</dd></div>
+            {approval.confirmed_at.map(|at| view! { <div><dt>"確認した日時"</dt><dd>{date_time(at)}</dd></div> })}
+        </dl>
+    }
+}
+
+/// A reprint request waiting for a second reviewer: what was asked, and for another reviewer
+/// the confirm and send-back controls.
+fn reprint_request(
+    request: &ReprintRequestView,
+    act: Action<ReviewAction, ()>,
+    pending: Memo<bool>,
+    reason: RwSignal<String>,
+    errors: RwSignal<FormErrors>,
+) -> impl IntoView {
+    let mine = request.requested_by_you;
+    view! {
+        <h2>"再印刷の申請"</h2>
+        <dl class="summary" data-testid="reprint-request">
+            <div><dt>"申請した人"</dt><dd>{request.requested_by.clone()}</dd></div>
+            <div><dt>"申請した日時"</dt><dd>{date_time(request.requested_at)}</dd></div>
+            <div><dt>"理由"</dt><dd>{request.reason.clone()}</dd></div>
+        </dl>
+        {if mine {
+            view! { <p data-testid="reprint-awaiting-other">"あなたが申請しました。同じ都道府県の別の審査担当者の確認を待っています。"</p> }.into_any()
+        } else {
+            view! {
+                <p>"確定すると新しい仮パスワードが作られ、前の仮パスワードは使えなくなります。事業所のセキュリティ用メールアドレスにもお知らせします。"</p>
+                <div class="actions">
+                    <button type="button" class="button" data-testid="confirm-reprint" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch_local(ReviewAction::ConfirmReprint(ConfirmationRequest { confirm: Some(true), reason: None })); }>"再印刷を確定"</button>
+                </div>
+                <TextField name="reason" label="差し戻しの理由（履歴に残ります）" value=reason error=field_error(errors, "reason")/>
+                <div class="actions">
+                    <button type="button" class="button secondary" data-testid="send-back-reprint" disabled=move || pending.get()
+                        on:click=move |_| { act.dispatch_local(ReviewAction::ConfirmReprint(ConfirmationRequest { confirm: Some(false), reason: Some(reason.get_untracked()) })); }>"差し戻す"</button>
+                </div>
+            }.into_any()
+        }}
+    }
 }
