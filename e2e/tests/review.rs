@@ -1,6 +1,7 @@
 //! The federation's side in a real browser: a reviewer logs in, finds the application the
-//! office filed, approves it, prints the notice and marks it posted; the office then logs in
-//! with the temporary password from that notice, must set a new one, and logs in with it.
+//! office filed and approves it; a second reviewer of the prefecture confirms the approval
+//! (four-eyes issuance), prints the notice and marks it posted; the office then logs in with
+//! the temporary password from that notice, must set a new one, and logs in with it.
 
 use anyhow::{ensure, Context};
 use reissue_e2e::{Authenticators, Browser, Server};
@@ -56,8 +57,15 @@ async fn notice_field(browser: &Browser, testid: &str) -> anyhow::Result<String>
     Ok(value.as_str().unwrap_or_default().trim().to_owned())
 }
 
+/// Scrolls the element of `testid` to the top of the viewport (to photograph it).
+async fn scroll_to(browser: &Browser, testid: &str) -> anyhow::Result<()> {
+    let script = format!("document.querySelector('[data-testid={testid}]').scrollIntoView()");
+    browser.client().execute(&script, vec![]).await?;
+    Ok(())
+}
+
 #[tokio::test]
-async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_password(
+async fn a_reviewer_approves_another_confirms_and_the_office_logs_in_with_the_notices_temporary_password(
 ) -> anyhow::Result<()> {
     let server = Server::start_with_env(true, &[("REISSUE_DEMO_PASSWORD", DEMO_PASSWORD)]).await?;
     let reference = file_application(&server, "office@example.jp").await?;
@@ -95,8 +103,49 @@ async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_p
     browser.find_by_testid("approve").await?;
     ensure!(browser.text_of_testid("admin-status").await? == "審査中");
     browser.click_testid("approve").await?;
+    // Four-eyes issuance: the approval waits for another reviewer; nothing to print yet.
+    browser.find_by_testid("awaiting-other").await?;
+    ensure!(browser.text_of_testid("admin-status").await? == "二次承認待ち");
+    ensure!(!browser.has_testid("print-notice").await?);
+    ensure!(!browser.has_testid("confirm-approval").await?);
+    ensure!(browser
+        .text_of_testid("approved-by")
+        .await?
+        .contains("東京都国保連合会 審査担当（デモ）"));
+    scroll_to(&browser, "approval").await?;
+    browser.check_screen("admin-awaiting-confirmation").await?;
+    let detail_path = browser.current_path().await?;
+
+    // The second reviewer of 東京都 finds it under 二次承認待ち and confirms it.
+    browser.goto("/admin").await?;
+    browser.click_testid("admin-logout").await?;
+    browser.wait_for_path("/admin/login").await?;
+    browser.log_in_reviewer(&phone, "demo-tokyo-2", DEMO_PASSWORD).await?;
+    browser.click_testid("tab-awaiting_confirmation").await?;
+    let row = browser.find_by_testid("queue-row").await?;
+    ensure!(row.text().await?.contains("二次承認待ち"));
+    browser
+        .check_screen("admin-queue-awaiting-confirmation")
+        .await?;
+    row.find(fantoccini::Locator::Css("a"))
+        .await?
+        .click()
+        .await?;
+    browser.wait_for_path(&detail_path).await?;
+    browser.find_by_testid("confirm-approval").await?;
+    scroll_to(&browser, "approval").await?;
+    browser.check_screen("admin-confirmation").await?;
+    browser.click_testid("confirm-approval").await?;
     browser.find_by_testid("print-notice").await?;
     ensure!(browser.text_of_testid("admin-status").await? == "承認");
+    ensure!(browser
+        .text_of_testid("confirmed-by")
+        .await?
+        .contains("東京都国保連合会 審査担当2（デモ）"));
+    ensure!(browser
+        .text_of_testid("history")
+        .await?
+        .contains("approval_confirmed"));
     browser.click_testid("print-notice").await?;
     browser.find_by_testid("notice-frame").await?;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -131,13 +180,16 @@ async fn a_reviewer_approves_and_the_office_logs_in_with_the_notices_temporary_p
         .await?;
     browser.check_screen("admin-notice").await?;
     browser.click_testid("notice-mailed").await?;
-    browser
-        .wait_for_css("[data-testid=history]", std::time::Duration::from_secs(5))
-        .await?;
+    browser.find_by_testid("notice-mailed-at").await?;
     ensure!(browser
         .text_of_testid("history")
         .await?
         .contains("notice_mailed"));
+    // Printing again would mint a new temporary password: it needs a reprint request now.
+    browser.find_by_testid("request-reprint").await?;
+    ensure!(!browser.has_testid("print-notice").await?);
+    scroll_to(&browser, "approval").await?;
+    browser.check_screen("admin-reprint-needed").await?;
 
     // The office, with the letter in hand.
     browser.goto("/login").await?;
