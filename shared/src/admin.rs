@@ -318,8 +318,9 @@ pub struct ReprintRequestView {
 
 /// `POST /admin/applications/{id}/confirmation` and `.../reprint-confirmation`: the second
 /// reviewer's answer.
+// `default` per field, not on the struct: a struct-wide default would document `confirm` with
+// the default `null`, which its schema (a boolean) does not admit.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ConfirmationRequest {
     /// `true` confirms; `false` sends it back (with a reason).
@@ -327,11 +328,12 @@ pub struct ConfirmationRequest {
         feature = "server",
         schema(value_type = bool, required = true, example = true)
     )]
+    #[serde(default)]
     pub confirm: Option<bool>,
     /// Required to send back (at least one character that is not a space); kept in the
     /// history.
     #[cfg_attr(feature = "server", schema(max_length = 2000))]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
 }
 
