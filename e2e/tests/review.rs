@@ -9,8 +9,17 @@ use serde_json::{json, Value};
 
 const DEMO_PASSWORD: &str = "e2e-demo-password-2026";
 
-/// Files an application for 1311111111 through the API (the wizard has its own journeys).
+/// Files an application for 1311111111 through the API (the wizard has its own journeys);
+/// returns its reference number.
 async fn file_application(server: &Server, email: &str) -> anyhow::Result<String> {
+    Ok(file_application_with_id(server, email).await?.1)
+}
+
+/// The same, returning the application's id and reference number.
+async fn file_application_with_id(
+    server: &Server,
+    email: &str,
+) -> anyhow::Result<(String, String)> {
     let http = server.http();
     let created: Value = http
         .post(server.url("/api/v1/reissue-applications"))
@@ -42,10 +51,48 @@ async fn file_application(server: &Server, email: &str) -> anyhow::Result<String
         .await?
         .json()
         .await?;
-    Ok(submitted["reference_number"]
+    let reference = submitted["reference_number"]
         .as_str()
         .context("reference")?
+        .to_owned();
+    Ok((id, reference))
+}
+
+/// A demo reviewer's token from `POST /admin/sessions`.
+async fn reviewer_token(server: &Server, login_id: &str) -> anyhow::Result<String> {
+    let session: Value = server
+        .http()
+        .post(server.url("/api/v1/admin/sessions"))
+        .json(&json!({"login_id": login_id, "password": DEMO_PASSWORD}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    Ok(session["access_token"]
+        .as_str()
+        .context("access_token")?
         .to_owned())
+}
+
+/// `POST /api/v1/admin/applications/{id}/{action}` with a reviewer token.
+async fn reviewer_post(
+    server: &Server,
+    token: &str,
+    id: &str,
+    action: &str,
+    body: Value,
+) -> anyhow::Result<Value> {
+    Ok(server
+        .http()
+        .post(server.url(&format!("/api/v1/admin/applications/{id}/{action}")))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?)
 }
 
 /// The text of an element of the notice inside the iframe.
@@ -240,5 +287,92 @@ async fn a_reviewer_approves_another_confirms_and_the_office_logs_in_with_the_no
         .await?;
     browser.click_testid("login-submit").await?;
     browser.wait_for_path("/account").await?;
+    browser.close().await
+}
+
+#[tokio::test]
+async fn a_posted_notice_prints_again_only_after_another_reviewer_confirms_the_reprint(
+) -> anyhow::Result<()> {
+    let server = Server::start_with_env(true, &[("REISSUE_DEMO_PASSWORD", DEMO_PASSWORD)]).await?;
+    let (id, _) = file_application_with_id(&server, "reprint@example.jp").await?;
+    // Approved the four-eyes way, printed and posted, through the API.
+    let first = reviewer_token(&server, "demo-tokyo").await?;
+    let second = reviewer_token(&server, "demo-tokyo-2").await?;
+    reviewer_post(&server, &first, &id, "review", json!({})).await?;
+    reviewer_post(
+        &server,
+        &first,
+        &id,
+        "decision",
+        json!({"decision": "approved"}),
+    )
+    .await?;
+    reviewer_post(
+        &server,
+        &second,
+        &id,
+        "confirmation",
+        json!({"confirm": true}),
+    )
+    .await?;
+    let notice = server
+        .http()
+        .get(server.url(&format!("/api/v1/admin/applications/{id}/notice")))
+        .bearer_auth(&first)
+        .send()
+        .await?
+        .error_for_status()?
+        .text()
+        .await?;
+    let marker = "data-testid=\"notice-password\">";
+    let start = notice.find(marker).context("notice password")? + marker.len();
+    let old_password = notice[start..start + notice[start..].find('<').context("end")?].to_owned();
+    reviewer_post(&server, &first, &id, "notice-mailed", json!({})).await?;
+
+    // demo-tokyo-2 asks for a reprint, with a reason; they cannot confirm it themself.
+    let browser = Browser::open(&server).await?;
+    reviewer_login(&browser, "demo-tokyo-2").await?;
+    browser.goto(&format!("/admin/applications/{id}")).await?;
+    browser.find_by_testid("request-reprint").await?;
+    browser.click_testid("request-reprint").await?;
+    ensure!(browser
+        .text_of_testid("error-reason")
+        .await?
+        .contains("再印刷の理由を入力してください"));
+    browser
+        .fill_testid("input-reason", "宛先不明で返送されたため")
+        .await?;
+    browser.click_testid("request-reprint").await?;
+    browser.find_by_testid("reprint-awaiting-other").await?;
+    ensure!(!browser.has_testid("confirm-reprint").await?);
+    scroll_to(&browser, "reprint-request").await?;
+    browser.check_screen("admin-reprint-requested").await?;
+
+    // demo-tokyo confirms it; a new temporary password prints.
+    browser.goto("/admin").await?;
+    browser.click_testid("admin-logout").await?;
+    browser.wait_for_path("/admin/login").await?;
+    reviewer_login(&browser, "demo-tokyo").await?;
+    browser.goto(&format!("/admin/applications/{id}")).await?;
+    ensure!(browser
+        .text_of_testid("reprint-request")
+        .await?
+        .contains("宛先不明で返送されたため"));
+    scroll_to(&browser, "reprint-request").await?;
+    browser.check_screen("admin-reprint-confirmation").await?;
+    browser.click_testid("confirm-reprint").await?;
+    browser.find_by_testid("print-notice").await?;
+    ensure!(browser
+        .text_of_testid("history")
+        .await?
+        .contains("reprint_confirmed"));
+    browser.click_testid("print-notice").await?;
+    browser.find_by_testid("notice-frame").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let new_password = notice_field(&browser, "notice-password").await?;
+    ensure!(
+        new_password.len() == 12 && new_password != old_password,
+        "the reprint shows a new temporary password"
+    );
     browser.close().await
 }

@@ -563,7 +563,7 @@ fn reprint_request(
             view! { <p data-testid="reprint-awaiting-other">"あなたが申請しました。同じ都道府県の別の審査担当者の確認を待っています。"</p> }.into_any()
         } else {
             view! {
-                <p>"確定すると新しい仮パスワードが作られ、前の仮パスワードは使えなくなります。事業所のセキュリティ用メールアドレスにもお知らせします。"</p>
+                <p>"確定すると新しい仮パスワードが作られ、前の仮パスワードは使えなくなります。事業所のセキュリティ用メールアドレス（登録がある場合）にもお知らせします。"</p>
                 <div class="actions">
                     <button type="button" class="button" data-testid="confirm-reprint" disabled=move || pending.get()
                         on:click=move |_| { act.dispatch_local(ReviewAction::ConfirmReprint(ConfirmationRequest { confirm: Some(true), reason: None })); }>"再印刷を確定"</button>
