@@ -10,7 +10,10 @@ use std::time::Duration;
 use anyhow::Context;
 
 use crate::authenticator::{totp_code_at_step, totp_step};
+use serde_json::{json, Value};
+
 use crate::browser::Browser;
+use crate::server::Server;
 
 /// The authenticator apps of the reviewers a test enrolled (secret and last step used), and
 /// the recovery codes the enrolment page showed (kept as a reviewer keeps the printout).
@@ -80,6 +83,69 @@ impl Authenticators {
         self.apps
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
+
+impl Authenticators {
+    /// A console token of `login_id` over the API, as billing software or a script gets one:
+    /// the first time through the enrolment (the secret kept here), later with the app's code.
+    pub async fn console_token(
+        &self,
+        server: &Server,
+        login_id: &str,
+        password: &str,
+    ) -> anyhow::Result<String> {
+        let http = server.http();
+        let login = |body: Value| {
+            http.post(server.url("/api/v1/admin/sessions"))
+                .json(&body)
+                .send()
+        };
+        let mut body = json!({ "login_id": login_id, "password": password });
+        if self.secret(login_id).is_some() {
+            body["totp_code"] = json!(self.next_code(login_id).await?);
+        }
+        let session: Value = login(body).await?.error_for_status()?.json().await?;
+        let token = session["access_token"]
+            .as_str()
+            .context("access_token")?
+            .to_owned();
+        if session["mfa_enrolment_required"] != json!(true) {
+            return Ok(token);
+        }
+        let post = |path: &str, body: Value| {
+            http.post(server.url(path))
+                .bearer_auth(&token)
+                .json(&body)
+                .send()
+        };
+        let enrolment: Value = post("/api/v1/admin/mfa/enrolment", json!({}))
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let secret = enrolment["secret"].as_str().context("secret")?.to_owned();
+        let step = totp_step(unix_now());
+        self.enrolled(login_id, &secret, step);
+        let confirmed: Value = post(
+            "/api/v1/admin/mfa/enrolment/confirmation",
+            json!({ "totp_code": totp_code_at_step(&secret, step)? }),
+        )
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+        let codes = confirmed["recovery_codes"]
+            .as_array()
+            .context("recovery_codes")?
+            .iter()
+            .filter_map(|code| code.as_str().map(str::to_owned))
+            .collect();
+        self.keep_recovery_codes(login_id, codes);
+        Ok(confirmed["access_token"]
+            .as_str()
+            .context("access_token")?
+            .to_owned())
     }
 }
 

@@ -58,23 +58,6 @@ async fn file_application_with_id(
     Ok((id, reference))
 }
 
-/// A demo reviewer's token from `POST /admin/sessions`.
-async fn reviewer_token(server: &Server, login_id: &str) -> anyhow::Result<String> {
-    let session: Value = server
-        .http()
-        .post(server.url("/api/v1/admin/sessions"))
-        .json(&json!({"login_id": login_id, "password": DEMO_PASSWORD}))
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
-        .await?;
-    Ok(session["access_token"]
-        .as_str()
-        .context("access_token")?
-        .to_owned())
-}
-
 /// `POST /api/v1/admin/applications/{id}/{action}` with a reviewer token.
 async fn reviewer_post(
     server: &Server,
@@ -296,8 +279,13 @@ async fn a_posted_notice_prints_again_only_after_another_reviewer_confirms_the_r
     let server = Server::start_with_env(true, &[("REISSUE_DEMO_PASSWORD", DEMO_PASSWORD)]).await?;
     let (id, _) = file_application_with_id(&server, "reprint@example.jp").await?;
     // Approved the four-eyes way, printed and posted, through the API.
-    let first = reviewer_token(&server, "demo-tokyo").await?;
-    let second = reviewer_token(&server, "demo-tokyo-2").await?;
+    let phone = Authenticators::new();
+    let first = phone
+        .console_token(&server, "demo-tokyo", DEMO_PASSWORD)
+        .await?;
+    let second = phone
+        .console_token(&server, "demo-tokyo-2", DEMO_PASSWORD)
+        .await?;
     reviewer_post(&server, &first, &id, "review", json!({})).await?;
     reviewer_post(
         &server,
@@ -331,7 +319,9 @@ async fn a_posted_notice_prints_again_only_after_another_reviewer_confirms_the_r
 
     // demo-tokyo-2 asks for a reprint, with a reason; they cannot confirm it themself.
     let browser = Browser::open(&server).await?;
-    reviewer_login(&browser, "demo-tokyo-2").await?;
+    browser
+        .log_in_reviewer(&phone, "demo-tokyo-2", DEMO_PASSWORD)
+        .await?;
     browser.goto(&format!("/admin/applications/{id}")).await?;
     browser.find_by_testid("request-reprint").await?;
     browser.click_testid("request-reprint").await?;
@@ -352,7 +342,9 @@ async fn a_posted_notice_prints_again_only_after_another_reviewer_confirms_the_r
     browser.goto("/admin").await?;
     browser.click_testid("admin-logout").await?;
     browser.wait_for_path("/admin/login").await?;
-    reviewer_login(&browser, "demo-tokyo").await?;
+    browser
+        .log_in_reviewer(&phone, "demo-tokyo", DEMO_PASSWORD)
+        .await?;
     browser.goto(&format!("/admin/applications/{id}")).await?;
     ensure!(browser
         .text_of_testid("reprint-request")
