@@ -68,9 +68,16 @@ pub struct LoginRequest {
         schema(example = "123456", pattern = r"^[0-9]{6}$")
     )]
     pub totp_code: Option<String>,
-    /// Instead of `totp_code`: one of the recovery codes given at enrolment (single use).
+    /// Instead of `totp_code` (not with it): one of the recovery codes given at enrolment
+    /// (single use). Case and hyphens do not matter.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "server", schema(example = "abcd-efgh-jkmn"))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "abcd-efgh-jkmn",
+            pattern = r"^[a-hjkmnp-zA-HJKMNP-Z2-9]{4}-?[a-hjkmnp-zA-HJKMNP-Z2-9]{4}-?[a-hjkmnp-zA-HJKMNP-Z2-9]{4}$"
+        )
+    )]
     pub recovery_code: Option<String>,
 }
 
