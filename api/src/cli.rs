@@ -6,8 +6,8 @@ use clap::{Parser, Subcommand};
 
 use crate::config::Settings;
 use crate::db::{self, Database};
+use crate::domain::enrolment::reset_mfa;
 use crate::domain::ledger::{parse_ledger_csv, LedgerEntry, LedgerImportError};
-use crate::domain::mfa::reset_mfa;
 use crate::domain::reviewers::{disable_reviewer, save_reviewer, NewReviewer};
 use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::DomainError;

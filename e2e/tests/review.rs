@@ -150,7 +150,9 @@ async fn a_reviewer_approves_another_confirms_and_the_office_logs_in_with_the_no
     browser.goto("/admin").await?;
     browser.click_testid("admin-logout").await?;
     browser.wait_for_path("/admin/login").await?;
-    browser.log_in_reviewer(&phone, "demo-tokyo-2", DEMO_PASSWORD).await?;
+    browser
+        .log_in_reviewer(&phone, "demo-tokyo-2", DEMO_PASSWORD)
+        .await?;
     browser.click_testid("tab-awaiting_confirmation").await?;
     let row = browser.find_by_testid("queue-row").await?;
     ensure!(row.text().await?.contains("二次承認待ち"));

@@ -1,9 +1,10 @@
 //! Reviewers' second factor (DESIGN.md "Sessions, MFA and four-eyes issuance"): TOTP
 //! (RFC 6238 with SHA-1, 6 digits and 30-second steps: what every authenticator app reads from
-//! an `otpauth://` URI), enrolled from the console at the first login and confirmed by a code,
-//! and ten single-use recovery codes. The secret is sealed with the server's key and bound to
-//! the reviewer; the recovery codes are stored as keyed hashes. A code is accepted once: the
-//! time step it matched is kept, and a later login needs a later step.
+//! an `otpauth://` URI) and ten single-use recovery codes. The secret is sealed with the
+//! server's key and bound to the reviewer; the recovery codes are stored as keyed hashes. A
+//! code is accepted once: the time step it matched is kept, and a later login needs a later
+//! step. The use cases that enrol and reset it are in [`super::enrolment`]; the login that
+//! checks it in [`super::reviewers`].
 
 use rand::rngs::OsRng;
 use rand::{Rng, RngCore};
@@ -13,17 +14,13 @@ use totp_rs::{Algorithm, Secret, TOTP};
 
 use reissue_shared::admin::AdminSession;
 use reissue_shared::mfa::{
-    MfaConfirmationInput, MfaEnrolled, MfaEnrolment, RecoveryCode, SecondFactor, TotpCode,
-    RECOVERY_ALPHABET, RECOVERY_CODES, RECOVERY_CODE_LENGTH,
+    MfaEnrolment, RecoveryCode, SecondFactor, TotpCode, RECOVERY_ALPHABET, RECOVERY_CODES,
+    RECOVERY_CODE_LENGTH,
 };
-use reissue_shared::{FieldError, FieldErrorCode, SecretText};
+use reissue_shared::{FieldError, FieldErrorCode};
 
-use super::audit::AuditAction;
 use super::error::InvalidStateReason;
-use super::passwords::PasswordAccount;
-use super::reviewers::{self, ReviewerAccount};
 use super::secrets::{Hasher, Sealer};
-use super::sessions::{self, Reviewer, SessionEnd, SessionId, SessionScope};
 use super::{Context, DomainError};
 use crate::db::models::{to_db_time, RecoveryCodeRow};
 use crate::db::{self, DbConnection};
@@ -36,6 +33,28 @@ const STEP_SECONDS: i64 = 30;
 const SECRET_BYTES: usize = 20;
 /// What the keyed hashes of recovery codes are made for.
 const RECOVERY_PURPOSE: &str = "reviewer-recovery-code";
+
+/// A reviewer's second factor as stored: secrets sealed (see [`sealer`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReviewerMfa {
+    /// The confirmed TOTP secret.
+    pub secret: Option<String>,
+    /// A secret shown for enrolment and not confirmed yet.
+    pub pending_secret: Option<String>,
+    /// When a code confirmed the secret: from then on every login needs a code.
+    pub enrolled_at: Option<OffsetDateTime>,
+    /// The last time step a code was accepted for.
+    pub last_step: Option<i64>,
+}
+
+/// Whose second factor: what the secret is bound to and what the app shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    /// The reviewer's id (the sealed secret and the recovery codes are bound to it).
+    pub reviewer_id: &'a str,
+    /// The login ID (the app's label).
+    pub login_id: &'a str,
+}
 
 /// The sealer of TOTP secrets.
 fn sealer(ctx: &Context) -> Sealer {
@@ -58,18 +77,20 @@ fn totp(secret: Vec<u8>, login_id: &str) -> Result<TOTP, DomainError> {
     .map_err(|e| DomainError::Internal(format!("a TOTP secret: {e}")))
 }
 
-/// The stored secret of `sealed`, opened.
-fn open_secret(
-    ctx: &Context,
-    sealed: &str,
-    account: &ReviewerAccount,
-) -> Result<Vec<u8>, DomainError> {
-    let base32 = sealer(ctx).open(sealed, &[&account.id]).ok_or_else(|| {
-        DomainError::Internal(format!("the TOTP secret of reviewer {}", account.id))
-    })?;
-    Secret::Encoded(base32)
+/// The TOTP of a sealed secret.
+fn open_totp(ctx: &Context, sealed: &str, holder: Holder<'_>) -> Result<TOTP, DomainError> {
+    let base32 = sealer(ctx)
+        .open(sealed, &[holder.reviewer_id])
+        .ok_or_else(|| {
+            DomainError::Internal(format!(
+                "the TOTP secret of reviewer {}",
+                holder.reviewer_id
+            ))
+        })?;
+    let raw = Secret::Encoded(base32)
         .to_bytes()
-        .map_err(|e| DomainError::Internal(format!("a stored TOTP secret: {e:?}")))
+        .map_err(|e| DomainError::Internal(format!("a stored TOTP secret: {e:?}")))?;
+    totp(raw, holder.login_id)
 }
 
 /// The time step `code` is right for: the current one or one either side (a clock a little
@@ -89,39 +110,27 @@ fn matching_step(
         })
 }
 
-/// `POST /admin/mfa/enrolment`: a new secret for a reviewer not enrolled yet (replacing one
-/// that was shown and never confirmed). Audited.
-pub async fn start_enrolment(
+/// A new secret from the CSPRNG, kept in `mfa` as the pending one (replacing one shown and
+/// never confirmed): what the enrolment page shows.
+pub fn new_pending_secret(
     ctx: &Context,
-    reviewer: Reviewer,
+    holder: Holder<'_>,
+    mfa: &mut ReviewerMfa,
 ) -> Result<MfaEnrolment, DomainError> {
+    if mfa.enrolled_at.is_some() {
+        return Err(DomainError::InvalidState(InvalidStateReason::MfaEnrolled));
+    }
     let mut raw = vec![0u8; SECRET_BYTES];
     OsRng.fill_bytes(&mut raw);
-    ctx.transaction(move |tx| {
-        let mut account = reviewers::find_for_update(tx.conn, &reviewer.id)?
-            .ok_or(DomainError::SessionInvalid)?;
-        if account.mfa.enrolled_at.is_some() {
-            return Err(DomainError::InvalidState(InvalidStateReason::MfaEnrolled));
-        }
-        let totp = totp(raw, &account.login_id)?;
-        let base32 = totp.get_secret_base32();
-        account.mfa.pending_secret = Some(sealer(tx.ctx).seal(&base32, &[&account.id])?);
-        reviewers::store_mfa(tx.conn, &account)?;
-        account
-            .audit_event(
-                AuditAction::ReviewerMfaEnrolmentStarted,
-                String::new(),
-                tx.now,
-            )
-            .record(tx.conn)?;
-        let uri = totp.get_url();
-        Ok(MfaEnrolment {
-            secret: base32.into(),
-            qr_svg: qr_svg(&uri)?,
-            otpauth_uri: uri.into(),
-        })
+    let totp = totp(raw, holder.login_id)?;
+    let base32 = totp.get_secret_base32();
+    mfa.pending_secret = Some(sealer(ctx).seal(&base32, &[holder.reviewer_id])?);
+    let uri = totp.get_url();
+    Ok(MfaEnrolment {
+        secret: base32.into(),
+        qr_svg: qr_svg(&uri)?,
+        otpauth_uri: uri.into(),
     })
-    .await
 }
 
 /// The QR code of `uri` as an SVG element (without the XML declaration, so that it can be
@@ -140,71 +149,76 @@ fn qr_svg(uri: &str) -> Result<String, DomainError> {
     })
 }
 
-/// `POST /admin/mfa/enrolment/confirmation`: the app's first code confirms the secret. The
-/// enrolment session ends, a full one opens, and ten recovery codes are made (shown this
-/// once, stored hashed). Audited.
-pub async fn confirm_enrolment(
+/// The app's first code confirms the pending secret: `mfa` becomes enrolled at `now`, its
+/// code's step spent.
+pub fn confirm_pending_secret(
     ctx: &Context,
-    reviewer: Reviewer,
-    session: SessionId,
-    input: MfaConfirmationInput,
-) -> Result<MfaEnrolled, DomainError> {
+    holder: Holder<'_>,
+    mfa: &mut ReviewerMfa,
+    code: &TotpCode,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    if mfa.enrolled_at.is_some() {
+        return Err(DomainError::InvalidState(InvalidStateReason::MfaEnrolled));
+    }
+    let Some(pending) = mfa.pending_secret.clone() else {
+        return Err(DomainError::InvalidState(InvalidStateReason::MfaNotStarted));
+    };
+    let totp = open_totp(ctx, &pending, holder)?;
+    let Some(step) = matching_step(&totp, code, now, None) else {
+        return Err(DomainError::Validation(vec![FieldError::new(
+            "totp_code",
+            FieldErrorCode::UnknownValue,
+            "確認コードが正しくありません。認証アプリに表示されている最新の6桁を入力してください。",
+        )]));
+    };
+    *mfa = ReviewerMfa {
+        secret: Some(pending),
+        pending_secret: None,
+        enrolled_at: Some(now),
+        last_step: Some(step),
+    };
+    Ok(())
+}
+
+/// Ten new recovery codes of `holder` (replacing any before): the codes, to show once.
+pub fn replace_recovery_codes(
+    conn: &mut DbConnection,
+    ctx: &Context,
+    holder: Holder<'_>,
+    now: OffsetDateTime,
+) -> Result<Vec<RecoveryCode>, DomainError> {
     let codes = (0..RECOVERY_CODES)
         .map(|_| generate_recovery_code())
         .collect::<Result<Vec<_>, _>>()?;
-    ctx.transaction(move |tx| {
-        let now = tx.now;
-        let mut account = reviewers::find_for_update(tx.conn, &reviewer.id)?
-            .ok_or(DomainError::SessionInvalid)?;
-        if account.mfa.enrolled_at.is_some() {
-            return Err(DomainError::InvalidState(InvalidStateReason::MfaEnrolled));
-        }
-        let Some(pending) = account.mfa.pending_secret.clone() else {
-            return Err(DomainError::InvalidState(InvalidStateReason::MfaNotStarted));
-        };
-        let raw = open_secret(tx.ctx, &pending, &account)?;
-        let totp = totp(raw, &account.login_id)?;
-        let Some(step) = matching_step(&totp, &input.totp_code, now, None) else {
-            return Err(DomainError::Validation(vec![FieldError::new(
-                "totp_code",
-                FieldErrorCode::UnknownValue,
-                "確認コードが正しくありません。認証アプリに表示されている最新の6桁を入力してください。",
-            )]));
-        };
-        account.mfa.secret = Some(pending);
-        account.mfa.pending_secret = None;
-        account.mfa.enrolled_at = Some(now);
-        account.mfa.last_step = Some(step);
-        reviewers::store_mfa(tx.conn, &account)?;
-        let rows: Vec<RecoveryCodeRow> = codes
-            .iter()
-            .map(|code| RecoveryCodeRow {
-                id: uuid::Uuid::new_v4().to_string(),
-                reviewer_id: account.id.clone(),
-                code_hash: recovery_hash(&tx.ctx.hasher, &account.id, code),
-                created_at: to_db_time(now),
-                used_at: None,
-            })
-            .collect();
-        db::reviewers::replace_recovery_codes(tx.conn, &account.id, &rows)?;
-        sessions::end(tx.conn, &session, SessionEnd::MfaEnrolled, now)?;
-        account
-            .audit_event(AuditAction::ReviewerMfaEnrolled, String::new(), now)
-            .record(tx.conn)?;
-        let opened = reviewers::start_session(tx.conn, tx.ctx, &account, SessionScope::Console, now)?;
-        Ok(MfaEnrolled {
-            access_token: opened.access_token,
-            expires_at: opened.expires_at,
-            reviewer: opened.reviewer,
-            recovery_codes: codes.iter().map(|c| SecretText::from(c.grouped())).collect(),
+    let rows: Vec<RecoveryCodeRow> = codes
+        .iter()
+        .map(|code| RecoveryCodeRow {
+            id: uuid::Uuid::new_v4().to_string(),
+            reviewer_id: holder.reviewer_id.to_owned(),
+            code_hash: recovery_hash(&ctx.hasher, holder.reviewer_id, code),
+            created_at: to_db_time(now),
+            used_at: None,
         })
-    })
-    .await
+        .collect();
+    db::reviewers::replace_recovery_codes(conn, holder.reviewer_id, &rows)?;
+    Ok(codes)
+}
+
+/// Forgets the second factor of `holder`: the secrets and the recovery codes.
+pub fn forget(
+    conn: &mut DbConnection,
+    holder: Holder<'_>,
+    mfa: &mut ReviewerMfa,
+) -> Result<(), DomainError> {
+    *mfa = ReviewerMfa::default();
+    db::reviewers::replace_recovery_codes(conn, holder.reviewer_id, &[])?;
+    Ok(())
 }
 
 /// How a login's second factor went (see `passwords::LoginStep`).
 pub enum SecondFactorCheck {
-    /// Right: what to audit.
+    /// Right: what to audit. `mfa` changed (an app's code spends its step): store it.
     Passed(&'static str),
     /// None was given.
     Missing,
@@ -212,42 +226,42 @@ pub enum SecondFactorCheck {
     Wrong,
 }
 
-/// Checks a login's second factor against an enrolled `account`, and spends it when right: the
-/// time step of an app's code is kept (it is not accepted again), a recovery code is marked
-/// used.
+/// Checks a login's second factor against an enrolled reviewer's `mfa`, and spends it when
+/// right: the time step of an app's code is kept in `mfa` (not accepted again; the caller
+/// stores it), a recovery code is marked used.
 pub fn check_second_factor(
     conn: &mut DbConnection,
     ctx: &Context,
-    account: &mut ReviewerAccount,
+    holder: Holder<'_>,
+    mfa: &mut ReviewerMfa,
     given: Option<&SecondFactor>,
     now: OffsetDateTime,
 ) -> Result<SecondFactorCheck, DomainError> {
-    let Some(sealed) = account.mfa.secret.clone() else {
+    let Some(sealed) = mfa.secret.clone() else {
         return Err(DomainError::Internal(format!(
             "reviewer {} is enrolled without a secret",
-            account.id
+            holder.reviewer_id
         )));
     };
     match given {
         None => Ok(SecondFactorCheck::Missing),
         Some(SecondFactor::Totp(code)) => {
-            let totp = totp(open_secret(ctx, &sealed, account)?, &account.login_id)?;
-            match matching_step(&totp, code, now, account.mfa.last_step) {
+            let totp = open_totp(ctx, &sealed, holder)?;
+            match matching_step(&totp, code, now, mfa.last_step) {
                 Some(step) => {
-                    account.mfa.last_step = Some(step);
-                    reviewers::store_mfa(conn, account)?;
+                    mfa.last_step = Some(step);
                     Ok(SecondFactorCheck::Passed("authenticator app"))
                 }
                 None => Ok(SecondFactorCheck::Wrong),
             }
         }
         Some(SecondFactor::Recovery(code)) => {
-            let unused = db::reviewers::unused_recovery_codes(conn, &account.id)?;
+            let unused = db::reviewers::unused_recovery_codes(conn, holder.reviewer_id)?;
             let Some(row) = unused.iter().find(|row| {
                 ctx.hasher.verify(
                     &row.code_hash,
                     RECOVERY_PURPOSE,
-                    &[&account.id, code.as_str()],
+                    &[holder.reviewer_id, code.as_str()],
                 )
             }) else {
                 return Ok(SecondFactorCheck::Wrong);
@@ -258,37 +272,6 @@ pub fn check_second_factor(
             Ok(SecondFactorCheck::Passed("recovery code"))
         }
     }
-}
-
-/// `reissue reviewer reset-mfa LOGIN_ID`: the reviewer enrols again at the next login; the
-/// secret and the recovery codes are forgotten and the reviewer's sessions end. Audited.
-/// Whether there was such a reviewer.
-pub fn reset_mfa(
-    conn: &mut DbConnection,
-    login_id: &str,
-    now: OffsetDateTime,
-) -> Result<bool, DomainError> {
-    let Some(mut account) = reviewers::find_by_login_any(conn, login_id.trim())? else {
-        return Ok(false);
-    };
-    account.mfa = Default::default();
-    reviewers::store_mfa(conn, &account)?;
-    db::reviewers::replace_recovery_codes(conn, &account.id, &[])?;
-    let ended = sessions::end_all(
-        conn,
-        sessions::Holder::Reviewer,
-        &account.id,
-        SessionEnd::MfaReset,
-        now,
-    )?;
-    let mut event = account.audit_event(
-        AuditAction::ReviewerMfaReset,
-        format!("{}; {ended} session(s) ended", account.login_id),
-        now,
-    );
-    event.actor = "operator".into();
-    event.record(conn)?;
-    Ok(true)
 }
 
 /// A new recovery code from the CSPRNG.

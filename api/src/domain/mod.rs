@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod application;
 pub mod audit;
 pub mod caller;
+pub mod enrolment;
 pub mod error;
 pub mod ledger;
 pub mod mfa;

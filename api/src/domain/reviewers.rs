@@ -10,7 +10,7 @@ use reissue_shared::PrefectureCode;
 
 use super::audit::{AuditAction, AuditEvent};
 use super::caller::Caller;
-use super::mfa::{self, SecondFactorCheck};
+use super::mfa::{self, ReviewerMfa, SecondFactorCheck};
 use super::passwords::{
     check_reviewer_password, forget_failures, hash_password, login_with_lockout, Failure,
     LockoutPolicy, LoginAttempt, LoginStep, PasswordAccount,
@@ -42,19 +42,6 @@ pub struct ReviewerAccount {
     pub disabled_at: Option<OffsetDateTime>,
     /// Its second factor (see [`super::mfa`]).
     pub mfa: ReviewerMfa,
-}
-
-/// A reviewer's second factor as stored: secrets sealed (see `mfa::sealer`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ReviewerMfa {
-    /// The confirmed TOTP secret.
-    pub secret: Option<String>,
-    /// A secret shown for enrolment and not confirmed yet.
-    pub pending_secret: Option<String>,
-    /// When a code confirmed the secret: from then on every login needs a code.
-    pub enrolled_at: Option<OffsetDateTime>,
-    /// The last time step a code was accepted for.
-    pub last_step: Option<i64>,
 }
 
 impl ReviewerAccount {
@@ -269,10 +256,18 @@ fn open_session(
         let session = start_session(conn, ctx, &account, SessionScope::MfaEnrolment, now)?;
         return Ok(LoginStep::Granted(mfa::enrolment_required(session)));
     }
-    match mfa::check_second_factor(conn, ctx, &mut account, second_factor, now)? {
+    let holder = mfa::Holder {
+        reviewer_id: &account.id,
+        login_id: &account.login_id,
+    };
+    let mut state = account.mfa.clone();
+    let checked = mfa::check_second_factor(conn, ctx, holder, &mut state, second_factor, now)?;
+    account.mfa = state;
+    match checked {
         SecondFactorCheck::Missing => Ok(LoginStep::SecondFactorMissing(DomainError::MfaRequired)),
         SecondFactorCheck::Wrong => Ok(LoginStep::SecondFactorWrong(DomainError::MfaInvalid)),
         SecondFactorCheck::Passed(how) => {
+            store_mfa(conn, &account)?;
             account
                 .audit_event(AuditAction::ReviewerLoggedIn, format!("with {how}"), now)
                 .record(conn)?;

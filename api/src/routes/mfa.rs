@@ -13,7 +13,7 @@ use super::admin::reviewer_in_session;
 use super::input::Input;
 use super::responses::{EnrolmentTokenRefused, JsonBodyRefused, Unavailable};
 use super::AppState;
-use crate::domain::mfa;
+use crate::domain::enrolment;
 use crate::domain::sessions::{Reviewer, SessionId, SessionScope};
 use crate::error::ApiError;
 
@@ -54,7 +54,7 @@ pub async fn start_enrolment(
     state: web::Data<AppState>,
     reviewer: EnrollingReviewer,
 ) -> Result<web::Json<MfaEnrolment>, ApiError> {
-    let enrolment = mfa::start_enrolment(&state.ctx, reviewer.0).await?;
+    let enrolment = enrolment::start_enrolment(&state.ctx, reviewer.0).await?;
     Ok(web::Json(enrolment))
 }
 
@@ -78,6 +78,7 @@ pub async fn confirm_enrolment(
     reviewer: EnrollingReviewer,
     input: Input<MfaConfirmationRequest>,
 ) -> Result<web::Json<MfaEnrolled>, ApiError> {
-    let enrolled = mfa::confirm_enrolment(&state.ctx, reviewer.0, reviewer.1, input.0).await?;
+    let enrolled =
+        enrolment::confirm_enrolment(&state.ctx, reviewer.0, reviewer.1, input.0).await?;
     Ok(web::Json(enrolled))
 }
