@@ -389,9 +389,15 @@ impl ParseInput for ConfirmationRequest {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct ReprintRequest {
     /// The reason: at least one character that is not a space.
+    // U+0085 named besides `\s`, as in `TextRequest`.
     #[cfg_attr(
         feature = "server",
-        schema(required = true, min_length = 1, max_length = 2000, pattern = r"\S")
+        schema(
+            required = true,
+            min_length = 1,
+            max_length = 2000,
+            pattern = r"[^\s\u0085]"
+        )
     )]
     pub reason: String,
 }
@@ -477,9 +483,16 @@ impl ParseInput for DecisionRequest {
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct TextRequest {
     /// The reason or note: at least one character that is not a space.
+    // The pattern names U+0085 besides `\s`: ECMA-262's `\s` (JSON Schema's) lacks it, and
+    // `trim` removes it, so a text of U+0085 alone would match the document yet be refused.
     #[cfg_attr(
         feature = "server",
-        schema(required = true, min_length = 1, max_length = 2000, pattern = r"\S")
+        schema(
+            required = true,
+            min_length = 1,
+            max_length = 2000,
+            pattern = r"[^\s\u0085]"
+        )
     )]
     pub text: String,
 }
@@ -624,6 +637,11 @@ mod tests {
         assert_eq!(errors.first().map(|e| e.field.as_str()), Some("confirm"));
         let errors = ReprintRequest::default().parse().err().unwrap_or_default();
         assert_eq!(errors.first().map(|e| e.field.as_str()), Some("reason"));
+        // U+0085 (NEXT LINE) is trimmed like a space: the documented pattern excludes it too.
+        let only_next_line = ReprintRequest {
+            reason: "\u{85}".into(),
+        };
+        assert!(only_next_line.parse().is_err());
     }
 
     #[test]
