@@ -202,50 +202,42 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Reviewer {
             action: ReviewerCommand::Disable { login_id },
         } => {
-            let db = Database::new(&settings.database_url, 1);
-            let shown = login_id.clone();
-            let found = tokio::task::spawn_blocking(move || {
-                db.run_migrations()?;
-                db.transaction_blocking(|conn| {
-                    disable_reviewer(conn, &login_id, time::OffsetDateTime::now_utc())
-                })
-                .map_err(cli_error)
-            })
-            .await
-            .map_err(|e| db::StorageError::Task(e.to_string()))??;
-            if !found {
-                return Err(CliError::Invalid(format!(
-                    "ログインID {shown} の審査担当者はいません。"
-                )));
-            }
-            println!("審査担当者を無効にしました: {shown}（ログイン中のセッションも終了しました）");
-            Ok(())
+            let done = "審査担当者を無効にしました（ログイン中のセッションも終了しました）";
+            on_existing_reviewer(&settings, login_id, disable_reviewer, done).await
         }
         Command::Reviewer {
             action: ReviewerCommand::ResetMfa { login_id },
         } => {
-            let db = Database::new(&settings.database_url, 1);
-            let shown = login_id.clone();
-            let found = tokio::task::spawn_blocking(move || {
-                db.run_migrations()?;
-                db.transaction_blocking(|conn| {
-                    reset_mfa(conn, &login_id, time::OffsetDateTime::now_utc())
-                })
-                .map_err(cli_error)
-            })
-            .await
-            .map_err(|e| db::StorageError::Task(e.to_string()))??;
-            if !found {
-                return Err(CliError::Invalid(format!(
-                    "ログインID {shown} の審査担当者はいません。"
-                )));
-            }
-            println!(
-                "二段階認証を再設定しました: {shown}（次のログインで認証アプリを登録し直します）"
-            );
-            Ok(())
+            let done = "二段階認証を再設定しました（次のログインで認証アプリを登録し直します）";
+            on_existing_reviewer(&settings, login_id, reset_mfa, done).await
         }
     }
+}
+
+/// Runs `change` on the reviewer `login_id` in one transaction and prints `done`; an unknown
+/// login ID is an error the operator reads.
+async fn on_existing_reviewer(
+    settings: &Settings,
+    login_id: String,
+    change: fn(&mut db::DbConnection, &str, time::OffsetDateTime) -> Result<bool, DomainError>,
+    done: &str,
+) -> Result<(), CliError> {
+    let db = Database::new(&settings.database_url, 1);
+    let shown = login_id.clone();
+    let found = tokio::task::spawn_blocking(move || {
+        db.run_migrations()?;
+        db.transaction_blocking(|conn| change(conn, &login_id, time::OffsetDateTime::now_utc()))
+            .map_err(cli_error)
+    })
+    .await
+    .map_err(|e| db::StorageError::Task(e.to_string()))??;
+    if !found {
+        return Err(CliError::Invalid(format!(
+            "ログインID {shown} の審査担当者はいません。"
+        )));
+    }
+    println!("{done}: {shown}");
+    Ok(())
 }
 
 /// What a refused reviewer command prints.

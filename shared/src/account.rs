@@ -26,7 +26,7 @@ pub struct OfficeLoginRequest {
             example = "KJ12345678",
             required = true,
             min_length = 1,
-            pattern = r"\S"
+            pattern = r"[^\s\u0085]"
         )
     )]
     pub user_id: String,
@@ -125,7 +125,7 @@ pub struct PasswordResetRequest {
     /// ユーザID.
     #[cfg_attr(
         feature = "server",
-        schema(required = true, min_length = 1, pattern = r"\S")
+        schema(required = true, min_length = 1, pattern = r"[^\s\u0085]")
     )]
     pub user_id: String,
     /// The registered セキュリティ用メールアドレス.

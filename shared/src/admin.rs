@@ -51,7 +51,7 @@ pub struct LoginRequest {
             example = "demo-tokyo",
             required = true,
             min_length = 1,
-            pattern = r"\S"
+            pattern = r"[^\s\u0085]"
         )
     )]
     pub login_id: String,

@@ -254,6 +254,19 @@ impl TestApp {
             .map(|(name, value)| (name.as_str(), value.as_str()))
     }
 
+    /// Runs `reissue reviewer ARGS` on this server's database, as an operator would.
+    pub fn reviewer_command(&self, args: &[&str]) -> std::process::Output {
+        let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reissue"));
+        command
+            .arg("reviewer")
+            .args(args)
+            .env_remove("REISSUE_DATABASE_URL");
+        for (name, value) in self.storage() {
+            command.env(name, value);
+        }
+        command.output().unwrap()
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.address)
     }

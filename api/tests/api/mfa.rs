@@ -203,23 +203,10 @@ async fn wrong_codes_count_as_failed_logins_and_a_missing_one_does_not(backend: 
     .await;
 }
 
-/// Runs `reissue reviewer ARGS` on the app's database, as an operator would.
-fn reviewer_command(app: &TestApp, args: &[&str]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reissue"));
-    command
-        .arg("reviewer")
-        .args(args)
-        .env_remove("REISSUE_DATABASE_URL");
-    for (name, value) in app.storage() {
-        command.env(name, value);
-    }
-    command.output().unwrap()
-}
-
 async fn the_operator_resets_a_lost_app_and_the_reviewer_enrols_again(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.admin_token("demo-tottori").await;
-    let output = reviewer_command(&app, &["reset-mfa", "demo-tottori"]);
+    let output = app.reviewer_command(&["reset-mfa", "demo-tottori"]);
     assert!(output.status.success(), "{output:?}");
     assert!(!console_open(&app, &token).await);
     app.set_authenticator("demo-tottori", None);
@@ -231,7 +218,7 @@ async fn the_operator_resets_a_lost_app_and_the_reviewer_enrols_again(backend: B
     // The reviewer enrols a new app and works again.
     let token = app.enrol("demo-tottori").await;
     assert!(console_open(&app, &token).await);
-    let output = reviewer_command(&app, &["reset-mfa", "nobody"]);
+    let output = app.reviewer_command(&["reset-mfa", "nobody"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
 }

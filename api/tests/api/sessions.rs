@@ -194,25 +194,12 @@ async fn an_idle_session_ends_and_an_active_one_lives_its_lifetime(backend: Back
     assert!(!office_session_open(&app, &office).await);
 }
 
-/// Runs `reissue reviewer ARGS` on the app's database, as an operator would.
-fn reviewer_command(app: &TestApp, args: &[&str]) -> std::process::Output {
-    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reissue"));
-    command
-        .arg("reviewer")
-        .args(args)
-        .env_remove("REISSUE_DATABASE_URL");
-    for (name, value) in app.storage() {
-        command.env(name, value);
-    }
-    command.output().unwrap()
-}
-
 async fn a_disabled_reviewer_is_logged_out_and_cannot_log_in(backend: Backend) {
     let app = spawn_app(backend).await;
     let disabled = app.admin_token("demo-tottori").await;
     let colleague = app.admin_token("demo-tokyo").await;
 
-    let output = reviewer_command(&app, &["disable", "demo-tottori"]);
+    let output = app.reviewer_command(&["disable", "demo-tottori"]);
     assert!(output.status.success(), "{output:?}");
     assert!(String::from_utf8_lossy(&output.stdout).contains("demo-tottori"));
     assert!(!reviewer_session_open(&app, &disabled).await);
@@ -230,7 +217,7 @@ async fn a_disabled_reviewer_is_logged_out_and_cannot_log_in(backend: Backend) {
         .contains(&"reviewer_disabled".to_owned()));
 
     // An unknown login ID is an error the operator reads.
-    let output = reviewer_command(&app, &["disable", "nobody"]);
+    let output = app.reviewer_command(&["disable", "nobody"]);
     assert!(!output.status.success());
     assert!(String::from_utf8_lossy(&output.stderr).contains("nobody"));
 
