@@ -461,6 +461,23 @@ impl Settings {
                 message: "at least one thread must check passwords".into(),
             });
         }
+        // A session shorter than a minute could not be used at all: every token would be
+        // refused as soon as it was issued.
+        for (variable, value) in [
+            ("REISSUE_SESSION_IDLE_SECONDS", limits.session_idle),
+            (
+                "REISSUE_REVIEWER_SESSION_SECONDS",
+                limits.reviewer_session_ttl,
+            ),
+            ("REISSUE_OFFICE_SESSION_SECONDS", limits.office_session_ttl),
+        ] {
+            if value < Duration::from_secs(60) {
+                return Err(SettingsError::Invalid {
+                    variable,
+                    message: "a session must last at least 60 seconds".into(),
+                });
+            }
+        }
         if limits.code_max_attempts == 0 || limits.codes_per_application == 0 {
             return Err(SettingsError::Invalid {
                 variable: "REISSUE_CODE_MAX_ATTEMPTS",
@@ -663,6 +680,28 @@ mod tests {
             .err()
             .map(|e| e.to_string());
         assert!(error.unwrap_or_default().starts_with("REISSUE_SECRET_KEY"));
+    }
+
+    #[test]
+    fn sessions_last_a_working_day_idle_half_an_hour_and_never_under_a_minute() {
+        let limits = settings(&[]).map(|s| s.limits);
+        assert_eq!(
+            limits
+                .as_ref()
+                .map(|l| (l.reviewer_session_ttl, l.office_session_ttl, l.session_idle))
+                .ok(),
+            Some((
+                Duration::from_secs(8 * 3600),
+                Duration::from_secs(1800),
+                Duration::from_secs(1800)
+            ))
+        );
+        let error = settings(&[("REISSUE_SESSION_IDLE_SECONDS", "0")])
+            .err()
+            .map(|e| e.to_string());
+        assert!(error
+            .unwrap_or_default()
+            .starts_with("REISSUE_SESSION_IDLE_SECONDS"));
     }
 
     #[test]

@@ -227,6 +227,59 @@ async fn a_disabled_reviewer_is_logged_out_and_cannot_log_in(backend: Backend) {
     assert!(reviewer_session_open(&app, &token).await);
 }
 
+/// The `sid` claim of a token: the id of its session row.
+fn session_id(token: &str) -> String {
+    use base64::Engine as _;
+    let payload = token.split('.').nth(1).unwrap();
+    let claims: Value = serde_json::from_slice(
+        &base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(payload)
+            .unwrap(),
+    )
+    .unwrap();
+    claims["sid"].as_str().unwrap().to_owned()
+}
+
+async fn session_row_exists(app: &TestApp, token: &str) -> bool {
+    let id = session_id(token);
+    app.context
+        .db
+        .run(move |conn| reissue_api::db::sessions::find(conn, &id))
+        .await
+        .unwrap()
+        .is_some()
+}
+
+async fn the_sweeper_forgets_sessions_a_day_after_they_end(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let ended = app.admin_token("demo-tokyo").await;
+    let open = app.admin_token("demo-tottori").await;
+    assert_eq!(
+        delete(&app, "/admin/sessions/current", &ended)
+            .await
+            .status(),
+        StatusCode::NO_CONTENT
+    );
+    app.advance(Duration::from_secs(23 * 60 * 60));
+    reissue_api::domain::sweeper::sweep_once(&app.context)
+        .await
+        .unwrap();
+    // Within the day the ended row stays (it tells why its token is refused)...
+    assert!(session_row_exists(&app, &ended).await);
+    app.advance(Duration::from_secs(2 * 60 * 60));
+    reissue_api::domain::sweeper::sweep_once(&app.context)
+        .await
+        .unwrap();
+    // ...and then goes. The other goes a day after its lifetime (8 hours) ran out.
+    assert!(!session_row_exists(&app, &ended).await);
+    assert!(session_row_exists(&app, &open).await);
+    app.advance(Duration::from_secs(8 * 60 * 60));
+    reissue_api::domain::sweeper::sweep_once(&app.context)
+        .await
+        .unwrap();
+    assert!(!session_row_exists(&app, &open).await);
+}
+
 async fn a_changed_reviewer_is_logged_out(backend: Backend) {
     let app = spawn_app(backend).await;
     let token = app.admin_token("demo-tokyo").await;
@@ -244,4 +297,5 @@ crate::on_both_backends!(
     an_idle_session_ends_and_an_active_one_lives_its_lifetime,
     a_disabled_reviewer_is_logged_out_and_cannot_log_in,
     a_changed_reviewer_is_logged_out,
+    the_sweeper_forgets_sessions_a_day_after_they_end,
 );
