@@ -555,12 +555,26 @@ mod tests {
         .parse()
         .err()
         .unwrap_or_default();
+        // Every field's error at once, in the form's order.
         assert_eq!(
             fields(&errors),
             [
                 ("email", FieldErrorCode::InvalidFormat),
+                ("email_confirmation", FieldErrorCode::InvalidFormat),
                 ("current_password", FieldErrorCode::Required)
             ]
+        );
+        let only_password = SecurityEmailRequest {
+            email: "sec@example.jp".into(),
+            email_confirmation: "sec@example.jp".into(),
+            current_password: SecretText::default(),
+        }
+        .parse()
+        .err()
+        .unwrap_or_default();
+        assert_eq!(
+            fields(&only_password),
+            [("current_password", FieldErrorCode::Required)]
         );
     }
 
