@@ -288,6 +288,12 @@ impl FreshTemporaryPassword {
         ctx.passwords.run(Self::generate).await?
     }
 
+    /// The one prepared before the transaction, or, when a retried transaction already used
+    /// it, one generated and hashed on the calling thread.
+    pub fn prepared_or_generated(prepared: Option<Self>) -> Result<Self, DomainError> {
+        prepared.map_or_else(Self::generate, Ok)
+    }
+
     /// Generated and hashed on the calling thread (a reprint after posting, found inside its
     /// transaction).
     pub fn generate() -> Result<Self, DomainError> {

@@ -146,10 +146,7 @@ fn issue_approved(
     application: &ReissueApplication,
     fresh: Option<accounts::FreshTemporaryPassword>,
 ) -> Result<Transition, DomainError> {
-    let fresh = match fresh {
-        Some(fresh) => fresh,
-        None => accounts::FreshTemporaryPassword::generate()?,
-    };
+    let fresh = accounts::FreshTemporaryPassword::prepared_or_generated(fresh)?;
     let (account, _notice) =
         accounts::issue_temporary_password(tx.conn, tx.ctx, application, fresh, tx.now)?;
     accounts::notify_security_email(
@@ -180,13 +177,13 @@ pub async fn confirm(
     id: Uuid,
     confirmation: Confirmation,
 ) -> Result<ApplicationDetail, DomainError> {
-    let (action, mut fresh) = match confirmation {
-        Confirmation::Confirm => (
-            AuditAction::ApprovalConfirmed,
-            Some(accounts::FreshTemporaryPassword::prepare(ctx).await?),
-        ),
-        Confirmation::SendBack(_) => (AuditAction::ApprovalSentBack, None),
-    };
+    let (action, mut fresh) = answer_of(
+        ctx,
+        &confirmation,
+        AuditAction::ApprovalConfirmed,
+        AuditAction::ApprovalSentBack,
+    )
+    .await?;
     let confirmer = reviewer.id.clone();
     act(
         ctx,
@@ -208,6 +205,23 @@ pub async fn confirm(
         },
     )
     .await
+}
+
+/// What a second reviewer's answer records (`confirmed` or `sent_back`), and, for a
+/// confirmation, the temporary password it issues, hashed before the transaction.
+async fn answer_of(
+    ctx: &Context,
+    confirmation: &Confirmation,
+    confirmed: AuditAction,
+    sent_back: AuditAction,
+) -> Result<(AuditAction, Option<accounts::FreshTemporaryPassword>), DomainError> {
+    Ok(match confirmation {
+        Confirmation::Confirm => (
+            confirmed,
+            Some(accounts::FreshTemporaryPassword::prepare(ctx).await?),
+        ),
+        Confirmation::SendBack(_) => (sent_back, None),
+    })
 }
 
 /// Asks for the posted notice to be printed again (e.g. it came back undelivered): printing
@@ -251,22 +265,19 @@ pub async fn confirm_reprint(
     id: Uuid,
     confirmation: Confirmation,
 ) -> Result<ApplicationDetail, DomainError> {
-    let (action, mut fresh) = match confirmation {
-        Confirmation::Confirm => (
-            AuditAction::ReprintConfirmed,
-            Some(accounts::FreshTemporaryPassword::prepare(ctx).await?),
-        ),
-        Confirmation::SendBack(_) => (AuditAction::ReprintSentBack, None),
-    };
+    let (action, mut fresh) = answer_of(
+        ctx,
+        &confirmation,
+        AuditAction::ReprintConfirmed,
+        AuditAction::ReprintSentBack,
+    )
+    .await?;
     let confirmer = reviewer.id.clone();
     act(ctx, reviewer, id, action, move |tx, application| {
         let request = application.close_reprint_request(&confirmer, tx.now)?;
         match confirmation {
             Confirmation::Confirm => {
-                let fresh = match fresh.take() {
-                    Some(fresh) => fresh,
-                    None => accounts::FreshTemporaryPassword::generate()?,
-                };
+                let fresh = accounts::FreshTemporaryPassword::prepared_or_generated(fresh.take())?;
                 let user_id = reissue_notice(tx, application, fresh)?;
                 Ok(Transition {
                     detail: request.reason,
