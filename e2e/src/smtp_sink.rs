@@ -16,6 +16,11 @@
 //! polling, and every message carries the instant it was accepted, so the
 //! benchmark can time the hand-over of thousands of concurrent mails.
 //!
+//! To test a client's connection handling, the sink counts the connections
+//! it accepted ([`SmtpSink::connections`]), and [`SmtpSink::after_data_to`]
+//! makes it refuse a recipient's messages at the end of `DATA`, or hang up
+//! there without answering ([`SmtpSink::not_accepted`] lists them).
+//!
 //! ```ignore
 //! let sink = SmtpSink::start().await;
 //! // configure the service under test with `sink.url()` ...
@@ -23,7 +28,7 @@
 //! assert_eq!(mails[0].subject, "...");
 //! ```
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -51,6 +56,23 @@ struct Received {
     by_recipient: HashMap<String, Vec<usize>>,
     /// Woken (and removed) when a message to the recipient arrives.
     waiters: HashMap<String, Vec<oneshot::Sender<()>>>,
+    /// Connections accepted so far.
+    connections: usize,
+    /// Recipients whose messages are not accepted at the end of `DATA`, and how.
+    not_accepting: HashMap<String, AfterData>,
+    /// Messages read to the end of `DATA` but not accepted, oldest first.
+    not_accepted: Vec<ReceivedMail>,
+}
+
+/// What the sink does at the end of `DATA` for a recipient named in
+/// [`SmtpSink::after_data_to`], instead of accepting the message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AfterData {
+    /// Answers `554 5.7.1` (a permanent refusal); the connection stays usable.
+    Refuse,
+    /// Closes the connection without answering: the client cannot know
+    /// whether the message was taken.
+    HangUp,
 }
 
 impl Received {
@@ -167,6 +189,28 @@ impl SmtpSink {
         lock(&self.messages).messages.clone()
     }
 
+    /// How many connections the sink has accepted (whether or not a message
+    /// was sent on them).
+    pub fn connections(&self) -> usize {
+        lock(&self.messages).connections
+    }
+
+    /// From now on, messages with `recipient` among their recipients are
+    /// read to the end of `DATA` and then refused or hung up on, as `what`
+    /// says; they are listed by [`SmtpSink::not_accepted`], not
+    /// [`SmtpSink::messages`].
+    pub fn after_data_to(&self, recipient: &str, what: AfterData) {
+        lock(&self.messages)
+            .not_accepting
+            .insert(recipient.to_owned(), what);
+    }
+
+    /// A snapshot of the messages read to the end of `DATA` but refused or
+    /// hung up on (see [`SmtpSink::after_data_to`]), oldest first.
+    pub fn not_accepted(&self) -> Vec<ReceivedMail> {
+        lock(&self.messages).not_accepted.clone()
+    }
+
     /// Waits for the message to `recipient` that follows the `seen` already
     /// received for it (`seen = 0`: the first), and returns it; `None` after
     /// `timeout`. Waiting costs nothing until a message to `recipient` arrives.
@@ -242,6 +286,7 @@ async fn serve(listener: TcpListener, mut shutdown: oneshot::Receiver<()>, store
             _ = &mut shutdown => break,
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
+                    lock(&store).connections += 1;
                     connections.spawn(session(stream, Arc::clone(&store)));
                 }
                 // E.g. too many open files: back off instead of spinning.
@@ -318,8 +363,23 @@ async fn session(stream: TcpStream, store: Store) -> std::io::Result<()> {
                     };
                     let received_at = std::time::Instant::now();
                     let mail = received_mail(sender, std::mem::take(&mut to), &raw, received_at);
-                    let count = lock(&store).push(mail);
-                    format!("250 2.0.0 Ok: queued as {count}\r\n")
+                    let mut received = lock(&store);
+                    let instead: HashSet<AfterData> = mail
+                        .to
+                        .iter()
+                        .filter_map(|recipient| received.not_accepting.get(recipient).copied())
+                        .collect();
+                    if instead.is_empty() {
+                        let count = received.push(mail);
+                        format!("250 2.0.0 Ok: queued as {count}\r\n")
+                    } else {
+                        received.not_accepted.push(mail);
+                        drop(received);
+                        if instead.contains(&AfterData::HangUp) {
+                            return Ok(());
+                        }
+                        "554 5.7.1 Message refused\r\n".to_owned()
+                    }
                 }
                 sender => {
                     from = sender;
@@ -431,7 +491,7 @@ mod tests {
     use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
     use tokio::net::TcpStream;
 
-    use super::SmtpSink;
+    use super::{AfterData, SmtpSink};
 
     type TestResult = Result<(), Box<dyn Error>>;
 
@@ -592,6 +652,26 @@ mod tests {
             .wait_for_mail_to("nobody@example.jp", 0, Duration::from_millis(50))
             .await
             .is_none());
+        Ok(())
+    }
+
+    #[tokio::test]
+    async fn counts_connections_and_refuses_or_hangs_up_as_told() -> TestResult {
+        let sink = SmtpSink::start().await;
+        let mailer = transport(&sink);
+        mailer.send(message(SUBJECT, "accepted")?).await?;
+        sink.after_data_to("other@example.jp", AfterData::Refuse);
+        let refused = mailer.send(message(SUBJECT, "refused")?).await;
+        assert!(refused.is_err_and(|e| e.is_permanent()));
+        sink.after_data_to("other@example.jp", AfterData::HangUp);
+        assert!(mailer.send(message(SUBJECT, "hung up")?).await.is_err());
+        // Without lettre's pool, one connection per message.
+        assert_eq!(sink.connections(), 3);
+        let bodies = |mails: Vec<super::ReceivedMail>| -> Vec<String> {
+            mails.into_iter().map(|mail| mail.body).collect()
+        };
+        assert_eq!(bodies(sink.messages()), ["accepted"]);
+        assert_eq!(bodies(sink.not_accepted()), ["refused", "hung up"]);
         Ok(())
     }
 
