@@ -3,4 +3,5 @@
 //! text (`domain::templates`); what is queued is the domain's outbox.
 
 pub mod outbox;
+pub mod smtp_pool;
 pub mod transport;

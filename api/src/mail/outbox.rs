@@ -13,9 +13,10 @@ use crate::metrics::MailOutcome;
 
 /// Messages one worker claims (and sends at once) per round.
 pub const BATCH: usize = 8;
-/// Workers per instance. A round lasts as long as its slowest hand-over (about 40 ms even on
-/// loopback, see `transport`); rounds of several workers overlap, so a queued message waits
-/// for the next free worker rather than for the end of a long round.
+/// Workers per instance. A round lasts as long as its slowest hand-over (a few round trips to
+/// the SMTP server on a pooled connection, see `smtp_pool`; a new connection adds its
+/// greeting, TLS and AUTH); rounds of several workers overlap, so a queued message waits for
+/// the next free worker rather than for the end of a slow round.
 pub const WORKERS: usize = 4;
 
 /// The worker and what it needs.

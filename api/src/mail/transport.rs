@@ -1,14 +1,13 @@
-//! Where mail goes: an SMTP server (lettre) in production, or the development mailbox that the
-//! server shows at `/dev/mailbox` when `REISSUE_SMTP_URL` is unset.
-
-use std::time::Duration;
+//! Where mail goes: an SMTP server in production (our connection pool, lettre's messages and
+//! SMTP dialogue), or the development mailbox that the server shows at `/dev/mailbox` when
+//! `REISSUE_SMTP_URL` is unset.
 
 use lettre::message::{header::ContentType, Mailbox};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::Message;
 
 use time::OffsetDateTime;
 
+use super::smtp_pool::{PoolLimits, SmtpPool, SmtpServer};
 use crate::config::MailSettings;
 use crate::domain::outbox::{ClaimedMail, DevMailbox};
 
@@ -17,8 +16,8 @@ use crate::domain::outbox::{ClaimedMail, DevMailbox};
 pub enum Transport {
     /// Real delivery.
     Smtp {
-        /// The lettre transport (pooled connections); boxed, it is much larger than a pool handle.
-        transport: Box<AsyncSmtpTransport<Tokio1Executor>>,
+        /// Open connections to the server (clones share them).
+        pool: SmtpPool,
         /// Sender.
         from: Mailbox,
     },
@@ -51,7 +50,8 @@ pub enum TransportError {
 
 impl Transport {
     /// SMTP when a URL is configured, with up to `connections` open at once (one for each
-    /// message in flight), otherwise the development mailbox.
+    /// message in flight), otherwise the development mailbox. Call it inside the tokio runtime:
+    /// the pool starts a task that closes connections idle too long.
     pub fn from_settings(
         settings: &MailSettings,
         dev_mailbox: DevMailbox,
@@ -61,23 +61,18 @@ impl Transport {
             None if settings.dev_mailbox => Ok(Self::DevMailbox(dev_mailbox)),
             None => Err(TransportError::Config(NO_MAIL_CONFIGURED.to_owned())),
             Some(url) => {
-                let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(&url.0)
-                    .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?
-                    .timeout(Some(Duration::from_secs(10)))
-                    // One open connection for each message in flight: lettre sends a message's
-                    // end (`.`) in a separate small write, which Nagle's algorithm holds until
-                    // the server's delayed ACK (about 40 ms), so a connection carries at most
-                    // about 25 messages a second.
-                    .pool_config(PoolConfig::new().max_size(connections))
-                    .build();
+                let server = SmtpServer::from_url(&url.0)
+                    .map_err(|e| TransportError::Config(format!("REISSUE_SMTP_URL: {e}")))?;
+                // One connection for each message in flight at most; with `TCP_NODELAY` a
+                // message takes a few round trips, so a connection carries hundreds a second
+                // on a near server.
+                let connections = usize::try_from(connections).unwrap_or(usize::MAX);
+                let pool = SmtpPool::new(server, PoolLimits::new(connections));
                 let from = settings
                     .from
                     .parse::<Mailbox>()
                     .map_err(|e| TransportError::Config(format!("REISSUE_MAIL_FROM: {e}")))?;
-                Ok(Self::Smtp {
-                    transport: Box::new(transport),
-                    from,
-                })
+                Ok(Self::Smtp { pool, from })
             }
         }
     }
@@ -94,7 +89,7 @@ impl Transport {
         now: OffsetDateTime,
     ) -> Result<(), TransportError> {
         match self {
-            Self::Smtp { transport, from } => {
+            Self::Smtp { pool, from } => {
                 let to = mail
                     .recipient
                     .parse::<Mailbox>()
@@ -116,10 +111,8 @@ impl Transport {
                     .header(ContentType::TEXT_PLAIN)
                     .body(mail.body.clone())
                     .map_err(|e| TransportError::Message(e.to_string()))?;
-                transport
-                    .send(message)
+                pool.send(message.envelope(), &message.formatted())
                     .await
-                    .map(drop)
                     .map_err(|e| TransportError::Smtp(e.to_string()))
             }
             Self::DevMailbox(mailbox) => mailbox

@@ -20,6 +20,7 @@ mod ledger_outcomes;
 mod lockout;
 mod login_throttle;
 mod mail_configuration;
+mod mail_connections;
 mod mail_delivery;
 mod malformed_requests;
 mod metrics;
