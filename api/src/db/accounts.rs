@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::models::{NoticeRow, OfficeAccountRow};
 use super::schema::{notices, office_accounts};
+use super::RunOnBackend;
 use super::{optional, DbConnection, StorageError};
 
 /// The account of an office in a prefecture.
@@ -17,8 +18,8 @@ pub fn find_by_office(
         office_accounts::table
             .filter(office_accounts::prefecture_code.eq(prefecture_code))
             .filter(office_accounts::office_number.eq(office_number))
-            .select(OfficeAccountRow::as_select())
-            .first(conn),
+            .select(super::selection::<OfficeAccountRow>())
+            .first_on(conn),
     )
 }
 
@@ -30,8 +31,8 @@ pub fn find_by_user_id(
     optional(
         office_accounts::table
             .filter(office_accounts::user_id.eq(user_id))
-            .select(OfficeAccountRow::as_select())
-            .first(conn),
+            .select(super::selection::<OfficeAccountRow>())
+            .first_on(conn),
     )
 }
 
@@ -62,8 +63,8 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<OfficeAccountRow
     optional(
         office_accounts::table
             .find(id)
-            .select(OfficeAccountRow::as_select())
-            .first(conn),
+            .select(super::selection::<OfficeAccountRow>())
+            .first_on(conn),
     )
 }
 
@@ -71,15 +72,13 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<OfficeAccountRow
 pub fn insert(conn: &mut DbConnection, row: &OfficeAccountRow) -> Result<(), StorageError> {
     diesel::insert_into(office_accounts::table)
         .values(row)
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
 /// Writes every field of an account.
 pub fn update(conn: &mut DbConnection, row: &OfficeAccountRow) -> Result<(), StorageError> {
-    diesel::update(office_accounts::table.find(&row.id))
-        .set(row)
-        .execute(conn)?;
+    prepared!(diesel::update(office_accounts::table.find(&row.id)).set(row)).execute_on(conn)?;
     Ok(())
 }
 
@@ -87,7 +86,7 @@ pub fn update(conn: &mut DbConnection, row: &OfficeAccountRow) -> Result<(), Sto
 pub fn insert_notice(conn: &mut DbConnection, row: &NoticeRow) -> Result<(), StorageError> {
     diesel::insert_into(notices::table)
         .values(row)
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -103,15 +102,13 @@ pub fn sealed_issued_before(
         .filter(notices::issued_at.lt(before))
         .order(notices::issued_at.asc())
         .limit(limit)
-        .select(NoticeRow::as_select())
-        .load(conn)?)
+        .select(super::selection::<NoticeRow>())
+        .load_on(conn)?)
 }
 
 /// Writes every field of a notice.
 pub fn update_notice(conn: &mut DbConnection, row: &NoticeRow) -> Result<(), StorageError> {
-    diesel::update(notices::table.find(&row.id))
-        .set(row)
-        .execute(conn)?;
+    prepared!(diesel::update(notices::table.find(&row.id)).set(row)).execute_on(conn)?;
     Ok(())
 }
 
@@ -125,7 +122,7 @@ pub fn current_notice(
             .filter(notices::application_id.eq(application_id))
             .filter(notices::voided_at.is_null())
             .order((notices::issued_at.desc(), notices::id.desc()))
-            .select(NoticeRow::as_select())
-            .first(conn),
+            .select(super::selection::<NoticeRow>())
+            .first_on(conn),
     )
 }

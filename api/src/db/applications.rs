@@ -9,21 +9,20 @@ use reissue_shared::{ApplicationStatus, OfficeNumber, PrefectureCode};
 
 use super::models::{to_db_time, ApplicationRow};
 use super::schema::reissue_applications::dsl;
+use super::RunOnBackend;
 use super::{optional, DbConnection, StorageError};
 
 /// Inserts a new application.
 pub fn insert(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), StorageError> {
     diesel::insert_into(dsl::reissue_applications)
         .values(row)
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
 /// Writes every field of an existing application.
 pub fn update(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), StorageError> {
-    diesel::update(dsl::reissue_applications.find(&row.id))
-        .set(row)
-        .execute(conn)?;
+    prepared!(diesel::update(dsl::reissue_applications.find(&row.id)).set(row)).execute_on(conn)?;
     Ok(())
 }
 
@@ -32,8 +31,8 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<ApplicationRow>,
     optional(
         dsl::reissue_applications
             .find(id.to_string())
-            .select(ApplicationRow::as_select())
-            .first(conn),
+            .select(super::selection::<ApplicationRow>())
+            .first_on(conn),
     )
 }
 
@@ -59,8 +58,8 @@ pub fn find_unsubmitted_for_office(
     Ok(dsl::reissue_applications
         .filter(dsl::office_number.eq(office_number.as_str()))
         .filter(dsl::status.eq_any(unsubmitted))
-        .select(ApplicationRow::as_select())
-        .load(conn)?)
+        .select(super::selection::<ApplicationRow>())
+        .load_on(conn)?)
 }
 
 /// Marks every unsubmitted application past its lifetime as expired; returns them.
@@ -75,7 +74,7 @@ pub fn expire_due(
         .filter(dsl::expires_at.le(to_db_time(now)))
         .select(dsl::id)
         .limit(batch)
-        .load(conn)?;
+        .load_on(conn)?;
     if due.is_empty() {
         return Ok(Vec::new());
     }
@@ -86,11 +85,11 @@ pub fn expire_due(
             dsl::code_expires_at.eq(None::<time::PrimitiveDateTime>),
             dsl::updated_at.eq(to_db_time(now)),
         ))
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(dsl::reissue_applications
         .filter(dsl::id.eq_any(&due))
-        .select(ApplicationRow::as_select())
-        .load(conn)?)
+        .select(super::selection::<ApplicationRow>())
+        .load_on(conn)?)
 }
 
 /// The stored names of the statuses an applicant is still filling in.
@@ -122,38 +121,42 @@ pub fn queue(
     conn: &mut DbConnection,
     filter: &QueueFilter,
 ) -> Result<(Vec<ApplicationRow>, i64), StorageError> {
-    let filtered = || {
-        let mut query = dsl::reissue_applications
-            .filter(dsl::prefecture_code.eq(filter.prefecture.as_str()))
-            .into_boxed();
-        if let Some(status) = filter.status {
-            query = query.filter(dsl::status.eq(status.as_str()));
-        }
-        if let Some(search) = filter
-            .search
-            .as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-        {
-            let pattern = format!("%{}%", escape_like(search));
-            query = query.filter(
-                dsl::reference_number
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(dsl::office_number.like(pattern.clone()).escape('\\'))
-                    .or(dsl::office_name.like(pattern.clone()).escape('\\'))
-                    .or(dsl::email.like(pattern).escape('\\')),
-            );
-        }
-        query
-    };
-    let total: i64 = filtered().count().get_result(conn)?;
-    let rows = filtered()
-        .order((dsl::created_at.asc(), dsl::id.asc()))
-        .offset(filter.offset)
-        .limit(filter.limit)
-        .select(ApplicationRow::as_select())
-        .load(conn)?;
+    // Boxed, so the filters can be chosen at run time; a boxed query names its backend.
+    let (rows, total): (Vec<ApplicationRow>, i64) = on_backend!(conn, |c| {
+        let filtered = || {
+            let mut query = dsl::reissue_applications
+                .filter(dsl::prefecture_code.eq(filter.prefecture.as_str()))
+                .into_boxed();
+            if let Some(status) = filter.status {
+                query = query.filter(dsl::status.eq(status.as_str()));
+            }
+            if let Some(search) = filter
+                .search
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+            {
+                let pattern = format!("%{}%", escape_like(search));
+                query = query.filter(
+                    dsl::reference_number
+                        .like(pattern.clone())
+                        .escape('\\')
+                        .or(dsl::office_number.like(pattern.clone()).escape('\\'))
+                        .or(dsl::office_name.like(pattern.clone()).escape('\\'))
+                        .or(dsl::email.like(pattern).escape('\\')),
+                );
+            }
+            query
+        };
+        let total: i64 = filtered().count().get_result(c)?;
+        let rows = filtered()
+            .order((dsl::created_at.asc(), dsl::id.asc()))
+            .offset(filter.offset)
+            .limit(filter.limit)
+            .select(ApplicationRow::as_select())
+            .load(c)?;
+        (rows, total)
+    });
     Ok((rows, total))
 }
 
@@ -166,7 +169,7 @@ pub fn counts_by_status(
         .filter(dsl::prefecture_code.eq(prefecture.as_str()))
         .group_by(dsl::status)
         .select((dsl::status, diesel::dsl::count_star()))
-        .load(conn)?)
+        .load_on(conn)?)
 }
 
 /// All applications of one office in one prefecture, oldest first.
@@ -179,8 +182,8 @@ pub fn for_office(
         .filter(dsl::prefecture_code.eq(prefecture.as_str()))
         .filter(dsl::office_number.eq(office_number.as_str()))
         .order((dsl::created_at.asc(), dsl::id.asc()))
-        .select(ApplicationRow::as_select())
-        .load(conn)?)
+        .select(super::selection::<ApplicationRow>())
+        .load_on(conn)?)
 }
 
 /// How many applications each of these offices has in the prefecture.
@@ -194,7 +197,7 @@ pub fn count_per_office(
         .filter(dsl::office_number.eq_any(office_numbers))
         .group_by(dsl::office_number)
         .select((dsl::office_number, diesel::dsl::count_star()))
-        .load(conn)?)
+        .load_on(conn)?)
 }
 
 /// `%`, `_` and `\` match themselves in a LIKE pattern built from a search text.

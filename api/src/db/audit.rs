@@ -5,13 +5,14 @@ use uuid::Uuid;
 
 use super::models::AuditRow;
 use super::schema::audit_log::dsl;
+use super::RunOnBackend;
 use super::{DbConnection, StorageError};
 
 /// Appends one entry.
 pub fn append(conn: &mut DbConnection, row: &AuditRow) -> Result<(), StorageError> {
     diesel::insert_into(dsl::audit_log)
         .values(row)
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -25,14 +26,14 @@ pub fn for_prefecture(
     let total: i64 = dsl::audit_log
         .filter(dsl::prefecture_code.eq(prefecture_code))
         .count()
-        .get_result(conn)?;
+        .get_result_on(conn)?;
     let rows: Vec<AuditRow> = dsl::audit_log
         .filter(dsl::prefecture_code.eq(prefecture_code))
         .order((dsl::occurred_at.desc(), dsl::id.desc()))
         .offset(offset)
         .limit(limit)
-        .select(AuditRow::as_select())
-        .load(conn)?;
+        .select(super::selection::<AuditRow>())
+        .load_on(conn)?;
     let items = rows
         .into_iter()
         .map(|row| reissue_shared::admin::AuditEntryView {
@@ -55,8 +56,8 @@ pub fn history(
     let rows: Vec<AuditRow> = dsl::audit_log
         .filter(dsl::application_id.eq(application_id.to_string()))
         .order((dsl::occurred_at.asc(), dsl::id.asc()))
-        .select(AuditRow::as_select())
-        .load(conn)?;
+        .select(super::selection::<AuditRow>())
+        .load_on(conn)?;
     Ok(rows
         .into_iter()
         .map(|row| reissue_shared::admin::HistoryEntry {
@@ -77,5 +78,5 @@ pub fn actions_for_application(
         .filter(dsl::application_id.eq(application_id.to_string()))
         .order((dsl::occurred_at.asc(), dsl::id.asc()))
         .select(dsl::action)
-        .load(conn)?)
+        .load_on(conn)?)
 }

@@ -8,6 +8,7 @@ use reissue_shared::dto::DevMessage;
 
 use super::models::{from_db_time, to_db_time, DevMessageRow};
 use super::schema::dev_messages::dsl;
+use super::RunOnBackend;
 use super::{DbConnection, StorageError};
 
 /// Keeps one delivered message.
@@ -26,7 +27,7 @@ pub fn insert(
             body: body.to_owned(),
             created_at: to_db_time(now),
         })
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -36,15 +37,17 @@ pub fn list(
     recipient: Option<&str>,
     limit: i64,
 ) -> Result<Vec<DevMessage>, StorageError> {
-    let mut query = dsl::dev_messages
-        .select(DevMessageRow::as_select())
-        .order((dsl::created_at.desc(), dsl::id.desc()))
-        .limit(limit)
-        .into_boxed();
-    if let Some(recipient) = recipient {
-        query = query.filter(dsl::recipient.eq(recipient.to_owned()));
-    }
-    let rows = query.load(conn)?;
+    let rows: Vec<DevMessageRow> = on_backend!(conn, |c| {
+        let mut query = dsl::dev_messages
+            .select(DevMessageRow::as_select())
+            .order((dsl::created_at.desc(), dsl::id.desc()))
+            .limit(limit)
+            .into_boxed();
+        if let Some(recipient) = recipient {
+            query = query.filter(dsl::recipient.eq(recipient.to_owned()));
+        }
+        query.load(c)?
+    });
     Ok(rows
         .into_iter()
         .map(|row| DevMessage {

@@ -5,6 +5,7 @@ use reissue_shared::{OfficeNumber, PrefectureCode};
 
 use super::models::LedgerEntryRow;
 use super::schema::ledger_entries::dsl;
+use super::RunOnBackend;
 use super::{optional, DbConnection, StorageError};
 
 /// The entry of `office_number` in `prefecture`'s ledger.
@@ -16,8 +17,8 @@ pub fn find(
     optional(
         dsl::ledger_entries
             .find((prefecture.as_str(), office_number.as_str()))
-            .select(LedgerEntryRow::as_select())
-            .first(conn),
+            .select(super::selection::<LedgerEntryRow>())
+            .first_on(conn),
     )
 }
 
@@ -26,10 +27,10 @@ pub fn find(
 pub fn upsert_all(conn: &mut DbConnection, rows: &[LedgerEntryRow]) -> Result<usize, StorageError> {
     for row in rows {
         let key = (row.prefecture_code.as_str(), row.office_number.as_str());
-        diesel::delete(dsl::ledger_entries.find(key)).execute(conn)?;
+        diesel::delete(dsl::ledger_entries.find(key)).execute_on(conn)?;
         diesel::insert_into(dsl::ledger_entries)
             .values(row)
-            .execute(conn)?;
+            .execute_on(conn)?;
     }
     Ok(rows.len())
 }

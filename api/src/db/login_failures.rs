@@ -6,6 +6,7 @@ use time::PrimitiveDateTime;
 
 use super::models::LoginFailureRow;
 use super::schema::login_failures::dsl;
+use super::RunOnBackend;
 use super::{optional, DbConnection, StorageError};
 
 /// The row of `key`, if any. Read after [`super::lock_key`] of the same key, it stays as read
@@ -14,27 +15,26 @@ pub fn find(conn: &mut DbConnection, key: &str) -> Result<Option<LoginFailureRow
     optional(
         dsl::login_failures
             .find(key)
-            .select(LoginFailureRow::as_select())
-            .first(conn),
+            .select(super::selection::<LoginFailureRow>())
+            .first_on(conn),
     )
 }
 
 /// Writes `row`, inserting it when it is new.
 pub fn save(conn: &mut DbConnection, row: &LoginFailureRow) -> Result<(), StorageError> {
-    let updated = diesel::update(dsl::login_failures.find(&row.key))
-        .set(row)
-        .execute(conn)?;
+    let updated =
+        prepared!(diesel::update(dsl::login_failures.find(&row.key)).set(row)).execute_on(conn)?;
     if updated == 0 {
         diesel::insert_into(dsl::login_failures)
             .values(row)
-            .execute(conn)?;
+            .execute_on(conn)?;
     }
     Ok(())
 }
 
 /// Forgets the rows of `keys` (after a success, or a new password).
 pub fn delete(conn: &mut DbConnection, keys: &[String]) -> Result<usize, StorageError> {
-    Ok(diesel::delete(dsl::login_failures.filter(dsl::key.eq_any(keys))).execute(conn)?)
+    Ok(diesel::delete(dsl::login_failures.filter(dsl::key.eq_any(keys))).execute_on(conn)?)
 }
 
 /// Forgets rows untouched since `before` and not locked beyond it.
@@ -47,10 +47,10 @@ pub fn delete_stale(
             .filter(dsl::updated_at.lt(before))
             .filter(dsl::locked_until.is_null().or(dsl::locked_until.lt(before))),
     )
-    .execute(conn)?)
+    .execute_on(conn)?)
 }
 
 /// Forgets every row of the login ID `subject` (its own count and every client's).
 pub fn delete_subject(conn: &mut DbConnection, subject: &str) -> Result<usize, StorageError> {
-    Ok(diesel::delete(dsl::login_failures.filter(dsl::subject.eq(subject))).execute(conn)?)
+    Ok(diesel::delete(dsl::login_failures.filter(dsl::subject.eq(subject))).execute_on(conn)?)
 }

@@ -19,6 +19,30 @@ macro_rules! first_for_update {
     };
 }
 
+/// `$body` with `$c` bound to the backend's own connection (see [`RunOnBackend`]), for a query
+/// whose type names its backend, such as a boxed query built up at run time. `$body` is
+/// compiled once per backend.
+macro_rules! on_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::db::DbConnection::Postgres($c) => $body,
+            $crate::db::DbConnection::Sqlite($c) => $body,
+        }
+    };
+}
+
+/// `$statement` prepared once per connection and reused, for a statement diesel would prepare
+/// anew on every execution (every `UPDATE`, and inserts with `Option` fields): see
+/// [`Prepared`]. Only for a statement whose SQL text is the same on every execution: no
+/// `eq_any`, no boxed query, no changeset that skips `None` fields.
+macro_rules! prepared {
+    ($statement:expr) => {{
+        /// Names this statement in the connections' statement caches.
+        struct ThisStatement;
+        $crate::db::Prepared::<_, ThisStatement>::new($statement)
+    }};
+}
+
 pub mod accounts;
 pub mod applications;
 pub mod audit;
@@ -365,7 +389,7 @@ where
 }
 
 /// Serialises the transactions that name `key` until the transaction ends, for a limit with
-/// no row to lock (a budget counted in `rate_limit_events`, the creation of an office's
+/// no row to lock (a budget counted in `rate_limit_counters` before its bucket has a row, the creation of an office's
 /// application). PostgreSQL: a transaction-scoped advisory lock on a 64-bit hash of the key;
 /// SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time. Callers that take several
 /// keys in one transaction take them in one order (the client's budget first), so that two
@@ -381,6 +405,127 @@ pub fn lock_key(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> 
         DbConnection::Sqlite(_) => {}
     }
     Ok(())
+}
+
+/// Runs a diesel query on the backend's own connection inside a [`DbConnection`].
+///
+/// Why not `RunQueryDsl` on the `DbConnection` itself: diesel's `MultiConnection` wraps every
+/// query in a serialising shim that builds its SQL text again on every execution (three times:
+/// for the text, for the cache check and while collecting binds), so even a statement the
+/// backend has prepared and cached costs a full SQL build, which grows with the number of
+/// columns. On the backend's own connection a query with a static query id is prepared once
+/// per connection and then only bound, on SQLite and on PostgreSQL. Storage code calls these
+/// (a test below refuses `RunQueryDsl` calls on a `DbConnection` in storage code).
+pub trait RunOnBackend: Sized {
+    /// `RunQueryDsl::execute` on the backend's connection.
+    fn execute_on(self, conn: &mut DbConnection) -> diesel::QueryResult<usize>
+    where
+        Self: diesel::query_dsl::methods::ExecuteDsl<PgConnection>
+            + diesel::query_dsl::methods::ExecuteDsl<SqliteConnection>,
+    {
+        use diesel::query_dsl::methods::ExecuteDsl;
+        match conn {
+            DbConnection::Postgres(pg) => ExecuteDsl::execute(self, pg),
+            DbConnection::Sqlite(sqlite) => ExecuteDsl::execute(self, sqlite),
+        }
+    }
+
+    /// `RunQueryDsl::load` on the backend's connection.
+    fn load_on<'query, U>(self, conn: &mut DbConnection) -> diesel::QueryResult<Vec<U>>
+    where
+        Self: diesel::query_dsl::LoadQuery<'query, PgConnection, U>
+            + diesel::query_dsl::LoadQuery<'query, SqliteConnection, U>,
+    {
+        use diesel::RunQueryDsl;
+        match conn {
+            DbConnection::Postgres(pg) => RunQueryDsl::load(self, pg),
+            DbConnection::Sqlite(sqlite) => RunQueryDsl::load(self, sqlite),
+        }
+    }
+
+    /// `RunQueryDsl::get_result` on the backend's connection.
+    fn get_result_on<'query, U>(self, conn: &mut DbConnection) -> diesel::QueryResult<U>
+    where
+        Self: diesel::query_dsl::LoadQuery<'query, PgConnection, U>
+            + diesel::query_dsl::LoadQuery<'query, SqliteConnection, U>,
+    {
+        use diesel::RunQueryDsl;
+        match conn {
+            DbConnection::Postgres(pg) => RunQueryDsl::get_result(self, pg),
+            DbConnection::Sqlite(sqlite) => RunQueryDsl::get_result(self, sqlite),
+        }
+    }
+
+    /// `RunQueryDsl::first` on the backend's connection.
+    fn first_on<'query, U>(self, conn: &mut DbConnection) -> diesel::QueryResult<U>
+    where
+        Self: diesel::query_dsl::methods::LimitDsl,
+        diesel::dsl::Limit<Self>: diesel::query_dsl::LoadQuery<'query, PgConnection, U>
+            + diesel::query_dsl::LoadQuery<'query, SqliteConnection, U>,
+    {
+        diesel::query_dsl::methods::LimitDsl::limit(self, 1).get_result_on(conn)
+    }
+}
+
+impl<Query> RunOnBackend for Query {}
+
+/// A statement that the connection's statement cache keeps under the type `Site` (one per
+/// place in the code, see [`prepared!`]). Diesel refuses to cache an `UPDATE` (its changeset
+/// may skip `None` fields, so its text may vary) or an insert that writes `DEFAULT` for a
+/// `None`; a statement prepared on every execution costs SQLite a parse and PostgreSQL a parse
+/// and a plan. Where the text cannot vary, this keeps the prepared statement and only binds
+/// the values.
+pub struct Prepared<Statement, Site> {
+    statement: Statement,
+    site: std::marker::PhantomData<Site>,
+}
+
+impl<Statement, Site> Prepared<Statement, Site> {
+    /// Wraps `statement` (through [`prepared!`], which names the site).
+    pub fn new(statement: Statement) -> Self {
+        Self {
+            statement,
+            site: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<Statement, Site: 'static> diesel::query_builder::QueryId for Prepared<Statement, Site> {
+    type QueryId = Site;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Statement, Site, Backend> diesel::query_builder::QueryFragment<Backend>
+    for Prepared<Statement, Site>
+where
+    Backend: diesel::backend::Backend,
+    Statement: diesel::query_builder::QueryFragment<Backend>,
+{
+    fn walk_ast<'b>(
+        &'b self,
+        pass: diesel::query_builder::AstPass<'_, 'b, Backend>,
+    ) -> diesel::QueryResult<()> {
+        self.statement.walk_ast(pass)
+    }
+
+    // The one change to the statement: its text is fixed at its site (see `prepared!`).
+    fn is_safe_to_cache_prepared(&self, _backend: &Backend) -> diesel::QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Statement, Site, Conn> diesel::RunQueryDsl<Conn> for Prepared<Statement, Site> {}
+
+/// The columns of the row type `Row`, in its fields' order, as a select clause that both
+/// backends run. (`Row::as_select()` names one backend in its type, so a query that selects it
+/// can run through [`RunOnBackend`] on one backend only.) The row is then read by position:
+/// its `Queryable` derive takes the columns in the order of its fields, which is the order
+/// `Selectable` gives them.
+pub fn selection<Row>() -> <Row as diesel::Selectable<diesel::sqlite::Sqlite>>::SelectExpression
+where
+    Row: diesel::Selectable<diesel::sqlite::Sqlite>,
+{
+    Row::construct_selection()
 }
 
 /// `diesel::result::Error::NotFound` as `None`.
@@ -412,5 +557,41 @@ mod tests {
         let sqlite = names("sqlite");
         assert!(!sqlite.is_empty());
         assert_eq!(sqlite, names("postgres"));
+    }
+
+    /// Storage code runs its queries through `RunOnBackend` (`execute_on`, `load_on`, ...):
+    /// the same call on the `DbConnection` compiles, and works, but builds its SQL anew on
+    /// every execution.
+    #[test]
+    fn storage_code_runs_queries_on_the_backends_own_connection() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/db");
+        let mut read = 0;
+        let mut offences = Vec::new();
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            let Ok(source) = std::fs::read_to_string(&path) else {
+                continue;
+            };
+            read += 1;
+            for (number, line) in source.lines().enumerate() {
+                let compact: String = line.split_whitespace().collect();
+                for method in ["execute", "load", "get_result", "get_results", "first"] {
+                    if compact.contains(&format!(".{method}(conn)")) {
+                        offences.push(format!(
+                            "{}:{}: {}",
+                            path.display(),
+                            number + 1,
+                            line.trim()
+                        ));
+                    }
+                }
+            }
+        }
+        assert!(read >= 10, "read only {read} files of {}", dir.display());
+        assert!(
+            offences.is_empty(),
+            "use RunOnBackend:\n{}",
+            offences.join("\n")
+        );
     }
 }

@@ -6,7 +6,7 @@ use time::{OffsetDateTime, PrimitiveDateTime};
 
 use super::schema::{
     application_notes, audit_log, dev_messages, ledger_entries, login_failures, outbox_messages,
-    rate_limit_events, reissue_applications, reviewers,
+    rate_limit_counters, reissue_applications, reviewers,
 };
 
 /// Stored timestamps are UTC without an offset, at microsecond precision (PostgreSQL's), so a
@@ -25,7 +25,7 @@ pub fn from_db_time(stored: PrimitiveDateTime) -> OffsetDateTime {
 
 /// A `ledger_entries` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = ledger_entries)]
+#[diesel(table_name = ledger_entries, treat_none_as_default_value = false)]
 pub struct LedgerEntryRow {
     pub prefecture_code: String,
     pub office_number: String,
@@ -39,7 +39,7 @@ pub struct LedgerEntryRow {
 
 /// A `reissue_applications` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = reissue_applications, treat_none_as_null = true)]
+#[diesel(table_name = reissue_applications, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct ApplicationRow {
     pub id: String,
     pub token_hash: String,
@@ -74,7 +74,7 @@ pub struct ApplicationRow {
 
 /// A `reviewers` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = reviewers)]
+#[diesel(table_name = reviewers, treat_none_as_default_value = false)]
 pub struct ReviewerRow {
     pub id: String,
     pub login_id: String,
@@ -92,7 +92,7 @@ pub struct ReviewerRow {
 
 /// An `application_notes` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = application_notes)]
+#[diesel(table_name = application_notes, treat_none_as_default_value = false)]
 pub struct NoteRow {
     pub id: String,
     pub application_id: String,
@@ -103,7 +103,7 @@ pub struct NoteRow {
 
 /// An `outbox_messages` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = outbox_messages)]
+#[diesel(table_name = outbox_messages, treat_none_as_default_value = false)]
 pub struct OutboxRow {
     pub id: String,
     pub recipient: String,
@@ -121,7 +121,7 @@ pub struct OutboxRow {
 
 /// A `dev_messages` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = dev_messages)]
+#[diesel(table_name = dev_messages, treat_none_as_default_value = false)]
 pub struct DevMessageRow {
     pub id: String,
     pub recipient: String,
@@ -130,18 +130,19 @@ pub struct DevMessageRow {
     pub created_at: PrimitiveDateTime,
 }
 
-/// A `rate_limit_events` row.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = rate_limit_events)]
-pub struct RateLimitEventRow {
-    pub id: String,
+/// A `rate_limit_counters` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = rate_limit_counters, treat_none_as_default_value = false, treat_none_as_null = true)]
+pub struct RateLimitCounterRow {
     pub bucket: String,
-    pub occurred_at: PrimitiveDateTime,
+    pub slot_seconds: i64,
+    pub slots: String,
+    pub expires_at: PrimitiveDateTime,
 }
 
 /// An `audit_log` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = audit_log)]
+#[diesel(table_name = audit_log, treat_none_as_default_value = false)]
 pub struct AuditRow {
     pub id: String,
     pub occurred_at: PrimitiveDateTime,
@@ -155,7 +156,7 @@ pub struct AuditRow {
 
 /// An `office_accounts` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = super::schema::office_accounts, treat_none_as_null = true)]
+#[diesel(table_name = super::schema::office_accounts, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct OfficeAccountRow {
     pub id: String,
     pub user_id: String,
@@ -172,7 +173,7 @@ pub struct OfficeAccountRow {
 
 /// A `notices` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = super::schema::notices, treat_none_as_null = true)]
+#[diesel(table_name = super::schema::notices, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct NoticeRow {
     pub id: String,
     pub application_id: String,
@@ -185,7 +186,7 @@ pub struct NoticeRow {
 
 /// A `security_codes` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = super::schema::security_codes, treat_none_as_null = true)]
+#[diesel(table_name = super::schema::security_codes, treat_none_as_null = true, treat_none_as_default_value = false)]
 pub struct SecurityCodeRow {
     pub id: String,
     pub purpose: String,
@@ -202,7 +203,7 @@ pub struct SecurityCodeRow {
 
 /// A `login_failures` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = login_failures)]
+#[diesel(table_name = login_failures, treat_none_as_default_value = false, treat_none_as_null = true)]
 pub struct LoginFailureRow {
     pub key: String,
     pub subject: String,
@@ -214,7 +215,7 @@ pub struct LoginFailureRow {
 
 /// A `sessions` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = super::schema::sessions)]
+#[diesel(table_name = super::schema::sessions, treat_none_as_default_value = false)]
 pub struct SessionRow {
     pub id: String,
     pub holder: String,
@@ -229,7 +230,7 @@ pub struct SessionRow {
 
 /// A `reviewer_recovery_codes` row.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = super::schema::reviewer_recovery_codes)]
+#[diesel(table_name = super::schema::reviewer_recovery_codes, treat_none_as_default_value = false)]
 pub struct RecoveryCodeRow {
     pub id: String,
     pub reviewer_id: String,

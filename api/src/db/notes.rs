@@ -8,6 +8,7 @@ use reissue_shared::admin::NoteView;
 
 use super::models::{from_db_time, to_db_time, NoteRow};
 use super::schema::{application_notes, reviewers};
+use super::RunOnBackend;
 use super::{DbConnection, StorageError};
 
 /// Adds a note.
@@ -26,7 +27,7 @@ pub fn insert(
             text: text.to_owned(),
             created_at: to_db_time(now),
         })
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -47,7 +48,7 @@ pub fn for_application(
             application_notes::text,
             application_notes::created_at,
         ))
-        .load(conn)?;
+        .load_on(conn)?;
     Ok(rows
         .into_iter()
         .map(|(reviewer_name, text, created_at)| NoteView {

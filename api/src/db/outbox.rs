@@ -10,6 +10,7 @@ use uuid::Uuid;
 
 use super::models::{from_db_time, to_db_time, OutboxRow};
 use super::schema::outbox_messages::dsl;
+use super::RunOnBackend;
 use super::{DbConnection, StorageError};
 
 /// A message waiting to be written.
@@ -46,7 +47,7 @@ pub fn enqueue(
             created_at: to_db_time(now),
             sent_at: None,
         })
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -80,12 +81,12 @@ pub fn claim_due(
             dsl::locked_until.eq(Some(to_db_time(now + lease))),
             dsl::attempts.eq(dsl::attempts + 1),
         ))
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(dsl::outbox_messages
         .filter(dsl::id.eq_any(&ids))
         .order(dsl::created_at.asc())
-        .select(OutboxRow::as_select())
-        .load(conn)?)
+        .select(super::selection::<OutboxRow>())
+        .load_on(conn)?)
 }
 
 /// Records a delivery; `false` when the message was no longer pending (another worker whose
@@ -101,22 +102,20 @@ pub fn mark_sent(
         .filter(dsl::id.eq(id))
         .filter(dsl::status.eq("pending"));
     let updated = if scrub_body {
-        diesel::update(target)
-            .set((
-                dsl::status.eq("sent"),
-                dsl::sent_at.eq(Some(to_db_time(now))),
-                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-                dsl::body.eq(""),
-            ))
-            .execute(conn)?
+        prepared!(diesel::update(target).set((
+            dsl::status.eq("sent"),
+            dsl::sent_at.eq(Some(to_db_time(now))),
+            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+            dsl::body.eq(""),
+        )))
+        .execute_on(conn)?
     } else {
-        diesel::update(target)
-            .set((
-                dsl::status.eq("sent"),
-                dsl::sent_at.eq(Some(to_db_time(now))),
-                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-            ))
-            .execute(conn)?
+        prepared!(diesel::update(target).set((
+            dsl::status.eq("sent"),
+            dsl::sent_at.eq(Some(to_db_time(now))),
+            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+        )))
+        .execute_on(conn)?
     };
     Ok(updated == 1)
 }
@@ -132,20 +131,18 @@ pub fn mark_failed(
     let target = dsl::outbox_messages.find(id);
     let error: String = error.chars().take(1000).collect();
     match retry_at {
-        Some(at) => diesel::update(target)
-            .set((
-                dsl::next_attempt_at.eq(to_db_time(at)),
-                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-                dsl::last_error.eq(Some(error)),
-            ))
-            .execute(conn)?,
-        None => diesel::update(target)
-            .set((
-                dsl::status.eq("failed"),
-                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-                dsl::last_error.eq(Some(error)),
-            ))
-            .execute(conn)?,
+        Some(at) => prepared!(diesel::update(target).set((
+            dsl::next_attempt_at.eq(to_db_time(at)),
+            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+            dsl::last_error.eq(Some(error)),
+        )))
+        .execute_on(conn)?,
+        None => prepared!(diesel::update(target).set((
+            dsl::status.eq("failed"),
+            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+            dsl::last_error.eq(Some(error)),
+        )))
+        .execute_on(conn)?,
     };
     Ok(())
 }
@@ -155,7 +152,7 @@ pub fn count_by_status(conn: &mut DbConnection, status: &str) -> Result<i64, Sto
     Ok(dsl::outbox_messages
         .filter(dsl::status.eq(status))
         .count()
-        .get_result(conn)?)
+        .get_result_on(conn)?)
 }
 
 /// What an operator watches of the outbox: messages waiting and the age of the oldest.
@@ -174,7 +171,7 @@ pub fn backlog(conn: &mut DbConnection) -> Result<Backlog, StorageError> {
     let oldest: Option<time::PrimitiveDateTime> = dsl::outbox_messages
         .filter(dsl::status.eq("pending"))
         .select(diesel::dsl::min(dsl::created_at))
-        .first(conn)?;
+        .first_on(conn)?;
     Ok(Backlog {
         pending: count_by_status(conn, "pending")?,
         oldest_queued_at: oldest.map(from_db_time),

@@ -1,58 +1,125 @@
-//! Storage of rate-limit events: one row per counted action, so that every instance sharing
-//! the database sees the same counts.
+//! Storage of rate limits and budgets: one `rate_limit_counters` row per bucket, shared by
+//! every instance on the database (the domain's `rate_limit` reads and writes its slots).
 
-use diesel::dsl::{count_star, min};
 use diesel::prelude::*;
-use time::OffsetDateTime;
-use uuid::Uuid;
+use time::PrimitiveDateTime;
 
-use super::models::{from_db_time, to_db_time, RateLimitEventRow};
-use super::schema::rate_limit_events::dsl;
-use super::{DbConnection, StorageError};
+use super::models::RateLimitCounterRow;
+use super::schema::rate_limit_counters::dsl;
+use super::RunOnBackend;
+use super::{optional, DbConnection, StorageError};
 
-/// How many events `bucket` holds since `since`, and the oldest of them.
-pub fn count_since(
+/// The row of `bucket`, if any. Read after [`super::lock_key`] of the same bucket, it stays as
+/// read until the transaction ends.
+pub fn find(
     conn: &mut DbConnection,
     bucket: &str,
-    since: OffsetDateTime,
-) -> Result<(u32, Option<OffsetDateTime>), StorageError> {
-    let (count, oldest): (i64, Option<time::PrimitiveDateTime>) = dsl::rate_limit_events
-        .filter(dsl::bucket.eq(bucket))
-        .filter(dsl::occurred_at.gt(to_db_time(since)))
-        .select((count_star(), min(dsl::occurred_at)))
-        .first(conn)?;
-    Ok((
-        u32::try_from(count).unwrap_or(u32::MAX),
-        oldest.map(from_db_time),
-    ))
+) -> Result<Option<RateLimitCounterRow>, StorageError> {
+    optional(
+        dsl::rate_limit_counters
+            .find(bucket)
+            .select(super::selection::<RateLimitCounterRow>())
+            .first_on(conn),
+    )
 }
 
-/// Counts one event in each bucket.
-pub fn record(
+/// Writes `row` over the bucket's row, or inserts it when the bucket has none.
+pub fn save(
     conn: &mut DbConnection,
-    buckets: &[String],
-    now: OffsetDateTime,
+    row: &RateLimitCounterRow,
+    exists: bool,
 ) -> Result<(), StorageError> {
-    // One statement per row: diesel's multi-backend connection has no batch insert.
-    for bucket in buckets {
-        diesel::insert_into(dsl::rate_limit_events)
-            .values(RateLimitEventRow {
-                id: Uuid::now_v7().to_string(),
-                bucket: bucket.clone(),
-                occurred_at: to_db_time(now),
-            })
-            .execute(conn)?;
+    if exists {
+        prepared!(diesel::update(dsl::rate_limit_counters.find(&row.bucket)).set(row))
+            .execute_on(conn)?;
+    } else {
+        diesel::insert_into(dsl::rate_limit_counters)
+            .values(row)
+            .execute_on(conn)?;
     }
     Ok(())
 }
 
-/// Forgets events older than `before`.
-pub fn delete_before(
+/// Forgets the buckets whose every counted event has left its window by `now`.
+pub fn delete_expired(
     conn: &mut DbConnection,
-    before: OffsetDateTime,
+    now: PrimitiveDateTime,
 ) -> Result<usize, StorageError> {
     Ok(
-        diesel::delete(dsl::rate_limit_events.filter(dsl::occurred_at.lt(to_db_time(before))))
-            .execute(conn)?,
+        diesel::delete(dsl::rate_limit_counters.filter(dsl::expires_at.lt(now)))
+            .execute_on(conn)?,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::connection::SimpleConnection;
+    use diesel::{Connection, RunQueryDsl, SqliteConnection};
+    use diesel_migrations::MigrationHarness;
+
+    /// The migration to one row per bucket carries the events counted so far over, a count per
+    /// second, so no budget starts afresh at the upgrade.
+    #[test]
+    fn the_migration_keeps_the_events_counted_so_far(
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        let mut conn = SqliteConnection::establish(":memory:")?;
+        let migrations = super::super::SQLITE_MIGRATIONS;
+        let pending = conn.pending_migrations(migrations)?;
+        let position = pending
+            .iter()
+            .position(|m| m.name().to_string().ends_with("_rate_limit_counters"))
+            .ok_or("no rate_limit_counters migration")?;
+        for migration in &pending[..position] {
+            conn.run_migration(migration.as_ref())?;
+        }
+        conn.batch_execute(
+            "INSERT INTO rate_limit_events (id, bucket, occurred_at) VALUES \
+             ('1', 'code:office:1311111111', '2026-12-01 10:00:00.250000'), \
+             ('2', 'code:office:1311111111', '2026-12-01 10:00:00.750000'), \
+             ('3', 'code:office:1311111111', '2026-12-01 11:30:00'), \
+             ('4', 'client:127.0.0.1', '2026-12-01 09:00:00');",
+        )?;
+        conn.run_migration(pending[position].as_ref())?;
+        let rows: Vec<(String, i64, String, time::PrimitiveDateTime)> = diesel::sql_query(
+            "SELECT bucket, slot_seconds, slots, expires_at FROM rate_limit_counters \
+             ORDER BY bucket",
+        )
+        .load::<CounterByName>(&mut conn)?
+        .into_iter()
+        .map(|row| (row.bucket, row.slot_seconds, row.slots, row.expires_at))
+        .collect();
+        let ten = time::macros::datetime!(2026-12-01 10:00:00)
+            .assume_utc()
+            .unix_timestamp();
+        assert_eq!(
+            rows,
+            vec![
+                (
+                    "client:127.0.0.1".to_owned(),
+                    1,
+                    format!("{}:1", ten - 3600),
+                    time::macros::datetime!(2027-01-01 09:00:00)
+                ),
+                (
+                    "code:office:1311111111".to_owned(),
+                    1,
+                    format!("{ten}:2,{}:1", ten + 5400),
+                    time::macros::datetime!(2027-01-01 11:30:00)
+                ),
+            ]
+        );
+        Ok(())
+    }
+
+    #[derive(diesel::QueryableByName)]
+    struct CounterByName {
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        bucket: String,
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        slot_seconds: i64,
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        slots: String,
+        #[diesel(sql_type = diesel::sql_types::Timestamp)]
+        expires_at: time::PrimitiveDateTime,
+    }
 }

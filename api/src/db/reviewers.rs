@@ -5,6 +5,7 @@ use time::PrimitiveDateTime;
 
 use super::models::{RecoveryCodeRow, ReviewerRow};
 use super::schema::reviewers::dsl;
+use super::RunOnBackend;
 use super::{optional, DbConnection, StorageError};
 
 /// Inserts `row`, or, when its login ID exists, replaces that account's name, role, prefecture
@@ -25,12 +26,12 @@ pub fn upsert(
                     dsl::password_hash.eq(&row.password_hash),
                     dsl::disabled_at.eq(None::<PrimitiveDateTime>),
                 ))
-                .execute(conn)?;
+                .execute_on(conn)?;
         }
         None => {
             diesel::insert_into(dsl::reviewers)
                 .values(row)
-                .execute(conn)?;
+                .execute_on(conn)?;
         }
     }
     Ok(found)
@@ -49,7 +50,7 @@ pub fn disable(
             .filter(dsl::disabled_at.is_null()),
     )
     .set(dsl::disabled_at.eq(at))
-    .execute(conn)?;
+    .execute_on(conn)?;
     find_by_login(conn, login_id)
 }
 
@@ -61,8 +62,8 @@ pub fn find_by_login(
     optional(
         dsl::reviewers
             .filter(dsl::login_id.eq(login_id))
-            .select(ReviewerRow::as_select())
-            .first(conn),
+            .select(super::selection::<ReviewerRow>())
+            .first_on(conn),
     )
 }
 
@@ -84,8 +85,8 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<ReviewerRow>, St
     optional(
         dsl::reviewers
             .find(id)
-            .select(ReviewerRow::as_select())
-            .first(conn),
+            .select(super::selection::<ReviewerRow>())
+            .first_on(conn),
     )
 }
 
@@ -108,7 +109,7 @@ pub fn set_mfa(conn: &mut DbConnection, id: &str, mfa: &MfaColumns) -> Result<()
             dsl::mfa_enrolled_at.eq(mfa.enrolled_at),
             dsl::mfa_last_step.eq(mfa.last_step),
         ))
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -128,12 +129,12 @@ pub fn replace_recovery_codes(
 ) -> Result<(), StorageError> {
     use super::schema::reviewer_recovery_codes::dsl as codes;
     diesel::delete(codes::reviewer_recovery_codes.filter(codes::reviewer_id.eq(reviewer_id)))
-        .execute(conn)?;
+        .execute_on(conn)?;
     // One by one: the connection over both backends has no batch insert.
     for row in rows {
         diesel::insert_into(codes::reviewer_recovery_codes)
             .values(row)
-            .execute(conn)?;
+            .execute_on(conn)?;
     }
     Ok(())
 }
@@ -147,8 +148,8 @@ pub fn unused_recovery_codes(
     Ok(codes::reviewer_recovery_codes
         .filter(codes::reviewer_id.eq(reviewer_id))
         .filter(codes::used_at.is_null())
-        .select(RecoveryCodeRow::as_select())
-        .load(conn)?)
+        .select(super::selection::<RecoveryCodeRow>())
+        .load_on(conn)?)
 }
 
 /// Marks a recovery code used, if it was not; whether it was not.
@@ -164,6 +165,6 @@ pub fn use_recovery_code(
             .filter(codes::used_at.is_null()),
     )
     .set(codes::used_at.eq(at))
-    .execute(conn)?;
+    .execute_on(conn)?;
     Ok(used > 0)
 }

@@ -104,10 +104,11 @@ diesel::table! {
 }
 
 diesel::table! {
-    rate_limit_events (id) {
-        id -> Text,
+    rate_limit_counters (bucket) {
         bucket -> Text,
-        occurred_at -> Timestamp,
+        slot_seconds -> BigInt,
+        slots -> Text,
+        expires_at -> Timestamp,
     }
 }
 
@@ -129,7 +130,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     reissue_applications,
     outbox_messages,
     dev_messages,
-    rate_limit_events,
+    rate_limit_counters,
     audit_log,
     reviewers,
     application_notes,

@@ -4,21 +4,20 @@ use diesel::prelude::*;
 
 use super::models::SecurityCodeRow;
 use super::schema::security_codes::dsl;
+use super::RunOnBackend;
 use super::{DbConnection, StorageError};
 
 /// Inserts a code.
 pub fn insert(conn: &mut DbConnection, row: &SecurityCodeRow) -> Result<(), StorageError> {
     diesel::insert_into(dsl::security_codes)
         .values(row)
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
 /// Writes every field.
 pub fn update(conn: &mut DbConnection, row: &SecurityCodeRow) -> Result<(), StorageError> {
-    diesel::update(dsl::security_codes.find(&row.id))
-        .set(row)
-        .execute(conn)?;
+    prepared!(diesel::update(dsl::security_codes.find(&row.id)).set(row)).execute_on(conn)?;
     Ok(())
 }
 
@@ -44,7 +43,7 @@ pub fn consume_all(
             .filter(dsl::consumed_at.is_null()),
     )
     .set(dsl::consumed_at.eq(Some(at)))
-    .execute(conn)?)
+    .execute_on(conn)?)
 }
 
 /// The newest unconsumed code of an account for a purpose (its stored name), locked until the

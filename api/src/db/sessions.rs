@@ -5,13 +5,14 @@ use time::PrimitiveDateTime;
 
 use super::models::SessionRow;
 use super::schema::sessions::dsl;
+use super::RunOnBackend;
 use super::{optional, DbConnection, StorageError};
 
 /// Stores a new session.
 pub fn insert(conn: &mut DbConnection, row: &SessionRow) -> Result<(), StorageError> {
     diesel::insert_into(dsl::sessions)
         .values(row)
-        .execute(conn)?;
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -20,16 +21,18 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, Sto
     optional(
         dsl::sessions
             .find(id)
-            .select(SessionRow::as_select())
-            .first(conn),
+            .select(super::selection::<SessionRow>())
+            .first_on(conn),
     )
 }
 
 /// Records that the session was used at `at` (while it has not ended).
 pub fn touch(conn: &mut DbConnection, id: &str, at: PrimitiveDateTime) -> Result<(), StorageError> {
-    diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
-        .set(dsl::last_seen_at.eq(at))
-        .execute(conn)?;
+    prepared!(
+        diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
+            .set(dsl::last_seen_at.eq(at))
+    )
+    .execute_on(conn)?;
     Ok(())
 }
 
@@ -40,9 +43,11 @@ pub fn end(
     at: PrimitiveDateTime,
     reason: &str,
 ) -> Result<bool, StorageError> {
-    let ended = diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
-        .set((dsl::ended_at.eq(at), dsl::end_reason.eq(reason)))
-        .execute(conn)?;
+    let ended = prepared!(
+        diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
+            .set((dsl::ended_at.eq(at), dsl::end_reason.eq(reason)))
+    )
+    .execute_on(conn)?;
     Ok(ended > 0)
 }
 
@@ -62,7 +67,7 @@ pub fn end_all_of(
             .filter(dsl::expires_at.gt(at)),
     )
     .set((dsl::ended_at.eq(at), dsl::end_reason.eq(reason)))
-    .execute(conn)?)
+    .execute_on(conn)?)
 }
 
 /// Forgets sessions that expired or ended before `before`.
@@ -73,5 +78,5 @@ pub fn delete_finished(
     Ok(diesel::delete(
         dsl::sessions.filter(dsl::expires_at.lt(before).or(dsl::ended_at.lt(before))),
     )
-    .execute(conn)?)
+    .execute_on(conn)?)
 }

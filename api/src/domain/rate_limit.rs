@@ -1,6 +1,11 @@
 //! Budgets and rate limits across applications, counted in the database so every instance
 //! sees the same numbers. Compensates the 4-digit code (DESIGN.md): codes and wrong tries are
 //! budgeted per office number and per recipient address, and requests per client address.
+//!
+//! A bucket is one row that counts its events per slot of the window ([`SlotCounts`]), so a
+//! check costs the same however busy the bucket is. An event is counted until the end of its
+//! slot has left the window: at most a slot (a sixtieth of the window) longer than an exact
+//! sliding window would count it, never shorter, so no limit lets more through than it says.
 
 use std::time::Duration;
 
@@ -8,7 +13,11 @@ use time::OffsetDateTime;
 
 use super::application::seconds_until;
 use super::error::DomainError;
-use crate::db::{self, rate_limits, DbConnection};
+use crate::db::models::{to_db_time, RateLimitCounterRow};
+use crate::db::{self, rate_limits, DbConnection, StorageError};
+
+/// Slots a window is divided into.
+pub const SLOTS_PER_WINDOW: u64 = 60;
 
 /// One counted bucket with its limit and window.
 #[derive(Debug, Clone)]
@@ -33,10 +42,161 @@ impl Budget {
             window,
         }
     }
+
+    /// The slot size of this budget's window, in whole seconds (at least one).
+    fn slot_seconds(&self) -> i64 {
+        i64::try_from(self.window.as_secs() / SLOTS_PER_WINDOW)
+            .unwrap_or(i64::MAX)
+            .max(1)
+    }
+
+    fn window_seconds(&self) -> i64 {
+        i64::try_from(self.window.as_secs()).unwrap_or(i64::MAX)
+    }
+}
+
+/// The events of one bucket, counted per slot: slot `s` holds the events of the unix seconds
+/// `[s × slot_seconds, (s + 1) × slot_seconds)`. Only slots with events are kept, oldest first.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SlotCounts {
+    slot_seconds: i64,
+    slots: Vec<(i64, u32)>,
+}
+
+impl SlotCounts {
+    /// No events yet.
+    pub fn empty(slot_seconds: i64) -> Self {
+        Self {
+            slot_seconds: slot_seconds.max(1),
+            slots: Vec::new(),
+        }
+    }
+
+    /// Reads the stored form `slot:count,slot:count` (oldest first).
+    pub fn parse(slot_seconds: i64, text: &str) -> Result<Self, String> {
+        if slot_seconds < 1 {
+            return Err(format!("slot of {slot_seconds} s"));
+        }
+        let mut slots: Vec<(i64, u32)> = Vec::new();
+        for pair in text.split(',').filter(|pair| !pair.is_empty()) {
+            let parsed = pair
+                .split_once(':')
+                .and_then(|(slot, count)| Some((slot.parse().ok()?, count.parse().ok()?)));
+            match parsed {
+                Some((slot, count)) if slots.last().is_none_or(|&(last, _)| last < slot) => {
+                    slots.push((slot, count));
+                }
+                _ => return Err(format!("slot {pair:?} out of order or unreadable")),
+            }
+        }
+        Ok(Self {
+            slot_seconds,
+            slots,
+        })
+    }
+
+    /// The stored form.
+    pub fn to_text(&self) -> String {
+        let pairs: Vec<String> = self
+            .slots
+            .iter()
+            .map(|(slot, count)| format!("{slot}:{count}"))
+            .collect();
+        pairs.join(",")
+    }
+
+    /// The same events in slots of `slot_seconds` (after the window setting changed). Each
+    /// event moves into the new slot that holds the start of its old one, and the counting rule
+    /// counts a slot while any of it is within the window, so none is counted for less long
+    /// than the window.
+    pub fn reslotted(self, slot_seconds: i64) -> Self {
+        let slot_seconds = slot_seconds.max(1);
+        if slot_seconds == self.slot_seconds {
+            return self;
+        }
+        let mut slots: Vec<(i64, u32)> = Vec::new();
+        for (slot, count) in self.slots {
+            let start = slot.saturating_mul(self.slot_seconds);
+            let new_slot = start.div_euclid(slot_seconds);
+            match slots.last_mut() {
+                Some((last, total)) if *last == new_slot => *total = total.saturating_add(count),
+                _ => slots.push((new_slot, count)),
+            }
+        }
+        Self {
+            slot_seconds,
+            slots,
+        }
+    }
+
+    /// Whether slot `slot` still counts at `now` for a window of `window_seconds`: while its
+    /// end is after `now - window`.
+    fn counts(&self, slot: i64, now: i64, window_seconds: i64) -> bool {
+        slot.saturating_add(1).saturating_mul(self.slot_seconds) > now - window_seconds
+    }
+
+    /// Forgets the slots that no longer count.
+    fn prune(&mut self, now: i64, window_seconds: i64) {
+        let slot_seconds = self.slot_seconds;
+        self.slots.retain(|&(slot, _)| {
+            slot.saturating_add(1).saturating_mul(slot_seconds) > now - window_seconds
+        });
+    }
+
+    /// The events counted at `now`, and when the oldest counted slot stops counting (unix
+    /// seconds).
+    pub fn counted(&self, now: i64, window_seconds: i64) -> (u32, Option<i64>) {
+        let mut counted = self
+            .slots
+            .iter()
+            .filter(|&&(slot, _)| self.counts(slot, now, window_seconds));
+        let oldest = counted.clone().next().map(|&(slot, _)| {
+            slot.saturating_add(1)
+                .saturating_mul(self.slot_seconds)
+                .saturating_add(window_seconds)
+        });
+        let total = counted
+            .by_ref()
+            .fold(0u32, |sum, &(_, n)| sum.saturating_add(n));
+        (total, oldest)
+    }
+
+    /// Counts one event at `now`.
+    pub fn add(&mut self, now: i64) {
+        let slot = now.div_euclid(self.slot_seconds);
+        match self.slots.last_mut() {
+            Some((last, count)) if *last == slot => *count = count.saturating_add(1),
+            // A clock that went back: the event joins the newest slot, which keeps it longest.
+            Some((last, count)) if *last > slot => *count = count.saturating_add(1),
+            _ => self.slots.push((slot, 1)),
+        }
+    }
+
+    /// When the newest counted event stops counting (unix seconds).
+    fn expires(&self, window_seconds: i64) -> Option<i64> {
+        self.slots.last().map(|&(slot, _)| {
+            slot.saturating_add(1)
+                .saturating_mul(self.slot_seconds)
+                .saturating_add(window_seconds)
+        })
+    }
+}
+
+/// A bucket's counts as stored, in its budget's slots, and whether it has a row yet.
+fn load(conn: &mut DbConnection, budget: &Budget) -> Result<(SlotCounts, bool), StorageError> {
+    match rate_limits::find(conn, &budget.bucket)? {
+        Some(row) => {
+            let counts = SlotCounts::parse(row.slot_seconds, &row.slots).map_err(|what| {
+                StorageError::Corrupt(format!("rate limit {}: {what}", row.bucket))
+            })?;
+            Ok((counts.reslotted(budget.slot_seconds()), true))
+        }
+        None => Ok((SlotCounts::empty(budget.slot_seconds()), false)),
+    }
 }
 
 /// Refuses with `RateLimited` when any budget is spent; the wait is until its oldest counted
-/// event leaves the window.
+/// slot leaves the window.
 ///
 /// Each bucket is locked until the transaction ends before it is counted, so that parallel
 /// requests take turns between the count and the `record` that spends it: without, two
@@ -50,12 +210,15 @@ pub fn check(
     for budget in budgets {
         db::lock_key(conn, &format!("budget:{}", budget.bucket))?;
     }
+    let now_seconds = now.unix_timestamp();
     for budget in budgets {
-        let since = now - budget.window;
-        let (count, oldest) = rate_limits::count_since(conn, &budget.bucket, since)?;
+        let (counts, _) = load(conn, budget)?;
+        let (count, free_at) = counts.counted(now_seconds, budget.window_seconds());
         if count >= budget.limit {
             crate::metrics::observe_refusal(&budget.kind);
-            let free_at = oldest.map_or(now + budget.window, |oldest| oldest + budget.window);
+            let free_at = free_at
+                .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+                .unwrap_or(now + budget.window);
             return Err(DomainError::RateLimited {
                 retry_after_secs: seconds_until(now, free_at),
             });
@@ -70,8 +233,23 @@ pub fn record(
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
-    let buckets: Vec<String> = budgets.iter().map(|b| b.bucket.clone()).collect();
-    rate_limits::record(conn, &buckets, now)?;
+    let now_seconds = now.unix_timestamp();
+    for budget in budgets {
+        let (mut counts, exists) = load(conn, budget)?;
+        counts.prune(now_seconds, budget.window_seconds());
+        counts.add(now_seconds);
+        let expires_at = counts
+            .expires(budget.window_seconds())
+            .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+            .unwrap_or(now + budget.window);
+        let row = RateLimitCounterRow {
+            bucket: budget.bucket.clone(),
+            slot_seconds: counts.slot_seconds,
+            slots: counts.to_text(),
+            expires_at: to_db_time(expires_at),
+        };
+        rate_limits::save(conn, &row, exists)?;
+    }
     Ok(())
 }
 
@@ -83,4 +261,96 @@ pub fn spend(
 ) -> Result<(), DomainError> {
     check(conn, budgets, now)?;
     record(conn, budgets, now)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOUR: i64 = 3600;
+
+    #[test]
+    fn an_event_counts_for_at_least_the_window_and_at_most_a_slot_longer() {
+        let mut counts = SlotCounts::empty(HOUR / 60);
+        counts.add(10 * HOUR + 59);
+        assert_eq!(counts.counted(10 * HOUR + 59, HOUR).0, 1);
+        // Still counted a whole window later (its slot's end is not yet out).
+        assert_eq!(counts.counted(11 * HOUR + 59, HOUR).0, 1);
+        // Out once its slot's end has left the window.
+        let (count, _) = counts.counted(11 * HOUR + 60, HOUR);
+        assert_eq!(count, 0);
+    }
+
+    #[test]
+    fn the_wait_ends_when_the_oldest_counted_slot_leaves_the_window() {
+        let mut counts = SlotCounts::empty(60);
+        counts.add(1_000_000);
+        counts.add(1_000_100);
+        let (count, free_at) = counts.counted(1_000_200, HOUR);
+        assert_eq!(count, 2);
+        // Slot 16666 covers [999_960, 1_000_020): free when its end is an hour old.
+        assert_eq!(free_at, Some(1_000_020 + HOUR));
+    }
+
+    #[test]
+    fn the_stored_form_reads_back_and_refuses_what_is_not_ours() {
+        let mut counts = SlotCounts::empty(60);
+        for second in [0, 1, 61, 200, 200] {
+            counts.add(second);
+        }
+        assert_eq!(counts.to_text(), "0:2,1:1,3:2");
+        assert_eq!(SlotCounts::parse(60, &counts.to_text()), Ok(counts));
+        assert_eq!(SlotCounts::parse(60, ""), Ok(SlotCounts::empty(60)));
+        assert!(SlotCounts::parse(60, "3:1,1:1").is_err());
+        assert!(SlotCounts::parse(60, "x:1").is_err());
+        assert!(SlotCounts::parse(0, "1:1").is_err());
+    }
+
+    #[test]
+    fn reslotting_never_lets_an_event_leave_the_window_early() {
+        // Events carried over from the one-row-per-event table, at one-second slots.
+        let mut exact = SlotCounts::empty(1);
+        for second in [86_399, 86_400, 90_000] {
+            exact.add(second);
+        }
+        let coarse = exact.clone().reslotted(1440);
+        for now in (86_399..=90_000 + 86_400 + 2000).step_by(97) {
+            let (exact_count, _) = exact.counted(now, 86_400);
+            let (coarse_count, _) = coarse.counted(now, 86_400);
+            assert!(
+                coarse_count >= exact_count,
+                "at {now}: {coarse_count} < {exact_count}"
+            );
+        }
+        assert_eq!(coarse.counted(90_000, 86_400).0, 3);
+    }
+
+    #[test]
+    fn pruning_keeps_the_row_to_the_slots_of_one_window() {
+        let mut counts = SlotCounts::empty(60);
+        for minute in 0..600 {
+            counts.prune(minute * 60, HOUR);
+            counts.add(minute * 60);
+        }
+        assert!(counts.slots.len() <= SLOTS_PER_WINDOW as usize + 1);
+        // The event of minute 539 is exactly an hour old: an exact window has let it go, the
+        // slots keep it one slot longer.
+        assert_eq!(counts.counted(599 * 60, HOUR).0, 61);
+    }
+
+    #[test]
+    fn a_clock_that_went_back_counts_the_event_in_the_newest_slot() {
+        let mut counts = SlotCounts::empty(60);
+        counts.add(6000);
+        counts.add(5000);
+        assert_eq!(counts.to_text(), "100:2");
+    }
+
+    #[test]
+    fn budget_slots_are_a_sixtieth_of_the_window_and_at_least_a_second() {
+        let day = Budget::new("code:office", "1311111111", 10, Duration::from_secs(86_400));
+        assert_eq!(day.slot_seconds(), 1440);
+        let short = Budget::new("login:all", "", 10, Duration::from_secs(30));
+        assert_eq!(short.slot_seconds(), 1);
+    }
 }

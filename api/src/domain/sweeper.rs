@@ -15,7 +15,7 @@ const ENDED_SESSION_MEMORY: Duration = Duration::from_secs(24 * 60 * 60);
 /// One pass; returns how many applications expired.
 pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
     ctx.transaction(move |tx| {
-        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
+        let (conn, now) = (&mut *tx.conn, tx.now);
         let expired = ReissueApplication::expire_due(conn, now, 500)?;
         for application in &expired {
             AuditEvent::for_application(
@@ -42,12 +42,7 @@ pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
             }
             .record(conn)?;
         }
-        let longest = ctx
-            .limits
-            .budget_window
-            .max(ctx.limits.client_window)
-            .max(ctx.limits.login_window);
-        db::rate_limits::delete_before(conn, now - longest)?;
+        db::rate_limits::delete_expired(conn, crate::db::models::to_db_time(now))?;
         db::login_failures::delete_stale(
             conn,
             crate::db::models::to_db_time(now - super::passwords::FAILURE_MEMORY),
