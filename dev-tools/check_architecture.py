@@ -100,6 +100,7 @@ CRATES = [
     CrateSpec("shared", "shared/src/lib.rs"),
     CrateSpec("web", "web/src/lib.rs"),
     CrateSpec("web/main", "web/src/main.rs", {"reissue_web": "web"}),
+    CrateSpec("web/console", "web/src/bin/console.rs", {"reissue_web": "web"}),
     CrateSpec("e2e", "e2e/src/lib.rs"),
     CrateSpec("e2e/bench", "e2e/src/bin/bench/main.rs", {"reissue_e2e": "e2e"}),
 ]

@@ -198,6 +198,8 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
     let serve_app = routes::spa::is_built(&web_dir);
     if !serve_app {
         tracing::warn!(web_dir = %web_dir.display(), "browser app not built; serving the API only (./dev run builds it)");
+    } else if !routes::spa::console_is_built(&web_dir) {
+        tracing::warn!(web_dir = %web_dir.display(), "the reviewers' console is not built (console/index.html); /admin shows the office app");
     }
     let security_headers = web::Data::new(routes::security_headers::SecurityHeaders::new(
         &web_dir,

@@ -324,6 +324,20 @@ impl Browser {
         }
     }
 
+    /// The paths of every file the current page has loaded since it was opened (the browser's
+    /// resource timing entries; a client-side navigation adds to them, a page load starts anew).
+    pub async fn loaded_paths(&self) -> anyhow::Result<Vec<String>> {
+        let value = self
+            .client
+            .execute(
+                "return performance.getEntriesByType('resource').map(e => new URL(e.name).pathname);",
+                vec![],
+            )
+            .await
+            .context("reading the page's resource timing entries")?;
+        Ok(serde_json::from_value(value)?)
+    }
+
     /// The browser's back button.
     pub async fn back(&self) -> anyhow::Result<()> {
         Ok(self.client.back().await?)

@@ -80,12 +80,14 @@ impl Server {
             );
         }
         let web_dir = paths::web_dir();
-        if !options.without_web_app && !web_dir.join("index.html").is_file() {
-            bail!(
-                "{} has no index.html: build the browser app first (`trunk build --release`, \
-                 which `./dev test` runs), or set REISSUE_WEB_DIR",
-                web_dir.display()
-            );
+        for page in ["index.html", "console/index.html"] {
+            if !options.without_web_app && !web_dir.join(page).is_file() {
+                bail!(
+                    "{} has no {page}: build the browser apps first (`trunk build --release`, \
+                     which `./dev test` runs, builds both), or set REISSUE_WEB_DIR",
+                    web_dir.display()
+                );
+            }
         }
         let http = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))

@@ -1,5 +1,6 @@
 //! The harness's mailbox reader against the real binary: a code mailed through the API is read
-//! from the development mailbox, and the browser app starting under its security headers.
+//! from the development mailbox, the browser app starting under its security headers, and the
+//! office app and the reviewers' console each loading only its own files.
 
 use reissue_e2e::Server;
 use serde_json::{json, Value};
@@ -69,5 +70,60 @@ async fn the_app_runs_under_its_content_security_policy() -> anyhow::Result<()> 
     let browser = reissue_e2e::Browser::open(&server).await?;
     browser.goto("/").await?;
     browser.find_by_testid("portal-login").await?;
+    browser.close().await
+}
+
+/// The wasm files a page has loaded.
+fn wasm_files(paths: &[String]) -> Vec<&str> {
+    paths
+        .iter()
+        .map(String::as_str)
+        .filter(|path| path.ends_with(".wasm"))
+        .collect()
+}
+
+/// An office going through its screens downloads the office app only, never the reviewers'
+/// console; a console URL opened directly loads the console alone, and the console's link to
+/// the portal is a full page load into the office app.
+#[tokio::test]
+async fn offices_never_load_the_console_and_the_console_opens_directly() -> anyhow::Result<()> {
+    let server = Server::start(true).await?;
+    let browser = reissue_e2e::Browser::open(&server).await?;
+
+    browser.goto("/").await?;
+    browser.click_testid("portal-login").await?;
+    browser.click_testid("lost-link").await?;
+    browser.goto("/reissue/apply").await?;
+    browser.find_by_testid("apply-notes").await?;
+    let office = browser.loaded_paths().await?;
+    anyhow::ensure!(
+        matches!(wasm_files(&office)[..], [wasm] if wasm.starts_with("/reissue-web-")),
+        "the office page loaded {office:?}"
+    );
+    anyhow::ensure!(
+        !office.iter().any(|path| path.starts_with("/console/")),
+        "the office page loaded console files: {office:?}"
+    );
+
+    browser.goto("/admin/login").await?;
+    browser.find_by_testid("admin-login").await?;
+    assert_eq!(
+        browser.text_of_testid("page-title").await?,
+        "審査担当者ログイン"
+    );
+    let console = browser.loaded_paths().await?;
+    anyhow::ensure!(
+        matches!(wasm_files(&console)[..], [wasm] if wasm.starts_with("/console/reissue-console-")),
+        "the console page loaded {console:?}"
+    );
+
+    browser.goto("/admin/no-such-page").await?;
+    browser.click_testid("to-portal").await?;
+    browser.find_by_testid("portal-login").await?;
+    let portal = browser.loaded_paths().await?;
+    anyhow::ensure!(
+        matches!(wasm_files(&portal)[..], [wasm] if wasm.starts_with("/reissue-web-")),
+        "after the console's link the portal loaded {portal:?}"
+    );
     browser.close().await
 }

@@ -1,16 +1,15 @@
-//! The router: one route per screen of the manual.
+//! The office app's router: one route per screen of the manual. The reviewers' console is a
+//! separate app (`console`), served for `/admin…`; a link between the two is a full page load.
 
 use leptos::prelude::*;
 use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
-use crate::components::layout::Page;
-use crate::pages::{
-    account, admin, admin_mfa, apply, code, confirm, done, login, lost, portal, prefecture, reset,
-};
+use crate::pages::not_found::NotFound;
+use crate::pages::{account, apply, code, confirm, done, login, lost, portal, prefecture, reset};
 use crate::wizard::Wizard;
 
-/// The whole app.
+/// The office app.
 #[component]
 pub fn App() -> impl IntoView {
     Wizard::provide();
@@ -20,10 +19,6 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/") view=portal::Portal/>
                 <Route path=path!("/login") view=login::Login/>
                 <Route path=path!("/account") view=account::Account/>
-                <Route path=path!("/admin") view=admin::Queue/>
-                <Route path=path!("/admin/login") view=admin::AdminLogin/>
-                <Route path=path!("/admin/mfa") view=admin_mfa::MfaEnrolmentPage/>
-                <Route path=path!("/admin/applications/:id") view=admin::Detail/>
                 <Route path=path!("/account/password") view=account::ChangePassword/>
                 <Route path=path!("/account/security-email") view=account::SecurityEmail/>
                 <Route path=path!("/lost") view=lost::Lost/>
@@ -35,15 +30,5 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/reissue/done") view=done::Done/>
             </Routes>
         </Router>
-    }
-}
-
-#[component]
-fn NotFound() -> impl IntoView {
-    view! {
-        <Page title="ページが見つかりません">
-            <p>"お探しのページは見つかりませんでした。"</p>
-            <p><a href="/">"電子請求受付システム総合窓口へ"</a></p>
-        </Page>
     }
 }

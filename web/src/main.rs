@@ -1,4 +1,4 @@
-//! Entry point of the browser app: mounts the router into `<body>`.
+//! Entry point of the office app: mounts its router into `<body>`.
 
 fn main() {
     console_error_panic_hook::set_once();

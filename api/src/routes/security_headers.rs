@@ -4,10 +4,11 @@
 //! API-only front page) one strict Content-Security-Policy.
 //!
 //! The policy allows no inline code but the blocks the service ships itself, by their SHA-256:
-//! Trunk's loader script in `index.html`, and the `<style>` of the notice (which the console
-//! also shows in an `<iframe srcdoc>`, and a srcdoc document obeys its parent's policy), the
-//! mailbox page and the front page. Scripts come only from the origin, and the app's
-//! WebAssembly needs `'wasm-unsafe-eval'`; nothing may frame the service.
+//! Trunk's loader script in each app's `index.html` (the office app's and the console's), and
+//! the `<style>` of the notice (which the console also shows in an `<iframe srcdoc>`, and a
+//! srcdoc document obeys its parent's policy), the mailbox page and the front page. Scripts
+//! come only from the origin, and the apps' WebAssembly needs `'wasm-unsafe-eval'`; nothing may
+//! frame the service.
 
 use std::path::Path;
 
@@ -30,11 +31,17 @@ pub struct SecurityHeaders {
 const HSTS: &str = "max-age=31536000; includeSubDomains";
 
 impl SecurityHeaders {
-    /// The policy for the app in `web_dir` (its `index.html`, when built) and the server's own
+    /// The policy for the apps in `web_dir` (their pages, when built) and the server's own
     /// pages; HSTS when `hsts`.
     pub fn new(web_dir: &Path, hsts: bool) -> Self {
-        let index = std::fs::read_to_string(web_dir.join("index.html")).unwrap_or_default();
-        let scripts = inline_blocks(&index, "script");
+        let app_pages: Vec<String> = super::spa::pages(web_dir)
+            .iter()
+            .map(|page| std::fs::read_to_string(page).unwrap_or_default())
+            .collect();
+        let scripts: Vec<&str> = app_pages
+            .iter()
+            .flat_map(|page| inline_blocks(page, "script"))
+            .collect();
         let server_pages = [
             super::notice_html::render(&[]),
             super::dev_mailbox::PAGE_HEAD.to_owned(),
@@ -43,7 +50,11 @@ impl SecurityHeaders {
         let styles: Vec<&str> = server_pages
             .iter()
             .flat_map(|page| inline_blocks(page, "style"))
-            .chain(inline_blocks(&index, "style"))
+            .chain(
+                app_pages
+                    .iter()
+                    .flat_map(|page| inline_blocks(page, "style")),
+            )
             .collect();
         let policy = content_security_policy(&scripts, &styles);
         Self {

@@ -1,6 +1,9 @@
-//! The browser app built by Trunk (`dist/`), served at `/`. Client-side routes such as
-//! `/reissue/code` fall back to `index.html`; `/api/…` and `/dev/…` never do, so an unknown API
-//! path stays a problem+json 404.
+//! The browser apps built by Trunk (`dist/`), served at `/`: the office app (`index.html`) and
+//! the reviewers' console (`console/index.html`, its files under `/console/`). Client-side
+//! routes fall back to the page of their app: `/admin` and `/admin/…` to the console's,
+//! anything else (such as `/reissue/code`) to the office app's, so an office never downloads
+//! the console. `/api/…` and `/dev/…` never fall back, so an unknown API path stays a
+//! problem+json 404.
 
 use std::path::{Path, PathBuf};
 
@@ -20,9 +23,31 @@ pub async fn front_page() -> actix_web::HttpResponse {
         .body(FRONT_PAGE)
 }
 
+/// The console's folder inside the web folder (Trunk's `--dist dist/console`).
+pub const CONSOLE_DIR: &str = "console";
+
 /// Whether `dir` holds a built app.
 pub fn is_built(dir: &Path) -> bool {
     dir.join("index.html").is_file()
+}
+
+/// The pages of both apps in `dir`: the office app's, then the console's (either may be
+/// missing).
+pub fn pages(dir: &Path) -> [PathBuf; 2] {
+    [
+        dir.join("index.html"),
+        dir.join(CONSOLE_DIR).join("index.html"),
+    ]
+}
+
+/// Whether `dir` holds a built console.
+pub fn console_is_built(dir: &Path) -> bool {
+    dir.join(CONSOLE_DIR).join("index.html").is_file()
+}
+
+/// Whether a client-side route belongs to the reviewers' console.
+fn is_console_path(path: &str) -> bool {
+    path == "/admin" || path.starts_with("/admin/")
 }
 
 fn is_server_path(path: &str) -> bool {
@@ -32,8 +57,9 @@ fn is_server_path(path: &str) -> bool {
         || path == "/readyz"
 }
 
-/// The app's files with the `index.html` fallback. Every answer is revalidated (`no-cache`
-/// plus ETag), so a new release shows at the next load; file names are content-hashed anyway.
+/// The apps' files with the fallback to the page of the route's app (the office app's when the
+/// console is not built). Every answer is revalidated (`no-cache` plus ETag), so a new release
+/// shows at the next load; file names are content-hashed anyway.
 pub fn service(
     dir: PathBuf,
 ) -> Scope<
@@ -45,15 +71,24 @@ pub fn service(
         InitError = (),
     >,
 > {
-    let index = dir.join("index.html");
+    let [office, console] = pages(&dir);
+    let console = if console.is_file() {
+        console
+    } else {
+        office.clone()
+    };
     let files = Files::new("/", dir)
         .index_file("index.html")
         .use_etag(true)
         .default_handler(fn_service(move |req: ServiceRequest| {
-            let index = index.clone();
+            let page = if is_console_path(req.path()) {
+                console.clone()
+            } else {
+                office.clone()
+            };
             async move {
                 let (req, _) = req.into_parts();
-                let file = NamedFile::open_async(&index).await?;
+                let file = NamedFile::open_async(&page).await?;
                 let response = file.into_response(&req);
                 Ok(ServiceResponse::new(req, response))
             }
@@ -65,4 +100,25 @@ pub fn service(
         }))
         .wrap(DefaultHeaders::new().add(("Cache-Control", "no-cache")))
         .service(files)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_admin_paths_are_the_consoles() {
+        for path in ["/admin", "/admin/", "/admin/login", "/admin/applications/x"] {
+            assert!(is_console_path(path), "{path}");
+        }
+        for path in [
+            "/",
+            "/administration",
+            "/adminx/login",
+            "/reissue/code",
+            "/console/",
+        ] {
+            assert!(!is_console_path(path), "{path}");
+        }
+    }
 }

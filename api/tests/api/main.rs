@@ -32,5 +32,6 @@ mod review;
 mod security_email;
 mod security_headers;
 mod sessions;
+mod spa;
 mod tcp_proxy;
 mod verification_codes;

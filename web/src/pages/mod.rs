@@ -9,6 +9,7 @@ pub mod confirm;
 pub mod done;
 pub mod login;
 pub mod lost;
+pub mod not_found;
 pub mod portal;
 pub mod prefecture;
 pub mod reset;

@@ -31,7 +31,8 @@ pub struct SpaReport {
     pub lighthouse_not_measured: Option<String>,
 }
 
-/// `dist/*.wasm`, `*.js`, `*.css`, each compressed with gzip level 9 (as `./dev` checks).
+/// The office app's `dist/*.wasm`, `*.js`, `*.css` (not the console's `dist/console/`, which
+/// offices never load), each compressed with gzip level 9 (as `./dev` checks).
 #[derive(Debug, Serialize)]
 pub struct Bundle {
     /// (file name, bytes, gzip bytes).
@@ -198,7 +199,7 @@ impl SpaReport {
                 });
                 let _ = writeln!(
                     md,
-                    "Bundle: {:.1} KiB gzip -9{budget}.\n",
+                    "Office app bundle: {:.1} KiB gzip -9{budget}.\n",
                     bundle.total_gzip_bytes as f64 / 1024.0
                 );
                 let _ = writeln!(md, "| file | KiB | gzip KiB |\n| --- | ---: | ---: |");
@@ -215,7 +216,7 @@ impl SpaReport {
             (None, reason) => {
                 let _ = writeln!(
                     md,
-                    "Bundle: not measured: {}\n",
+                    "Office app bundle: not measured: {}\n",
                     reason.as_deref().unwrap_or("unknown")
                 );
             }

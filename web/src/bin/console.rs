@@ -1,0 +1,6 @@
+//! Entry point of the reviewers' console (`web/console.html`): mounts its router into `<body>`.
+
+fn main() {
+    console_error_panic_hook::set_once();
+    leptos::mount::mount_to_body(reissue_web::console::Console);
+}
