@@ -559,6 +559,29 @@ mod tests {
         assert_eq!(sqlite, names("postgres"));
     }
 
+    /// The bundled SQLite is built with the query planner stability guarantee
+    /// (`.cargo/config.toml`): without it cached statements are prepared again whenever a
+    /// bound value changes.
+    #[test]
+    fn sqlite_keeps_its_plans_whatever_values_are_bound() -> Result<(), diesel::result::Error> {
+        use diesel::{Connection, RunQueryDsl};
+        #[derive(diesel::QueryableByName)]
+        struct CompileOption {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            compile_options: String,
+        }
+        let mut conn = diesel::SqliteConnection::establish(":memory:")
+            .map_err(|e| diesel::result::Error::QueryBuilderError(e.into()))?;
+        let options: Vec<String> = diesel::sql_query("PRAGMA compile_options")
+            .load::<CompileOption>(&mut conn)?
+            .into_iter()
+            .map(|o| o.compile_options)
+            .collect();
+        assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "{options:?}");
+        assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+        Ok(())
+    }
+
     /// Storage code runs its queries through `RunOnBackend` (`execute_on`, `load_on`, ...):
     /// the same call on the `DbConnection` compiles, and works, but builds its SQL anew on
     /// every execution.
