@@ -78,7 +78,9 @@ pub fn insert(conn: &mut DbConnection, row: &OfficeAccountRow) -> Result<(), Sto
 
 /// Writes every field of an account.
 pub fn update(conn: &mut DbConnection, row: &OfficeAccountRow) -> Result<(), StorageError> {
-    prepared!(diesel::update(office_accounts::table.find(&row.id)).set(row)).execute_on(conn)?;
+    diesel::update(office_accounts::table.find(&row.id))
+        .set(row)
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -108,7 +110,9 @@ pub fn sealed_issued_before(
 
 /// Writes every field of a notice.
 pub fn update_notice(conn: &mut DbConnection, row: &NoticeRow) -> Result<(), StorageError> {
-    prepared!(diesel::update(notices::table.find(&row.id)).set(row)).execute_on(conn)?;
+    diesel::update(notices::table.find(&row.id))
+        .set(row)
+        .execute_on(conn)?;
     Ok(())
 }
 

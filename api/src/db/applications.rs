@@ -22,7 +22,9 @@ pub fn insert(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), Stora
 
 /// Writes every field of an existing application.
 pub fn update(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), StorageError> {
-    prepared!(diesel::update(dsl::reissue_applications.find(&row.id)).set(row)).execute_on(conn)?;
+    diesel::update(dsl::reissue_applications.find(&row.id))
+        .set(row)
+        .execute_on(conn)?;
     Ok(())
 }
 

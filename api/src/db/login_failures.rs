@@ -22,8 +22,9 @@ pub fn find(conn: &mut DbConnection, key: &str) -> Result<Option<LoginFailureRow
 
 /// Writes `row`, inserting it when it is new.
 pub fn save(conn: &mut DbConnection, row: &LoginFailureRow) -> Result<(), StorageError> {
-    let updated =
-        prepared!(diesel::update(dsl::login_failures.find(&row.key)).set(row)).execute_on(conn)?;
+    let updated = diesel::update(dsl::login_failures.find(&row.key))
+        .set(row)
+        .execute_on(conn)?;
     if updated == 0 {
         diesel::insert_into(dsl::login_failures)
             .values(row)

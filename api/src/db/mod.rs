@@ -31,18 +31,6 @@ macro_rules! on_backend {
     };
 }
 
-/// `$statement` prepared once per connection and reused, for a statement diesel would prepare
-/// anew on every execution (every `UPDATE`, and inserts with `Option` fields): see
-/// [`Prepared`]. Only for a statement whose SQL text is the same on every execution: no
-/// `eq_any`, no boxed query, no changeset that skips `None` fields.
-macro_rules! prepared {
-    ($statement:expr) => {{
-        /// Names this statement in the connections' statement caches.
-        struct ThisStatement;
-        $crate::db::Prepared::<_, ThisStatement>::new($statement)
-    }};
-}
-
 pub mod accounts;
 pub mod applications;
 pub mod audit;
@@ -468,53 +456,6 @@ pub trait RunOnBackend: Sized {
 }
 
 impl<Query> RunOnBackend for Query {}
-
-/// A statement that the connection's statement cache keeps under the type `Site` (one per
-/// place in the code, see [`prepared!`]). Diesel refuses to cache an `UPDATE` (its changeset
-/// may skip `None` fields, so its text may vary) or an insert that writes `DEFAULT` for a
-/// `None`; a statement prepared on every execution costs SQLite a parse and PostgreSQL a parse
-/// and a plan. Where the text cannot vary, this keeps the prepared statement and only binds
-/// the values.
-pub struct Prepared<Statement, Site> {
-    statement: Statement,
-    site: std::marker::PhantomData<Site>,
-}
-
-impl<Statement, Site> Prepared<Statement, Site> {
-    /// Wraps `statement` (through [`prepared!`], which names the site).
-    pub fn new(statement: Statement) -> Self {
-        Self {
-            statement,
-            site: std::marker::PhantomData,
-        }
-    }
-}
-
-impl<Statement, Site: 'static> diesel::query_builder::QueryId for Prepared<Statement, Site> {
-    type QueryId = Site;
-    const HAS_STATIC_QUERY_ID: bool = true;
-}
-
-impl<Statement, Site, Backend> diesel::query_builder::QueryFragment<Backend>
-    for Prepared<Statement, Site>
-where
-    Backend: diesel::backend::Backend,
-    Statement: diesel::query_builder::QueryFragment<Backend>,
-{
-    fn walk_ast<'b>(
-        &'b self,
-        pass: diesel::query_builder::AstPass<'_, 'b, Backend>,
-    ) -> diesel::QueryResult<()> {
-        self.statement.walk_ast(pass)
-    }
-
-    // The one change to the statement: its text is fixed at its site (see `prepared!`).
-    fn is_safe_to_cache_prepared(&self, _backend: &Backend) -> diesel::QueryResult<bool> {
-        Ok(true)
-    }
-}
-
-impl<Statement, Site, Conn> diesel::RunQueryDsl<Conn> for Prepared<Statement, Site> {}
 
 /// The columns of the row type `Row`, in its fields' order, as a select clause that both
 /// backends run. (`Row::as_select()` names one backend in its type, so a query that selects it

@@ -102,20 +102,22 @@ pub fn mark_sent(
         .filter(dsl::id.eq(id))
         .filter(dsl::status.eq("pending"));
     let updated = if scrub_body {
-        prepared!(diesel::update(target).set((
-            dsl::status.eq("sent"),
-            dsl::sent_at.eq(Some(to_db_time(now))),
-            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-            dsl::body.eq(""),
-        )))
-        .execute_on(conn)?
+        diesel::update(target)
+            .set((
+                dsl::status.eq("sent"),
+                dsl::sent_at.eq(Some(to_db_time(now))),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+                dsl::body.eq(""),
+            ))
+            .execute_on(conn)?
     } else {
-        prepared!(diesel::update(target).set((
-            dsl::status.eq("sent"),
-            dsl::sent_at.eq(Some(to_db_time(now))),
-            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-        )))
-        .execute_on(conn)?
+        diesel::update(target)
+            .set((
+                dsl::status.eq("sent"),
+                dsl::sent_at.eq(Some(to_db_time(now))),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+            ))
+            .execute_on(conn)?
     };
     Ok(updated == 1)
 }
@@ -131,18 +133,20 @@ pub fn mark_failed(
     let target = dsl::outbox_messages.find(id);
     let error: String = error.chars().take(1000).collect();
     match retry_at {
-        Some(at) => prepared!(diesel::update(target).set((
-            dsl::next_attempt_at.eq(to_db_time(at)),
-            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-            dsl::last_error.eq(Some(error)),
-        )))
-        .execute_on(conn)?,
-        None => prepared!(diesel::update(target).set((
-            dsl::status.eq("failed"),
-            dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
-            dsl::last_error.eq(Some(error)),
-        )))
-        .execute_on(conn)?,
+        Some(at) => diesel::update(target)
+            .set((
+                dsl::next_attempt_at.eq(to_db_time(at)),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+                dsl::last_error.eq(Some(error)),
+            ))
+            .execute_on(conn)?,
+        None => diesel::update(target)
+            .set((
+                dsl::status.eq("failed"),
+                dsl::locked_until.eq(None::<time::PrimitiveDateTime>),
+                dsl::last_error.eq(Some(error)),
+            ))
+            .execute_on(conn)?,
     };
     Ok(())
 }

@@ -30,7 +30,8 @@ pub fn save(
     exists: bool,
 ) -> Result<(), StorageError> {
     if exists {
-        prepared!(diesel::update(dsl::rate_limit_counters.find(&row.bucket)).set(row))
+        diesel::update(dsl::rate_limit_counters.find(&row.bucket))
+            .set(row)
             .execute_on(conn)?;
     } else {
         diesel::insert_into(dsl::rate_limit_counters)

@@ -17,7 +17,9 @@ pub fn insert(conn: &mut DbConnection, row: &SecurityCodeRow) -> Result<(), Stor
 
 /// Writes every field.
 pub fn update(conn: &mut DbConnection, row: &SecurityCodeRow) -> Result<(), StorageError> {
-    prepared!(diesel::update(dsl::security_codes.find(&row.id)).set(row)).execute_on(conn)?;
+    diesel::update(dsl::security_codes.find(&row.id))
+        .set(row)
+        .execute_on(conn)?;
     Ok(())
 }
 

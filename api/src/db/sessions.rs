@@ -28,11 +28,9 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<SessionRow>, Sto
 
 /// Records that the session was used at `at` (while it has not ended).
 pub fn touch(conn: &mut DbConnection, id: &str, at: PrimitiveDateTime) -> Result<(), StorageError> {
-    prepared!(
-        diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
-            .set(dsl::last_seen_at.eq(at))
-    )
-    .execute_on(conn)?;
+    diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
+        .set(dsl::last_seen_at.eq(at))
+        .execute_on(conn)?;
     Ok(())
 }
 
@@ -43,11 +41,9 @@ pub fn end(
     at: PrimitiveDateTime,
     reason: &str,
 ) -> Result<bool, StorageError> {
-    let ended = prepared!(
-        diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
-            .set((dsl::ended_at.eq(at), dsl::end_reason.eq(reason)))
-    )
-    .execute_on(conn)?;
+    let ended = diesel::update(dsl::sessions.find(id).filter(dsl::ended_at.is_null()))
+        .set((dsl::ended_at.eq(at), dsl::end_reason.eq(reason)))
+        .execute_on(conn)?;
     Ok(ended > 0)
 }
 
