@@ -129,35 +129,28 @@ impl SlotCounts {
         }
     }
 
-    /// Whether slot `slot` still counts at `now` for a window of `window_seconds`: while its
-    /// end is after `now - window`.
-    fn counts(&self, slot: i64, now: i64, window_seconds: i64) -> bool {
-        slot.saturating_add(1).saturating_mul(self.slot_seconds) > now - window_seconds
+    /// When the events of `slot` stop counting (unix seconds): once the slot's end has left
+    /// a window of `window_seconds`.
+    fn free_at(slot_seconds: i64, slot: i64, window_seconds: i64) -> i64 {
+        slot.saturating_add(1)
+            .saturating_mul(slot_seconds)
+            .saturating_add(window_seconds)
     }
 
     /// Forgets the slots that no longer count.
     fn prune(&mut self, now: i64, window_seconds: i64) {
         let slot_seconds = self.slot_seconds;
-        self.slots.retain(|&(slot, _)| {
-            slot.saturating_add(1).saturating_mul(slot_seconds) > now - window_seconds
-        });
+        self.slots
+            .retain(|&(slot, _)| Self::free_at(slot_seconds, slot, window_seconds) > now);
     }
 
     /// The events counted at `now`, and when the oldest counted slot stops counting (unix
     /// seconds).
     pub fn counted(&self, now: i64, window_seconds: i64) -> (u32, Option<i64>) {
-        let mut counted = self
-            .slots
-            .iter()
-            .filter(|&&(slot, _)| self.counts(slot, now, window_seconds));
-        let oldest = counted.clone().next().map(|&(slot, _)| {
-            slot.saturating_add(1)
-                .saturating_mul(self.slot_seconds)
-                .saturating_add(window_seconds)
-        });
-        let total = counted
-            .by_ref()
-            .fold(0u32, |sum, &(_, n)| sum.saturating_add(n));
+        let free_at = |slot| Self::free_at(self.slot_seconds, slot, window_seconds);
+        let counted = self.slots.iter().filter(|&&(slot, _)| free_at(slot) > now);
+        let oldest = counted.clone().next().map(|&(slot, _)| free_at(slot));
+        let total = counted.fold(0u32, |sum, &(_, n)| sum.saturating_add(n));
         (total, oldest)
     }
 
@@ -174,11 +167,9 @@ impl SlotCounts {
 
     /// When the newest counted event stops counting (unix seconds).
     fn expires(&self, window_seconds: i64) -> Option<i64> {
-        self.slots.last().map(|&(slot, _)| {
-            slot.saturating_add(1)
-                .saturating_mul(self.slot_seconds)
-                .saturating_add(window_seconds)
-        })
+        self.slots
+            .last()
+            .map(|&(slot, _)| Self::free_at(self.slot_seconds, slot, window_seconds))
     }
 }
 
@@ -207,12 +198,24 @@ pub fn check(
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
+    check_loaded(conn, budgets, now).map(drop)
+}
+
+/// [`check`], answering each bucket's counts as read (and whether it has a row), so that
+/// [`spend`] writes them back without reading them again (each call names a bucket once: the
+/// kinds of its budgets differ).
+fn check_loaded(
+    conn: &mut DbConnection,
+    budgets: &[Budget],
+    now: OffsetDateTime,
+) -> Result<Vec<(SlotCounts, bool)>, DomainError> {
     for budget in budgets {
         db::lock_key(conn, &format!("budget:{}", budget.bucket))?;
     }
     let now_seconds = now.unix_timestamp();
+    let mut loaded = Vec::with_capacity(budgets.len());
     for budget in budgets {
-        let (counts, _) = load(conn, budget)?;
+        let (counts, exists) = load(conn, budget)?;
         let (count, free_at) = counts.counted(now_seconds, budget.window_seconds());
         if count >= budget.limit {
             crate::metrics::observe_refusal(&budget.kind);
@@ -223,8 +226,9 @@ pub fn check(
                 retry_after_secs: seconds_until(now, free_at),
             });
         }
+        loaded.push((counts, exists));
     }
-    Ok(())
+    Ok(loaded)
 }
 
 /// Counts one event against each budget.
@@ -233,22 +237,9 @@ pub fn record(
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
-    let now_seconds = now.unix_timestamp();
     for budget in budgets {
-        let (mut counts, exists) = load(conn, budget)?;
-        counts.prune(now_seconds, budget.window_seconds());
-        counts.add(now_seconds);
-        let expires_at = counts
-            .expires(budget.window_seconds())
-            .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-            .unwrap_or(now + budget.window);
-        let row = RateLimitCounterRow {
-            bucket: budget.bucket.clone(),
-            slot_seconds: counts.slot_seconds,
-            slots: counts.to_text(),
-            expires_at: to_db_time(expires_at),
-        };
-        rate_limits::save(conn, &row, exists)?;
+        let loaded = load(conn, budget)?;
+        store_event(conn, budget, loaded, now)?;
     }
     Ok(())
 }
@@ -259,8 +250,35 @@ pub fn spend(
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
-    check(conn, budgets, now)?;
-    record(conn, budgets, now)
+    let loaded = check_loaded(conn, budgets, now)?;
+    for (budget, loaded) in budgets.iter().zip(loaded) {
+        store_event(conn, budget, loaded, now)?;
+    }
+    Ok(())
+}
+
+/// Writes `counts` (read under the bucket's lock) back with one more event at `now`.
+fn store_event(
+    conn: &mut DbConnection,
+    budget: &Budget,
+    (mut counts, exists): (SlotCounts, bool),
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    let now_seconds = now.unix_timestamp();
+    counts.prune(now_seconds, budget.window_seconds());
+    counts.add(now_seconds);
+    let expires_at = counts
+        .expires(budget.window_seconds())
+        .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+        .unwrap_or(now + budget.window);
+    let row = RateLimitCounterRow {
+        bucket: budget.bucket.clone(),
+        slot_seconds: counts.slot_seconds,
+        slots: counts.to_text(),
+        expires_at: to_db_time(expires_at),
+    };
+    rate_limits::save(conn, &row, exists)?;
+    Ok(())
 }
 
 #[cfg(test)]
