@@ -42,7 +42,8 @@ pub fn pages(dir: &Path) -> [PathBuf; 2] {
 
 /// Whether `dir` holds a built console.
 pub fn console_is_built(dir: &Path) -> bool {
-    dir.join(CONSOLE_DIR).join("index.html").is_file()
+    let [_, console] = pages(dir);
+    console.is_file()
 }
 
 /// Whether a client-side route belongs to the reviewers' console.
