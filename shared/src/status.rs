@@ -80,12 +80,13 @@ impl ApplicationStatus {
         }
     }
 
-    /// Still being filled in by the applicant (not yet sent to the federation).
+    /// The statuses of an application the applicant is still filling in (not yet sent to the
+    /// federation).
+    pub const UNSUBMITTED: [Self; 3] = [Self::AwaitingPrefecture, Self::CodeSent, Self::Verified];
+
+    /// Still being filled in by the applicant (one of [`Self::UNSUBMITTED`]).
     pub fn is_unsubmitted(self) -> bool {
-        matches!(
-            self,
-            Self::AwaitingPrefecture | Self::CodeSent | Self::Verified
-        )
+        Self::UNSUBMITTED.contains(&self)
     }
 }
 

@@ -20,11 +20,32 @@ pub fn insert(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), Stora
     Ok(())
 }
 
-/// Writes every field of an existing application.
-pub fn update(conn: &mut DbConnection, row: &ApplicationRow) -> Result<(), StorageError> {
-    diesel::update(dsl::reissue_applications.find(&row.id))
-        .set(row)
-        .execute_on(conn)?;
+changed_columns_update!(
+    /// The UPDATE of an application's columns (all but its id).
+    ApplicationChanges: ApplicationRow, table reissue_applications, key id,
+    columns [
+        token_hash, office_number, email, prefecture_code, office_name, status, closed_reason,
+        reference_number, code_hash, code_expires_at, code_failed_attempts, codes_issued,
+        last_code_sent_at, client_address, created_at, updated_at, expires_at, verified_at,
+        submitted_at, decision_reason, decided_at, approved_by, approved_at, confirmed_by,
+        confirmed_at, reprint_requested_by, reprint_requested_at, reprint_reason,
+    ]
+);
+
+/// Writes an existing application: the columns of `row` that differ from `stored` (the row as
+/// read in this transaction), or every column when the stored row is not known.
+pub fn update(
+    conn: &mut DbConnection,
+    stored: Option<&ApplicationRow>,
+    row: &ApplicationRow,
+) -> Result<(), StorageError> {
+    let changes = match stored {
+        Some(stored) => ApplicationChanges::changed(stored, row),
+        None => ApplicationChanges::all(row),
+    };
+    if !changes.is_empty() {
+        changes.execute_on(conn)?;
+    }
     Ok(())
 }
 
@@ -56,10 +77,9 @@ pub fn find_unsubmitted_for_office(
     conn: &mut DbConnection,
     office_number: &OfficeNumber,
 ) -> Result<Vec<ApplicationRow>, StorageError> {
-    let unsubmitted = unsubmitted_statuses();
     Ok(dsl::reissue_applications
         .filter(dsl::office_number.eq(office_number.as_str()))
-        .filter(dsl::status.eq_any(unsubmitted))
+        .filter(is_unsubmitted())
         .select(super::selection::<ApplicationRow>())
         .load_on(conn)?)
 }
@@ -70,9 +90,8 @@ pub fn expire_due(
     now: OffsetDateTime,
     batch: i64,
 ) -> Result<Vec<ApplicationRow>, StorageError> {
-    let unsubmitted = unsubmitted_statuses();
     let due: Vec<String> = dsl::reissue_applications
-        .filter(dsl::status.eq_any(unsubmitted))
+        .filter(is_unsubmitted())
         .filter(dsl::expires_at.le(to_db_time(now)))
         .select(dsl::id)
         .limit(batch)
@@ -94,13 +113,19 @@ pub fn expire_due(
         .load_on(conn)?)
 }
 
-/// The stored names of the statuses an applicant is still filling in.
-fn unsubmitted_statuses() -> Vec<&'static str> {
-    ApplicationStatus::ALL
-        .into_iter()
-        .filter(|s| s.is_unsubmitted())
-        .map(ApplicationStatus::as_str)
-        .collect()
+/// `status = ?`.
+type StatusIs = diesel::dsl::Eq<dsl::status, &'static str>;
+
+/// `status` is one an applicant is still filling in. Three comparisons, not `eq_any` over a
+/// list: diesel never caches an `IN` of a list on SQLite (its length could vary), while this
+/// has one shape, prepared once per connection; the array's length makes a fourth unsubmitted
+/// status a compile error here.
+fn is_unsubmitted() -> diesel::dsl::Or<diesel::dsl::Or<StatusIs, StatusIs>, StatusIs> {
+    let [first, second, third] = ApplicationStatus::UNSUBMITTED.map(ApplicationStatus::as_str);
+    dsl::status
+        .eq(first)
+        .or(dsl::status.eq(second))
+        .or(dsl::status.eq(third))
 }
 
 /// What a reviewer's queue asks for.

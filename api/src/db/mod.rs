@@ -31,6 +31,9 @@ macro_rules! on_backend {
     };
 }
 
+#[macro_use]
+mod changed_columns;
+
 pub mod accounts;
 pub mod applications;
 pub mod audit;

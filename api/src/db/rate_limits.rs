@@ -23,6 +23,12 @@ pub fn find(
     )
 }
 
+changed_columns_update!(
+    /// The UPDATE of a bucket's counts.
+    CounterChanges: RateLimitCounterRow, table rate_limit_counters, key bucket,
+    columns [slot_seconds, slots, expires_at]
+);
+
 /// Writes `row` over the bucket's row, or inserts it when the bucket has none.
 pub fn save(
     conn: &mut DbConnection,
@@ -30,9 +36,7 @@ pub fn save(
     exists: bool,
 ) -> Result<(), StorageError> {
     if exists {
-        diesel::update(dsl::rate_limit_counters.find(&row.bucket))
-            .set(row)
-            .execute_on(conn)?;
+        CounterChanges::all(row).execute_on(conn)?;
     } else {
         diesel::insert_into(dsl::rate_limit_counters)
             .values(row)

@@ -92,6 +92,11 @@ pub struct ReissueApplication {
     pub approval: Option<Approval>,
     /// A reprint of its posted notice waiting for a second reviewer.
     pub reprint_request: Option<ReprintRequest>,
+    /// The row as storage holds it (read or last written in this unit of work), so that
+    /// [`Self::save`] writes only the columns that changed: a narrow UPDATE that diesel
+    /// prepares once per connection (`db::changed_columns`). `None` for an application not
+    /// stored yet.
+    stored: Option<ApplicationRow>,
 }
 
 /// What a code entry did.
@@ -140,6 +145,7 @@ impl ReissueApplication {
             decided_at: None,
             approval: None,
             reprint_request: None,
+            stored: None,
         }
     }
 
@@ -606,11 +612,12 @@ impl TryFrom<ApplicationRow> for ReissueApplication {
             decided_at: row.decided_at.map(from_db_time),
             approval,
             reprint_request,
-            token_hash: row.token_hash,
-            office_name: row.office_name,
-            closed_reason: row.closed_reason,
-            client_address: row.client_address,
-            decision_reason: row.decision_reason,
+            token_hash: row.token_hash.clone(),
+            office_name: row.office_name.clone(),
+            closed_reason: row.closed_reason.clone(),
+            client_address: row.client_address.clone(),
+            decision_reason: row.decision_reason.clone(),
+            stored: Some(row),
         })
     }
 }
@@ -681,13 +688,20 @@ impl ReissueApplication {
     }
 
     /// Stores a new application.
-    pub fn insert(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
-        db::applications::insert(conn, &ApplicationRow::from(self))
+    pub fn insert(&mut self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        let row = ApplicationRow::from(&*self);
+        db::applications::insert(conn, &row)?;
+        self.stored = Some(row);
+        Ok(())
     }
 
-    /// Stores every field of an existing application.
-    pub fn save(&self, conn: &mut DbConnection) -> Result<(), StorageError> {
-        db::applications::update(conn, &ApplicationRow::from(self))
+    /// Stores an existing application: the columns that changed since it was read (or last
+    /// stored).
+    pub fn save(&mut self, conn: &mut DbConnection) -> Result<(), StorageError> {
+        let row = ApplicationRow::from(&*self);
+        db::applications::update(conn, self.stored.as_ref(), &row)?;
+        self.stored = Some(row);
+        Ok(())
     }
 
     /// The unsubmitted applications of an office.
