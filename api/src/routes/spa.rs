@@ -3,7 +3,8 @@
 //! routes fall back to the page of their app: `/admin` and `/admin/…` to the console's,
 //! anything else (such as `/reissue/code`) to the office app's, so an office never downloads
 //! the console. `/api/…` and `/dev/…` never fall back, so an unknown API path stays a
-//! problem+json 404.
+//! problem+json 404. Their text files go out compressed once, with brotli or gzip
+//! ([`StaticFiles`]), not on every request.
 
 use std::collections::HashMap;
 use std::io::Write as _;

@@ -108,7 +108,7 @@ async fn without_a_built_console_admin_paths_get_the_office_app() {
     assert_eq!(response.text().await.unwrap(), OFFICE_PAGE);
 }
 
-/// A script large enough to shrink when compressed (the office app's wasm is about 700 KB).
+/// A script large enough to shrink when compressed (the office app's wasm is about 600 KB).
 fn large_script() -> String {
     (0..3000)
         .map(|n| format!("export const value{n} = \"value number {n}\";\n"))
@@ -176,7 +176,7 @@ async fn get_compressed(
 }
 
 /// The apps' text files go out in the best encoding the browser takes, compressed once
-/// ahead of the requests; a client that takes none gets the file itself.
+/// (after the first request); a client that takes none gets the file itself.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn static_files_come_in_the_best_encoding_the_client_accepts() {
     let dir = web_dir_with_a_large_script();
