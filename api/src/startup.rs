@@ -201,6 +201,8 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
     } else if !routes::spa::console_is_built(&web_dir) {
         tracing::warn!(web_dir = %web_dir.display(), "the reviewers' console is not built (console/index.html); /admin shows the office app");
     }
+    // One cache of the apps' compressed files for all the workers.
+    let static_files = web::Data::new(routes::spa::StaticFiles::new(web_dir.clone()));
     let security_headers = web::Data::new(routes::security_headers::SecurityHeaders::new(
         &web_dir,
         state.settings.hsts,
@@ -228,7 +230,9 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             .split_for_parts();
         let api = web::Data::new(routes::openapi::finish(api));
         let app = app
-            // The browser app's wasm shrinks to about 40 % with compression.
+            // The JSON answers, compressed on the fly (they are small). The apps' files come
+            // compressed once (`routes::spa::StaticFiles`; until then they pass through here
+            // as before), and `Compress` leaves an answer with a Content-Encoding as it is.
             .wrap(actix_web::middleware::Compress::default())
             .wrap(from_fn(routes::security_headers::middleware))
             .wrap(from_fn(crate::telemetry::request_id_middleware))
@@ -236,7 +240,7 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             .app_data(api)
             .route("/api/openapi.json", web::get().to(openapi_json));
         let app = if serve_app {
-            app.service(routes::spa::service(web_dir.clone()))
+            app.service(routes::spa::service(static_files.clone()))
         } else {
             app.route("/", web::get().to(routes::spa::front_page))
         };

@@ -37,6 +37,7 @@ mod changed_columns;
 pub mod accounts;
 pub mod applications;
 pub mod audit;
+mod checkpoints;
 pub mod dev_mailbox;
 pub mod ledger;
 pub mod login_failures;
@@ -142,6 +143,8 @@ pub struct PooledDb {
 #[derive(Debug)]
 pub struct ConnectionManager {
     url: DatabaseUrl,
+    // False when the checkpoint thread runs (`checkpoints`): a commit then never checkpoints.
+    sqlite_checkpoints_in_commits: bool,
 }
 
 impl ManageConnection for ConnectionManager {
@@ -181,6 +184,10 @@ impl ConnectionManager {
                      PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON;",
                 )
                 .map_err(r2d2::Error::QueryError)?;
+                if !self.sqlite_checkpoints_in_commits {
+                    conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")
+                        .map_err(r2d2::Error::QueryError)?;
+                }
                 Ok(DbConnection::Sqlite(conn))
             }
         }
@@ -209,12 +216,24 @@ pub struct Database {
     // writer could sleep far longer than the lock is held. (Other processes, such as a ledger
     // import, still meet `busy_timeout`.)
     sqlite_writer: Arc<Mutex<()>>,
+    // SQLite's WAL checkpoints, off the writers (`checkpoints`); the thread stops when the last
+    // clone of the `Database` is dropped.
+    _sqlite_checkpoints: Option<checkpoints::Checkpointer>,
 }
 
 impl Database {
     /// Builds the pool without connecting (so the server starts while the database is down and
     /// `/readyz` says so).
     pub fn new(url: &DatabaseUrl, pool_size: u32) -> Self {
+        let sqlite_writer = Arc::new(Mutex::new(()));
+        let sqlite_checkpoints = match url.backend() {
+            Backend::Sqlite => checkpoints::Checkpointer::start(url, sqlite_writer.clone()),
+            Backend::Postgres => None,
+        };
+        let manager = ConnectionManager {
+            url: url.clone(),
+            sqlite_checkpoints_in_commits: sqlite_checkpoints.is_none(),
+        };
         let pool = Pool::builder()
             .max_size(pool_size.max(1))
             .min_idle(Some(0))
@@ -222,11 +241,12 @@ impl Database {
             // answers 503: long enough for a burst to queue, short enough not to hang clients.
             .connection_timeout(POOL_WAIT)
             .test_on_check_out(false)
-            .build_unchecked(ConnectionManager { url: url.clone() });
+            .build_unchecked(manager);
         Self {
             pool,
             backend: url.backend(),
-            sqlite_writer: Arc::new(Mutex::new(())),
+            sqlite_writer,
+            _sqlite_checkpoints: sqlite_checkpoints,
         }
     }
 

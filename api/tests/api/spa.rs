@@ -5,7 +5,7 @@
 use reqwest::StatusCode;
 use sha2::{Digest, Sha256};
 
-use crate::helpers::{spawn_app_with, Backend};
+use crate::helpers::{spawn_app_with, Backend, TestApp};
 
 const OFFICE_PAGE: &str = "<!doctype html><html><head><script type=\"module\">import init from '/office.js';</script></head><body>office</body></html>";
 const CONSOLE_PAGE: &str = "<!doctype html><html><head><script type=\"module\">import init from '/console/console.js';</script></head><body>console</body></html>";
@@ -106,4 +106,209 @@ async fn without_a_built_console_admin_paths_get_the_office_app() {
         .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.text().await.unwrap(), OFFICE_PAGE);
+}
+
+/// A script large enough to shrink when compressed (the office app's wasm is about 600 KB).
+fn large_script() -> String {
+    (0..3000)
+        .map(|n| format!("export const value{n} = \"value number {n}\";\n"))
+        .collect()
+}
+
+/// The web folder with the large script at `/app.js`.
+fn web_dir_with_a_large_script() -> tempfile::TempDir {
+    let dir = web_dir();
+    std::fs::write(dir.path().join("app.js"), large_script()).unwrap();
+    dir
+}
+
+fn header<'a>(response: &'a reqwest::Response, name: &str) -> &'a str {
+    response
+        .headers()
+        .get(name)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+/// The body of `response` decoded as its Content-Encoding says.
+async fn decoded(response: reqwest::Response) -> Vec<u8> {
+    let encoding = header(&response, "content-encoding").to_owned();
+    let body = response.bytes().await.unwrap();
+    let mut decoded = Vec::new();
+    match encoding.as_str() {
+        "" => decoded.extend_from_slice(&body),
+        "br" => {
+            brotli::BrotliDecompress(&mut &body[..], &mut decoded).unwrap();
+        }
+        "gzip" => {
+            std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut decoded)
+                .unwrap();
+        }
+        other => panic!("unexpected Content-Encoding {other}"),
+    }
+    decoded
+}
+
+/// GETs `path` with `Accept-Encoding: accept` until the answer is the `encoding` version
+/// compressed ahead of time (its ETag names the encoding): files are compressed after their
+/// first request.
+async fn get_compressed(
+    app: &TestApp,
+    path: &str,
+    accept: &str,
+    encoding: &str,
+) -> reqwest::Response {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let response = app
+            .client
+            .get(app.url(path))
+            .header("Accept-Encoding", accept)
+            .send()
+            .await
+            .unwrap();
+        let etag = header(&response, "etag");
+        if etag.ends_with(&format!("-{encoding}\"")) || std::time::Instant::now() > deadline {
+            return response;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// The apps' text files go out in the best encoding the browser takes, compressed once
+/// (after the first request); a client that takes none gets the file itself.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn static_files_come_in_the_best_encoding_the_client_accepts() {
+    let dir = web_dir_with_a_large_script();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("REISSUE_WEB_DIR", dir.path().to_str().unwrap())],
+    )
+    .await;
+    let script = large_script().into_bytes();
+    for (accept, encoding) in [
+        ("br", "br"),
+        ("gzip", "gzip"),
+        ("br, gzip", "br"),
+        ("gzip, deflate, br, zstd", "br"),
+    ] {
+        let response = get_compressed(&app, "/app.js", accept, encoding).await;
+        assert_eq!(response.status(), StatusCode::OK, "{accept}");
+        assert_eq!(header(&response, "content-encoding"), encoding, "{accept}");
+        assert!(
+            header(&response, "vary").eq_ignore_ascii_case("accept-encoding"),
+            "{accept}: {:?}",
+            response.headers().get_all("vary")
+        );
+        assert_eq!(header(&response, "content-type"), "text/javascript");
+        assert_eq!(header(&response, "cache-control"), "no-cache");
+        assert_eq!(header(&response, "x-content-type-options"), "nosniff");
+        assert!(!header(&response, "last-modified").is_empty());
+        let length: usize = header(&response, "content-length").parse().unwrap();
+        assert!(length < script.len() / 3, "{accept}: {length} bytes");
+        assert_eq!(decoded(response).await, script, "{accept}");
+    }
+    for accept in [None, Some("identity"), Some("")] {
+        let mut request = app.client.get(app.url("/app.js"));
+        if let Some(accept) = accept {
+            request = request.header("Accept-Encoding", accept);
+        }
+        let response = request.send().await.unwrap();
+        assert_eq!(response.status(), StatusCode::OK, "{accept:?}");
+        assert_eq!(header(&response, "content-encoding"), "", "{accept:?}");
+        assert!(!header(&response, "vary").is_empty(), "{accept:?}");
+        assert_eq!(response.bytes().await.unwrap(), script, "{accept:?}");
+    }
+}
+
+/// HEAD answers the headers of the GET; a browser revalidating its copy gets 304 without a
+/// body, by ETag or by date.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn head_and_conditional_requests_of_static_files_skip_the_body() {
+    let dir = web_dir_with_a_large_script();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("REISSUE_WEB_DIR", dir.path().to_str().unwrap())],
+    )
+    .await;
+    let full = get_compressed(&app, "/app.js", "br", "br").await;
+    let etag = header(&full, "etag").to_owned();
+    let last_modified = header(&full, "last-modified").to_owned();
+    let length = header(&full, "content-length").to_owned();
+    assert!(etag.ends_with("-br\""), "{etag}");
+
+    let head = app
+        .client
+        .head(app.url("/app.js"))
+        .header("Accept-Encoding", "br")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(head.status(), StatusCode::OK);
+    assert_eq!(header(&head, "content-encoding"), "br");
+    assert_eq!(header(&head, "etag"), etag);
+    assert_eq!(header(&head, "content-length"), length);
+    assert!(head.bytes().await.unwrap().is_empty());
+
+    for (name, value) in [
+        ("If-None-Match", etag.as_str()),
+        ("If-Modified-Since", last_modified.as_str()),
+    ] {
+        let revalidated = app
+            .client
+            .get(app.url("/app.js"))
+            .header("Accept-Encoding", "br")
+            .header(name, value)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED, "{name}");
+        assert_eq!(header(&revalidated, "etag"), etag, "{name}");
+        assert!(revalidated.bytes().await.unwrap().is_empty(), "{name}");
+    }
+    // The client's brotli copy is not the gzip version it asks for now.
+    assert!(header(
+        &get_compressed(&app, "/app.js", "gzip", "gzip").await,
+        "etag"
+    )
+    .ends_with("-gzip\""));
+    let other_encoding = app
+        .client
+        .get(app.url("/app.js"))
+        .header("Accept-Encoding", "gzip")
+        .header("If-None-Match", etag.as_str())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other_encoding.status(), StatusCode::OK);
+    assert_eq!(header(&other_encoding, "content-encoding"), "gzip");
+}
+
+/// A client-side route still gets its app's page, compressed like any file, with its policy.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn client_side_routes_get_the_page_in_the_encoding_asked_for() {
+    let dir = web_dir();
+    let page = format!("{OFFICE_PAGE}<!-- {} -->", "padding ".repeat(200));
+    std::fs::write(dir.path().join("index.html"), &page).unwrap();
+    let app = spawn_app_with(
+        Backend::Sqlite,
+        &[("REISSUE_WEB_DIR", dir.path().to_str().unwrap())],
+    )
+    .await;
+    for path in ["/reissue/code", "/no/such/file.js", "/"] {
+        let response = get_compressed(&app, path, "br", "br").await;
+        assert_eq!(response.status(), StatusCode::OK, "{path}");
+        assert_eq!(header(&response, "content-encoding"), "br", "{path}");
+        assert_eq!(
+            header(&response, "content-type"),
+            "text/html; charset=utf-8"
+        );
+        assert!(
+            header(&response, "content-security-policy").contains(&script_hash(OFFICE_PAGE)),
+            "{path}"
+        );
+        assert_eq!(decoded(response).await, page.as_bytes(), "{path}");
+    }
+    let hidden = app.client.get(app.url("/.env")).send().await.unwrap();
+    assert_eq!(hidden.status(), StatusCode::BAD_REQUEST);
 }
