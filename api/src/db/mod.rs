@@ -408,14 +408,36 @@ where
 pub fn lock_key(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> {
     match conn {
         DbConnection::Postgres(pg) => {
-            use diesel::RunQueryDsl;
-            diesel::sql_query("SELECT pg_advisory_xact_lock(hashtextextended($1, 0))")
-                .bind::<diesel::sql_types::Text, _>(key)
-                .execute(pg)?;
+            diesel::query_dsl::methods::ExecuteDsl::execute(AdvisoryXactLock { key }, pg)?;
         }
         DbConnection::Sqlite(_) => {}
     }
     Ok(())
+}
+
+/// `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a statement PostgreSQL prepares
+/// once per connection. (As a `sql_query` it was parsed and planned anew on each of the seven
+/// locks of an applicant flow: diesel never caches a `sql_query`.)
+struct AdvisoryXactLock<'a> {
+    key: &'a str,
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for AdvisoryXactLock<'_> {
+    fn walk_ast<'b>(
+        &'b self,
+        mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
+    ) -> diesel::QueryResult<()> {
+        out.push_sql("SELECT pg_advisory_xact_lock(hashtextextended(");
+        out.push_bind_param::<diesel::sql_types::Text, _>(&self.key)?;
+        out.push_sql(", 0))");
+        Ok(())
+    }
+}
+
+// One SQL text whatever the key: diesel may cache it by type.
+impl diesel::query_builder::QueryId for AdvisoryXactLock<'_> {
+    type QueryId = AdvisoryXactLock<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
 }
 
 /// Runs a diesel query on the backend's own connection inside a [`DbConnection`].
@@ -543,6 +565,22 @@ mod tests {
             .collect();
         assert!(options.iter().any(|o| o == "ENABLE_STAT4"), "{options:?}");
         assert!(options.iter().any(|o| o == "ENABLE_QPSG"), "{options:?}");
+        Ok(())
+    }
+
+    /// The advisory lock of `lock_key` is one statement that diesel caches on PostgreSQL.
+    #[test]
+    fn the_advisory_lock_is_a_statement_diesel_caches() -> diesel::QueryResult<()> {
+        use diesel::query_builder::{QueryFragment, QueryId};
+        let lock = super::AdvisoryXactLock {
+            key: "budget:client:192.0.2.1",
+        };
+        assert_eq!(
+            diesel::debug_query::<diesel::pg::Pg, _>(&lock).to_string(),
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0)) -- binds: [\"budget:client:192.0.2.1\"]"
+        );
+        assert!(lock.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
+        assert!(super::AdvisoryXactLock::query_id().is_some());
         Ok(())
     }
 
