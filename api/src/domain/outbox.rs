@@ -82,36 +82,30 @@ pub fn queue(
     )
 }
 
-/// Claims up to `batch` due messages for this worker (a lease; see [`LEASE`]).
-pub async fn claim_due(ctx: &Context, batch: i64) -> Result<Vec<ClaimedMail>, DomainError> {
+/// Marks the messages a worker handed to SMTP in its last round as sent (`delivered`), and
+/// claims up to `batch` due messages for its next round (a lease; see [`LEASE`]), in one
+/// transaction: on SQLite every write transaction waits its turn for the one writer, and a
+/// round that waited twice (once to record, once to claim) left queued mail waiting with it.
+/// The recipient's mailbox keeps the text now, so a delivered message's stored body (it may
+/// hold a code) is erased.
+pub async fn settle_and_claim(
+    ctx: &Context,
+    delivered: Vec<String>,
+    batch: i64,
+) -> Result<Vec<ClaimedMail>, DomainError> {
     let now = ctx.clock.now();
     Ok(ctx
         .db
         .transaction(move |conn| {
+            for id in &delivered {
+                db::outbox::mark_sent(conn, id, now, true)?;
+            }
             db::outbox::claim_due(conn, now, LEASE, batch)?
                 .into_iter()
                 .map(ClaimedMail::try_from)
                 .collect::<Result<Vec<_>, _>>()
         })
         .await?)
-}
-
-/// Marks messages handed to SMTP as sent, in one transaction. The recipient's mailbox keeps
-/// the text now, so the stored body (it may hold a code) is erased.
-pub async fn mark_delivered(ctx: &Context, ids: Vec<String>) -> Result<(), DomainError> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    let now = ctx.clock.now();
-    ctx.db
-        .transaction(move |conn| {
-            for id in &ids {
-                db::outbox::mark_sent(conn, id, now, true)?;
-            }
-            Ok::<_, StorageError>(())
-        })
-        .await?;
-    Ok(())
 }
 
 /// `text` with every e-mail address in it (any run of characters with an `@`, between

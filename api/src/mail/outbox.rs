@@ -35,11 +35,17 @@ pub struct OutboxWorker {
 impl OutboxWorker {
     /// Delivers until the task is dropped.
     pub async fn run(self) {
+        // Handed to SMTP in the last round, not yet recorded as sent: the next round records
+        // them in the transaction that claims its batch.
+        let mut delivered = Vec::new();
         loop {
-            match self.deliver_due().await {
-                // A full batch means more may be waiting: go again at once.
-                Ok(n) if n >= BATCH => continue,
+            match self.deliver_due(&mut delivered).await {
+                // A full batch means more may be waiting, and deliveries wait to be recorded:
+                // go again at once.
+                Ok(claimed) if claimed >= BATCH || !delivered.is_empty() => continue,
                 Ok(_) => {}
+                // Addresses in a database error (a constraint's detail, say) stay out of
+                // the log.
                 Err(error) => tracing::warn!(
                     error = %crate::domain::outbox::redact_addresses(&error.to_string()),
                     "outbox round failed; will retry"
@@ -52,28 +58,30 @@ impl OutboxWorker {
         }
     }
 
-    /// One round: claims due messages and tries each once. Returns how many were claimed.
-    pub async fn deliver_due(&self) -> Result<usize, DomainError> {
-        let claimed = outbox::claim_due(&self.ctx, BATCH as i64).await?;
+    /// One round: records `delivered` (the last round's hand-overs) as sent and claims a
+    /// batch in one transaction, sends the batch at once, and leaves in `delivered` what this
+    /// round handed over. Returns how many messages it claimed. (Until the next round records
+    /// them, a message handed over is still leased: a worker that dies in between leaves it to
+    /// be sent again when the lease runs out, with the same Message-ID.)
+    pub async fn deliver_due(&self, delivered: &mut Vec<String>) -> Result<usize, DomainError> {
+        let claimed = outbox::settle_and_claim(&self.ctx, delivered.clone(), BATCH as i64).await?;
+        delivered.clear();
         let count = claimed.len();
         let deliveries = claimed.into_iter().map(|mail| async move {
             let outcome = self.transport.send(&mail, self.ctx.clock.now()).await;
             (mail, outcome.map_err(|e| e.to_string()))
         });
-        let mut delivered = Vec::new();
         for (mail, outcome) in futures_util::future::join_all(deliveries).await {
             match outcome {
                 Ok(()) => {
                     crate::metrics::observe_mail(MailOutcome::Sent);
-                    delivered.push(mail.id);
+                    // The development mailbox records its own deliveries.
+                    if !self.transport.is_dev_mailbox() {
+                        delivered.push(mail.id);
+                    }
                 }
                 Err(error) => self.record_failure(&mail, error).await?,
             }
-        }
-        // The development mailbox marked its copies in their own transactions; SMTP
-        // deliveries of the round are marked in one, not one transaction per message.
-        if !self.transport.is_dev_mailbox() {
-            outbox::mark_delivered(&self.ctx, delivered).await?;
         }
         Ok(count)
     }
