@@ -39,6 +39,7 @@ pub mod applications;
 pub mod audit;
 mod checkpoints;
 pub mod dev_mailbox;
+mod group_commit;
 pub mod ledger;
 pub mod login_failures;
 pub mod models;
@@ -219,6 +220,9 @@ pub struct Database {
     // SQLite's WAL checkpoints, off the writers (`checkpoints`); the thread stops when the last
     // clone of the `Database` is dropped.
     _sqlite_checkpoints: Option<checkpoints::Checkpointer>,
+    // SQLite: the thread that runs the write transactions of `transaction`, several to a
+    // commit (`group_commit`); `None` on PostgreSQL, whose writers run side by side.
+    sqlite_group_commit: Option<group_commit::GroupCommitter>,
 }
 
 impl Database {
@@ -242,11 +246,18 @@ impl Database {
             .connection_timeout(POOL_WAIT)
             .test_on_check_out(false)
             .build_unchecked(manager);
+        let sqlite_group_commit = match url.backend() {
+            Backend::Sqlite => {
+                group_commit::GroupCommitter::start(pool.clone(), sqlite_writer.clone())
+            }
+            Backend::Postgres => None,
+        };
         Self {
             pool,
             backend: url.backend(),
             sqlite_writer,
             _sqlite_checkpoints: sqlite_checkpoints,
+            sqlite_group_commit,
         }
     }
 
@@ -306,13 +317,18 @@ impl Database {
         .map_err(|e| E::from(StorageError::Task(e.to_string())))?
     }
 
-    /// Runs `work` in one transaction on the blocking thread pool; an `Err` rolls back.
+    /// Runs `work` in one transaction; an `Err` rolls its writes back. On SQLite the writer
+    /// thread runs it in a group commit (`group_commit`), otherwise it runs on the blocking
+    /// thread pool. Either way the answer comes after its commit.
     pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
     where
         T: Send + 'static,
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
+        if let Some(group_commit) = &self.sqlite_group_commit {
+            return group_commit.transaction(work).await;
+        }
         let db = self.clone();
         tokio::task::spawn_blocking(move || db.transaction_blocking(work))
             .await

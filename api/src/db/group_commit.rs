@@ -1,0 +1,307 @@
+//! SQLite's writes as group commits: one thread runs the process's write transactions back to
+//! back, several to a commit, each answered only once its commit is done.
+//!
+//! SQLite lets one writer in at a time. With a transaction per request on the blocking pool,
+//! every request's transaction waited for the writer lock, woke up on another thread (a context
+//! switch per hand-over, during which no one wrote) and paid a commit of its own; at
+//! concurrency 64 the server sat a quarter idle while requests queued for the lock (issue 13).
+//! Here the writer is one thread that stays on the CPU: it takes the transactions queued so
+//! far (up to [`MAX_GROUP`]), runs each inside a savepoint of one `BEGIN IMMEDIATE … COMMIT`
+//! (a transaction that fails is rolled back to its savepoint, leaving the others whole), and
+//! answers every one after the COMMIT. No answer goes out before its own commit, so
+//! durability is what it was: WAL with `synchronous = NORMAL`, committed as before, only
+//! fewer times. A commit that fails answers every transaction of its group with the failure.
+
+use std::panic::AssertUnwindSafe;
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+
+use diesel::connection::SimpleConnection;
+use diesel::r2d2::Pool;
+
+use super::{ConnectionManager, DbConnection, StorageError};
+
+/// Transactions per commit at most: enough to take what queues while one group runs at high
+/// concurrency, few enough that the first of a group does not wait long for the last.
+pub const MAX_GROUP: usize = 32;
+
+/// A queued transaction: runs on the writer's connection inside its savepoint and says
+/// whether it succeeded, with what answers its caller once the group's commit is known.
+type Job = Box<dyn FnOnce(&mut DbConnection) -> (bool, Reply) + Send>;
+
+/// Answers a transaction's caller: given the group's commit (`Err` with the reason when it
+/// failed).
+type Reply = Box<dyn FnOnce(Result<(), String>) + Send>;
+
+/// The queue of the writer thread; the thread stops when the last clone is dropped.
+#[derive(Clone)]
+pub struct GroupCommitter {
+    jobs: mpsc::Sender<Job>,
+}
+
+impl GroupCommitter {
+    /// Starts the writer thread on connections of `pool`, taking `writer` (the process's
+    /// writer lock, which CLI transactions and the checkpointer's TRUNCATE also take) for each
+    /// group. `None` if no thread could be started: transactions then take the lock one by one.
+    pub fn start(pool: Pool<ConnectionManager>, writer: Arc<Mutex<()>>) -> Option<Self> {
+        match Self::spawn(pool, writer) {
+            Ok((committer, _thread)) => Some(committer),
+            Err(error) => {
+                tracing::error!(%error, "cannot start the SQLite writer thread; writes take turns on the blocking pool");
+                None
+            }
+        }
+    }
+
+    /// [`Self::start`], with the thread's handle.
+    fn spawn(
+        pool: Pool<ConnectionManager>,
+        writer: Arc<Mutex<()>>,
+    ) -> std::io::Result<(Self, std::thread::JoinHandle<()>)> {
+        let (jobs, queue) = mpsc::channel::<Job>();
+        let thread = std::thread::Builder::new()
+            .name("sqlite-writer".into())
+            .spawn(move || run(&pool, &writer, &queue))?;
+        Ok((Self { jobs }, thread))
+    }
+
+    /// Runs `work` in a transaction of the next group and answers when its commit is done (or
+    /// with `work`'s error, its writes rolled back).
+    pub async fn transaction<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
+        let job: Job = Box::new(move |conn: &mut DbConnection| {
+            let result = work(conn);
+            let succeeded = result.is_ok();
+            let reply: Reply = Box::new(move |committed: Result<(), String>| {
+                let result = match committed {
+                    Ok(()) => result,
+                    // Its own error, if it had one, is the one worth reporting.
+                    Err(reason) => result.and_then(|_| {
+                        Err(E::from(StorageError::Unavailable(format!(
+                            "commit failed: {reason}"
+                        ))))
+                    }),
+                };
+                // The caller may have gone (its request was dropped); nothing to answer then.
+                let _ = answer.send(result);
+            });
+            (succeeded, reply)
+        });
+        self.jobs
+            .send(job)
+            .map_err(|_| E::from(StorageError::Task("the SQLite writer has stopped".into())))?;
+        answered.await.unwrap_or_else(|_| {
+            Err(E::from(StorageError::Task(
+                "the database task failed (it panicked)".into(),
+            )))
+        })
+    }
+}
+
+fn run(pool: &Pool<ConnectionManager>, writer: &Mutex<()>, queue: &mpsc::Receiver<Job>) {
+    // Ends when every sender is gone: the `Database` was dropped.
+    while let Ok(first) = queue.recv() {
+        let mut group = vec![first];
+        while group.len() < MAX_GROUP {
+            match queue.try_recv() {
+                Ok(job) => group.push(job),
+                Err(_) => break,
+            }
+        }
+        let writer_turn = writer
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let (replies, committed) = match pool.get() {
+            Ok(mut pooled) => commit_group(&mut pooled.conn, group),
+            // Nothing ran. Each job is dropped unrun, which closes its answer channel: its
+            // caller hears of a failed task.
+            Err(error) => {
+                tracing::warn!(%error, "no connection for the write transactions");
+                continue;
+            }
+        };
+        drop(writer_turn);
+        for reply in replies {
+            reply(committed.clone());
+        }
+    }
+}
+
+/// Runs `group` in one transaction, each job in its own savepoint; returns the replies of the
+/// jobs that ran and the commit's outcome. Should SQLite roll the whole transaction back by
+/// itself (some I/O errors do), the savepoint is gone: the group stops there, every job that
+/// ran hears that its commit failed, and the rest are dropped unrun.
+fn commit_group(conn: &mut DbConnection, group: Vec<Job>) -> (Vec<Reply>, Result<(), String>) {
+    let mut replies = Vec::with_capacity(group.len());
+    if let Err(error) = conn.batch_execute("BEGIN IMMEDIATE") {
+        return (replies, Err(error.to_string()));
+    }
+    for job in group {
+        if let Err(error) = conn.batch_execute("SAVEPOINT job") {
+            let _ = conn.batch_execute("ROLLBACK");
+            return (replies, Err(error.to_string()));
+        }
+        // A panic in one transaction must not take the writer (and every later write) down
+        // with it: its writes are rolled back and its caller hears of a failed task.
+        let succeeded = match std::panic::catch_unwind(AssertUnwindSafe(|| job(conn))) {
+            Ok((succeeded, reply)) => {
+                replies.push(reply);
+                succeeded
+            }
+            Err(_) => false,
+        };
+        let closed = if succeeded {
+            conn.batch_execute("RELEASE job")
+        } else {
+            conn.batch_execute("ROLLBACK TO job; RELEASE job")
+        };
+        if let Err(error) = closed {
+            let _ = conn.batch_execute("ROLLBACK");
+            return (replies, Err(error.to_string()));
+        }
+    }
+    match conn.batch_execute("COMMIT") {
+        Ok(()) => (replies, Ok(())),
+        Err(error) => {
+            let _ = conn.batch_execute("ROLLBACK");
+            (replies, Err(error.to_string()))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use diesel::prelude::*;
+
+    use crate::config::DatabaseUrl;
+    use crate::db::models::RateLimitCounterRow;
+    use crate::db::schema::rate_limit_counters::dsl;
+    use crate::db::{Database, RunOnBackend, StorageError};
+
+    fn database() -> (tempfile::TempDir, Database) {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let url = DatabaseUrl::new(dir.path().join("t.sqlite3").to_string_lossy());
+        let db = Database::new(&url, 4);
+        db.run_migrations().unwrap_or_else(|e| panic!("{e}"));
+        (dir, db)
+    }
+
+    fn counter(bucket: &str) -> RateLimitCounterRow {
+        RateLimitCounterRow {
+            bucket: bucket.to_owned(),
+            slot_seconds: 60,
+            slots: "1:1".to_owned(),
+            expires_at: time::macros::datetime!(2026-12-07 10:00:00),
+        }
+    }
+
+    fn insert(conn: &mut crate::db::DbConnection, bucket: &str) -> Result<(), StorageError> {
+        diesel::insert_into(dsl::rate_limit_counters)
+            .values(counter(bucket))
+            .execute_on(conn)?;
+        Ok(())
+    }
+
+    fn buckets(db: &Database) -> Vec<String> {
+        db.transaction_blocking(|conn| {
+            Ok::<_, StorageError>(
+                dsl::rate_limit_counters
+                    .select(dsl::bucket)
+                    .order(dsl::bucket.asc())
+                    .load_on(conn)?,
+            )
+        })
+        .unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// Transactions sent at once share commits, yet each is answered with its own outcome: a
+    /// failed one leaves nothing behind, a panicking one neither, and the others are stored.
+    #[tokio::test]
+    async fn each_transaction_of_a_group_keeps_its_own_outcome() {
+        let (_dir, db) = database();
+        let mut tasks = Vec::new();
+        for n in 0..40 {
+            let db = db.clone();
+            tasks.push(tokio::spawn(async move {
+                db.transaction(move |conn| {
+                    insert(conn, &format!("ok:{n:02}"))?;
+                    match n % 10 {
+                        // Writes, then fails: its write must not stay.
+                        3 => {
+                            insert(conn, &format!("failed:{n:02}"))?;
+                            Err(StorageError::Corrupt(format!("refused {n}")))
+                        }
+                        // Writes, then panics.
+                        7 => {
+                            insert(conn, &format!("panicked:{n:02}"))?;
+                            panic!("transaction {n} panics")
+                        }
+                        // A unique violation: the row of an earlier transaction of this run.
+                        9 => insert(conn, "ok:00").map(|()| n),
+                        _ => Ok(n),
+                    }
+                })
+                .await
+            }));
+        }
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap_or_else(|e| panic!("{e}")));
+        }
+        for (n, answer) in answers.iter().enumerate() {
+            match n % 10 {
+                3 => assert!(
+                    matches!(answer, Err(StorageError::Corrupt(_))),
+                    "{n}: {answer:?}"
+                ),
+                7 => assert!(
+                    matches!(answer, Err(StorageError::Task(_))),
+                    "{n}: {answer:?}"
+                ),
+                9 => assert!(
+                    answer
+                        .as_ref()
+                        .is_err_and(StorageError::is_unique_violation),
+                    "{n}: {answer:?}"
+                ),
+                _ => assert_eq!(answer.as_ref().ok(), Some(&n), "{n}"),
+            }
+        }
+        let expected: Vec<String> = (0..40)
+            .filter(|n| ![3, 7, 9].contains(&(n % 10)))
+            .map(|n| format!("ok:{n:02}"))
+            .collect();
+        assert_eq!(buckets(&db), expected);
+    }
+
+    /// The writer thread stops with the last clone of its queue (each `Database` clone holds
+    /// one), so the many servers of a test process leave no thread behind.
+    #[tokio::test]
+    async fn the_writer_thread_ends_with_its_queue() {
+        let (_dir, db) = database();
+        let (committer, thread) =
+            super::GroupCommitter::spawn(db.pool.clone(), std::sync::Arc::default())
+                .unwrap_or_else(|e| panic!("{e}"));
+        let written = committer
+            .transaction(|conn| insert(conn, "one").map(|()| 1))
+            .await;
+        assert_eq!(written.ok(), Some(1));
+        let copy = committer.clone();
+        drop(committer);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        assert!(!thread.is_finished(), "stopped while a clone was left");
+        drop(copy);
+        for _ in 0..200 {
+            if thread.is_finished() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        assert!(thread.is_finished());
+    }
+}
