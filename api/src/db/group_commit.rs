@@ -202,17 +202,12 @@ fn run_job(conn: &mut DbConnection, job: Job, replies: &mut Vec<Reply>) -> bool 
 mod tests {
     use diesel::prelude::*;
 
-    use crate::config::DatabaseUrl;
     use crate::db::models::RateLimitCounterRow;
     use crate::db::schema::rate_limit_counters::dsl;
     use crate::db::{Database, RunOnBackend, StorageError};
 
     fn database() -> (tempfile::TempDir, Database) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let url = DatabaseUrl::new(dir.path().join("t.sqlite3").to_string_lossy());
-        let db = Database::new(&url, 4);
-        db.run_migrations().unwrap_or_else(|e| panic!("{e}"));
-        (dir, db)
+        crate::db::temporary_sqlite(4)
     }
 
     fn counter(bucket: &str) -> RateLimitCounterRow {

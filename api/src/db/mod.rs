@@ -536,6 +536,17 @@ pub fn optional<T>(result: Result<T, diesel::result::Error>) -> Result<Option<T>
     result.optional().map_err(StorageError::Query)
 }
 
+/// A migrated SQLite database in a new temporary folder (deleted when the folder is dropped),
+/// for the storage unit tests.
+#[cfg(test)]
+pub(crate) fn temporary_sqlite(pool_size: u32) -> (tempfile::TempDir, Database) {
+    let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+    let url = DatabaseUrl::new(dir.path().join("t.sqlite3").to_string_lossy());
+    let db = Database::new(&url, pool_size);
+    db.run_migrations().unwrap_or_else(|e| panic!("{e}"));
+    (dir, db)
+}
+
 #[cfg(test)]
 mod tests {
     /// Both backends must carry the same migrations, by name.

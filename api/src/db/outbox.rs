@@ -234,15 +234,10 @@ pub fn backlog(conn: &mut DbConnection) -> Result<Backlog, StorageError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::DatabaseUrl;
     use crate::db::Database;
 
     fn database() -> (tempfile::TempDir, Database) {
-        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
-        let url = DatabaseUrl::new(dir.path().join("t.sqlite3").to_string_lossy());
-        let db = Database::new(&url, 2);
-        db.run_migrations().unwrap_or_else(|e| panic!("{e}"));
-        (dir, db)
+        crate::db::temporary_sqlite(2)
     }
 
     #[test]
