@@ -26,8 +26,10 @@ use super::{ConnectionManager, DbConnection, StorageError};
 pub const MAX_GROUP: usize = 32;
 
 /// A queued transaction: runs on the writer's connection inside its savepoint and says
-/// whether it succeeded, with what answers its caller once the group's commit is known.
-type Job = Box<dyn FnOnce(&mut DbConnection) -> (bool, Reply) + Send>;
+/// whether it succeeded, with what answers its caller once the group's commit is known. Given
+/// `Err(reason)` instead of a connection (none could be had, or the transaction could not
+/// begin), it does not run and answers its caller that the database is unavailable.
+type Job = Box<dyn FnOnce(Result<&mut DbConnection, &str>) -> (bool, Reply) + Send>;
 
 /// Answers a transaction's caller: given the group's commit (`Err` with the reason when it
 /// failed).
@@ -74,8 +76,11 @@ impl GroupCommitter {
         F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
     {
         let (answer, answered) = tokio::sync::oneshot::channel::<Result<T, E>>();
-        let job: Job = Box::new(move |conn: &mut DbConnection| {
-            let result = work(conn);
+        let job: Job = Box::new(move |conn: Result<&mut DbConnection, &str>| {
+            let result = match conn {
+                Ok(conn) => work(conn),
+                Err(reason) => Err(E::from(StorageError::Unavailable(reason.to_owned()))),
+            };
             let succeeded = result.is_ok();
             let reply: Reply = Box::new(move |committed: Result<(), String>| {
                 let result = match committed {
@@ -118,12 +123,7 @@ fn run(pool: &Pool<ConnectionManager>, writer: &Mutex<()>, queue: &mpsc::Receive
             .unwrap_or_else(std::sync::PoisonError::into_inner);
         let (replies, committed) = match pool.get() {
             Ok(mut pooled) => commit_group(&mut pooled.conn, group),
-            // Nothing ran. Each job is dropped unrun, which closes its answer channel: its
-            // caller hears of a failed task.
-            Err(error) => {
-                tracing::warn!(%error, "no connection for the write transactions");
-                continue;
-            }
+            Err(error) => refuse(group, &error.to_string(), Vec::new()),
         };
         drop(writer_turn);
         for reply in replies {
@@ -139,7 +139,7 @@ fn run(pool: &Pool<ConnectionManager>, writer: &Mutex<()>, queue: &mpsc::Receive
 fn commit_group(conn: &mut DbConnection, mut group: Vec<Job>) -> (Vec<Reply>, Result<(), String>) {
     let mut replies = Vec::with_capacity(group.len());
     if let Err(error) = conn.batch_execute("BEGIN IMMEDIATE") {
-        return (replies, Err(error.to_string()));
+        return refuse(group, &error.to_string(), replies);
     }
     // Alone in its group (the usual case under light load), a transaction needs no
     // savepoint: two statements fewer, each parsed anew by SQLite.
@@ -154,10 +154,15 @@ fn commit_group(conn: &mut DbConnection, mut group: Vec<Job>) -> (Vec<Reply>, Re
         }
         return commit(conn, replies);
     }
-    for job in group {
+    let mut jobs = group.into_iter();
+    while let Some(job) = jobs.next() {
         if let Err(error) = conn.batch_execute("SAVEPOINT job") {
             let _ = conn.batch_execute("ROLLBACK");
-            return (replies, Err(error.to_string()));
+            return refuse(
+                std::iter::once(job).chain(jobs),
+                &error.to_string(),
+                replies,
+            );
         }
         let succeeded = run_job(conn, job, &mut replies);
         let closed = if succeeded {
@@ -167,10 +172,25 @@ fn commit_group(conn: &mut DbConnection, mut group: Vec<Job>) -> (Vec<Reply>, Re
         };
         if let Err(error) = closed {
             let _ = conn.batch_execute("ROLLBACK");
-            return (replies, Err(error.to_string()));
+            return refuse(jobs, &error.to_string(), replies);
         }
     }
     commit(conn, replies)
+}
+
+/// The jobs that cannot run (no connection, no transaction, or the transaction lost): each
+/// answers its caller that the database is unavailable (503, try again), and the `replies` of
+/// those that did run hear that their commit failed.
+fn refuse(
+    jobs: impl IntoIterator<Item = Job>,
+    reason: &str,
+    mut replies: Vec<Reply>,
+) -> (Vec<Reply>, Result<(), String>) {
+    tracing::warn!(%reason, "write transactions refused");
+    for job in jobs {
+        replies.push(job(Err(reason)).1);
+    }
+    (replies, Err(reason.to_owned()))
 }
 
 /// Commits the open transaction: the replies, and the outcome they are answered with.
@@ -189,7 +209,7 @@ fn commit(conn: &mut DbConnection, replies: Vec<Reply>) -> (Vec<Reply>, Result<(
 /// the caller rolls back, and the job's caller hears of a failed task (its answer channel
 /// closes unanswered).
 fn run_job(conn: &mut DbConnection, job: Job, replies: &mut Vec<Reply>) -> bool {
-    match std::panic::catch_unwind(AssertUnwindSafe(|| job(conn))) {
+    match std::panic::catch_unwind(AssertUnwindSafe(|| job(Ok(conn)))) {
         Ok((succeeded, reply)) => {
             replies.push(reply);
             succeeded
@@ -328,6 +348,23 @@ mod tests {
         let after = db.transaction(|conn| insert(conn, "b").map(|()| 2)).await;
         assert_eq!(after.ok(), Some(2));
         assert_eq!(buckets(&db), ["a", "b"]);
+    }
+
+    /// A database that cannot be opened answers "unavailable" (503, try again), as the
+    /// blocking path did, never a failed task (500).
+    #[tokio::test]
+    async fn a_database_that_cannot_be_opened_is_unavailable() {
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let missing = dir.path().join("no-such-folder").join("t.sqlite3");
+        let db = Database::new(
+            &crate::config::DatabaseUrl::new(missing.to_string_lossy()),
+            1,
+        );
+        let answer = db.transaction(|conn| insert(conn, "never")).await;
+        assert!(
+            answer.as_ref().is_err_and(StorageError::is_unavailable),
+            "{answer:?}"
+        );
     }
 
     /// The writer thread stops with the last clone of its queue (each `Database` clone holds
