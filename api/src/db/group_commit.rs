@@ -135,7 +135,7 @@ fn run(pool: &Pool<ConnectionManager>, writer: &Mutex<()>, queue: &mpsc::Receive
 /// Runs `group` in one transaction, each job in its own savepoint; returns the replies of the
 /// jobs that ran and the commit's outcome. Should SQLite roll the whole transaction back by
 /// itself (some I/O errors do), the savepoint is gone: the group stops there, every job that
-/// ran hears that its commit failed, and the rest are dropped unrun.
+/// ran hears that its commit failed, and the rest are refused unrun ([`refuse`]).
 fn commit_group(conn: &mut DbConnection, mut group: Vec<Job>) -> (Vec<Reply>, Result<(), String>) {
     let mut replies = Vec::with_capacity(group.len());
     if let Err(error) = conn.batch_execute("BEGIN IMMEDIATE") {
