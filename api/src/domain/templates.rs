@@ -19,7 +19,7 @@ const FOOTER: &str = "[問い合わせ先]\n\
 \n\
 本メールはシステムが自動的に送信しております。\n\
 \n\
-本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいませようようお願い申し上げます。\n";
+本メールへ返信にてお問い合わせいただいてもご回答できませんので、予めご了承くださいますようお願い申し上げます。\n";
 
 /// Subject of the code notice (manual step 7, タイトル).
 pub const CODE_NOTICE_SUBJECT: &str = "確認コード発行通知(介護保険)";
@@ -142,7 +142,10 @@ mod tests {
     fn the_code_notice_is_the_manuals_text_with_the_code() {
         let mail = code_notice("9999", Duration::from_secs(30 * 60));
         assert_eq!(mail.subject, "確認コード発行通知(介護保険)");
-        assert_eq!(mail.body, MANUAL_EXAMPLE);
+        // The one deliberate deviation (README, "Where we differ from the manual").
+        let corrected = MANUAL_EXAMPLE.replace("くださいませようよう", "くださいますよう");
+        assert_ne!(corrected, MANUAL_EXAMPLE);
+        assert_eq!(mail.body, corrected);
     }
 
     #[test]
@@ -162,7 +165,7 @@ mod tests {
             .contains("[理由]\n\n連絡がつきませんでした。\n"));
         assert!(rejected
             .body
-            .ends_with("予めご了承くださいませようようお願い申し上げます。\n"));
+            .ends_with("予めご了承くださいますようお願い申し上げます。\n"));
     }
 
     #[test]
