@@ -13,6 +13,7 @@ use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::DomainError;
 use crate::startup::Application;
 use reissue_shared::admin::ReviewerRole;
+use reissue_shared::federation::PrefectureSettings;
 
 /// The demo ledger shipped with the repository.
 pub const DEMO_LEDGER: &[u8] = include_bytes!("../demo/ledger.csv");
@@ -304,6 +305,41 @@ pub fn save_demo_accounts(
     })
 }
 
+/// The demo federations' settings: 東京都 posts the notice without further ado; 鳥取県 asks
+/// for a stamped return envelope (460円: a 25 g letter and 簡易書留) and a call to the ledger's
+/// number before approving, so both ways of working can be tried.
+pub fn demo_prefecture_settings() -> Vec<(reissue_shared::PrefectureCode, PrefectureSettings)> {
+    use reissue_shared::PrefectureCode;
+    vec![
+        (
+            PrefectureCode::TOKYO,
+            PrefectureSettings {
+                federation_name: "東京都国民健康保険団体連合会".to_owned(),
+                federation_address: "〒102-0072 東京都千代田区飯田橋9-9-9（デモ）".to_owned(),
+                federation_phone: "03-0000-0013".to_owned(),
+                helpdesk_phone: reissue_shared::federation::MANUAL_HELPDESK_PHONE.to_owned(),
+                return_envelope_required: false,
+                envelope_instructions: String::new(),
+                callback_required: false,
+                review_target_business_days: 5,
+            },
+        ),
+        (
+            PrefectureCode::TOTTORI,
+            PrefectureSettings {
+                federation_name: "鳥取県国民健康保険団体連合会".to_owned(),
+                federation_address: "〒680-0845 鳥取県鳥取市富安9-9-9（デモ）".to_owned(),
+                federation_phone: "0857-00-0031".to_owned(),
+                helpdesk_phone: reissue_shared::federation::MANUAL_HELPDESK_PHONE.to_owned(),
+                return_envelope_required: true,
+                envelope_instructions: "長形3号の封筒に、事業所台帳の住所と事業所名を宛先として書き、460円分の切手（簡易書留）を貼って、受付番号を書いたメモを添えて、次の宛先へお送りください。\n〒680-0845 鳥取県鳥取市富安9-9-9 鳥取県国民健康保険団体連合会 介護保険課 電子請求ログイン情報再発行係（デモ）".to_owned(),
+                callback_required: true,
+                review_target_business_days: 10,
+            },
+        ),
+    ]
+}
+
 /// The demo reviewers of `serve --demo`: two per prefecture (東京都 and 鳥取県), so that one
 /// approves and the other confirms (four-eyes issuance). The first of each is a supervisor.
 pub fn demo_reviewers(password: &str) -> Vec<NewReviewer> {
@@ -380,6 +416,14 @@ async fn serve(mut settings: Settings, demo: bool) -> Result<(), CliError> {
                 true,
             ),
         };
+        for (prefecture, settings) in demo_prefecture_settings() {
+            crate::domain::federation::seed_if_unset(&application.context(), prefecture, settings)
+                .await
+                .map_err(|error| match error {
+                    DomainError::Storage(storage) => CliError::Storage(storage),
+                    other => CliError::Invalid(other.to_string()),
+                })?;
+        }
         let db = application.context().db.clone();
         let hasher = application.context().hasher.clone();
         let reviewers = demo_reviewers(&password);

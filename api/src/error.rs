@@ -240,6 +240,18 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Reprint needs a second reviewer",
             "郵送済の通知書を再び印刷すると、新しい仮パスワードが発行されます。再印刷を申請し、別の審査担当者の確認を受けてから印刷してください。",
         ),
+        DomainError::EnvelopeMissing => ProblemParts::new(
+            S::CONFLICT,
+            C::EnvelopeMissing,
+            "Return envelope missing",
+            "この都道府県では、返信用封筒が届いてから通知書を発行します。返信用封筒を受け取ったら「返信用封筒を受領」を押してから承認を確定してください。",
+        ),
+        DomainError::CallbackMissing => ProblemParts::new(
+            S::CONFLICT,
+            C::CallbackMissing,
+            "Call-back missing",
+            "この都道府県では、承認の前に事業所台帳の電話番号へ電話して、事業所と話せたことを記録する必要があります。電話の結果を「通話を記録」で登録してください。",
+        ),
         DomainError::ReprintRefused(reason) => ProblemParts::new(
             S::CONFLICT,
             C::TransitionRefused,

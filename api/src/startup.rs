@@ -221,6 +221,7 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
                     .configure(routes::prefectures::configure)
                     .configure(routes::applications::configure)
                     .configure(routes::admin::configure)
+                    .configure(routes::federation::configure)
                     .configure(routes::mfa::configure)
                     .configure(routes::auth::configure)
                     .configure(routes::security_email::configure),

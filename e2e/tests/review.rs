@@ -177,7 +177,7 @@ async fn a_reviewer_approves_another_confirms_and_the_office_logs_in_with_the_no
     ensure!(browser
         .text_of_testid("history")
         .await?
-        .contains("approval_confirmed"));
+        .contains("承認を確定（二次承認）"));
     browser.click_testid("print-notice").await?;
     browser.find_by_testid("notice-frame").await?;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
@@ -213,10 +213,7 @@ async fn a_reviewer_approves_another_confirms_and_the_office_logs_in_with_the_no
     browser.check_screen("admin-notice").await?;
     browser.click_testid("notice-mailed").await?;
     browser.find_by_testid("notice-mailed-at").await?;
-    ensure!(browser
-        .text_of_testid("history")
-        .await?
-        .contains("notice_mailed"));
+    ensure!(browser.text_of_testid("history").await?.contains("郵送済"));
     // Printing again would mint a new temporary password: it needs a reprint request now.
     browser.find_by_testid("request-reprint").await?;
     ensure!(!browser.has_testid("print-notice").await?);
@@ -359,7 +356,7 @@ async fn a_posted_notice_prints_again_only_after_another_reviewer_confirms_the_r
     ensure!(browser
         .text_of_testid("history")
         .await?
-        .contains("reprint_confirmed"));
+        .contains("再印刷を確定"));
     browser.click_testid("print-notice").await?;
     browser.find_by_testid("notice-frame").await?;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;

@@ -188,6 +188,42 @@ pub struct ApplicationSummary {
     pub submitted_at: Option<OffsetDateTime>,
     /// Other applications for the same office exist (possible duplicate or fraud).
     pub other_applications: u32,
+    /// The return envelope: `requested` shows as 返信用封筒待ち.
+    #[serde(default)]
+    pub envelope: crate::federation::EnvelopeState,
+    /// 経過日数: business days since submission (weekends, public holidays and 29 Dec–3 Jan
+    /// not counted), while it waits for the federation (審査待ち, 審査中, 二次承認待ち).
+    #[serde(default)]
+    pub business_days_waiting: Option<u32>,
+    /// It has waited longer than the prefecture's review target.
+    #[serde(default)]
+    pub overdue: bool,
+}
+
+/// One age band of the applications waiting for the federation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct AgeBand {
+    /// The band as the console shows it, e.g. `3〜5営業日`.
+    pub label: String,
+    /// Fewest business days in the band.
+    pub min_days: u32,
+    /// Most business days in the band (none: no upper end).
+    pub max_days: Option<u32>,
+    /// Applications in the band.
+    pub count: u64,
+}
+
+/// How long the prefecture's waiting applications have waited.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Ageing {
+    /// The prefecture's review target, in business days.
+    pub target_business_days: u32,
+    /// Counts by age band, youngest first.
+    pub bands: Vec<AgeBand>,
+    /// Applications past the target.
+    pub overdue: u64,
 }
 
 /// Answer of `GET /admin/applications`.
@@ -198,6 +234,10 @@ pub struct ApplicationList {
     pub items: Vec<ApplicationSummary>,
     /// Matching applications in all pages.
     pub total: u64,
+    /// Ages of the applications waiting for the federation (審査待ち, 審査中, 二次承認待ち),
+    /// whatever the filter.
+    #[serde(default)]
+    pub ageing: Ageing,
     /// Applications of the reviewer's prefecture by status (ignoring the filters).
     pub counts: std::collections::BTreeMap<String, u64>,
     /// The page shown.
@@ -246,12 +286,18 @@ pub struct HistoryEntry {
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
     pub occurred_at: OffsetDateTime,
-    /// Who.
+    /// Who (stable form, e.g. `reviewer:<id>`, `applicant:<address>`, `system`).
     pub actor: String,
     /// What (stable name, e.g. `application_submitted`).
     pub action: String,
     /// Why / details.
     pub detail: String,
+    /// What, in Japanese (e.g. 申請を送信).
+    #[serde(default)]
+    pub action_label: String,
+    /// Who, as people say it: the reviewer's name, 申請者, システム.
+    #[serde(default)]
+    pub actor_name: String,
 }
 
 /// Answer of `GET /admin/applications/{id}`.
@@ -284,6 +330,18 @@ pub struct ApplicationDetail {
     /// (`POST .../reprint-request`, then `POST .../reprint-confirmation` by another reviewer):
     /// the notice was posted (or its temporary password expired) and four-eyes issuance is on.
     pub reprint_required: bool,
+    /// 発送日 of the current notice (Japan's date, `YYYY-MM-DD`), once 郵送済.
+    #[serde(default)]
+    pub notice_mailed_on: Option<String>,
+    /// 追跡番号 of its registered post, as the label prints it.
+    #[serde(default)]
+    pub notice_tracking_number: Option<String>,
+    /// Calls to the ledger's telephone number, oldest first.
+    #[serde(default)]
+    pub callbacks: Vec<crate::federation::CallbackView>,
+    /// What the prefecture asks before an approval, and where this application stands.
+    #[serde(default)]
+    pub checks: crate::federation::ApprovalChecks,
 }
 
 /// Who approved an application and who confirmed the approval (four-eyes issuance).

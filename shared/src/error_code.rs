@@ -70,6 +70,11 @@ pub enum ErrorCode {
     /// Printing again after 郵送済 mints a new temporary password: it needs a reprint request
     /// confirmed by a second reviewer first.
     ReprintConfirmationRequired,
+    /// The prefecture requires a return envelope (返信用封筒) before the notice is issued, and
+    /// it has not arrived.
+    EnvelopeMissing,
+    /// The prefecture requires a reached call to the ledger's telephone number before approval.
+    CallbackMissing,
     /// The database or another dependency is unavailable; try again shortly.
     ServiceUnavailable,
     /// An unexpected error; the `request_id` identifies it in the logs.
@@ -109,6 +114,8 @@ impl ErrorCode {
             Self::Forbidden => "forbidden",
             Self::SameReviewer => "same_reviewer",
             Self::ReprintConfirmationRequired => "reprint_confirmation_required",
+            Self::EnvelopeMissing => "envelope_missing",
+            Self::CallbackMissing => "callback_missing",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

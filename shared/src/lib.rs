@@ -12,6 +12,7 @@ pub mod code;
 pub mod dto;
 pub mod email;
 pub mod error_code;
+pub mod federation;
 pub mod input;
 pub mod japan_time;
 pub mod mfa;

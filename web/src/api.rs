@@ -27,6 +27,10 @@ use reissue_shared::dto::{
     ApplicationView, ChoosePrefectureRequest, CodeSent, CreateApplicationRequest,
     CreatedApplication, Problem, Submitted, Verified, VerifyCodeRequest,
 };
+use reissue_shared::federation::{
+    CallbackRequest, DispatchRegister, NoticeMailedRequest, PrefectureSettings,
+    PrefectureSettingsView,
+};
 use reissue_shared::mfa::{MfaConfirmationRequest, MfaEnrolled, MfaEnrolment};
 use reissue_shared::{ApplicationStatus, ErrorCode, FieldError};
 
@@ -408,9 +412,80 @@ impl ReviewerApi {
         self.act(id, "reprint-confirmation", body).await
     }
 
-    /// `POST /admin/applications/{id}/notice-mailed`: 郵送済.
-    pub async fn mark_notice_mailed(&self, id: &str) -> Result<ApplicationDetail, ApiFailure> {
-        self.act(id, "notice-mailed", &NoFields {}).await
+    /// `POST /admin/applications/{id}/notice-mailed`: 郵送済, with the registered post's
+    /// number and day when given.
+    pub async fn mark_notice_mailed(
+        &self,
+        id: &str,
+        body: &NoticeMailedRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "notice-mailed", body).await
+    }
+
+    /// `POST /admin/applications/{id}/envelope-request`: mails the prefecture's return
+    /// envelope instructions.
+    pub async fn request_envelope(&self, id: &str) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "envelope-request", &NoFields {}).await
+    }
+
+    /// `POST /admin/applications/{id}/envelope-received`: the return envelope arrived.
+    pub async fn envelope_received(&self, id: &str) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "envelope-received", &NoFields {}).await
+    }
+
+    /// `POST /admin/applications/{id}/callbacks`: a call to the ledger's number.
+    pub async fn record_callback(
+        &self,
+        id: &str,
+        body: &CallbackRequest,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "callbacks", body).await
+    }
+
+    /// `GET /admin/prefecture-settings`.
+    pub async fn prefecture_settings(&self) -> Result<PrefectureSettingsView, ApiFailure> {
+        let url = format!("{BASE}/admin/prefecture-settings");
+        fetch_json(self.authorize(Request::get(&url)).build()).await
+    }
+
+    /// `PUT /admin/prefecture-settings` (supervisors).
+    pub async fn save_prefecture_settings(
+        &self,
+        body: &PrefectureSettings,
+    ) -> Result<PrefectureSettingsView, ApiFailure> {
+        let url = format!("{BASE}/admin/prefecture-settings");
+        fetch_json(self.authorize(Request::put(&url)).json(body)).await
+    }
+
+    /// `GET /admin/dispatch-register?from=&to=`: the 発送簿 as JSON, or (`csv`) its CSV text
+    /// in UTF-8 with BOM.
+    pub async fn dispatch_register(
+        &self,
+        from: &str,
+        to: &str,
+    ) -> Result<DispatchRegister, ApiFailure> {
+        let builder = self
+            .authorize(Request::get(&format!("{BASE}/admin/dispatch-register")))
+            .query([("from", from.trim()), ("to", to.trim())]);
+        fetch_json(builder.build()).await
+    }
+    /// The 発送簿 as the CSV file's bytes (`encoding`: `utf-8` with BOM or `shift_jis`).
+    pub async fn dispatch_csv(
+        &self,
+        from: &str,
+        to: &str,
+        encoding: &str,
+    ) -> Result<Vec<u8>, ApiFailure> {
+        let builder = self
+            .authorize(Request::get(&format!("{BASE}/admin/dispatch-register")))
+            .header("Accept", "text/csv")
+            .query([
+                ("from", from.trim()),
+                ("to", to.trim()),
+                ("encoding", encoding),
+            ]);
+        let response = send(builder.build()).await?;
+        response.binary().await.map_err(|_| ApiFailure::Network)
     }
 
     /// `POST /admin/applications/{id}/withdrawal`: 取下げ, with the reason.

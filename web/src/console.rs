@@ -7,7 +7,7 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::pages::not_found::NotFound;
-use crate::pages::{admin, admin_mfa};
+use crate::pages::{admin, admin_federation, admin_mfa};
 
 /// The console app.
 #[component]
@@ -19,6 +19,8 @@ pub fn Console() -> impl IntoView {
                 <Route path=path!("/admin/login") view=admin::AdminLogin/>
                 <Route path=path!("/admin/mfa") view=admin_mfa::MfaEnrolmentPage/>
                 <Route path=path!("/admin/applications/:id") view=admin::Detail/>
+                <Route path=path!("/admin/settings") view=admin_federation::Settings/>
+                <Route path=path!("/admin/dispatch-register") view=admin_federation::DispatchRegisterPage/>
             </Routes>
         </Router>
     }

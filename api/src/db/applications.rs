@@ -28,7 +28,8 @@ changed_columns_update!(
         reference_number, code_hash, code_expires_at, code_failed_attempts, codes_issued,
         last_code_sent_at, client_address, created_at, updated_at, expires_at, verified_at,
         submitted_at, decision_reason, decided_at, approved_by, approved_at, confirmed_by,
-        confirmed_at, reprint_requested_by, reprint_requested_at, reprint_reason,
+        confirmed_at, reprint_requested_by, reprint_requested_at, reprint_reason, envelope,
+        envelope_requested_at, envelope_received_at,
     ]
 );
 
@@ -197,6 +198,25 @@ pub fn counts_by_status(
         .group_by(dsl::status)
         .select((dsl::status, diesel::dsl::count_star()))
         .load_on(conn)?)
+}
+
+/// When each application of the prefecture that waits for the federation (審査待ち, 審査中,
+/// 二次承認待ち) was submitted.
+pub fn waiting_since(
+    conn: &mut DbConnection,
+    prefecture: PrefectureCode,
+) -> Result<Vec<time::PrimitiveDateTime>, StorageError> {
+    let rows: Vec<Option<time::PrimitiveDateTime>> = dsl::reissue_applications
+        .filter(dsl::prefecture_code.eq(prefecture.as_str()))
+        .filter(
+            dsl::status
+                .eq(ApplicationStatus::Submitted.as_str())
+                .or(dsl::status.eq(ApplicationStatus::InReview.as_str()))
+                .or(dsl::status.eq(ApplicationStatus::AwaitingConfirmation.as_str())),
+        )
+        .select(dsl::submitted_at)
+        .load_on(conn)?;
+    Ok(rows.into_iter().flatten().collect())
 }
 
 /// All applications of one office in one prefecture, oldest first.

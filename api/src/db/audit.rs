@@ -65,6 +65,8 @@ pub fn history(
             actor: row.actor,
             action: row.action,
             detail: row.detail,
+            action_label: String::new(),
+            actor_name: String::new(),
         })
         .collect())
 }

@@ -39,6 +39,7 @@ pub mod applications;
 pub mod audit;
 mod checkpoints;
 pub mod dev_mailbox;
+pub mod federation;
 mod group_commit;
 pub mod ledger;
 pub mod login_failures;

@@ -70,6 +70,9 @@ pub struct ApplicationRow {
     pub reprint_requested_by: Option<String>,
     pub reprint_requested_at: Option<PrimitiveDateTime>,
     pub reprint_reason: Option<String>,
+    pub envelope: String,
+    pub envelope_requested_at: Option<PrimitiveDateTime>,
+    pub envelope_received_at: Option<PrimitiveDateTime>,
 }
 
 /// A `reviewers` row.
@@ -182,6 +185,40 @@ pub struct NoticeRow {
     pub issued_at: PrimitiveDateTime,
     pub mailed_at: Option<PrimitiveDateTime>,
     pub voided_at: Option<PrimitiveDateTime>,
+    pub mailed_on: Option<String>,
+    pub tracking_number: Option<String>,
+    pub mailed_by: Option<String>,
+    pub mailed_to: Option<String>,
+}
+
+/// A `prefecture_settings` row.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::prefecture_settings, treat_none_as_default_value = false)]
+pub struct PrefectureSettingsRow {
+    pub prefecture_code: String,
+    pub federation_name: String,
+    pub federation_address: String,
+    pub federation_phone: String,
+    pub helpdesk_phone: String,
+    pub return_envelope_required: bool,
+    pub envelope_instructions: String,
+    pub callback_required: bool,
+    pub review_target_business_days: i32,
+    pub updated_at: PrimitiveDateTime,
+    pub updated_by: String,
+}
+
+/// A `callbacks` row: one call to the ledger's telephone number.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::callbacks, treat_none_as_default_value = false)]
+pub struct CallbackRow {
+    pub id: String,
+    pub application_id: String,
+    pub reviewer_id: String,
+    pub phone: String,
+    pub reached: bool,
+    pub note: String,
+    pub called_at: PrimitiveDateTime,
 }
 
 /// A `security_codes` row.

@@ -44,6 +44,9 @@ diesel::table! {
         reprint_requested_by -> Nullable<Text>,
         reprint_requested_at -> Nullable<Timestamp>,
         reprint_reason -> Nullable<Text>,
+        envelope -> Text,
+        envelope_requested_at -> Nullable<Timestamp>,
+        envelope_received_at -> Nullable<Timestamp>,
     }
 }
 
@@ -161,10 +164,45 @@ diesel::table! {
         issued_at -> Timestamp,
         mailed_at -> Nullable<Timestamp>,
         voided_at -> Nullable<Timestamp>,
+        mailed_on -> Nullable<Text>,
+        tracking_number -> Nullable<Text>,
+        mailed_by -> Nullable<Text>,
+        mailed_to -> Nullable<Text>,
     }
 }
 
 diesel::allow_tables_to_appear_in_same_query!(office_accounts, notices, reissue_applications);
+diesel::joinable!(notices -> reissue_applications (application_id));
+
+diesel::table! {
+    prefecture_settings (prefecture_code) {
+        prefecture_code -> Text,
+        federation_name -> Text,
+        federation_address -> Text,
+        federation_phone -> Text,
+        helpdesk_phone -> Text,
+        return_envelope_required -> Bool,
+        envelope_instructions -> Text,
+        callback_required -> Bool,
+        review_target_business_days -> Integer,
+        updated_at -> Timestamp,
+        updated_by -> Text,
+    }
+}
+
+diesel::table! {
+    callbacks (id) {
+        id -> Text,
+        application_id -> Text,
+        reviewer_id -> Text,
+        phone -> Text,
+        reached -> Bool,
+        note -> Text,
+        called_at -> Timestamp,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(notices, reviewers, callbacks);
 
 diesel::table! {
     security_codes (id) {

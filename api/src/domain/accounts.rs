@@ -155,6 +155,22 @@ pub struct Notice {
     pub mailed_at: Option<OffsetDateTime>,
     /// Replaced by a newer notice.
     pub voided_at: Option<OffsetDateTime>,
+    /// How it was posted, once marked 郵送済 (the 発送簿's line).
+    pub posting: Option<Posting>,
+}
+
+/// A notice's line in the dispatch register (発送簿): when it left, by which registered post,
+/// who marked it, and the address it went to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Posting {
+    /// 発送日 (Japan's date).
+    pub mailed_on: time::Date,
+    /// 追跡番号 of the registered post, if recorded.
+    pub tracking_number: Option<reissue_shared::federation::TrackingNumber>,
+    /// The reviewer who marked it (`reviewers.id`).
+    pub mailed_by: String,
+    /// The ledger's postal code, address and office name of that day, one line.
+    pub mailed_to: String,
 }
 
 impl TryFrom<NoticeRow> for Notice {
@@ -162,13 +178,31 @@ impl TryFrom<NoticeRow> for Notice {
 
     fn try_from(row: NoticeRow) -> Result<Self, StorageError> {
         Ok(Self {
-            id: row.id,
             application_id: row.application_id,
             account_id: row.account_id,
             sealed_password: row.sealed_password,
             issued_at: from_db_time(row.issued_at),
             mailed_at: row.mailed_at.map(from_db_time),
             voided_at: row.voided_at.map(from_db_time),
+            posting: match (row.mailed_on, row.mailed_by, row.mailed_to) {
+                (Some(day), Some(mailed_by), Some(mailed_to)) => Some(Posting {
+                    mailed_on: reissue_shared::federation::parse_date(&day).ok_or_else(|| {
+                        StorageError::Corrupt(format!("notice {}: mailed_on {day:?}", row.id))
+                    })?,
+                    tracking_number: row
+                        .tracking_number
+                        .map(|n| reissue_shared::federation::TrackingNumber::parse(&n))
+                        .transpose()
+                        .map_err(|_| {
+                            StorageError::Corrupt(format!("notice {}: tracking_number", row.id))
+                        })?,
+                    mailed_by,
+                    mailed_to,
+                }),
+                // Posted before the register existed: no line of its own.
+                _ => None,
+            },
+            id: row.id,
         })
     }
 }
@@ -183,6 +217,14 @@ impl From<&Notice> for NoticeRow {
             issued_at: to_db_time(notice.issued_at),
             mailed_at: notice.mailed_at.map(to_db_time),
             voided_at: notice.voided_at.map(to_db_time),
+            mailed_on: notice.posting.as_ref().map(|p| p.mailed_on.to_string()),
+            tracking_number: notice
+                .posting
+                .as_ref()
+                .and_then(|p| p.tracking_number.as_ref())
+                .map(|n| n.as_str().to_owned()),
+            mailed_by: notice.posting.as_ref().map(|p| p.mailed_by.clone()),
+            mailed_to: notice.posting.as_ref().map(|p| p.mailed_to.clone()),
         }
     }
 }
@@ -357,6 +399,7 @@ pub fn issue_temporary_password(
         issued_at: now,
         mailed_at: None,
         voided_at: None,
+        posting: None,
     };
     db::accounts::insert_notice(conn, &NoticeRow::from(&notice))?;
     Ok((account, notice))
@@ -693,7 +736,8 @@ pub fn notify_security_email(
     let Some(address) = &account.security_email else {
         return Ok(false);
     };
-    let content = super::templates::security_alert(&account.user_id, what);
+    let contact = super::federation::contact(tx.conn, Some(account.prefecture))?;
+    let content = super::templates::security_alert(&account.user_id, what, &contact);
     tx.queue_mail(address.as_str(), content, None)?;
     Ok(true)
 }

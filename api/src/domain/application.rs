@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use reissue_shared::admin::Decision;
 use reissue_shared::email::NOTICE_EMAIL;
+use reissue_shared::federation::EnvelopeState;
 use reissue_shared::{ApplicationStatus, EmailAddress, OfficeNumber, PrefectureCode};
 
 use super::error::{DomainError, InvalidStateReason, ReprintRefusal};
@@ -92,6 +93,12 @@ pub struct ReissueApplication {
     pub approval: Option<Approval>,
     /// A reprint of its posted notice waiting for a second reviewer.
     pub reprint_request: Option<ReprintRequest>,
+    /// The return envelope (返信用封筒), beside the status.
+    pub envelope: EnvelopeState,
+    /// When the envelope was last asked for.
+    pub envelope_requested_at: Option<OffsetDateTime>,
+    /// When it arrived.
+    pub envelope_received_at: Option<OffsetDateTime>,
     /// The row as storage holds it (read or last written in this unit of work), so that
     /// [`Self::save`] writes only the columns that changed: a narrow UPDATE that diesel
     /// prepares once per connection (`db::changed_columns`). `None` for an application not
@@ -145,6 +152,9 @@ impl ReissueApplication {
             decided_at: None,
             approval: None,
             reprint_request: None,
+            envelope: EnvelopeState::None,
+            envelope_requested_at: None,
+            envelope_received_at: None,
             stored: None,
         }
     }
@@ -434,6 +444,53 @@ impl ReissueApplication {
         Ok(())
     }
 
+    /// Statuses in which the federation still works towards issuing the notice: a return
+    /// envelope can be asked for, and a call made.
+    const BEFORE_ISSUE: [ApplicationStatus; 3] = [
+        ApplicationStatus::Submitted,
+        ApplicationStatus::InReview,
+        ApplicationStatus::AwaitingConfirmation,
+    ];
+
+    /// The reviewer asks the office for a return envelope (asking again re-sends the mail);
+    /// refused once it has arrived.
+    pub fn request_envelope(&mut self, now: OffsetDateTime) -> Result<(), DomainError> {
+        self.require_status(&Self::BEFORE_ISSUE)?;
+        if self.envelope == EnvelopeState::Received {
+            return Err(DomainError::TransitionRefused { from: self.status });
+        }
+        self.envelope = EnvelopeState::Requested;
+        self.envelope_requested_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// The return envelope arrived (asked for or not: offices that read the manual send it
+    /// unasked).
+    pub fn receive_envelope(&mut self, now: OffsetDateTime) -> Result<(), DomainError> {
+        self.require_status(&Self::BEFORE_ISSUE)?;
+        if self.envelope == EnvelopeState::Received {
+            return Err(DomainError::TransitionRefused { from: self.status });
+        }
+        self.envelope = EnvelopeState::Received;
+        self.envelope_received_at = Some(now);
+        self.updated_at = now;
+        Ok(())
+    }
+
+    /// Whether a call to the ledger's number can be recorded now.
+    pub fn check_can_record_call(&self) -> Result<(), DomainError> {
+        self.require_status(&Self::BEFORE_ISSUE)
+    }
+
+    /// The notice may be issued only once a required envelope has arrived.
+    pub fn check_envelope(&self, required: bool) -> Result<(), DomainError> {
+        if required && self.envelope != EnvelopeState::Received {
+            return Err(DomainError::EnvelopeMissing);
+        }
+        Ok(())
+    }
+
     /// Asks for the posted notice of an approved application to be printed again; one request
     /// waits at a time.
     pub fn request_reprint(
@@ -588,6 +645,7 @@ impl TryFrom<ApplicationRow> for ReissueApplication {
             (None, None, None) => None,
             _ => return Err(corrupt("an incomplete reprint request")),
         };
+        let envelope = EnvelopeState::parse(&row.envelope).ok_or_else(|| corrupt("envelope"))?;
         Ok(Self {
             id: Uuid::parse_str(&row.id).map_err(|_| corrupt("id"))?,
             office_number: OfficeNumber::parse(&row.office_number)
@@ -612,6 +670,9 @@ impl TryFrom<ApplicationRow> for ReissueApplication {
             decided_at: row.decided_at.map(from_db_time),
             approval,
             reprint_request,
+            envelope,
+            envelope_requested_at: row.envelope_requested_at.map(from_db_time),
+            envelope_received_at: row.envelope_received_at.map(from_db_time),
             token_hash: row.token_hash.clone(),
             office_name: row.office_name.clone(),
             closed_reason: row.closed_reason.clone(),
@@ -660,6 +721,9 @@ impl From<&ReissueApplication> for ApplicationRow {
                 .as_ref()
                 .map(|r| to_db_time(r.requested_at)),
             reprint_reason: a.reprint_request.as_ref().map(|r| r.reason.clone()),
+            envelope: a.envelope.as_str().to_owned(),
+            envelope_requested_at: a.envelope_requested_at.map(to_db_time),
+            envelope_received_at: a.envelope_received_at.map(to_db_time),
         }
     }
 }

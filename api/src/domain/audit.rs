@@ -99,6 +99,14 @@ pub enum AuditAction {
     ReviewerMfaEnrolled,
     /// The operator reset a reviewer's second factor.
     ReviewerMfaReset,
+    /// A supervisor changed the prefecture's settings.
+    PrefectureSettingsChanged,
+    /// A return envelope was asked for (mailed to the notification address).
+    EnvelopeRequested,
+    /// The return envelope arrived.
+    EnvelopeReceived,
+    /// A call to the ledger's telephone number was recorded.
+    CallbackRecorded,
 }
 
 impl AuditAction {
@@ -150,8 +158,51 @@ impl AuditAction {
             Self::ReviewerMfaEnrolmentStarted => "reviewer_mfa_enrolment_started",
             Self::ReviewerMfaEnrolled => "reviewer_mfa_enrolled",
             Self::ReviewerMfaReset => "reviewer_mfa_reset",
+            Self::PrefectureSettingsChanged => "prefecture_settings_changed",
+            Self::EnvelopeRequested => "envelope_requested",
+            Self::EnvelopeReceived => "envelope_received",
+            Self::CallbackRecorded => "callback_recorded",
         }
     }
+}
+
+/// A stored action in Japanese, for the console's history (an unknown one as it is stored).
+pub fn action_label(stored: &str) -> String {
+    let label = match stored {
+        "application_created" => "申請を作成",
+        "application_superseded" => "新しい申請に置き換え",
+        "prefecture_chosen" => "請求先都道府県を選択（台帳確認済み）",
+        "code_sent" => "確認コードを送信",
+        "code_wrong" => "確認コードの誤り",
+        "code_locked" => "確認コードを無効化（誤りの上限）",
+        "code_verified" => "確認コードを確認",
+        "application_submitted" => "申請を送信",
+        "application_expired" => "期限切れ",
+        "ledger_imported" => "事業所台帳を取込み",
+        "mail_failed" => "メールを送信できず",
+        "review_started" => "審査開始",
+        "application_approved" => "承認",
+        "approval_confirmed" => "承認を確定（二次承認）",
+        "approval_sent_back" => "承認を差し戻し",
+        "reprint_requested" => "再印刷を申請",
+        "reprint_confirmed" => "再印刷を確定",
+        "reprint_sent_back" => "再印刷の申請を差し戻し",
+        "application_rejected" => "却下",
+        "application_withdrawn" => "取下げ",
+        "note_added" => "メモを追加",
+        "notice_issued" => "通知書と仮パスワードを発行",
+        "notice_printed" => "通知書を印刷",
+        "notice_mailed" => "郵送済",
+        "temporary_password_used" => "仮パスワードで初回ログイン",
+        "password_changed" => "パスワードを変更",
+        "sealed_password_purged" => "期限切れの仮パスワードを消去",
+        "envelope_requested" => "返信用封筒を依頼（メール送信）",
+        "envelope_received" => "返信用封筒を受領",
+        "callback_recorded" => "台帳の電話番号へ電話",
+        "prefecture_settings_changed" => "都道府県の設定を変更",
+        _ => return stored.to_owned(),
+    };
+    label.to_owned()
 }
 
 /// One audit entry.

@@ -66,6 +66,14 @@ pub enum DomainError {
     /// new temporary password, which needs a confirmed reprint request first.
     #[error("reprint needs confirmation")]
     ReprintConfirmationRequired,
+    /// The prefecture requires a return envelope before the notice is issued, and it has not
+    /// arrived (409 `envelope_missing`).
+    #[error("return envelope missing")]
+    EnvelopeMissing,
+    /// The prefecture requires a reached call to the ledger's number before approval
+    /// (409 `callback_missing`).
+    #[error("call-back missing")]
+    CallbackMissing,
     /// A reprint request that the notice's state does not allow.
     #[error("reprint refused")]
     ReprintRefused(ReprintRefusal),

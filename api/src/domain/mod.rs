@@ -4,9 +4,12 @@
 pub mod accounts;
 pub mod application;
 pub mod audit;
+pub mod calendar;
 pub mod caller;
+pub mod csv;
 pub mod enrolment;
 pub mod error;
+pub mod federation;
 pub mod ledger;
 pub mod mfa;
 pub mod outbox;

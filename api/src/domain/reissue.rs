@@ -327,9 +327,10 @@ fn send_code(
     application.issue_code(hash, now, &ctx.limits)?;
     application.save(tx.conn)?;
     rate_limit::record(tx.conn, &budgets, now)?;
+    let contact = super::federation::contact(tx.conn, application.prefecture)?;
     tx.queue_mail(
         application.email.as_str(),
-        templates::code_notice(&code, ctx.limits.code_ttl),
+        templates::code_notice(&code, ctx.limits.code_ttl, &contact),
         Some(application.id),
     )?;
     let detail = format!(

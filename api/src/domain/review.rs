@@ -15,8 +15,10 @@ use reissue_shared::ApplicationStatus;
 
 use super::accounts;
 use super::application::ReissueApplication;
-use super::audit::{AuditAction, AuditEvent};
+use super::audit::{self as audit_log_labels, AuditAction, AuditEvent};
+use super::calendar;
 use super::error::ReprintRefusal;
+use super::federation::{self, FederationSettings};
 use super::ledger::LedgerEntry;
 use super::secrets::Sealer;
 use super::sessions::Reviewer;
@@ -36,7 +38,7 @@ pub async fn list(
     query: ApplicationQuery,
     page: u32,
 ) -> Result<ApplicationList, DomainError> {
-    ctx.read(move |conn, _ctx, _now| {
+    ctx.read(move |conn, _ctx, now| {
         let filter = QueueFilter {
             prefecture: reviewer.prefecture,
             status: query.status,
@@ -49,11 +51,14 @@ pub async fn list(
             .into_iter()
             .map(|(status, n)| (status, u64::try_from(n).unwrap_or(0)))
             .collect::<BTreeMap<_, _>>();
-        let items = summaries(conn, &reviewer, &applications)?;
+        let clock = AgeClock::of(conn, reviewer.prefecture, now)?;
+        let items = summaries(conn, &reviewer, &applications, &clock)?;
+        let waiting = db::applications::waiting_since(conn, reviewer.prefecture)?;
         Ok(ApplicationList {
             items,
             total: u64::try_from(total).unwrap_or(0),
             counts,
+            ageing: clock.ageing(waiting.into_iter().map(crate::db::models::from_db_time)),
             page,
             per_page: PER_PAGE,
         })
@@ -116,6 +121,13 @@ pub async fn decide(
     };
     let approver = reviewer.id.clone();
     act(ctx, reviewer, id, action, move |tx, application| {
+        if decision == Decision::Approve {
+            let settings = FederationSettings::load(tx.conn, reviewer_prefecture(application)?)?;
+            check_callback(tx.conn, application, &settings)?;
+            if !four_eyes {
+                application.check_envelope(settings.settings.return_envelope_required)?;
+            }
+        }
         application.decide(&decision, &approver, four_eyes, tx.now)?;
         match decision {
             Decision::Approve if four_eyes => Ok(Transition {
@@ -125,10 +137,12 @@ pub async fn decide(
             Decision::Approve => issue_approved(tx, application, fresh.take()),
             Decision::Reject(reason) => {
                 let reference = &application.submitted()?.reference_number;
+                let contact = federation::contact(tx.conn, application.prefecture)?;
                 Ok(Transition {
                     mail: Some(templates::review_result(
                         reference,
                         &ReviewOutcome::Rejected(reason.clone()),
+                        &contact,
                     )),
                     detail: reason,
                     also: Vec::new(),
@@ -155,11 +169,13 @@ fn issue_approved(
         "ログイン情報の再発行申請が承認されました。事業所台帳の住所へ通知書を郵送します。",
     )?;
     let reference = &application.submitted()?.reference_number;
+    let contact = federation::contact(tx.conn, application.prefecture)?;
     Ok(Transition {
         detail: String::new(),
         mail: Some(templates::review_result(
             reference,
             &ReviewOutcome::Approved,
+            &contact,
         )),
         also: vec![(
             AuditAction::NoticeIssued,
@@ -192,6 +208,10 @@ pub async fn confirm(
         action,
         move |tx, application| match confirmation {
             Confirmation::Confirm => {
+                let settings =
+                    FederationSettings::load(tx.conn, reviewer_prefecture(application)?)?;
+                check_callback(tx.conn, application, &settings)?;
+                application.check_envelope(settings.settings.return_envelope_required)?;
                 application.confirm_approval(&confirmer, tx.now)?;
                 issue_approved(tx, application, fresh.take())
             }
@@ -372,6 +392,135 @@ pub async fn add_note(
     .await
 }
 
+/// The prefecture of an application a reviewer loaded (always set once submitted).
+fn reviewer_prefecture(
+    application: &ReissueApplication,
+) -> Result<reissue_shared::PrefectureCode, DomainError> {
+    application.prefecture.ok_or_else(|| {
+        DomainError::Internal(format!("application {} has no prefecture", application.id))
+    })
+}
+
+/// With a prefecture that requires it, an approval needs a call to the ledger's number that
+/// reached the office.
+fn check_callback(
+    conn: &mut DbConnection,
+    application: &ReissueApplication,
+    settings: &FederationSettings,
+) -> Result<(), DomainError> {
+    if !settings.settings.callback_required {
+        return Ok(());
+    }
+    let reached = db::federation::callbacks_of(conn, &application.id.to_string())?
+        .iter()
+        .any(|call| call.reached);
+    if reached {
+        Ok(())
+    } else {
+        Err(DomainError::CallbackMissing)
+    }
+}
+
+/// Asks the office for a return envelope: the prefecture's instructions go to the
+/// notification address, and the queue shows 返信用封筒待ち until it arrives.
+pub async fn request_envelope(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+) -> Result<ApplicationDetail, DomainError> {
+    act(
+        ctx,
+        reviewer,
+        id,
+        AuditAction::EnvelopeRequested,
+        |tx, application| {
+            let settings = FederationSettings::load(tx.conn, reviewer_prefecture(application)?)?;
+            if settings.settings.envelope_instructions.trim().is_empty() {
+                return Err(DomainError::Validation(vec![reissue_shared::FieldError::new(
+                    "envelope_instructions",
+                    reissue_shared::FieldErrorCode::Required,
+                    "返信用封筒の案内文が設定されていません。審査責任者が「都道府県の設定」で、送ってほしいもの（切手の額、封筒の大きさ、宛先）を登録してください。",
+                )]));
+            }
+            application.request_envelope(tx.now)?;
+            let reference = application.submitted()?.reference_number.clone();
+            Ok(Transition {
+                mail: Some(templates::envelope_request(
+                    &reference,
+                    &settings.settings.envelope_instructions,
+                    &settings.settings.federation_name,
+                    &settings.contact(),
+                )),
+                ..Transition::default()
+            })
+        },
+    )
+    .await
+}
+
+/// The return envelope arrived.
+pub async fn receive_envelope(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+) -> Result<ApplicationDetail, DomainError> {
+    act(
+        ctx,
+        reviewer,
+        id,
+        AuditAction::EnvelopeReceived,
+        |tx, application| {
+            application.receive_envelope(tx.now)?;
+            Ok(Transition::default())
+        },
+    )
+    .await
+}
+
+/// A call to the office's number as the ledger lists it (never a number from anywhere else):
+/// who, when, reached or not, and what was said.
+pub async fn record_callback(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+    call: reissue_shared::federation::Callback,
+) -> Result<ApplicationDetail, DomainError> {
+    ctx.transaction(move |tx| {
+        let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
+        let application = load_in_prefecture(conn, &reviewer, id, true)?;
+        application.check_can_record_call()?;
+        let entry = ledger_view(conn, &reviewer, &application)?.ok_or_else(|| {
+            DomainError::Validation(vec![reissue_shared::FieldError::new(
+                "reached",
+                reissue_shared::FieldErrorCode::UnknownValue,
+                "この事業所は事業所台帳にないため、台帳の電話番号へ電話できません。台帳を確認してください。",
+            )])
+        })?;
+        db::federation::insert_callback(
+            conn,
+            &crate::db::models::CallbackRow {
+                id: Uuid::now_v7().to_string(),
+                application_id: application.id.to_string(),
+                reviewer_id: reviewer.id.clone(),
+                phone: entry.phone.clone(),
+                reached: call.reached,
+                note: call.note,
+                called_at: crate::db::models::to_db_time(now),
+            },
+        )?;
+        audit(
+            conn,
+            &reviewer,
+            &application,
+            AuditAction::CallbackRecorded,
+            if call.reached { "reached" } else { "not reached" }.to_owned(),
+            now,
+        )?;
+        detail_of(conn, ctx, &reviewer, &application)
+    })
+    .await
+}
+
 /// What a status change records besides the new status.
 #[derive(Debug, Default)]
 struct Transition {
@@ -464,6 +613,7 @@ fn detail_of(
     application: &ReissueApplication,
 ) -> Result<ApplicationDetail, DomainError> {
     let four_eyes = ctx.four_eyes;
+    let now = ctx.clock.now();
     let notice = accounts::current_notice(conn, &application.id.to_string())?;
     let ledger_entry = ledger_view(conn, reviewer, application)?;
     let others: Vec<ReissueApplication> =
@@ -472,16 +622,33 @@ fn detail_of(
             .filter(|other| other.id != application.id)
             .collect();
     let others_count = u32::try_from(others.len()).unwrap_or(u32::MAX);
+    let settings = FederationSettings::load(conn, reviewer.prefecture)?;
+    let clock = AgeClock {
+        today: reissue_shared::japan_time::in_japan(now).date(),
+        target: settings.settings.review_target_business_days,
+    };
+    let calls = db::federation::callbacks_of(conn, &application.id.to_string())?;
+    let mut callbacks = Vec::with_capacity(calls.len());
+    for call in calls {
+        callbacks.push(reissue_shared::federation::CallbackView {
+            called_by: reviewer_name(conn, &call.reviewer_id)?,
+            called_at: crate::db::models::from_db_time(call.called_at),
+            phone: call.phone,
+            reached: call.reached,
+            note: call.note,
+        });
+    }
+    let posting = notice.as_ref().and_then(|notice| notice.posting.clone());
     Ok(ApplicationDetail {
-        application: summary(application, others_count),
+        application: summary(application, others_count, &clock),
         prefecture_code: application.prefecture.map(|p| p.as_str().to_owned()),
         decision_reason: application.decision_reason.clone(),
         ledger_entry,
         notes: db::notes::for_application(conn, application.id)?,
-        history: db::audit::history(conn, application.id)?,
+        history: history_of(conn, application.id)?,
         other_applications: others
             .iter()
-            .map(|other| summary(other, others_count))
+            .map(|other| summary(other, others_count, &clock))
             .collect(),
         approval: approval_view(conn, reviewer, application)?,
         reprint_request: match &application.reprint_request {
@@ -497,6 +664,53 @@ fn detail_of(
         reprint_required: application.status == ApplicationStatus::Approved
             && four_eyes
             && notice.is_some_and(|notice| notice.sealed_password.is_none()),
+        notice_mailed_on: posting.as_ref().map(|p| p.mailed_on.to_string()),
+        notice_tracking_number: posting
+            .as_ref()
+            .and_then(|p| p.tracking_number.as_ref())
+            .map(|n| n.display()),
+        checks: reissue_shared::federation::ApprovalChecks {
+            return_envelope_required: settings.settings.return_envelope_required,
+            callback_required: settings.settings.callback_required,
+            callback_reached: callbacks.iter().any(|call| call.reached),
+        },
+        callbacks,
+    })
+}
+
+/// The application's history with Japanese labels and the actors' names.
+fn history_of(
+    conn: &mut DbConnection,
+    id: Uuid,
+) -> Result<Vec<reissue_shared::admin::HistoryEntry>, DomainError> {
+    let mut names: BTreeMap<String, String> = BTreeMap::new();
+    let mut entries = db::audit::history(conn, id)?;
+    for entry in &mut entries {
+        entry.action_label = audit_log_labels::action_label(&entry.action);
+        let name = match names.get(&entry.actor) {
+            Some(name) => name.clone(),
+            None => {
+                let name = actor_name(conn, &entry.actor)?;
+                names.insert(entry.actor.clone(), name.clone());
+                name
+            }
+        };
+        entry.actor_name = name;
+    }
+    Ok(entries)
+}
+
+/// An audit actor as people say it.
+fn actor_name(conn: &mut DbConnection, actor: &str) -> Result<String, DomainError> {
+    Ok(match actor.split_once(':') {
+        Some(("reviewer", id)) => reviewer_name(conn, id)?,
+        Some(("applicant", address)) => format!("申請者（{address}）"),
+        Some(("office", user_id)) => format!("事業所（{user_id}）"),
+        _ => match actor {
+            "system" => "システム".to_owned(),
+            "operator" => "運用担当".to_owned(),
+            other => other.to_owned(),
+        },
     })
 }
 
@@ -525,15 +739,93 @@ fn approval_view(
 /// A reviewer's name as stored now; an id without an account (none is ever deleted) shows as
 /// its audit actor.
 fn reviewer_name(conn: &mut DbConnection, id: &str) -> Result<String, DomainError> {
-    Ok(db::reviewers::find(conn, id)?
-        .map(|row| row.name)
-        .unwrap_or_else(|| format!("reviewer:{id}")))
+    federation::reviewer_name(conn, id)
+}
+
+/// Today in Japan and the prefecture's review target: what an application's age is measured
+/// against.
+struct AgeClock {
+    today: time::Date,
+    target: u32,
+}
+
+/// The console's age bands (business days), youngest first.
+const AGE_BANDS: [(u32, Option<u32>); 4] = [(0, Some(2)), (3, Some(5)), (6, Some(10)), (11, None)];
+
+impl AgeClock {
+    fn of(
+        conn: &mut DbConnection,
+        prefecture: reissue_shared::PrefectureCode,
+        now: OffsetDateTime,
+    ) -> Result<Self, DomainError> {
+        Ok(Self {
+            today: reissue_shared::japan_time::in_japan(now).date(),
+            target: FederationSettings::load(conn, prefecture)?
+                .settings
+                .review_target_business_days,
+        })
+    }
+
+    /// 経過日数 of an application that waits for the federation; none otherwise.
+    fn waited(&self, application: &ReissueApplication) -> Option<u32> {
+        let waiting = matches!(
+            application.status,
+            ApplicationStatus::Submitted
+                | ApplicationStatus::InReview
+                | ApplicationStatus::AwaitingConfirmation
+        );
+        let submitted = application.submission.as_ref()?.submitted_at;
+        waiting.then(|| self.days_since(submitted))
+    }
+
+    fn days_since(&self, submitted_at: OffsetDateTime) -> u32 {
+        let submitted_on = reissue_shared::japan_time::in_japan(submitted_at).date();
+        calendar::business_days_between(submitted_on, self.today)
+    }
+
+    /// Counts per age band of the waiting applications submitted at these instants.
+    fn ageing(
+        &self,
+        submitted: impl Iterator<Item = OffsetDateTime>,
+    ) -> reissue_shared::admin::Ageing {
+        let mut bands: Vec<reissue_shared::admin::AgeBand> = AGE_BANDS
+            .iter()
+            .map(|&(min_days, max_days)| reissue_shared::admin::AgeBand {
+                label: match max_days {
+                    Some(max) => format!("{min_days}〜{max}営業日"),
+                    None => format!("{min_days}営業日以上"),
+                },
+                min_days,
+                max_days,
+                count: 0,
+            })
+            .collect();
+        let mut overdue = 0;
+        for at in submitted {
+            let days = self.days_since(at);
+            if days > self.target {
+                overdue += 1;
+            }
+            if let Some(band) = bands
+                .iter_mut()
+                .find(|b| days >= b.min_days && b.max_days.is_none_or(|max| days <= max))
+            {
+                band.count += 1;
+            }
+        }
+        reissue_shared::admin::Ageing {
+            target_business_days: self.target,
+            bands,
+            overdue,
+        }
+    }
 }
 
 fn summaries(
     conn: &mut DbConnection,
     reviewer: &Reviewer,
     applications: &[ReissueApplication],
+    clock: &AgeClock,
 ) -> Result<Vec<ApplicationSummary>, DomainError> {
     let offices: Vec<String> = applications
         .iter()
@@ -550,14 +842,21 @@ fn summaries(
                 .get(application.office_number.as_str())
                 .copied()
                 .unwrap_or(1);
-            summary(application, u32::try_from(all - 1).unwrap_or(0))
+            summary(application, u32::try_from(all - 1).unwrap_or(0), clock)
         })
         .collect())
 }
 
-fn summary(application: &ReissueApplication, other_applications: u32) -> ApplicationSummary {
+fn summary(
+    application: &ReissueApplication,
+    other_applications: u32,
+    clock: &AgeClock,
+) -> ApplicationSummary {
     let status: ApplicationStatus = application.status;
+    let waited = clock.waited(application);
     ApplicationSummary {
+        business_days_waiting: waited,
+        overdue: waited.is_some_and(|days| days > clock.target),
         id: application.id,
         reference_number: application.reference_number().map(str::to_owned),
         status,
@@ -568,6 +867,7 @@ fn summary(application: &ReissueApplication, other_applications: u32) -> Applica
         created_at: application.created_at,
         submitted_at: application.submission.as_ref().map(|s| s.submitted_at),
         other_applications,
+        envelope: application.envelope,
     }
 }
 
@@ -600,8 +900,34 @@ pub struct NoticeLetter {
     pub issued_at: OffsetDateTime,
     /// The issuing federation's prefecture.
     pub prefecture: reissue_shared::PrefectureCode,
+    /// The issuing federation's name, postal address and telephone (the prefecture's
+    /// settings).
+    pub federation_name: String,
+    /// Its postal address (empty until a supervisor sets it).
+    pub federation_address: String,
+    /// Its telephone number (empty until set).
+    pub federation_phone: String,
+    /// The help desk (the manual's until the prefecture sets its own).
+    pub helpdesk_phone: String,
     /// 受付番号.
     pub reference_number: String,
+}
+
+impl NoticeLetter {
+    /// The issuer's block at the foot of the notice, line by line: the federation, its
+    /// address and telephone where set, and the help desk. The HTML and PDF notices both
+    /// print these lines.
+    pub fn issuer_lines(&self) -> Vec<String> {
+        let mut lines = vec![self.federation_name.clone()];
+        if !self.federation_address.is_empty() {
+            lines.push(self.federation_address.clone());
+        }
+        if !self.federation_phone.is_empty() {
+            lines.push(format!("電話 {}", self.federation_phone));
+        }
+        lines.push(format!("ヘルプデスク {}", self.helpdesk_phone));
+        lines
+    }
 }
 
 /// The notice of an approved application, to print. Printing again before it is posted shows
@@ -705,7 +1031,12 @@ fn letter_for(
         now,
     )?;
     let ledger_entry = ledger_view(conn, reviewer, application)?;
+    let federation = FederationSettings::load(conn, reviewer.prefecture)?.settings;
     Ok(NoticeLetter {
+        federation_name: federation.federation_name,
+        federation_address: federation.federation_address,
+        federation_phone: federation.federation_phone,
+        helpdesk_phone: federation.helpdesk_phone,
         office_number: application.office_number.to_string(),
         ledger_entry,
         user_id: account.user_id,
@@ -733,11 +1064,14 @@ fn open_notice(
     }))
 }
 
-/// 郵送済: the notice left; its sealed password is erased.
+/// 郵送済: the notice left (on `mailed_on`, today when not given, by the registered post
+/// `tracking_number`); its sealed password is erased, and the dispatch register gets its line
+/// with the ledger's address of today.
 pub async fn mark_notice_mailed(
     ctx: &Context,
     reviewer: Reviewer,
     id: Uuid,
+    posted: reissue_shared::federation::NoticeMailed,
 ) -> Result<ApplicationDetail, DomainError> {
     ctx.transaction(move |tx| {
         let (conn, ctx, now) = (&mut *tx.conn, tx.ctx, tx.now);
@@ -747,15 +1081,45 @@ pub async fn mark_notice_mailed(
             .ok_or(DomainError::TransitionRefused {
                 from: application.status,
             })?;
+        let today = reissue_shared::japan_time::in_japan(now).date();
+        let issued_on = reissue_shared::japan_time::in_japan(notice.issued_at).date();
+        let mailed_on = posted.mailed_on.unwrap_or(today);
+        if mailed_on > today || mailed_on < issued_on {
+            return Err(DomainError::Validation(vec![reissue_shared::FieldError::new(
+                "mailed_on",
+                reissue_shared::FieldErrorCode::UnknownValue,
+                format!(
+                    "発送日は通知書の発行日（{issued_on}）から今日（{today}）までの日付を入力してください。"
+                ),
+            )]));
+        }
+        let mailed_to = ledger_view(conn, &reviewer, &application)?
+            .map(|entry| {
+                format!(
+                    "〒{} {} {}",
+                    entry.postal_code, entry.address, entry.office_name
+                )
+            })
+            .unwrap_or_default();
+        let detail = match &posted.tracking_number {
+            Some(number) => format!("mailed on {mailed_on}, tracking number {}", number.display()),
+            None => format!("mailed on {mailed_on}"),
+        };
         notice.mailed_at = Some(now);
         notice.sealed_password = None;
+        notice.posting = Some(accounts::Posting {
+            mailed_on,
+            tracking_number: posted.tracking_number,
+            mailed_by: reviewer.id.clone(),
+            mailed_to,
+        });
         accounts::update_notice(conn, &notice)?;
         audit(
             conn,
             &reviewer,
             &application,
             AuditAction::NoticeMailed,
-            String::new(),
+            detail,
             now,
         )?;
         detail_of(conn, ctx, &reviewer, &application)
@@ -834,48 +1198,11 @@ pub async fn export_audit_log(ctx: &Context, reviewer: Reviewer) -> Result<Strin
                 item.office_number.unwrap_or_default(),
                 item.detail,
             ];
-            let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+            let line: Vec<String> = fields.iter().map(|f| super::csv::field(f)).collect();
             csv.push_str(&line.join(","));
             csv.push_str("\r\n");
         }
         Ok(csv)
     })
     .await
-}
-
-/// RFC 4180 quoting; a value a spreadsheet would read as a formula (a leading `=`, `+`, `-`,
-/// `@`, their full-width forms, or a TAB or CR before them, as OWASP lists) is prefixed with `'`
-/// (CSV injection).
-fn csv_field(value: &str) -> String {
-    const FORMULA_STARTS: [char; 10] = ['=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠'];
-    let value = if value.starts_with(FORMULA_STARTS) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::csv_field;
-
-    #[test]
-    fn csv_fields_are_quoted_and_formulas_defused() {
-        assert_eq!(csv_field("plain"), "plain");
-        assert_eq!(csv_field("a,b"), "\"a,b\"");
-        assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
-        assert_eq!(csv_field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(csv_field("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_field("\t=1+1"), "'\t=1+1");
-        assert_eq!(csv_field("\r=1+1"), "\"'\r=1+1\"");
-        for full_width in ["＝1+1", "＋1", "－1", "＠SUM(A1)"] {
-            assert_eq!(csv_field(full_width), format!("'{full_width}"));
-        }
-        assert_eq!(csv_field("東京都-1"), "東京都-1");
-    }
 }

@@ -202,9 +202,10 @@ pub fn issue(tx: &mut Tx<'_>, new: NewCode<'_>) -> Result<SecurityCode, DomainEr
     };
     db::security_codes::insert(tx.conn, &SecurityCodeRow::from(&row))?;
     if let Some(code) = &code {
+        let contact = super::federation::contact(tx.conn, new.account.map(|a| a.prefecture))?;
         tx.queue_mail(
             new.email.as_str(),
-            templates::code_notice(code, CODE_LIFETIME),
+            templates::code_notice(code, CODE_LIFETIME, &contact),
             None,
         )?;
     }

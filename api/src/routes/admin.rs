@@ -13,9 +13,10 @@ use reissue_shared::admin::{
     TextRequest, WithdrawalRequest, MAX_PAGE,
 };
 use reissue_shared::dto::Problem;
+use reissue_shared::federation::NoticeMailedRequest;
 
 use super::extract::{authenticated_bearer, ClientAddress};
-use super::input::Input;
+use super::input::{Input, OptionalInput};
 use super::responses::{
     JsonBodyRefused, LoginThrottled, MalformedQuery, NotInPrefecture, ReviewerLoginRefused,
     ReviewerTokenRefused, TransitionRefused, Unavailable,
@@ -427,15 +428,18 @@ pub async fn print_notice(
         .body(super::notice_html::render(std::slice::from_ref(&letter))))
 }
 
-/// 郵送済: the notice was posted.
+/// 郵送済: the notice was posted, optionally with the registered post's 追跡番号 and the day
+/// (today when absent); the dispatch register (発送簿) gets its line. The body may be left out.
 #[utoipa::path(
     tag = "admin",
     params(("id" = Uuid, Path, description = "Application id")),
     security(("reviewer_token" = [])),
+    request_body(content = Option<NoticeMailedRequest>, description = "Optional: the tracking number and the day"),
     responses(
         (status = 200, description = "Marked as posted", body = ApplicationDetail),
         (status = 409, description = "No notice waiting to be posted", body = Problem, content_type = "application/problem+json"),
-        ReviewerTokenRefused, NotInPrefecture, Unavailable,
+        (status = 422, description = "`validation_failed`: a tracking number that is not 11–13 digits or whose check digit is wrong, or a day in the future or before the notice", body = Problem, content_type = "application/problem+json"),
+        JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/notice-mailed")]
@@ -443,9 +447,10 @@ pub async fn notice_mailed(
     state: web::Data<AppState>,
     reviewer: AuthenticatedReviewer,
     id: web::Path<Uuid>,
+    posted: OptionalInput<NoticeMailedRequest>,
 ) -> Result<web::Json<ApplicationDetail>, ApiError> {
     Ok(web::Json(
-        review::mark_notice_mailed(&state.ctx, reviewer.0, *id).await?,
+        review::mark_notice_mailed(&state.ctx, reviewer.0, *id, posted.0).await?,
     ))
 }
 

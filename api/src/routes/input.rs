@@ -41,3 +41,34 @@ where
         })
     }
 }
+
+/// Like [`Input`], for a body that may be left out: a request without a body (no
+/// `Content-Type`, no length) is read as `T::default()`, so `POST …/notice-mailed` with no body
+/// keeps working as before the body existed.
+pub struct OptionalInput<T: ParseInput>(pub T::Input);
+
+impl<T> FromRequest for OptionalInput<T>
+where
+    T: ParseInput + DeserializeOwned + Default + 'static,
+{
+    type Error = actix_web::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, actix_web::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let headers = req.headers();
+        let no_body = headers.get(actix_web::http::header::CONTENT_TYPE).is_none()
+            && headers
+                .get(actix_web::http::header::CONTENT_LENGTH)
+                .and_then(|v| v.to_str().ok())
+                .is_none_or(|length| length.trim() == "0");
+        if no_body {
+            let parsed = T::default()
+                .parse()
+                .map(OptionalInput)
+                .map_err(|errors| ApiError::from(errors).into());
+            return Box::pin(async move { parsed });
+        }
+        let input = Input::<T>::from_request(req, payload);
+        Box::pin(async move { input.await.map(|Input(parsed)| OptionalInput(parsed)) })
+    }
+}

@@ -6,6 +6,7 @@ pub mod applications;
 pub mod auth;
 pub mod dev_mailbox;
 pub mod extract;
+pub mod federation;
 pub mod health;
 pub mod input;
 pub mod mfa;

@@ -61,8 +61,7 @@ fn sheet(letter: &NoticeLetter) -> String {
             )
         })
         .unwrap_or_default();
-    // e.g. 鳥取県国民健康保険団体連合会 (the prefecture's full name, 都道府県 included).
-    let federation = format!("{}国民健康保険団体連合会", letter.prefecture.name());
+    let issuer: Vec<String> = letter.issuer_lines().iter().map(|l| escape(l)).collect();
     format!(
         r#"<section class="sheet" data-testid="notice-sheet">
 <p class="meta">{issued}<br>受付番号 {reference}</p>
@@ -83,7 +82,7 @@ fn sheet(letter: &NoticeLetter) -> String {
 <li>有効期限を過ぎた仮パスワードは使えません。その場合は、改めてログイン情報再発行申請を行ってください。</li>
 <li>この通知書は、他の人の目に触れないよう大切に保管してください。</li>
 </ol>
-<p class="issuer">{federation}<br>ヘルプデスク 0570-059-402</p>
+<p class="issuer" data-testid="notice-issuer">{issuer}</p>
 </section>
 "#,
         issued = japan_date(letter.issued_at),
@@ -95,6 +94,6 @@ fn sheet(letter: &NoticeLetter) -> String {
         user_id = escape(&letter.user_id),
         password = escape(&letter.temporary_password),
         expires = japan_date(letter.expires_at),
-        federation = escape(&federation),
+        issuer = issuer.join("<br>"),
     )
 }

@@ -13,6 +13,7 @@ mod attacks;
 mod client_address;
 mod crash;
 mod faults;
+mod federation;
 mod four_eyes;
 mod key_rotation;
 mod ledger_import;

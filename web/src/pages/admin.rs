@@ -12,6 +12,9 @@ use reissue_shared::admin::{
     ApplicationDetail, ApplicationList, ApprovalView, ConfirmationRequest, DecisionRequest,
     LoginRequest, ReprintRequest, ReprintRequestView, TextRequest,
 };
+use reissue_shared::federation::{
+    CallbackRequest, CallbackView, EnvelopeState, NoticeMailedRequest,
+};
 use reissue_shared::japan_time::date_time;
 use reissue_shared::{ApplicationStatus, ErrorCode};
 
@@ -46,7 +49,7 @@ pub fn enrolling_reviewer() -> Option<ReviewerApi> {
 }
 
 /// The saved client of a console session: none after an enrolment-only login.
-fn console_reviewer() -> Option<ReviewerApi> {
+pub(crate) fn console_reviewer() -> Option<ReviewerApi> {
     reviewer().filter(|client| !client.session().mfa_enrolment_required)
 }
 
@@ -231,8 +234,11 @@ pub fn Queue() -> impl IntoView {
                         <td>{item.office_name.clone().unwrap_or_default()}
                             {(item.other_applications > 0).then(|| view! { <span class="flag">" 他の申請あり"</span> })}</td>
                         <td class="address">{item.email.clone()}</td>
-                        <td>{item.status_label.clone()}</td>
+                        <td>{item.status_label.clone()}
+                            {(item.envelope == EnvelopeState::Requested).then(|| view! { <span class="flag" data-testid="envelope-flag">" " {EnvelopeState::Requested.label()}</span> })}</td>
                         <td>{date_time(item.submitted_at.unwrap_or(item.created_at))}</td>
+                        <td data-testid="queue-age">{item.business_days_waiting.map(|days| format!("{days}日"))}
+                            {item.overdue.then(|| view! { <span class="flag overdue" data-testid="overdue">" 目標超過"</span> })}</td>
                     </tr>
                 }
             })
@@ -270,6 +276,13 @@ pub fn Queue() -> impl IntoView {
         <Page title="ログイン情報再発行申請 審査">
             <p>{reviewer.name.clone()} "（" {prefecture_name(&reviewer.prefecture_code)} "）"
                 " " <button type="button" class="button secondary" data-testid="admin-logout" on:click=logout>"ログアウト"</button></p>
+            <nav aria-label="審査の業務">
+                <p>
+                    <a href="/admin/dispatch-register" data-testid="link-dispatch">"発送簿"</a>
+                    " ・ "
+                    <a href="/admin/settings" data-testid="link-settings">"都道府県の設定"</a>
+                </p>
+            </nav>
             <p>
                 <button type="button" class="button secondary" data-testid="print-batch" on:click=print_batch>"郵送待ちの通知書をまとめて表示"</button>
             </p>
@@ -284,10 +297,11 @@ pub fn Queue() -> impl IntoView {
             <Suspense fallback=|| view! { <p>"読み込み中…"</p> }>
                 {move || list.get().map(|result| match result {
                     Ok(list) => view! {
+                        {ageing(&list.ageing)}
                         <ul class="tabs">{tabs(&list.counts)}</ul>
                         <p>{list.total} " 件"</p>
                         <table class="queue">
-                            <thead><tr><th scope="col">"受付番号"</th><th scope="col">"事業所番号"</th><th scope="col">"事業所名"</th><th scope="col">"通知先メールアドレス"</th><th scope="col">"状態"</th><th scope="col">"申請日時"</th></tr></thead>
+                            <thead><tr><th scope="col">"受付番号"</th><th scope="col">"事業所番号"</th><th scope="col">"事業所名"</th><th scope="col">"通知先メールアドレス"</th><th scope="col">"状態"</th><th scope="col">"申請日時"</th><th scope="col">"経過日数（営業日）"</th></tr></thead>
                             <tbody>{rows(&list)}</tbody>
                         </table>
                         <p class="actions">
@@ -301,6 +315,22 @@ pub fn Queue() -> impl IntoView {
         </Page>
     }
     .into_any()
+}
+
+/// The top of the queue: how long the applications waiting for the federation have waited.
+fn ageing(ageing: &reissue_shared::admin::Ageing) -> impl IntoView {
+    view! {
+        <section aria-labelledby="ageing-title" class="ageing" data-testid="ageing">
+            <h2 id="ageing-title">"審査を待っている申請の経過日数"</h2>
+            <p>"目標: 送信から " {ageing.target_business_days} " 営業日以内（土日祝日と12月29日〜1月3日を除く）。"
+                <strong data-testid="overdue-count">" 目標超過 " {ageing.overdue} " 件"</strong></p>
+            <ul class="bands">
+                {ageing.bands.iter().map(|band| view! {
+                    <li data-testid="age-band">{band.label.clone()} ": " {band.count} " 件"</li>
+                }).collect_view()}
+            </ul>
+        </section>
+    }
 }
 
 fn is_last_page(list: &ApplicationList) -> bool {
@@ -326,8 +356,14 @@ enum ReviewAction {
     RequestReprint(ReprintRequest),
     /// Confirm another reviewer's reprint request, or send it back with a reason.
     ConfirmReprint(ConfirmationRequest),
-    /// 郵送済にする.
-    MarkNoticeMailed,
+    /// 郵送済にする, with the registered post's number and day.
+    MarkNoticeMailed(NoticeMailedRequest),
+    /// 返信用封筒を依頼 (mails the prefecture's instructions).
+    RequestEnvelope,
+    /// 返信用封筒を受領.
+    EnvelopeReceived,
+    /// A call to the ledger's number.
+    RecordCallback(CallbackRequest),
     /// 取下げ.
     Withdraw(TextRequest),
     /// メモを追加.
@@ -342,7 +378,10 @@ impl ReviewAction {
             Self::Confirm(body) => client.confirm(id, body).await,
             Self::RequestReprint(body) => client.request_reprint(id, body).await,
             Self::ConfirmReprint(body) => client.confirm_reprint(id, body).await,
-            Self::MarkNoticeMailed => client.mark_notice_mailed(id).await,
+            Self::MarkNoticeMailed(body) => client.mark_notice_mailed(id, body).await,
+            Self::RequestEnvelope => client.request_envelope(id).await,
+            Self::EnvelopeReceived => client.envelope_received(id).await,
+            Self::RecordCallback(body) => client.record_callback(id, body).await,
             Self::Withdraw(body) => client.withdraw(id, body).await,
             Self::AddNote(body) => client.add_note(id, body).await,
         }
@@ -367,6 +406,9 @@ pub fn Detail() -> impl IntoView {
     }
     let reason = RwSignal::new(String::new());
     let note = RwSignal::new(String::new());
+    let call_note = RwSignal::new(String::new());
+    let tracking_number = RwSignal::new(String::new());
+    let mailed_on = RwSignal::new(String::new());
     let errors = RwSignal::new(FormErrors::default());
     let notice_html = RwSignal::new(None::<String>);
     let frame = NodeRef::<html::Iframe>::new();
@@ -380,6 +422,7 @@ pub fn Detail() -> impl IntoView {
                         errors.set(FormErrors::default());
                         reason.set(String::new());
                         note.set(String::new());
+                        call_note.set(String::new());
                         detail.set(Some(Ok(updated)));
                     }
                     Err(failure) => errors.set(FormErrors::from(&failure)),
@@ -414,6 +457,9 @@ pub fn Detail() -> impl IntoView {
                 <div><dt>"事業所番号"</dt><dd>{a.office_number.clone()}</dd></div>
                 <div><dt>"通知先メールアドレス"</dt><dd>{a.email.clone()}</dd></div>
                 <div><dt>"申請日時"</dt><dd>{date_time(a.submitted_at.unwrap_or(a.created_at))}</dd></div>
+                {a.business_days_waiting.map(|days| view! {
+                    <div><dt>"経過日数"</dt><dd data-testid="detail-age">{days} " 営業日" {a.overdue.then_some("（目標超過）")}</dd></div>
+                })}
                 {d.decision_reason.clone().map(|r| view! { <div><dt>"理由"</dt><dd>{r}</dd></div> })}
             </dl>
             <h2>"事業所台帳"</h2>
@@ -428,6 +474,8 @@ pub fn Detail() -> impl IntoView {
                 }.into_any(),
                 None => view! { <p>"事業所台帳に登録がありません。"</p> }.into_any(),
             }}
+            {callbacks_section(&d, act, pending, call_note, errors)}
+            {envelope_section(&d, act, pending)}
             {(!d.other_applications.is_empty()).then(|| view! {
                 <p class="warning" data-testid="other-applications">"この事業所には他に " {d.other_applications.len()} " 件の申請があります。"</p>
             })}
@@ -445,12 +493,31 @@ pub fn Detail() -> impl IntoView {
                 {(status == ApplicationStatus::Approved && !d.reprint_required).then(|| view! {
                     <button type="button" class="button" data-testid="print-notice" on:click=print.clone()>"通知書を印刷"</button>
                 })}
-                {(status == ApplicationStatus::Approved && d.notice_mailed_at.is_none()).then(|| view! {
-                    <button type="button" class="button secondary" data-testid="notice-mailed" disabled=move || pending.get()
-                        on:click=move |_| { act.dispatch_local(ReviewAction::MarkNoticeMailed); }>"郵送済にする"</button>
-                })}
             </div>
-            {d.notice_mailed_at.map(|at| view! { <p data-testid="notice-mailed-at">"通知書は " {date_time(at)} " に郵送済にしました。"</p> })}
+            {(status == ApplicationStatus::Approved && d.notice_mailed_at.is_none()).then(|| view! {
+                <h3>"郵送の記録"</h3>
+                <TextField name="tracking_number" label="追跡番号（書留の控えの番号。任意）" value=tracking_number error=field_error(errors, "tracking_number")
+                    hint="11〜13桁の数字です（例: 131-12-38385-2）。ハイフンは省略できます。" inputmode="numeric" maxlength=20 width="input-medium"/>
+                <TextField name="mailed_on" label="発送日（空欄なら今日）" value=mailed_on error=field_error(errors, "mailed_on")
+                    hint="例: 2026-12-07" input_type="date" width="input-medium"/>
+                <div class="actions">
+                    <button type="button" class="button secondary" data-testid="notice-mailed" disabled=move || pending.get()
+                        on:click=move |_| {
+                            let body = NoticeMailedRequest {
+                                tracking_number: Some(tracking_number.get_untracked()).filter(|t| !t.trim().is_empty()),
+                                mailed_on: Some(mailed_on.get_untracked()).filter(|t| !t.trim().is_empty()),
+                            };
+                            if passes_check(errors, reissue_shared::ParseInput::parse(&body).map(drop)) {
+                                act.dispatch_local(ReviewAction::MarkNoticeMailed(body));
+                            }
+                        }>"郵送済にする"</button>
+                </div>
+            })}
+            {d.notice_mailed_at.map(|at| {
+                let day = d.notice_mailed_on.clone().unwrap_or_else(|| date_time(at));
+                let number = d.notice_tracking_number.clone().map(|n| format!("（追跡番号 {n}）")).unwrap_or_default();
+                view! { <p data-testid="notice-mailed-at">"通知書は " {day} " に郵送しました" {number} "。"</p> }
+            })}
             {(status == ApplicationStatus::AwaitingConfirmation).then(|| {
                 let mine = d.approval.as_ref().is_some_and(|a| a.approved_by_you);
                 if mine {
@@ -496,12 +563,15 @@ pub fn Detail() -> impl IntoView {
             <ul data-testid="notes">
                 {d.notes.iter().map(|n| view! { <li>{date_time(n.created_at)} " " {n.reviewer_name.clone()} ": " {n.text.clone()}</li> }).collect_view()}
             </ul>
-            <TextField name="note" label="メモを追加（電話連絡の記録など）" value=note error=no_error/>
+            <TextField name="text" label="メモを追加（電話連絡の記録など）" value=note error=no_error/>
             <p><button type="button" class="button secondary" data-testid="add-note" disabled=move || pending.get()
                 on:click=move |_| { act.dispatch_local(ReviewAction::AddNote(TextRequest { text: note.get_untracked() })); }>"メモを追加"</button></p>
             <h2>"履歴"</h2>
             <ol class="history" data-testid="history">
-                {d.history.iter().map(|h| view! { <li>{date_time(h.occurred_at)} " " {h.action.clone()} " " {h.actor.clone()} " " {h.detail.clone()}</li> }).collect_view()}
+                {d.history.iter().map(|h| view! {
+                    <li>{date_time(h.occurred_at)} " " <strong>{h.action_label.clone()}</strong> " " {h.actor_name.clone()}
+                        {(!h.detail.is_empty()).then(|| format!("（{}）", h.detail))}</li>
+                }).collect_view()}
             </ol>
         }
     };
@@ -576,4 +646,102 @@ fn reprint_request(
             }.into_any()
         }}
     }
+}
+
+/// Statuses in which the federation still works towards the notice: an envelope can be asked
+/// for and a call recorded.
+fn before_issue(status: ApplicationStatus) -> bool {
+    matches!(
+        status,
+        ApplicationStatus::Submitted
+            | ApplicationStatus::InReview
+            | ApplicationStatus::AwaitingConfirmation
+    )
+}
+
+/// Calls to the ledger's number: the record, and one click to add one (reached or not).
+fn callbacks_section(
+    d: &ApplicationDetail,
+    act: Action<ReviewAction, ()>,
+    pending: Memo<bool>,
+    call_note: RwSignal<String>,
+    errors: RwSignal<FormErrors>,
+) -> impl IntoView {
+    let can_call = before_issue(d.application.status) && d.ledger_entry.is_some();
+    let required = d.checks.callback_required;
+    let shown = can_call || !d.callbacks.is_empty() || required;
+    let call = move |reached: bool| {
+        let body = CallbackRequest {
+            reached,
+            note: call_note.get_untracked(),
+        };
+        if passes_check(errors, reissue_shared::ParseInput::parse(&body).map(drop)) {
+            act.dispatch_local(ReviewAction::RecordCallback(body));
+        }
+    };
+    shown.then(|| view! {
+        <h2>"台帳の電話番号への確認"</h2>
+        {required.then(|| if d.checks.callback_reached {
+            view! { <p data-testid="callback-status">"事業所と電話で話せたことを記録済みです。"</p> }.into_any()
+        } else {
+            view! { <p class="warning" data-testid="callback-status">"この都道府県では、承認の前に事業所台帳の電話番号へ電話し、事業所と話せたことを記録する必要があります。"</p> }.into_any()
+        })}
+        <ul data-testid="callbacks">
+            {d.callbacks.iter().map(callback_line).collect_view()}
+        </ul>
+        {can_call.then(|| view! {
+            <TextField name="note" label="通話のメモ（任意）" value=call_note error=field_error(errors, "note")/>
+            <div class="actions">
+                <button type="button" class="button secondary" data-testid="callback-reached" disabled=move || pending.get()
+                    on:click=move |_| call(true)>"電話がつながった"</button>
+                <button type="button" class="button secondary" data-testid="callback-unreached" disabled=move || pending.get()
+                    on:click=move |_| call(false)>"電話がつながらなかった"</button>
+            </div>
+        })}
+    })
+}
+
+fn callback_line(call: &CallbackView) -> impl IntoView {
+    let outcome = if call.reached {
+        "つながった"
+    } else {
+        "つながらなかった"
+    };
+    view! {
+        <li>{date_time(call.called_at)} " " {call.called_by.clone()} "：" {call.phone.clone()} " に電話、" {outcome}
+            {(!call.note.is_empty()).then(|| format!("（{}）", call.note))}</li>
+    }
+}
+
+/// The return envelope: where it stands, and the request and arrival buttons.
+fn envelope_section(
+    d: &ApplicationDetail,
+    act: Action<ReviewAction, ()>,
+    pending: Memo<bool>,
+) -> impl IntoView {
+    let envelope = d.application.envelope;
+    let required = d.checks.return_envelope_required;
+    let open = before_issue(d.application.status) && envelope != EnvelopeState::Received;
+    let shown = required || envelope != EnvelopeState::None;
+    let state = match envelope {
+        EnvelopeState::None => "まだ依頼していません。",
+        EnvelopeState::Requested => "返信用封筒待ち（依頼のメールを送りました）",
+        EnvelopeState::Received => "返信用封筒を受け取りました。",
+    };
+    shown.then(|| view! {
+        <h2>"返信用封筒"</h2>
+        <p data-testid="envelope-state">{state}</p>
+        {(required && envelope != EnvelopeState::Received).then(|| view! {
+            <p class="warning">"この都道府県では、返信用封筒が届くまで承認を確定できません。"</p>
+        })}
+        {open.then(|| view! {
+            <div class="actions">
+                <button type="button" class="button secondary" data-testid="request-envelope" disabled=move || pending.get()
+                    on:click=move |_| { act.dispatch_local(ReviewAction::RequestEnvelope); }>
+                    {if envelope == EnvelopeState::Requested { "もう一度依頼する（メール送信）" } else { "返信用封筒を依頼する（メール送信）" }}</button>
+                <button type="button" class="button secondary" data-testid="envelope-received" disabled=move || pending.get()
+                    on:click=move |_| { act.dispatch_local(ReviewAction::EnvelopeReceived); }>"返信用封筒を受領"</button>
+            </div>
+        })}
+    })
 }

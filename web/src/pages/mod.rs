@@ -2,6 +2,7 @@
 
 pub mod account;
 pub mod admin;
+pub mod admin_federation;
 pub mod admin_mfa;
 pub mod apply;
 pub mod code;

@@ -1,0 +1,223 @@
+//! The federation's own workflow in a real browser, in 鳥取県, whose demo settings require a
+//! return envelope and a call to the ledger's number before an approval: a reviewer asks for
+//! the envelope (the office gets the prefecture's instructions by mail), records its arrival
+//! and a call that reached the office, approves; a second reviewer confirms, posts the notice
+//! by registered mail with its tracking number, and finds it in the dispatch register (発送簿).
+
+use anyhow::{ensure, Context};
+use reissue_e2e::{Authenticators, Browser, Server};
+use serde_json::{json, Value};
+
+const DEMO_PASSWORD: &str = "e2e-demo-password-2026";
+const OFFICE: &str = "3110100013";
+
+/// Files an application of 鳥取県's demo care office through the API; returns its reference
+/// number.
+async fn file_tottori_application(server: &Server, email: &str) -> anyhow::Result<String> {
+    let http = server.http();
+    let created: Value = http
+        .post(server.url("/api/v1/reissue-applications"))
+        .json(&json!({"office_number": OFFICE, "email": email, "email_confirmation": email}))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let id = created["id"].as_str().context("id")?.to_owned();
+    let token = created["token"].as_str().context("token")?.to_owned();
+    let base = format!("/api/v1/reissue-applications/{id}");
+    http.put(server.url(&format!("{base}/prefecture")))
+        .bearer_auth(&token)
+        .json(&json!({"prefecture_code": "31"}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let code = server.mailbox().latest_code(email).await?;
+    http.post(server.url(&format!("{base}/verification")))
+        .bearer_auth(&token)
+        .json(&json!({"code": code}))
+        .send()
+        .await?
+        .error_for_status()?;
+    let submitted: Value = http
+        .post(server.url(&format!("{base}/submission")))
+        .bearer_auth(&token)
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(submitted["reference_number"]
+        .as_str()
+        .context("reference")?
+        .to_owned())
+}
+
+/// Opens the application of `reference` from the queue.
+async fn open_application(browser: &Browser, reference: &str) -> anyhow::Result<()> {
+    browser.fill_testid("input-q", reference).await?;
+    browser.click_testid("search").await?;
+    let row = browser.find_by_testid("queue-row").await?;
+    row.find(fantoccini::Locator::Css("a"))
+        .await?
+        .click()
+        .await?;
+    browser.find_by_testid("admin-detail").await?;
+    Ok(())
+}
+
+/// Scrolls the element of `testid` to the top of the viewport (to photograph it).
+async fn scroll_to(browser: &Browser, testid: &str) -> anyhow::Result<()> {
+    let script = format!("document.querySelector('[data-testid={testid}]').scrollIntoView()");
+    browser.client().execute(&script, vec![]).await?;
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_prefecture_that_asks_for_an_envelope_and_a_call_back_runs_its_week_in_the_console(
+) -> anyhow::Result<()> {
+    let server = Server::start_with_env(true, &[("REISSUE_DEMO_PASSWORD", DEMO_PASSWORD)]).await?;
+    let email = "tottori-office@example.jp";
+    let reference = file_tottori_application(&server, email).await?;
+    let browser = Browser::open(&server).await?;
+    let phone = Authenticators::new();
+
+    browser
+        .log_in_reviewer(&phone, "demo-tottori", DEMO_PASSWORD)
+        .await?;
+    let ageing = browser.text_of_testid("ageing").await?;
+    ensure!(
+        ageing.contains("10 営業日以内") && ageing.contains("0〜2営業日: 1 件"),
+        "the queue's top shows the target and the age bands: {ageing}"
+    );
+    ensure!(browser.text_of_testid("queue-age").await?.contains("0日"));
+    open_application(&browser, &reference).await?;
+    browser.click_testid("start-review").await?;
+    browser.find_by_testid("approve").await?;
+
+    // The envelope: asked for by mail, then received.
+    ensure!(browser
+        .text_of_testid("envelope-state")
+        .await?
+        .contains("まだ依頼していません"));
+    browser.click_testid("request-envelope").await?;
+    browser
+        .wait_for_css(
+            "[data-testid=envelope-state]:not(:empty)",
+            std::time::Duration::from_secs(5),
+        )
+        .await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    ensure!(browser
+        .text_of_testid("envelope-state")
+        .await?
+        .contains("返信用封筒待ち"));
+    let mails = server.mailbox().wait_for_messages(email, 2).await?;
+    let request = mails
+        .iter()
+        .find(|m| m.subject.starts_with("返信用封筒送付のお願い"))
+        .context("the envelope request mail")?;
+    ensure!(request.body.contains("460円分の切手") && request.body.contains(&reference));
+    scroll_to(&browser, "envelope-state").await?;
+    browser.check_screen("admin-envelope-requested").await?;
+
+    // Approving before the call is refused with the prefecture's rule.
+    browser.click_testid("approve").await?;
+    browser
+        .wait_for_css(
+            "[data-testid=error-summary]",
+            std::time::Duration::from_secs(5),
+        )
+        .await?;
+    ensure!(browser.text_of_testid("admin-status").await? == "審査中");
+
+    browser
+        .fill_testid("input-note", "事業所の管理者に申請を確認")
+        .await?;
+    browser.click_testid("callback-reached").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let calls = browser.text_of_testid("callbacks").await?;
+    ensure!(
+        calls.contains("0857-00-1013") && calls.contains("つながった"),
+        "the call to the ledger's number is recorded: {calls}"
+    );
+    browser.click_testid("envelope-received").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    ensure!(browser
+        .text_of_testid("envelope-state")
+        .await?
+        .contains("受け取りました"));
+    scroll_to(&browser, "callbacks").await?;
+    browser.check_screen("admin-callback-recorded").await?;
+    browser.click_testid("approve").await?;
+    browser.find_by_testid("awaiting-other").await?;
+    let history = browser.text_of_testid("history").await?;
+    ensure!(
+        history.contains("返信用封筒を受領")
+            && history.contains("鳥取県国保連合会 審査担当（デモ）"),
+        "the history speaks Japanese and names the reviewer: {history}"
+    );
+
+    // The second reviewer confirms, then posts it by registered mail.
+    browser.goto("/admin").await?;
+    browser.click_testid("admin-logout").await?;
+    browser.wait_for_path("/admin/login").await?;
+    browser
+        .log_in_reviewer(&phone, "demo-tottori-2", DEMO_PASSWORD)
+        .await?;
+    open_application(&browser, &reference).await?;
+    browser.click_testid("confirm-approval").await?;
+    browser.find_by_testid("print-notice").await?;
+    browser
+        .fill_testid("input-tracking_number", "131-12-38385-3")
+        .await?;
+    browser.click_testid("notice-mailed").await?;
+    browser
+        .wait_for_css("#tracking_number-error", std::time::Duration::from_secs(5))
+        .await?;
+    scroll_to(&browser, "notice-mailed").await?;
+    browser.check_screen("admin-tracking-number-wrong").await?;
+    browser
+        .fill_testid("input-tracking_number", "131-12-38385-2")
+        .await?;
+    browser.click_testid("notice-mailed").await?;
+    let mailed = browser.text_of_testid("notice-mailed-at").await?;
+    ensure!(mailed.contains("131-12-38385-2"), "{mailed}");
+
+    // The dispatch register shows it.
+    browser.goto("/admin/dispatch-register").await?;
+    let row = browser.find_by_testid("dispatch-row").await?;
+    let text = row.text().await?;
+    ensure!(
+        text.contains(&reference)
+            && text.contains("131-12-38385-2")
+            && text.contains("鳥取県鳥取市東町9-999"),
+        "the register's line: {text}"
+    );
+    browser.check_screen("admin-dispatch-register").await?;
+    browser.click_testid("dispatch-csv").await?;
+    let link = browser.find_by_testid("dispatch-download").await?;
+    ensure!(link
+        .attr("href")
+        .await?
+        .is_some_and(|href| href.starts_with("data:text/csv;charset=utf-8;base64,77u/")));
+
+    // The settings: a reviewer reads them, only a supervisor may change them.
+    browser.goto("/admin/settings").await?;
+    browser.find_by_testid("settings-read-only").await?;
+    browser.check_screen("admin-settings-read-only").await?;
+    browser.goto("/admin").await?;
+    browser.click_testid("admin-logout").await?;
+    browser.wait_for_path("/admin/login").await?;
+    browser
+        .log_in_reviewer(&phone, "demo-tottori", DEMO_PASSWORD)
+        .await?;
+    browser.goto("/admin/settings").await?;
+    browser.find_by_testid("settings-form").await?;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    browser
+        .fill_testid("input-review_target_business_days", "8")
+        .await?;
+    browser.click_testid("settings-save").await?;
+    browser.find_by_testid("settings-saved").await?;
+    browser.check_screen("admin-settings").await?;
+    browser.close().await
+}

@@ -1,0 +1,10 @@
+DROP INDEX notices_mailed_on;
+ALTER TABLE notices DROP COLUMN mailed_to;
+ALTER TABLE notices DROP COLUMN mailed_by;
+ALTER TABLE notices DROP COLUMN tracking_number;
+ALTER TABLE notices DROP COLUMN mailed_on;
+DROP TABLE callbacks;
+ALTER TABLE reissue_applications DROP COLUMN envelope_received_at;
+ALTER TABLE reissue_applications DROP COLUMN envelope_requested_at;
+ALTER TABLE reissue_applications DROP COLUMN envelope;
+DROP TABLE prefecture_settings;
