@@ -702,9 +702,11 @@ fn history_of(
 
 /// An audit actor as people say it.
 fn actor_name(conn: &mut DbConnection, actor: &str) -> Result<String, DomainError> {
+    if let Some(address) = actor.strip_prefix("applicant@") {
+        return Ok(format!("申請者（{address}）"));
+    }
     Ok(match actor.split_once(':') {
         Some(("reviewer", id)) => reviewer_name(conn, id)?,
-        Some(("applicant", address)) => format!("申請者（{address}）"),
         Some(("office", user_id)) => format!("事業所（{user_id}）"),
         _ => match actor {
             "system" => "システム".to_owned(),

@@ -6,6 +6,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
+use reissue_api::clock::Clock;
+
 use crate::helpers::{problem, spawn_app, Backend, Created, TestApp};
 
 fn settings(envelope: bool, callback: bool) -> Value {
@@ -483,7 +485,82 @@ async fn notice_mailed_still_takes_no_body(backend: Backend) {
     assert_eq!(detail["notice_tracking_number"], Value::Null);
 }
 
+async fn the_queue_shows_business_days_waited_against_the_target(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .submitted_application("1311111111", "13", "ageing@example.jp")
+        .await;
+    let submitted_on = reissue_shared::japan_time::in_japan(app.clock.now()).date();
+    app.advance(std::time::Duration::from_secs(15 * 24 * 3600));
+    let today = reissue_shared::japan_time::in_japan(app.clock.now()).date();
+    let expected = reissue_api::domain::calendar::business_days_between(submitted_on, today);
+    // Fifteen calendar days hold at least eight business days whatever the date.
+    assert!(expected >= 8, "{expected}");
+
+    let reviewer = app.admin_token("demo-tokyo-2").await;
+    let queue: Value = app
+        .admin_get(&reviewer, "/applications")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let item = &queue["items"][0];
+    assert_eq!(item["business_days_waiting"], expected);
+    // The default target is five business days.
+    assert_eq!(item["overdue"], true);
+    let ageing = &queue["ageing"];
+    assert_eq!(ageing["target_business_days"], 5);
+    assert_eq!(ageing["overdue"], 1);
+    let counted: Vec<u64> = ageing["bands"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|band| band["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counted.iter().sum::<u64>(), 1);
+    let band = if expected <= 10 { 2 } else { 3 };
+    assert_eq!(counted[band], 1, "{ageing}");
+
+    // The history speaks Japanese and names who acted.
+    let detail: Value = app
+        .admin_get(&reviewer, &format!("/applications/{}", created.id))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let submitted = detail["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|entry| entry["action"] == "application_submitted")
+        .cloned()
+        .unwrap();
+    assert_eq!(submitted["action_label"], "申請を送信");
+    assert!(submitted["actor_name"]
+        .as_str()
+        .unwrap()
+        .starts_with("申請者（"));
+
+    // Decided applications no longer age.
+    let approver = app.admin_token("demo-tokyo").await;
+    let waiting = app.review_and_approve(&approver, &created).await;
+    assert_eq!(waiting["application"]["business_days_waiting"], expected);
+    let rejected_or_approved = app.confirm_approval(&reviewer, &created).await;
+    assert_eq!(
+        rejected_or_approved["application"]["business_days_waiting"],
+        Value::Null
+    );
+    let history: Vec<&str> = rejected_or_approved["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["actor_name"].as_str().unwrap())
+        .collect();
+    assert!(history.contains(&"東京都国保連合会 審査担当2（デモ）"));
+}
+
 crate::on_both_backends!(
+    the_queue_shows_business_days_waited_against_the_target,
     settings_are_the_prefectures_own_and_only_its_supervisor_changes_them,
     mails_and_notices_use_the_prefectures_settings,
     a_required_envelope_holds_the_confirmation_until_it_arrives,
