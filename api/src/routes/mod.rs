@@ -10,6 +10,7 @@ pub mod health;
 pub mod input;
 pub mod mfa;
 pub mod notice_html;
+pub mod notice_text;
 pub mod openapi;
 pub mod prefectures;
 pub mod responses;
