@@ -1,5 +1,5 @@
 //! The words of the notice 電子請求ログイン情報再発行通知書, kept once for its two renderings:
-//! the printable HTML page (`notice_html`) and a PDF say the same.
+//! the printable HTML page (`notice_html`) and the PDF (`notice_pdf`) say the same.
 
 use crate::domain::review::NoticeLetter;
 
@@ -26,6 +26,9 @@ pub const ADDRESSEE_HONORIFIC: &str = "御中";
 
 /// Before the reference number.
 pub const REFERENCE_LABEL: &str = "受付番号";
+
+/// The one line of a batch with no notice waiting to be posted.
+pub const NONE_WAITING: &str = "郵送待ちの通知書はありません。";
 
 /// The table's labels.
 pub const OFFICE_NUMBER_LABEL: &str = "事業所番号";
