@@ -129,7 +129,8 @@ impl NoticeFont {
     /// name ends in `JP` (Noto Sans CJK JP: Japanese glyph forms) is used, and its `Mono`
     /// sibling for the secrets; of a single font, that font.
     pub fn load(path: &Path) -> Result<Self, String> {
-        let data = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let data =
+            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let (text_index, secret_index) = choose_faces(&data)
             .map_err(|reason| format!("cannot use {}: {reason}", path.display()))?;
         let data = Arc::new(data);
@@ -215,7 +216,12 @@ impl NoticeFontCache {
     /// an internal error that names `REISSUE_NOTICE_FONT` and the file (logged with the
     /// request id); it is tried again on the next request.
     pub async fn get(self: &Arc<Self>) -> Result<Arc<NoticeFont>, DomainError> {
-        if let Some(font) = self.loaded.lock().unwrap_or_else(PoisonError::into_inner).as_ref() {
+        if let Some(font) = self
+            .loaded
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+        {
             return Ok(font.clone());
         }
         let cache = self.clone();
@@ -255,7 +261,10 @@ pub fn response(filename: &str, pdf: Vec<u8>) -> actix_web::HttpResponse {
 
 /// The PDF of `letters`, one A4 page each, rendered off the async threads (50 notices take
 /// tens of milliseconds). No letters make one page that says so.
-pub async fn render(font: Arc<NoticeFont>, letters: Vec<NoticeLetter>) -> Result<Vec<u8>, DomainError> {
+pub async fn render(
+    font: Arc<NoticeFont>,
+    letters: Vec<NoticeLetter>,
+) -> Result<Vec<u8>, DomainError> {
     actix_web::web::block(move || render_now(&font, &letters))
         .await
         .map_err(|e| DomainError::Internal(format!("rendering the notice PDF: {e}")))?
@@ -283,7 +292,10 @@ pub fn render_now(font: &NoticeFont, letters: &[NoticeLetter]) -> Result<Vec<u8>
     for letter in letters {
         let mut page = document.start_page_with(settings.clone());
         let mut surface = page.surface();
-        sheet(&mut Pen::new(&mut surface, &faces), &NoticeWords::of(letter));
+        sheet(
+            &mut Pen::new(&mut surface, &faces),
+            &NoticeWords::of(letter),
+        );
     }
     document.finish().map_err(|e| e.to_string())
 }
@@ -307,7 +319,11 @@ fn sheet(pen: &mut Pen<'_, '_, '_>, words: &NoticeWords) {
         (text::OFFICE_NUMBER_LABEL, &words.office_number, Style::Text),
         (text::OFFICE_NAME_LABEL, &words.office_name, Style::Text),
         (text::USER_ID_LABEL, &words.user_id, Style::Secret),
-        (text::PASSWORD_LABEL, &words.temporary_password, Style::Secret),
+        (
+            text::PASSWORD_LABEL,
+            &words.temporary_password,
+            Style::Secret,
+        ),
         (text::EXPIRY_LABEL, &words.expires_on, Style::Text),
     ];
     let label_width = 45.0;
@@ -342,7 +358,13 @@ fn sheet(pen: &mut Pen<'_, '_, '_>, words: &NoticeWords) {
     let line = size * 1.7 / PT_PER_MM;
     let mut baseline = top + 12.0;
     for (number, item) in text::INSTRUCTIONS.iter().enumerate() {
-        pen.text(Style::Text, size, BODY_LEFT_MM, baseline, &format!("{}.", number + 1));
+        pen.text(
+            Style::Text,
+            size,
+            BODY_LEFT_MM,
+            baseline,
+            &format!("{}.", number + 1),
+        );
         let indent = BODY_LEFT_MM + 6.0;
         for part in pen.wrap(Style::Text, size, BODY_RIGHT_MM - indent, item) {
             pen.text(Style::Text, size, indent, baseline, &part);
@@ -353,7 +375,13 @@ fn sheet(pen: &mut Pen<'_, '_, '_>, words: &NoticeWords) {
     // The issuer, bottom right.
     let issuer = (baseline + 12.0).max(250.0);
     pen.text_right(Style::Text, 11.0, BODY_RIGHT_MM, issuer, &words.federation);
-    pen.text_right(Style::Text, 11.0, BODY_RIGHT_MM, issuer + 6.5, text::HELPDESK);
+    pen.text_right(
+        Style::Text,
+        11.0,
+        BODY_RIGHT_MM,
+        issuer + 6.5,
+        text::HELPDESK,
+    );
 }
 
 /// Which face a text is set in.
@@ -622,7 +650,9 @@ mod tests {
             office_number: format!("13{number:08}"),
             ledger_entry: Some(reissue_shared::admin::LedgerEntryView {
                 office_number: format!("13{number:08}"),
-                office_name: format!("社会福祉法人 さくら会 特別養護老人ホーム さくらの里 第{number}事業所"),
+                office_name: format!(
+                    "社会福祉法人 さくら会 特別養護老人ホーム さくらの里 第{number}事業所"
+                ),
                 kind: "介護".to_owned(),
                 postal_code: "100-0005".to_owned(),
                 address: "東京都千代田区丸の内9-9-9 丸の内ケアビル3階 （サンプル）".to_owned(),
@@ -659,7 +689,12 @@ mod tests {
         let mut surface = page.surface();
         let pen = Pen::new(&mut surface, &faces);
         let words = NoticeWords::of(&letter(1));
-        let lines = pen.wrap(Style::Text, 11.0, ADDRESS_BLOCK_MM.width, &words.office_name);
+        let lines = pen.wrap(
+            Style::Text,
+            11.0,
+            ADDRESS_BLOCK_MM.width,
+            &words.office_name,
+        );
         assert!(lines.len() > 1, "{lines:?}");
         for line in &lines {
             assert!(faces.width_mm(Style::Text, 11.0, line) <= ADDRESS_BLOCK_MM.width);
@@ -685,7 +720,11 @@ mod tests {
         for _ in 0..3 {
             let started = std::time::Instant::now();
             let fifty = render_now(&font, &letters).unwrap();
-            println!("50 notices: {} bytes in {:?}", fifty.len(), started.elapsed());
+            println!(
+                "50 notices: {} bytes in {:?}",
+                fifty.len(),
+                started.elapsed()
+            );
         }
     }
 

@@ -132,9 +132,7 @@ async fn reference_number(app: &TestApp, token: &str, created: &Created) -> Stri
         .to_owned()
 }
 
-async fn the_notice_pdf_carries_the_login_and_the_address_in_the_envelope_window(
-    backend: Backend,
-) {
+async fn the_notice_pdf_carries_the_login_and_the_address_in_the_envelope_window(backend: Backend) {
     let app = spawn_app(backend).await;
     let created = app
         .submitted_application("1311111111", "13", "pdf@example.jp")
@@ -319,7 +317,10 @@ crate::on_both_backends!(
 async fn a_missing_notice_font_is_an_internal_error_and_prints_nothing() {
     let app = spawn_app_with(
         Backend::Sqlite,
-        &[("REISSUE_NOTICE_FONT", "/nonexistent/NotoSansCJK-Regular.ttc")],
+        &[(
+            "REISSUE_NOTICE_FONT",
+            "/nonexistent/NotoSansCJK-Regular.ttc",
+        )],
     )
     .await;
     let created = app
