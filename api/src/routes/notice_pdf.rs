@@ -8,7 +8,7 @@
 //! naming the variable and the file, and is tried again on the next.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, TryLockError};
 
 use krilla::color::luma;
 use krilla::geom::{PathBuilder, Point, Rect};
@@ -216,13 +216,15 @@ impl NoticeFontCache {
     /// an internal error that names `REISSUE_NOTICE_FONT` and the file (logged with the
     /// request id); it is tried again on the next request.
     pub async fn get(self: &Arc<Self>) -> Result<Arc<NoticeFont>, DomainError> {
-        if let Some(font) = self
-            .loaded
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .as_ref()
-        {
-            return Ok(font.clone());
+        // Never wait for the lock here, on an async thread: while another request reads the
+        // file, this one waits for it on a blocking thread below.
+        let ready = match self.loaded.try_lock() {
+            Ok(loaded) => loaded.clone(),
+            Err(TryLockError::Poisoned(poisoned)) => poisoned.into_inner().clone(),
+            Err(TryLockError::WouldBlock) => None,
+        };
+        if let Some(font) = ready {
+            return Ok(font);
         }
         let cache = self.clone();
         actix_web::web::block(move || {
