@@ -262,7 +262,7 @@ pub fn response(filename: &str, pdf: Vec<u8>) -> actix_web::HttpResponse {
 }
 
 /// The PDF of `letters`, one A4 page each, rendered off the async threads (50 notices take
-/// tens of milliseconds). No letters make one page that says so.
+/// about a quarter of a second in a release build). No letters make one page that says so.
 pub async fn render(
     font: Arc<NoticeFont>,
     letters: Vec<NoticeLetter>,
