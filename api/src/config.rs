@@ -235,7 +235,14 @@ pub struct Settings {
     /// prefecture before any temporary password exists, and so does printing a posted notice
     /// again. Off: one reviewer's approval issues at once.
     pub four_eyes: bool,
+    /// `REISSUE_NOTICE_FONT`: the Japanese font of the PDF notices (`routes::notice_pdf`), a
+    /// TrueType/OpenType file or collection; of a collection the Japanese (`JP`) face is used.
+    pub notice_font: PathBuf,
 }
+
+/// The PDF notices' font unless `REISSUE_NOTICE_FONT` says otherwise: Noto Sans CJK of
+/// Debian's `fonts-noto-cjk` (tools.env's DEBIAN_PACKAGES, installed by `./dev`).
+pub const DEFAULT_NOTICE_FONT: &str = "/usr/share/fonts/opentype/noto/NotoSansCJK-Regular.ttc";
 
 /// Where `/metrics` listens unless `REISSUE_METRICS_BIND` says otherwise: loopback, on the
 /// port Prometheus exporters commonly take, so that only the machine itself (or a scraper an
@@ -521,6 +528,7 @@ impl Settings {
             hsts: env.parse("REISSUE_HSTS", false)?,
             metrics_bind: metrics_bind(&env)?,
             four_eyes: env.parse("REISSUE_FOUR_EYES", true)?,
+            notice_font: env.parse("REISSUE_NOTICE_FONT", PathBuf::from(DEFAULT_NOTICE_FONT))?,
         })
     }
 }

@@ -21,6 +21,7 @@ use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::{sweeper, Context};
 use crate::mail::outbox::{OutboxWorker, BATCH, WORKERS};
 use crate::mail::transport::Transport;
+use crate::routes::notice_pdf::NoticeFontCache;
 use crate::routes::{self, AppState};
 
 /// Why the application could not start.
@@ -114,6 +115,7 @@ impl Application {
             .transpose()?;
         let state = AppState {
             ctx: context.clone(),
+            notice_font: Arc::new(NoticeFontCache::new(settings.notice_font.clone())),
             settings: Arc::new(settings),
             dev_mailbox_enabled: transport.is_dev_mailbox(),
         };

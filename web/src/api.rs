@@ -121,6 +121,19 @@ async fn fetch_text(request: Result<Request, gloo_net::Error>) -> Result<String,
     response.text().await.map_err(|_| ApiFailure::Network)
 }
 
+/// A PDF answer as an object URL (`blob:`) the browser opens in a tab: the reviewers' token
+/// is a header, so a plain link to the endpoint would not be let in.
+async fn fetch_pdf(request: Result<Request, gloo_net::Error>) -> Result<String, ApiFailure> {
+    let response = send(request).await?;
+    let bytes = response.binary().await.map_err(|_| ApiFailure::Network)?;
+    let parts = js_sys::Array::of1(&js_sys::Uint8Array::from(bytes.as_slice()));
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type("application/pdf");
+    web_sys::Blob::new_with_u8_array_sequence_and_options(&parts, &options)
+        .and_then(|blob| web_sys::Url::create_object_url_with_blob(&blob))
+        .map_err(|_| ApiFailure::Network)
+}
+
 /// The client of the endpoints that need no token.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct UnauthorizedApi;
@@ -522,6 +535,12 @@ impl ReviewerApi {
         fetch_text(self.authorize(Request::get(&url)).build()).await
     }
 
+    /// `GET /admin/applications/{id}/notice.pdf`: the notice as an A4 PDF (an object URL).
+    pub async fn notice_pdf(&self, id: &str) -> Result<String, ApiFailure> {
+        let url = format!("{BASE}/admin/applications/{id}/notice.pdf");
+        fetch_pdf(self.authorize(Request::get(&url)).build()).await
+    }
+
     /// `POST /admin/mfa/enrolment` (a session that may only enrol): a new secret and its QR
     /// code.
     pub async fn start_mfa_enrolment(&self) -> Result<MfaEnrolment, ApiFailure> {
@@ -567,5 +586,12 @@ impl ReviewerApi {
     pub async fn unposted_notices(&self) -> Result<String, ApiFailure> {
         let url = format!("{BASE}/admin/notices");
         fetch_text(self.authorize(Request::get(&url)).build()).await
+    }
+
+    /// `GET /admin/notices.pdf`: every notice waiting to be posted, one PDF page each (an
+    /// object URL).
+    pub async fn unposted_notices_pdf(&self) -> Result<String, ApiFailure> {
+        let url = format!("{BASE}/admin/notices.pdf");
+        fetch_pdf(self.authorize(Request::get(&url)).build()).await
     }
 }

@@ -41,6 +41,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(withdraw)
         .service(add_note)
         .service(print_notice)
+        .service(print_notice_pdf)
+        .service(print_unposted_notices_pdf)
         .service(notice_mailed)
         .service(audit_log)
         .service(print_unposted_notices);
@@ -66,6 +68,29 @@ pub async fn print_unposted_notices(
         .content_type("text/html; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(super::notice_html::render(&letters)))
+}
+
+/// [`print_unposted_notices`] as one PDF: an A4 page per notice waiting to be posted (one
+/// page saying so when none wait), the address in the window of a 長形3号 envelope.
+#[utoipa::path(
+    tag = "admin",
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "The notices, an A4 PDF of one page each", content_type = "application/pdf"),
+        (status = 500, description = "The notice font (`REISSUE_NOTICE_FONT`) cannot be read", body = Problem, content_type = "application/problem+json"),
+        ReviewerTokenRefused, Unavailable,
+    )
+)]
+#[get("/admin/notices.pdf")]
+pub async fn print_unposted_notices_pdf(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    // The font first: without it nothing is printed, so nothing is recorded as printed.
+    let font = state.notice_font.get().await?;
+    let letters = review::unposted_notices(&state.ctx, reviewer.0).await?;
+    let pdf = super::notice_pdf::render(font, letters).await?;
+    Ok(super::notice_pdf::response("notices.pdf", pdf))
 }
 
 /// This prefecture's audit log, newest first; with `Accept: text/csv` the whole log as CSV.
@@ -426,6 +451,33 @@ pub async fn print_notice(
         // It carries a password: never cache it.
         .insert_header(("Cache-Control", "no-store"))
         .body(super::notice_html::render(std::slice::from_ref(&letter))))
+}
+
+/// [`print_notice`] as a PDF: one A4 page, the address in the window of a 長形3号 envelope;
+/// printed, audited and issued exactly as the HTML notice.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "The notice, an A4 PDF", content_type = "application/pdf"),
+        (status = 409, description = "`transition_refused`: not approved; `reprint_confirmation_required`: posted, and no confirmed reprint request", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "The notice font (`REISSUE_NOTICE_FONT`) cannot be read", body = Problem, content_type = "application/problem+json"),
+        ReviewerTokenRefused, NotInPrefecture, Unavailable,
+    )
+)]
+#[get("/admin/applications/{id}/notice.pdf")]
+pub async fn print_notice_pdf(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+) -> Result<actix_web::HttpResponse, ApiError> {
+    // The font first: without it nothing is printed, so no password is issued or audited.
+    let font = state.notice_font.get().await?;
+    let letter = review::notice(&state.ctx, reviewer.0, *id).await?;
+    let filename = format!("notice-{}.pdf", letter.reference_number);
+    let pdf = super::notice_pdf::render(font, vec![letter]).await?;
+    Ok(super::notice_pdf::response(&filename, pdf))
 }
 
 /// 郵送済: the notice was posted, optionally with the registered post's 追跡番号 and the day

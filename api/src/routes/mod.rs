@@ -11,6 +11,8 @@ pub mod health;
 pub mod input;
 pub mod mfa;
 pub mod notice_html;
+pub mod notice_pdf;
+pub mod notice_text;
 pub mod openapi;
 pub mod prefectures;
 pub mod responses;
@@ -38,6 +40,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Whether mail is kept in the development mailbox (no SMTP configured).
     pub dev_mailbox_enabled: bool,
+    /// The PDF notices' font, read on the first PDF.
+    pub notice_font: Arc<notice_pdf::NoticeFontCache>,
 }
 
 /// JSON bodies: at most 64 KB, `application/json` required, every failure a problem+json.

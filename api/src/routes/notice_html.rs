@@ -2,6 +2,7 @@
 //! window envelope, the office, 事業所番号, ユーザID, 仮パスワード, the date, the issuing
 //! federation, and how to log in and why the password must be changed.
 
+use super::notice_text::{self as text, NoticeWords};
 use crate::domain::review::NoticeLetter;
 
 fn escape(text: &str) -> String {
@@ -11,22 +12,12 @@ fn escape(text: &str) -> String {
         .replace('"', "&quot;")
 }
 
-fn japan_date(instant: time::OffsetDateTime) -> String {
-    let local = reissue_shared::japan_time::in_japan(instant);
-    format!(
-        "{}年{}月{}日",
-        local.year(),
-        u8::from(local.month()),
-        local.day()
-    )
-}
-
 /// The whole document: one A4 sheet per notice (a batch prints several, one per page).
 pub fn render(letters: &[NoticeLetter]) -> String {
     let sheets: String = letters.iter().map(sheet).collect();
     format!(
         r#"<!doctype html>
-<html lang="ja"><head><meta charset="utf-8"><title>電子請求ログイン情報再発行通知書</title>
+<html lang="ja"><head><meta charset="utf-8"><title>{title}</title>
 <style>
 @page {{ size: A4; margin: 0; }}
 body {{ margin: 0; font-family: "Hiragino Mincho ProN", "Noto Serif JP", "Yu Mincho", serif; color: #000; }}
@@ -44,56 +35,60 @@ ol {{ font-size: 10.5pt; line-height: 1.7; }}
 </style></head>
 <body><main>
 {sheets}
-</main></body></html>"#
+</main></body></html>"#,
+        title = text::TITLE,
     )
 }
 
 /// One notice: the ledger address placed for a window envelope, then the login information.
 fn sheet(letter: &NoticeLetter) -> String {
-    let (postal, address, name) = letter
-        .ledger_entry
-        .as_ref()
-        .map(|e| {
-            (
-                e.postal_code.clone(),
-                e.address.clone(),
-                e.office_name.clone(),
-            )
-        })
-        .unwrap_or_default();
-    let issuer: Vec<String> = letter.issuer_lines().iter().map(|l| escape(l)).collect();
+    let words = NoticeWords::of(letter);
+    let instructions: String = text::INSTRUCTIONS
+        .iter()
+        .map(|item| format!("<li>{}</li>\n", escape(item)))
+        .collect();
     format!(
         r#"<section class="sheet" data-testid="notice-sheet">
-<p class="meta">{issued}<br>受付番号 {reference}</p>
-<div class="window" data-testid="notice-address">〒{postal}<br>{address}<br>{name}　御中</div>
-<h1>電子請求ログイン情報再発行通知書</h1>
-<p>ログイン情報の再発行申請を承認しましたので、次のとおり通知します。</p>
+<p class="meta">{issued}<br>{reference_label} {reference}</p>
+<div class="window" data-testid="notice-address">〒{postal}<br>{address}<br>{name}　{honorific}</div>
+<h1>{title}</h1>
+<p>{introduction}</p>
 <table>
-<tr><th>事業所番号</th><td>{office_number}</td></tr>
-<tr><th>事業所名</th><td>{name}</td></tr>
-<tr><th>ユーザID</th><td class="secret" data-testid="notice-user-id">{user_id}</td></tr>
-<tr><th>仮パスワード</th><td class="secret" data-testid="notice-password">{password}</td></tr>
-<tr><th>仮パスワードの有効期限</th><td>{expires}</td></tr>
+<tr><th>{office_number_label}</th><td>{office_number}</td></tr>
+<tr><th>{office_name_label}</th><td>{name}</td></tr>
+<tr><th>{user_id_label}</th><td class="secret" data-testid="notice-user-id">{user_id}</td></tr>
+<tr><th>{password_label}</th><td class="secret" data-testid="notice-password">{password}</td></tr>
+<tr><th>{expiry_label}</th><td>{expires}</td></tr>
 </table>
 <ol>
-<li>電子請求受付システムのログイン画面で、上記のユーザIDと仮パスワードを入力してログインしてください。</li>
-<li>仮パスワードでログインすると、新しいパスワードの設定を求められます。仮パスワードは郵送の途中で第三者の目に触れるおそれがあるため、必ずご自身で新しいパスワードを設定してください（10文字以上、ユーザIDを含まないもの）。</li>
-<li>仮パスワードでログインするまでは、現在のパスワードでもログインすることができます。仮パスワードでログインした時点で、現在のパスワードは使えなくなります。</li>
-<li>有効期限を過ぎた仮パスワードは使えません。その場合は、改めてログイン情報再発行申請を行ってください。</li>
-<li>この通知書は、他の人の目に触れないよう大切に保管してください。</li>
-</ol>
+{instructions}</ol>
 <p class="issuer" data-testid="notice-issuer">{issuer}</p>
 </section>
 "#,
-        issued = japan_date(letter.issued_at),
-        reference = escape(&letter.reference_number),
-        postal = escape(&postal),
-        address = escape(&address),
-        name = escape(&name),
-        office_number = escape(&letter.office_number),
-        user_id = escape(&letter.user_id),
-        password = escape(&letter.temporary_password),
-        expires = japan_date(letter.expires_at),
-        issuer = issuer.join("<br>"),
+        issued = words.issued_on,
+        reference_label = text::REFERENCE_LABEL,
+        reference = escape(&words.reference_number),
+        postal = escape(&words.postal_code),
+        address = escape(&words.address),
+        name = escape(&words.office_name),
+        honorific = text::ADDRESSEE_HONORIFIC,
+        title = text::TITLE,
+        introduction = text::INTRODUCTION,
+        office_number_label = text::OFFICE_NUMBER_LABEL,
+        office_number = escape(&words.office_number),
+        office_name_label = text::OFFICE_NAME_LABEL,
+        user_id_label = text::USER_ID_LABEL,
+        user_id = escape(&words.user_id),
+        password_label = text::PASSWORD_LABEL,
+        password = escape(&words.temporary_password),
+        expiry_label = text::EXPIRY_LABEL,
+        expires = words.expires_on,
+        instructions = instructions,
+        issuer = words
+            .issuer
+            .iter()
+            .map(|line| escape(line))
+            .collect::<Vec<_>>()
+            .join("<br>"),
     )
 }

@@ -26,6 +26,7 @@ mod mail_delivery;
 mod malformed_requests;
 mod metrics;
 mod mfa;
+mod notice_pdf;
 mod office_login;
 mod openapi;
 mod parallel_limits;

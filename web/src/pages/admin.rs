@@ -258,6 +258,19 @@ pub fn Queue() -> impl IntoView {
             });
         }
     };
+    let batch_pdf = RwSignal::new(None::<String>);
+    let make_batch_pdf = {
+        let client = client.clone();
+        move |_| {
+            let client = client.clone();
+            leptos::task::spawn_local(async move {
+                match client.unposted_notices_pdf().await {
+                    Ok(url) => batch_pdf.set(Some(url)),
+                    Err(failure) => batch_error.set(Some(failure.message())),
+                }
+            });
+        }
+    };
     let navigate = use_navigate();
     let reviewer = client.session().reviewer.clone();
     let logout = {
@@ -285,6 +298,8 @@ pub fn Queue() -> impl IntoView {
             </nav>
             <p>
                 <button type="button" class="button secondary" data-testid="print-batch" on:click=print_batch>"郵送待ちの通知書をまとめて表示"</button>
+                " " <button type="button" class="button secondary" data-testid="print-batch-pdf" on:click=make_batch_pdf>"郵送待ちの通知書をPDFで作成"</button>
+                {move || batch_pdf.get().map(|url| view! { " " <a href=url target="_blank" rel="noopener" data-testid="batch-pdf">"PDFを開く"</a> })}
             </p>
             {move || batch_error.get().map(|message| view! { <p class="error-message" role="alert">{message}</p> })}
             {move || batch_html.get().map(|html| view! {
@@ -431,6 +446,19 @@ pub fn Detail() -> impl IntoView {
         })
     };
     let pending = act.pending();
+    let notice_pdf = RwSignal::new(None::<String>);
+    let make_pdf = {
+        let client = client.clone();
+        move |_| {
+            let client = client.clone();
+            leptos::task::spawn_local(async move {
+                match client.notice_pdf(&id()).await {
+                    Ok(url) => notice_pdf.set(Some(url)),
+                    Err(failure) => errors.set(FormErrors::from(&failure)),
+                }
+            });
+        }
+    };
     let print = move |_| {
         let client = client.clone();
         leptos::task::spawn_local(async move {
@@ -492,6 +520,8 @@ pub fn Detail() -> impl IntoView {
                 })}
                 {(status == ApplicationStatus::Approved && !d.reprint_required).then(|| view! {
                     <button type="button" class="button" data-testid="print-notice" on:click=print.clone()>"通知書を印刷"</button>
+                    <button type="button" class="button secondary" data-testid="notice-pdf" on:click=make_pdf.clone()>"通知書をPDFで作成"</button>
+                    {move || notice_pdf.get().map(|url| view! { <a href=url target="_blank" rel="noopener" data-testid="notice-pdf-link">"PDFを開く"</a> })}
                 })}
             </div>
             {(status == ApplicationStatus::Approved && d.notice_mailed_at.is_none()).then(|| view! {
