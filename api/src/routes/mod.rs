@@ -12,6 +12,7 @@ pub mod mfa;
 pub mod notice_html;
 pub mod openapi;
 pub mod prefectures;
+pub mod reissue_status;
 pub mod responses;
 pub mod security_email;
 pub mod security_headers;
