@@ -141,7 +141,7 @@ fn what_next(status: ApplicationStatus) -> Option<&'static str> {
         ApplicationStatus::Submitted
         | ApplicationStatus::InReview
         | ApplicationStatus::AwaitingConfirmation => Some(
-            "国保連合会で審査中です。審査が完了すると、通知先メールアドレスに「ログイン情報再発行申請結果通知」が届きます。",
+            "国保連合会での審査が完了するまでお待ちください。審査が完了すると、通知先メールアドレスに「ログイン情報再発行申請結果通知」が届きます。",
         ),
         ApplicationStatus::Approved => Some(
             "事業所台帳に登録されている住所に[電子請求ログイン情報再発行通知書]が郵送されます。届いたら、記載された仮パスワードでログインしてください。",
