@@ -148,6 +148,12 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Application not found",
             "申請が見つかりません。お手数ですが、最初から申請をやり直してください。",
         ),
+        DomainError::InquiryNotFound => ProblemParts::new(
+            S::NOT_FOUND,
+            C::NotFound,
+            "Not found",
+            "受付番号と通知先メールアドレスの組み合わせに一致する申請が見つかりません。申請完了時に表示された受付番号と、申請時に入力した通知先メールアドレスをご確認ください。",
+        ),
         DomainError::Unauthorized => ProblemParts::new(
             S::UNAUTHORIZED,
             C::Unauthorized,

@@ -222,6 +222,7 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
                 utoipa_actix_web::scope("/api/v1")
                     .configure(routes::prefectures::configure)
                     .configure(routes::applications::configure)
+                    .configure(routes::reissue_status::configure)
                     .configure(routes::admin::configure)
                     .configure(routes::federation::configure)
                     .configure(routes::mfa::configure)

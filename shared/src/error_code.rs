@@ -26,6 +26,9 @@ pub enum ErrorCode {
     Unauthorized,
     /// No application with this id (or not one this token may see).
     ApplicationNotFound,
+    /// 申請状況照会: no submitted application has this reference number and e-mail address
+    /// (the same answer whichever of the two does not match).
+    NotFound,
     /// The office number is not in the chosen prefecture's ledger.
     OfficeNotInLedger,
     /// The office is in the ledger but is not a care (介護) office.
@@ -93,6 +96,7 @@ impl ErrorCode {
             Self::MethodNotAllowed => "method_not_allowed",
             Self::Unauthorized => "unauthorized",
             Self::ApplicationNotFound => "application_not_found",
+            Self::NotFound => "not_found",
             Self::OfficeNotInLedger => "office_not_in_ledger",
             Self::OfficeNotCare => "office_not_care",
             Self::AgentNotAllowed => "agent_not_allowed",

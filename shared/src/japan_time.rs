@@ -32,6 +32,17 @@ pub fn date_time(instant: OffsetDateTime) -> String {
     )
 }
 
+/// `YYYY-MM-DD`: the day of an instant in Japan, as the API writes a date.
+pub fn iso_date(instant: OffsetDateTime) -> String {
+    let local = in_japan(instant);
+    format!(
+        "{}-{:02}-{:02}",
+        local.year(),
+        u8::from(local.month()),
+        local.day()
+    )
+}
+
 /// HH:MM:SS in Japan for a Unix time in milliseconds.
 pub fn time_of_day(unix_millis: f64) -> String {
     let seconds = (unix_millis / 1000.0).floor() as i64 + JST_OFFSET_SECONDS;
@@ -56,6 +67,13 @@ mod tests {
             instant.map(date_time).ok().as_deref(),
             Some("2026/04/01 00:05")
         );
+    }
+
+    #[test]
+    fn a_date_is_the_day_in_japan() {
+        // 2026-03-31T15:05:59Z is already 1 April in Japan.
+        let instant = OffsetDateTime::from_unix_timestamp(1_774_969_559);
+        assert_eq!(instant.map(iso_date).ok().as_deref(), Some("2026-04-01"));
     }
 
     #[test]

@@ -22,6 +22,7 @@ pub mod password;
 pub mod prefecture;
 pub mod secret;
 pub mod status;
+pub mod status_inquiry;
 
 pub use code::VerificationCode;
 pub use email::EmailAddress;

@@ -32,6 +32,7 @@ use reissue_shared::federation::{
     PrefectureSettingsView,
 };
 use reissue_shared::mfa::{MfaConfirmationRequest, MfaEnrolled, MfaEnrolment};
+use reissue_shared::status_inquiry::{ApplicationStatusAnswer, StatusInquiryRequest};
 use reissue_shared::{ApplicationStatus, ErrorCode, FieldError};
 
 const BASE: &str = "/api/v1";
@@ -169,6 +170,16 @@ impl UnauthorizedApi {
     pub async fn start_reset(&self, body: &PasswordResetRequest) -> Result<ResetApi, ApiFailure> {
         let request = Request::post(&format!("{BASE}/password-resets")).json(body);
         fetch_json(request).await.map(AuthorizedApi::new)
+    }
+
+    /// `POST /reissue-status` (申請状況照会): 404 `not_found` for any pair that names no
+    /// submitted application.
+    pub async fn application_status(
+        &self,
+        body: &StatusInquiryRequest,
+    ) -> Result<ApplicationStatusAnswer, ApiFailure> {
+        let request = Request::post(&format!("{BASE}/reissue-status")).json(body);
+        fetch_json(request).await
     }
 }
 

@@ -6,7 +6,9 @@ use leptos_router::components::{Route, Router, Routes};
 use leptos_router::path;
 
 use crate::pages::not_found::NotFound;
-use crate::pages::{account, apply, code, confirm, done, login, lost, portal, prefecture, reset};
+use crate::pages::{
+    account, apply, code, confirm, done, login, lost, portal, prefecture, reset, status_inquiry,
+};
 use crate::wizard::Wizard;
 
 /// The office app.
@@ -23,6 +25,7 @@ pub fn App() -> impl IntoView {
                 <Route path=path!("/account/security-email") view=account::SecurityEmail/>
                 <Route path=path!("/lost") view=lost::Lost/>
                 <Route path=path!("/reset") view=reset::Reset/>
+                <Route path=path!("/status-inquiry") view=status_inquiry::StatusInquiry/>
                 <Route path=path!("/reissue/apply") view=apply::Apply/>
                 <Route path=path!("/reissue/prefecture") view=prefecture::ChoosePrefecture/>
                 <Route path=path!("/reissue/code") view=code::EnterCode/>

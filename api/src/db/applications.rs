@@ -60,6 +60,19 @@ pub fn find(conn: &mut DbConnection, id: Uuid) -> Result<Option<ApplicationRow>,
     )
 }
 
+/// Reads the application with this 受付番号 (unique; only submitted applications have one).
+pub fn find_by_reference_number(
+    conn: &mut DbConnection,
+    reference_number: &str,
+) -> Result<Option<ApplicationRow>, StorageError> {
+    optional(
+        dsl::reissue_applications
+            .filter(dsl::reference_number.eq(reference_number))
+            .select(super::selection::<ApplicationRow>())
+            .first_on(conn),
+    )
+}
+
 /// Reads one application and locks its row until the transaction ends, so that concurrent
 /// code entries cannot both spend the same try.
 pub fn find_for_update(

@@ -741,6 +741,16 @@ impl ReissueApplication {
             .transpose()
     }
 
+    /// Reads the application with this 受付番号.
+    pub fn load_by_reference_number(
+        conn: &mut DbConnection,
+        reference_number: &str,
+    ) -> Result<Option<Self>, StorageError> {
+        db::applications::find_by_reference_number(conn, reference_number)?
+            .map(Self::try_from)
+            .transpose()
+    }
+
     /// Reads one application and locks it until the transaction ends.
     pub fn load_for_update(
         conn: &mut DbConnection,

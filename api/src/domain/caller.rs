@@ -27,6 +27,17 @@ impl Caller {
             ctx.limits.client_window,
         )
     }
+
+    /// The per-client budget of 申請状況照会 (`status_inquiry`), apart from the applicant's
+    /// steps so that asking does not use up applying, and counted by the same network.
+    pub(crate) fn inquiry_budget(&self, limit: u32, window: std::time::Duration) -> Budget {
+        Budget::new(
+            "inquiry:client",
+            &client_bucket(&self.address),
+            limit,
+            window,
+        )
+    }
 }
 
 /// What a client address is counted as: an IPv4 address itself, an IPv6 address by its /64.

@@ -13,6 +13,10 @@ pub enum DomainError {
     /// No such application, or the token does not open it.
     #[error("application not found")]
     NotFound,
+    /// 申請状況照会: no submitted application has this 受付番号 and address (which of the two
+    /// is not said).
+    #[error("no application of this reference number and address")]
+    InquiryNotFound,
     /// No bearer token was given.
     #[error("missing credentials")]
     Unauthorized,

@@ -23,6 +23,7 @@ pub mod secrets;
 pub mod security_codes;
 pub mod security_email;
 pub mod sessions;
+pub mod status_inquiry;
 pub mod sweeper;
 pub mod templates;
 

@@ -19,8 +19,9 @@ use crate::config::Secret;
 type HmacSha256 = Hmac<Sha256>;
 
 /// Letters and digits that cannot be mistaken for one another when read aloud or handwritten
-/// (no 0/O/Q/D, 1/I/L, 2/Z, 5/S, 8/B, U/V).
-pub const REFERENCE_ALPHABET: &[u8] = b"ACEFGHJKMNPRTWXY34679";
+/// (no 0/O/Q/D, 1/I/L, 2/Z, 5/S, 8/B, U/V): the shared rule, which the 申請状況照会 form
+/// checks a typed 受付番号 against.
+pub const REFERENCE_ALPHABET: &[u8] = reissue_shared::status_inquiry::REFERENCE_ALPHABET.as_bytes();
 
 /// The server's keys: the secret of `REISSUE_SECRET_KEY` and, during a rotation, the secrets
 /// it replaced (`REISSUE_PREVIOUS_SECRET_KEYS`). Each use gets its own subkey by HKDF-SHA256

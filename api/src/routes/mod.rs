@@ -15,6 +15,7 @@ pub mod notice_pdf;
 pub mod notice_text;
 pub mod openapi;
 pub mod prefectures;
+pub mod reissue_status;
 pub mod responses;
 pub mod security_email;
 pub mod security_headers;

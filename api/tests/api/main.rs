@@ -35,5 +35,6 @@ mod security_email;
 mod security_headers;
 mod sessions;
 mod spa;
+mod status_inquiry;
 mod tcp_proxy;
 mod verification_codes;

@@ -14,6 +14,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/reissue-applications/{id}/code"),
     ("post", "/api/v1/reissue-applications/{id}/verification"),
     ("post", "/api/v1/reissue-applications/{id}/submission"),
+    ("post", "/api/v1/reissue-status"),
     ("post", "/api/v1/admin/sessions"),
     ("delete", "/api/v1/admin/sessions/current"),
     ("post", "/api/v1/admin/mfa/enrolment"),

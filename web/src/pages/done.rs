@@ -53,6 +53,9 @@ pub fn Done() -> impl IntoView {
                 <p>"※ [電子請求ログイン情報再発行通知書]に記載された仮パスワードでログインするまでは、現在のパスワードでもログインすることができます。"</p>
             </div>
             <p class="no-print">
+                <a href="/status-inquiry" data-testid="status-inquiry-link">"審査の状況は、受付番号と通知先メールアドレスで確認できます（申請状況照会）"</a>
+            </p>
+            <p class="no-print">
                 <a class="button" href="/login" data-testid="finish" on:click=finish>"ログイン画面へ"</a>
             </p>
         </Page>

@@ -67,6 +67,9 @@ pub fn Lost() -> impl IntoView {
                     <button type="submit" class="button" data-testid="next">"次へ"</button>
                 </div>
             </form>
+            <p class="lost-link">
+                <a href="/status-inquiry" data-testid="status-inquiry-link">"再発行を申請済みの方は、申請状況を確認できます（申請状況照会）"</a>
+            </p>
         </Page>
     }
 }

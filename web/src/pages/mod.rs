@@ -14,6 +14,7 @@ pub mod not_found;
 pub mod portal;
 pub mod prefecture;
 pub mod reset;
+pub mod status_inquiry;
 
 use leptos::prelude::*;
 use leptos_router::components::Redirect;
