@@ -101,9 +101,12 @@ fn answer(
         status_label: status.label().to_owned(),
         submitted_at: submission.submitted_at,
         decided_at: application.decided_at,
-        notice_mailed_on: notice
-            .and_then(|notice| notice.mailed_at)
-            .map(japan_time::iso_date),
+        // The day the reviewer recorded as 発送日, or for a notice posted before the register
+        // existed, the day it was marked.
+        notice_mailed_on: notice.and_then(|notice| match notice.posting {
+            Some(posting) => Some(posting.mailed_on.to_string()),
+            None => notice.mailed_at.map(japan_time::iso_date),
+        }),
         rejection_reason: (status == ApplicationStatus::Rejected)
             .then(|| application.decision_reason.clone())
             .flatten(),
