@@ -171,7 +171,7 @@ async fn a_prefecture_that_asks_for_an_envelope_and_a_call_back_runs_its_week_in
         .await?;
     browser.click_testid("notice-mailed").await?;
     browser
-        .wait_for_css("#tracking_number-error", std::time::Duration::from_secs(5))
+        .wait_for_testid("error-tracking_number", std::time::Duration::from_secs(5))
         .await?;
     scroll_to(&browser, "notice-mailed").await?;
     browser.check_screen("admin-tracking-number-wrong").await?;

@@ -123,13 +123,13 @@ pub fn Settings() -> impl IntoView {
                         </label>
                     </div>
                     <div class="field">
-                        <label for="envelope_instructions">"返信用封筒の案内文（依頼のメールに記載します）"</label>
-                        <p class="hint" id="envelope_instructions-hint">"送ってほしいもの（切手の額、封筒の大きさ、宛先）を書いてください。"</p>
+                        <label for="field-envelope-instructions">"返信用封筒の案内文（依頼のメールに記載します）"</label>
+                        <p class="hint" id="field-envelope-instructions-hint">"送ってほしいもの（切手の額、封筒の大きさ、宛先）を書いてください。"</p>
                         {move || field_error(errors, "envelope_instructions").get().map(|message| view! {
-                            <p class="error-message" id="envelope_instructions-error"><span class="visually-hidden">"エラー: "</span>{message}</p>
+                            <p class="error-message" id="field-envelope-instructions-error" data-testid="error-envelope_instructions"><span class="visually-hidden">"エラー: "</span>{message}</p>
                         })}
-                        <textarea id="envelope_instructions" name="envelope_instructions" rows="5" data-testid="input-envelope_instructions"
-                            aria-describedby="envelope_instructions-hint"
+                        <textarea id="field-envelope-instructions" name="envelope_instructions" rows="5" data-testid="input-envelope_instructions"
+                            aria-describedby="field-envelope-instructions-hint"
                             aria-invalid=move || field_error(errors, "envelope_instructions").get().is_some().to_string()
                             prop:value=move || instructions.get()
                             on:input=move |ev| instructions.set(event_target_value(&ev))></textarea>
