@@ -166,6 +166,13 @@ async fn a_prefecture_that_asks_for_an_envelope_and_a_call_back_runs_its_week_in
     open_application(&browser, &reference).await?;
     browser.click_testid("confirm-approval").await?;
     browser.find_by_testid("print-notice").await?;
+    // The notice as a PDF for the window envelope.
+    browser.click_testid("notice-pdf").await?;
+    let link = browser.find_by_testid("notice-pdf-link").await?;
+    let href = link.attr("href").await?.context("the PDF link")?;
+    ensure!(href.starts_with("blob:"), "{href}");
+    // (Its pages are checked by the API tests with pdftotext: the console's strict
+    // Content-Security-Policy lets no script read the blob back here.)
     browser
         .fill_testid("input-tracking_number", "131-12-38385-3")
         .await?;

@@ -104,7 +104,6 @@ pub fn Settings() -> impl IntoView {
                     <p class="warning" data-testid="settings-read-only">"設定を変更できるのは審査責任者だけです。"</p>
                 })}
             })}
-            {move || saved.get().then(|| view! { <p class="success" role="status" data-testid="settings-saved">"設定を保存しました。"</p> })}
             <form on:submit=on_submit novalidate data-testid="settings-form">
                 <fieldset disabled=move || !editable()>
                     <TextField name="federation_name" label="国保連合会の名称（通知書とメールの差出人）" value=name error=field_error(errors, "federation_name")/>
@@ -147,6 +146,7 @@ pub fn Settings() -> impl IntoView {
                     <div class="actions">
                         <SubmitButton label="保存する" busy_label="保存中…" pending=pending testid="settings-save"/>
                     </div>
+                    <p role="status">{move || saved.get().then(|| view! { <span class="success" data-testid="settings-saved">"設定を保存しました。"</span> })}</p>
                 </fieldset>
             </form>
         </Page>
