@@ -48,6 +48,55 @@ pub struct Server {
 }
 
 impl Server {
+    /// Files an application of `office_number` in `prefecture_code` through the API, as
+    /// billing software would (the wizard has journeys of its own): create, prefecture, the
+    /// code from the development mailbox, verification, submission. Returns the application's
+    /// id and reference number.
+    pub async fn file_application(
+        &self,
+        office_number: &str,
+        prefecture_code: &str,
+        email: &str,
+    ) -> anyhow::Result<(String, String)> {
+        use serde_json::{json, Value};
+        let http = self.http();
+        let created: Value = http
+            .post(self.url("/api/v1/reissue-applications"))
+            .json(&json!({"office_number": office_number, "email": email, "email_confirmation": email}))
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = created["id"].as_str().context("id")?.to_owned();
+        let token = created["token"].as_str().context("token")?.to_owned();
+        let base = format!("/api/v1/reissue-applications/{id}");
+        http.put(self.url(&format!("{base}/prefecture")))
+            .bearer_auth(&token)
+            .json(&json!({"prefecture_code": prefecture_code}))
+            .send()
+            .await?
+            .error_for_status()?;
+        let code = self.mailbox().latest_code(email).await?;
+        http.post(self.url(&format!("{base}/verification")))
+            .bearer_auth(&token)
+            .json(&json!({"code": code}))
+            .send()
+            .await?
+            .error_for_status()?;
+        let submitted: Value = http
+            .post(self.url(&format!("{base}/submission")))
+            .bearer_auth(&token)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let reference = submitted["reference_number"]
+            .as_str()
+            .context("reference")?
+            .to_owned();
+        Ok((id, reference))
+    }
+
     /// Starts `reissue serve` (with `--demo` when `demo`, loading office 1311111111
     /// 請求事業所 A in prefecture 13) and waits until `GET /readyz` answers 200.
     pub async fn start(demo: bool) -> anyhow::Result<Self> {

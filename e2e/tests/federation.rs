@@ -6,50 +6,9 @@
 
 use anyhow::{ensure, Context};
 use reissue_e2e::{Authenticators, Browser, Server};
-use serde_json::{json, Value};
 
 const DEMO_PASSWORD: &str = "e2e-demo-password-2026";
 const OFFICE: &str = "3110100013";
-
-/// Files an application of 鳥取県's demo care office through the API; returns its reference
-/// number.
-async fn file_tottori_application(server: &Server, email: &str) -> anyhow::Result<String> {
-    let http = server.http();
-    let created: Value = http
-        .post(server.url("/api/v1/reissue-applications"))
-        .json(&json!({"office_number": OFFICE, "email": email, "email_confirmation": email}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = created["id"].as_str().context("id")?.to_owned();
-    let token = created["token"].as_str().context("token")?.to_owned();
-    let base = format!("/api/v1/reissue-applications/{id}");
-    http.put(server.url(&format!("{base}/prefecture")))
-        .bearer_auth(&token)
-        .json(&json!({"prefecture_code": "31"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let code = server.mailbox().latest_code(email).await?;
-    http.post(server.url(&format!("{base}/verification")))
-        .bearer_auth(&token)
-        .json(&json!({"code": code}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let submitted: Value = http
-        .post(server.url(&format!("{base}/submission")))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    Ok(submitted["reference_number"]
-        .as_str()
-        .context("reference")?
-        .to_owned())
-}
 
 /// Opens the application of `reference` from the queue.
 async fn open_application(browser: &Browser, reference: &str) -> anyhow::Result<()> {
@@ -76,7 +35,7 @@ async fn a_prefecture_that_asks_for_an_envelope_and_a_call_back_runs_its_week_in
 ) -> anyhow::Result<()> {
     let server = Server::start_with_env(true, &[("REISSUE_DEMO_PASSWORD", DEMO_PASSWORD)]).await?;
     let email = "tottori-office@example.jp";
-    let reference = file_tottori_application(&server, email).await?;
+    let (_, reference) = server.file_application(OFFICE, "31", email).await?;
     let browser = Browser::open(&server).await?;
     let phone = Authenticators::new();
 

@@ -9,8 +9,7 @@ use serde_json::{json, Value};
 
 const DEMO_PASSWORD: &str = "e2e-demo-password-2026";
 
-/// Files an application for 1311111111 through the API (the wizard has its own journeys);
-/// returns its reference number.
+/// Files an application for 1311111111 (東京都) through the API; returns its reference number.
 async fn file_application(server: &Server, email: &str) -> anyhow::Result<String> {
     Ok(file_application_with_id(server, email).await?.1)
 }
@@ -20,42 +19,7 @@ async fn file_application_with_id(
     server: &Server,
     email: &str,
 ) -> anyhow::Result<(String, String)> {
-    let http = server.http();
-    let created: Value = http
-        .post(server.url("/api/v1/reissue-applications"))
-        .json(&json!({"office_number": "1311111111", "email": email, "email_confirmation": email}))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let id = created["id"].as_str().context("id")?.to_owned();
-    let token = created["token"].as_str().context("token")?.to_owned();
-    let base = format!("/api/v1/reissue-applications/{id}");
-    http.put(server.url(&format!("{base}/prefecture")))
-        .bearer_auth(&token)
-        .json(&json!({"prefecture_code": "13"}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let code = server.mailbox().latest_code(email).await?;
-    http.post(server.url(&format!("{base}/verification")))
-        .bearer_auth(&token)
-        .json(&json!({"code": code}))
-        .send()
-        .await?
-        .error_for_status()?;
-    let submitted: Value = http
-        .post(server.url(&format!("{base}/submission")))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .json()
-        .await?;
-    let reference = submitted["reference_number"]
-        .as_str()
-        .context("reference")?
-        .to_owned();
-    Ok((id, reference))
+    server.file_application("1311111111", "13", email).await
 }
 
 /// `POST /api/v1/admin/applications/{id}/{action}` with a reviewer token.

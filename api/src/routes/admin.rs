@@ -112,21 +112,9 @@ pub async fn audit_log(
     query: web::Query<PageQuery>,
     request: HttpRequest,
 ) -> Result<actix_web::HttpResponse, ApiError> {
-    let wants_csv = request
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
-    if wants_csv {
+    if super::csv::wanted(&request) {
         let csv = review::export_audit_log(&state.ctx, reviewer.0).await?;
-        return Ok(actix_web::HttpResponse::Ok()
-            .content_type("text/csv; charset=utf-8")
-            .insert_header((
-                "Content-Disposition",
-                "attachment; filename=\"audit-log.csv\"",
-            ))
-            .insert_header(("Cache-Control", "no-store"))
-            .body(csv));
+        return Ok(super::csv::attachment("audit-log.csv", "utf-8", csv));
     }
     let page = page_number(query.page).ok_or_else(page_out_of_range)?;
     let page = review::audit_log(&state.ctx, reviewer.0, page).await?;

@@ -169,24 +169,13 @@ pub async fn dispatch_register(
     let query = query.into_inner();
     let encoding = CsvEncoding::from_query(query.encoding.as_deref());
     let register = federation::dispatch_register(&state.ctx, reviewer.0, query).await?;
-    let wants_csv = request
-        .headers()
-        .get(actix_web::http::header::ACCEPT)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|accept| accept.contains("text/csv"));
-    if !wants_csv {
+    if !super::csv::wanted(&request) {
         return Ok(HttpResponse::Ok().json(register));
     }
     let csv = federation::dispatch_csv(&register);
-    Ok(HttpResponse::Ok()
-        .content_type(format!("text/csv; charset={}", encoding.charset()))
-        .insert_header((
-            "Content-Disposition",
-            format!(
-                "attachment; filename=\"dispatch-register-{}-{}.csv\"",
-                register.from, register.to
-            ),
-        ))
-        .insert_header(("Cache-Control", "no-store"))
-        .body(encoding.encode(&csv)))
+    Ok(super::csv::attachment(
+        &format!("dispatch-register-{}-{}.csv", register.from, register.to),
+        encoding.charset(),
+        encoding.encode(&csv),
+    ))
 }

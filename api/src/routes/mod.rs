@@ -4,6 +4,7 @@
 pub mod admin;
 pub mod applications;
 pub mod auth;
+pub mod csv;
 pub mod dev_mailbox;
 pub mod extract;
 pub mod federation;
