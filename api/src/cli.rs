@@ -7,7 +7,7 @@ use clap::{Parser, Subcommand};
 use crate::config::Settings;
 use crate::db::{self, Database};
 use crate::domain::enrolment::reset_mfa;
-use crate::domain::ledger::{parse_ledger_csv, LedgerEntry, LedgerImportError};
+use crate::domain::ledger::{parse_ledger_csv, ImportMode, LedgerEntry, LedgerImportError};
 use crate::domain::reviewers::{disable_reviewer, save_reviewer, NewReviewer};
 use crate::domain::secrets::{Hasher, KeyRing};
 use crate::domain::DomainError;
@@ -88,10 +88,15 @@ pub enum ReviewerCommand {
 #[derive(Debug, Subcommand)]
 pub enum LedgerCommand {
     /// Import a CSV file (UTF-8 or Shift_JIS): 事業所番号,事業所名,種別,都道府県コード,郵便番号,住所,電話番号.
-    /// A file with any bad row imports nothing.
+    /// The file is the whole ledger of the prefectures it lists: an office of theirs it does
+    /// not list is removed. Prints the offices added, changed and removed. A file with any
+    /// bad row imports nothing.
     Import {
         /// The CSV file.
         file: PathBuf,
+        /// Only print what the import would add, change and remove.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -129,7 +134,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Serve { demo } => serve(settings, demo).await,
         Command::Ledger {
-            action: LedgerCommand::Import { file },
+            action: LedgerCommand::Import { file, dry_run },
         } => {
             let bytes = std::fs::read(&file).map_err(|source| CliError::Io {
                 path: file.clone(),
@@ -137,13 +142,26 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             })?;
             let entries = parse_ledger_csv(&bytes)?;
             let db = Database::new(&settings.database_url, 1);
-            let count = tokio::task::spawn_blocking(move || {
+            let count = entries.len();
+            let diff = tokio::task::spawn_blocking(move || {
                 db.run_migrations()?;
-                import_ledger(&db, &entries, &file.display().to_string())
+                crate::domain::ledger::import(
+                    &db,
+                    &entries,
+                    &file.display().to_string(),
+                    time::OffsetDateTime::now_utc(),
+                    ImportMode::Replace,
+                    dry_run,
+                )
             })
             .await
             .map_err(|e| db::StorageError::Task(e.to_string()))??;
-            println!("事業所台帳を取り込みました: {count} 件");
+            if dry_run {
+                println!("事業所台帳の確認（取り込みはしていません）: ファイルの {count} 件");
+            } else {
+                println!("事業所台帳を取り込みました: {count} 件");
+            }
+            print!("{}", diff.report(20));
             Ok(())
         }
         Command::Reviewer {
@@ -381,13 +399,23 @@ pub fn demo_reviewers(password: &str) -> Vec<NewReviewer> {
     .collect()
 }
 
-/// Stores ledger entries in one transaction, audited (see `domain::ledger::import`).
+/// Adds and updates ledger entries in one transaction, removing none, audited (see
+/// `domain::ledger::import`): the demo ledger, and tests adding offices. Returns how many the
+/// file listed.
 pub fn import_ledger(
     db: &Database,
     entries: &[LedgerEntry],
     source: &str,
 ) -> Result<usize, db::StorageError> {
-    crate::domain::ledger::import(db, entries, source, time::OffsetDateTime::now_utc())
+    crate::domain::ledger::import(
+        db,
+        entries,
+        source,
+        time::OffsetDateTime::now_utc(),
+        ImportMode::Merge,
+        false,
+    )
+    .map(|_| entries.len())
 }
 
 async fn serve(mut settings: Settings, demo: bool) -> Result<(), CliError> {

@@ -258,6 +258,18 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Call-back missing",
             "この都道府県では、承認の前に事業所台帳の電話番号へ電話して、事業所と話せたことを記録する必要があります。電話の結果を「通話を記録」で登録してください。",
         ),
+        DomainError::LedgerChanged => ProblemParts::new(
+            S::CONFLICT,
+            C::LedgerChanged,
+            "Ledger entry changed",
+            "申請の後に事業所台帳のこの事業所の登録内容（住所など）が変わりました。申請の画面で変更前と変更後を確認し、「台帳の変更を確認しました」を押してから承認してください。",
+        ),
+        DomainError::OfficeRemovedFromLedger => ProblemParts::new(
+            S::CONFLICT,
+            C::OfficeNotInLedger,
+            "Office removed from the ledger",
+            "この事業所は申請の後に事業所台帳から削除されたため、承認できません。台帳を確認し、必要なら事業所に連絡のうえ却下または取下げにしてください。",
+        ),
         DomainError::ReprintRefused(reason) => ProblemParts::new(
             S::CONFLICT,
             C::TransitionRefused,

@@ -342,6 +342,27 @@ pub struct ApplicationDetail {
     /// What the prefecture asks before an approval, and where this application stands.
     #[serde(default)]
     pub checks: crate::federation::ApprovalChecks,
+    /// How the office's ledger entry changed since the submission, if it did.
+    #[serde(default)]
+    pub ledger_change: Option<LedgerChangeView>,
+}
+
+/// The office's ledger entry as it was at the submission and as it is now: an approval waits
+/// until a reviewer has acknowledged it (`POST …/ledger-change-acknowledgement`), and an office
+/// removed from the ledger cannot be approved.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct LedgerChangeView {
+    /// The entry when the application was submitted.
+    pub before: LedgerEntryView,
+    /// The entry now; none when the office was removed from the ledger.
+    pub after: Option<LedgerEntryView>,
+    /// When the latest change was imported.
+    #[serde(with = "time::serde::rfc3339")]
+    #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]
+    pub changed_at: OffsetDateTime,
+    /// A reviewer has acknowledged the change (after its latest import).
+    pub acknowledged: bool,
 }
 
 /// Who approved an application and who confirmed the approval (four-eyes issuance).

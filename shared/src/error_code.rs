@@ -78,6 +78,9 @@ pub enum ErrorCode {
     EnvelopeMissing,
     /// The prefecture requires a reached call to the ledger's telephone number before approval.
     CallbackMissing,
+    /// The office's ledger entry changed since the submission: a reviewer acknowledges the
+    /// change (`POST …/ledger-change-acknowledgement`) before approving.
+    LedgerChanged,
     /// The database or another dependency is unavailable; try again shortly.
     ServiceUnavailable,
     /// An unexpected error; the `request_id` identifies it in the logs.
@@ -120,6 +123,7 @@ impl ErrorCode {
             Self::ReprintConfirmationRequired => "reprint_confirmation_required",
             Self::EnvelopeMissing => "envelope_missing",
             Self::CallbackMissing => "callback_missing",
+            Self::LedgerChanged => "ledger_changed",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

@@ -452,6 +452,15 @@ impl ReviewerApi {
         self.act(id, "envelope-request", &NoFields {}).await
     }
 
+    /// `POST /admin/applications/{id}/ledger-change-acknowledgement`.
+    pub async fn acknowledge_ledger_change(
+        &self,
+        id: &str,
+    ) -> Result<ApplicationDetail, ApiFailure> {
+        self.act(id, "ledger-change-acknowledgement", &NoFields {})
+            .await
+    }
+
     /// `POST /admin/applications/{id}/envelope-received`: the return envelope arrived.
     pub async fn envelope_received(&self, id: &str) -> Result<ApplicationDetail, ApiFailure> {
         self.act(id, "envelope-received", &NoFields {}).await

@@ -275,3 +275,19 @@ pub struct RecoveryCodeRow {
     pub created_at: PrimitiveDateTime,
     pub used_at: Option<PrimitiveDateTime>,
 }
+
+/// A `ledger_entry_versions` row: an entry as it was before an import changed or removed it.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = super::schema::ledger_entry_versions, treat_none_as_default_value = false)]
+pub struct LedgerEntryVersionRow {
+    pub id: String,
+    pub prefecture_code: String,
+    pub office_number: String,
+    pub office_name: String,
+    pub kind: String,
+    pub postal_code: String,
+    pub address: String,
+    pub phone: String,
+    pub imported_at: PrimitiveDateTime,
+    pub replaced_at: PrimitiveDateTime,
+}

@@ -254,3 +254,26 @@ diesel::table! {
         used_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    ledger_entry_versions (id) {
+        id -> Text,
+        prefecture_code -> Text,
+        office_number -> Text,
+        office_name -> Text,
+        kind -> Text,
+        postal_code -> Text,
+        address -> Text,
+        phone -> Text,
+        imported_at -> Timestamp,
+        replaced_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    ledger_acknowledgements (application_id) {
+        application_id -> Text,
+        acknowledged_at -> Timestamp,
+        acknowledged_by -> Text,
+    }
+}

@@ -478,6 +478,11 @@ impl ReissueApplication {
         Ok(())
     }
 
+    /// Whether a reviewer may acknowledge a change of the office's ledger entry now.
+    pub fn check_can_acknowledge_ledger_change(&self) -> Result<(), DomainError> {
+        self.require_status(&Self::BEFORE_ISSUE)
+    }
+
     /// Whether a call to the ledger's number can be recorded now.
     pub fn check_can_record_call(&self) -> Result<(), DomainError> {
         self.require_status(&Self::BEFORE_ISSUE)

@@ -107,6 +107,8 @@ pub enum AuditAction {
     EnvelopeReceived,
     /// A call to the ledger's telephone number was recorded.
     CallbackRecorded,
+    /// A reviewer acknowledged a change of the office's ledger entry since the submission.
+    LedgerChangeAcknowledged,
 }
 
 impl AuditAction {
@@ -162,6 +164,7 @@ impl AuditAction {
             Self::EnvelopeRequested => "envelope_requested",
             Self::EnvelopeReceived => "envelope_received",
             Self::CallbackRecorded => "callback_recorded",
+            Self::LedgerChangeAcknowledged => "ledger_change_acknowledged",
         }
     }
 }
@@ -200,6 +203,7 @@ pub fn action_label(stored: &str) -> String {
         "envelope_received" => "返信用封筒を受領",
         "callback_recorded" => "台帳の電話番号へ電話",
         "prefecture_settings_changed" => "都道府県の設定を変更",
+        "ledger_change_acknowledged" => "台帳の変更を確認",
         _ => return stored.to_owned(),
     };
     label.to_owned()

@@ -78,6 +78,14 @@ pub enum DomainError {
     /// (409 `callback_missing`).
     #[error("call-back missing")]
     CallbackMissing,
+    /// The office's ledger entry changed since the submission and no reviewer acknowledged
+    /// it yet (409 `ledger_changed`).
+    #[error("ledger entry changed")]
+    LedgerChanged,
+    /// The office was removed from the ledger since the submission (409
+    /// `office_not_in_ledger`).
+    #[error("office removed from the ledger")]
+    OfficeRemovedFromLedger,
     /// A reprint request that the notice's state does not allow.
     #[error("reprint refused")]
     ReprintRefused(ReprintRefusal),

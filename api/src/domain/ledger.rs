@@ -20,7 +20,7 @@ use reissue_shared::normalize::{is_separator, to_half_width};
 use reissue_shared::{OfficeNumber, PrefectureCode};
 
 use super::audit::{AuditAction, AuditEvent};
-use crate::db::models::{to_db_time, LedgerEntryRow};
+use crate::db::models::{to_db_time, LedgerEntryRow, LedgerEntryVersionRow};
 use crate::db::{self, Database, DbConnection, StorageError};
 
 /// The kind of an office in the ledger. Only care offices may use the reissue service; the
@@ -158,34 +158,166 @@ impl LedgerEntry {
             .map(Self::try_from)
             .transpose()
     }
+}
 
-    /// Inserts or replaces `entries` (run inside a transaction: all or nothing).
-    pub fn store_all(
-        conn: &mut DbConnection,
-        entries: &[Self],
-        now: OffsetDateTime,
-    ) -> Result<usize, StorageError> {
-        let rows: Vec<LedgerEntryRow> = entries.iter().map(|entry| entry.to_row(now)).collect();
-        db::ledger::upsert_all(conn, &rows)
+/// How an import treats the offices of the file's prefectures that the file does not list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImportMode {
+    /// The file is the prefectures' whole ledger: an office it does not list is removed
+    /// (`reissue ledger import`).
+    Replace,
+    /// The file adds and updates offices; none is removed (the demo ledger, tests).
+    Merge,
+}
+
+/// What an import does (or, dry, would do), office by office.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LedgerDiff {
+    /// Offices new to the ledger.
+    pub added: Vec<String>,
+    /// Offices whose entry changes, with the names of the changed columns.
+    pub changed: Vec<(String, Vec<&'static str>)>,
+    /// Offices the ledger no longer lists.
+    pub removed: Vec<String>,
+    /// Offices listed as they are.
+    pub unchanged: usize,
+}
+
+impl LedgerDiff {
+    /// The report `reissue ledger import` prints: counts, then up to `examples` offices of
+    /// each kind (prefecture and office number; for a change, what changed).
+    pub fn report(&self, examples: usize) -> String {
+        let mut text = format!(
+            "追加 {} 件、変更 {} 件、削除 {} 件、変更なし {} 件\n",
+            self.added.len(),
+            self.changed.len(),
+            self.removed.len(),
+            self.unchanged
+        );
+        let more = |n: usize| {
+            if n > examples {
+                format!("  … ほか {} 件\n", n - examples)
+            } else {
+                String::new()
+            }
+        };
+        for office in self.added.iter().take(examples) {
+            text.push_str(&format!("  追加 {office}\n"));
+        }
+        text.push_str(&more(self.added.len()));
+        for (office, columns) in self.changed.iter().take(examples) {
+            text.push_str(&format!("  変更 {office}（{}）\n", columns.join("、")));
+        }
+        text.push_str(&more(self.changed.len()));
+        for office in self.removed.iter().take(examples) {
+            text.push_str(&format!("  削除 {office}\n"));
+        }
+        text.push_str(&more(self.removed.len()));
+        text
     }
 }
 
-/// Stores a parsed ledger file in one transaction, audited as imported by the operator from
-/// `source`. Blocking: for the command line and start-up.
+/// The ledger's columns that differ between two rows, by their Japanese names.
+fn changed_columns(old: &LedgerEntryRow, new: &LedgerEntryRow) -> Vec<&'static str> {
+    [
+        ("事業所名", old.office_name != new.office_name),
+        ("種別", old.kind != new.kind),
+        ("郵便番号", old.postal_code != new.postal_code),
+        ("住所", old.address != new.address),
+        ("電話番号", old.phone != new.phone),
+    ]
+    .into_iter()
+    .filter(|(_, changed)| *changed)
+    .map(|(name, _)| name)
+    .collect()
+}
+
+/// The entry as it was before an import changed or removed it.
+fn version_of(row: &LedgerEntryRow, replaced_at: OffsetDateTime) -> LedgerEntryVersionRow {
+    LedgerEntryVersionRow {
+        id: uuid::Uuid::now_v7().to_string(),
+        prefecture_code: row.prefecture_code.clone(),
+        office_number: row.office_number.clone(),
+        office_name: row.office_name.clone(),
+        kind: row.kind.clone(),
+        postal_code: row.postal_code.clone(),
+        address: row.address.clone(),
+        phone: row.phone.clone(),
+        imported_at: row.imported_at,
+        replaced_at: to_db_time(replaced_at),
+    }
+}
+
+/// Compares a parsed file with the stored ledger of its prefectures and, unless `dry_run`,
+/// stores the difference in one transaction: new and changed entries written, the previous
+/// version of a changed or removed entry kept, removed ones deleted (`ImportMode::Replace`);
+/// audited as imported by the operator from `source`. Blocking: for the command line and
+/// start-up.
 pub fn import(
     db: &Database,
     entries: &[LedgerEntry],
     source: &str,
     now: OffsetDateTime,
-) -> Result<usize, StorageError> {
+    mode: ImportMode,
+    dry_run: bool,
+) -> Result<LedgerDiff, StorageError> {
+    let mut prefectures: Vec<String> = entries
+        .iter()
+        .map(|e| e.prefecture_code.as_str().to_owned())
+        .collect();
+    prefectures.sort();
+    prefectures.dedup();
+    let key = |row: &LedgerEntryRow| format!("{} {}", row.prefecture_code, row.office_number);
     // Two imports at once (two instances started with `--demo`) can both insert an office
-    // the other is inserting; the loser's whole file is then tried again, and its deletes
-    // wait for the winner's rows.
+    // the other is inserting; the loser's whole file is then tried again.
     let mut tries = 0;
     loop {
         tries += 1;
-        let outcome: Result<usize, StorageError> = db.transaction_blocking(|conn| {
-            let count = LedgerEntry::store_all(conn, entries, now)?;
+        let outcome: Result<LedgerDiff, StorageError> = db.transaction_blocking(|conn| {
+            let mut stored: HashMap<String, LedgerEntryRow> =
+                db::ledger::all_in(conn, &prefectures)?
+                    .into_iter()
+                    .map(|row| (key(&row), row))
+                    .collect();
+            let mut diff = LedgerDiff::default();
+            let (mut inserts, mut versions, mut replaced) = (Vec::new(), Vec::new(), Vec::new());
+            for entry in entries {
+                let row = entry.to_row(now);
+                match stored.remove(&key(&row)) {
+                    None => {
+                        diff.added.push(key(&row));
+                        inserts.push(row);
+                    }
+                    Some(old) => {
+                        let columns = changed_columns(&old, &row);
+                        if columns.is_empty() {
+                            diff.unchanged += 1;
+                        } else {
+                            diff.changed.push((key(&row), columns));
+                            versions.push(version_of(&old, now));
+                            replaced.push(old);
+                            inserts.push(row);
+                        }
+                    }
+                }
+            }
+            if mode == ImportMode::Replace {
+                let mut gone: Vec<LedgerEntryRow> = stored.into_values().collect();
+                gone.sort_by_key(|row| key(row));
+                for old in gone {
+                    diff.removed.push(key(&old));
+                    versions.push(version_of(&old, now));
+                    replaced.push(old);
+                }
+            }
+            diff.added.sort();
+            diff.changed.sort();
+            if dry_run {
+                return Ok(diff);
+            }
+            db::ledger::insert_versions(conn, &versions)?;
+            db::ledger::delete(conn, &replaced)?;
+            db::ledger::insert_all(conn, &inserts)?;
             AuditEvent {
                 occurred_at: now,
                 actor: "operator".into(),
@@ -193,16 +325,56 @@ pub fn import(
                 application_id: None,
                 office_number: None,
                 prefecture_code: None,
-                detail: format!("{count} entries from {source}"),
+                detail: format!(
+                    "{} entries from {source}: {} added, {} changed, {} removed",
+                    entries.len(),
+                    diff.added.len(),
+                    diff.changed.len(),
+                    diff.removed.len()
+                ),
             }
             .record(conn)?;
-            Ok(count)
+            Ok(diff)
         });
         match outcome {
             Err(error) if error.is_unique_violation() && tries < 3 => continue,
             outcome => return outcome,
         }
     }
+}
+
+/// An office's entry as it was when the application was submitted (or last acknowledged),
+/// and as it is now (none: removed), when it changed since.
+pub fn change_since(
+    conn: &mut DbConnection,
+    prefecture: PrefectureCode,
+    office_number: &OfficeNumber,
+    since: OffsetDateTime,
+) -> Result<Option<(LedgerEntry, Option<LedgerEntry>, OffsetDateTime)>, StorageError> {
+    let versions =
+        db::ledger::versions_replaced_after(conn, prefecture, office_number, to_db_time(since))?;
+    let Some(first) = versions.first() else {
+        return Ok(None);
+    };
+    let changed_at = versions
+        .last()
+        .map_or(first.replaced_at, |last| last.replaced_at);
+    let before = LedgerEntry::try_from(LedgerEntryRow {
+        prefecture_code: first.prefecture_code.clone(),
+        office_number: first.office_number.clone(),
+        office_name: first.office_name.clone(),
+        kind: first.kind.clone(),
+        postal_code: first.postal_code.clone(),
+        address: first.address.clone(),
+        phone: first.phone.clone(),
+        imported_at: first.imported_at,
+    })?;
+    let now = LedgerEntry::find(conn, prefecture, office_number)?;
+    Ok(Some((
+        before,
+        now,
+        crate::db::models::from_db_time(changed_at),
+    )))
 }
 
 /// One bad line of a ledger file.

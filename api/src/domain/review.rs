@@ -123,6 +123,7 @@ pub async fn decide(
     act(ctx, reviewer, id, action, move |tx, application| {
         if decision == Decision::Approve {
             let settings = FederationSettings::load(tx.conn, reviewer_prefecture(application)?)?;
+            check_ledger(tx.conn, application)?;
             check_callback(tx.conn, application, &settings)?;
             if !four_eyes {
                 application.check_envelope(settings.settings.return_envelope_required)?;
@@ -210,6 +211,7 @@ pub async fn confirm(
             Confirmation::Confirm => {
                 let settings =
                     FederationSettings::load(tx.conn, reviewer_prefecture(application)?)?;
+                check_ledger(tx.conn, application)?;
                 check_callback(tx.conn, application, &settings)?;
                 application.check_envelope(settings.settings.return_envelope_required)?;
                 application.confirm_approval(&confirmer, tx.now)?;
@@ -399,6 +401,90 @@ fn reviewer_prefecture(
     application.prefecture.ok_or_else(|| {
         DomainError::Internal(format!("application {} has no prefecture", application.id))
     })
+}
+
+/// An approval needs the office in the ledger still, and any change of its entry since the
+/// submission acknowledged by a reviewer.
+fn check_ledger(
+    conn: &mut DbConnection,
+    application: &ReissueApplication,
+) -> Result<(), DomainError> {
+    let prefecture = reviewer_prefecture(application)?;
+    if LedgerEntry::find(conn, prefecture, &application.office_number)?.is_none() {
+        return Err(DomainError::OfficeRemovedFromLedger);
+    }
+    match ledger_change(conn, application)? {
+        Some(change) if !change.acknowledged => Err(DomainError::LedgerChanged),
+        _ => Ok(()),
+    }
+}
+
+fn entry_view(entry: LedgerEntry) -> LedgerEntryView {
+    LedgerEntryView {
+        office_number: entry.office_number.to_string(),
+        office_name: entry.office_name,
+        kind: entry.kind.label().to_owned(),
+        postal_code: entry.postal_code,
+        address: entry.address,
+        phone: entry.phone,
+    }
+}
+
+/// How the office's ledger entry changed since the submission, if it did, and whether a
+/// reviewer acknowledged the latest change.
+fn ledger_change(
+    conn: &mut DbConnection,
+    application: &ReissueApplication,
+) -> Result<Option<reissue_shared::admin::LedgerChangeView>, DomainError> {
+    let (Some(prefecture), Some(submission)) = (application.prefecture, &application.submission)
+    else {
+        return Ok(None);
+    };
+    let Some((before, after, changed_at)) = super::ledger::change_since(
+        conn,
+        prefecture,
+        &application.office_number,
+        submission.submitted_at,
+    )?
+    else {
+        return Ok(None);
+    };
+    let acknowledged = db::ledger::acknowledged_at(conn, &application.id.to_string())?
+        .map(crate::db::models::from_db_time)
+        .is_some_and(|at| at >= changed_at);
+    Ok(Some(reissue_shared::admin::LedgerChangeView {
+        before: entry_view(before),
+        after: after.map(entry_view),
+        changed_at,
+        acknowledged,
+    }))
+}
+
+/// The reviewer has seen how the office's ledger entry changed since the submission: an
+/// approval no longer waits for it (until the next change).
+pub async fn acknowledge_ledger_change(
+    ctx: &Context,
+    reviewer: Reviewer,
+    id: Uuid,
+) -> Result<ApplicationDetail, DomainError> {
+    let reviewer_id = reviewer.id.clone();
+    act(
+        ctx,
+        reviewer,
+        id,
+        AuditAction::LedgerChangeAcknowledged,
+        move |tx, application| {
+            application.check_can_acknowledge_ledger_change()?;
+            db::ledger::acknowledge(
+                tx.conn,
+                &application.id.to_string(),
+                &reviewer_id,
+                crate::db::models::to_db_time(tx.now),
+            )?;
+            Ok(Transition::default())
+        },
+    )
+    .await
 }
 
 /// With a prefecture that requires it, an approval needs a call to the ledger's number that
@@ -592,18 +678,7 @@ fn ledger_view(
     reviewer: &Reviewer,
     application: &ReissueApplication,
 ) -> Result<Option<LedgerEntryView>, DomainError> {
-    Ok(
-        LedgerEntry::find(conn, reviewer.prefecture, &application.office_number)?.map(|entry| {
-            LedgerEntryView {
-                office_number: entry.office_number.to_string(),
-                office_name: entry.office_name,
-                kind: entry.kind.label().to_owned(),
-                postal_code: entry.postal_code,
-                address: entry.address,
-                phone: entry.phone,
-            }
-        }),
-    )
+    Ok(LedgerEntry::find(conn, reviewer.prefecture, &application.office_number)?.map(entry_view))
 }
 
 fn detail_of(
@@ -675,6 +750,7 @@ fn detail_of(
             callback_reached: callbacks.iter().any(|call| call.reached),
         },
         callbacks,
+        ledger_change: ledger_change(conn, application)?,
     })
 }
 

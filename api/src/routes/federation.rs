@@ -29,6 +29,7 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(envelope_request)
         .service(envelope_received)
         .service(record_callback)
+        .service(acknowledge_ledger_change)
         .service(dispatch_register);
 }
 
@@ -143,6 +144,28 @@ pub async fn record_callback(
 ) -> Result<web::Json<ApplicationDetail>, ApiError> {
     Ok(web::Json(
         review::record_callback(&state.ctx, reviewer.0, *id, call.0).await?,
+    ))
+}
+
+/// The reviewer has seen how the office's ledger entry changed since the submission (the
+/// application's `ledger_change`): until then an approval answers 409 `ledger_changed`.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "Application id")),
+    security(("reviewer_token" = [])),
+    responses(
+        (status = 200, description = "Acknowledged", body = ApplicationDetail),
+        TransitionRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+    )
+)]
+#[post("/admin/applications/{id}/ledger-change-acknowledgement")]
+pub async fn acknowledge_ledger_change(
+    state: web::Data<AppState>,
+    reviewer: AuthenticatedReviewer,
+    id: web::Path<Uuid>,
+) -> Result<web::Json<ApplicationDetail>, ApiError> {
+    Ok(web::Json(
+        review::acknowledge_ledger_change(&state.ctx, reviewer.0, *id).await?,
     ))
 }
 

@@ -559,7 +559,149 @@ async fn the_queue_shows_business_days_waited_against_the_target(backend: Backen
     assert!(history.contains(&"東京都国保連合会 審査担当2（デモ）"));
 }
 
+/// Imports a ledger of 東京都 (a whole prefecture's when `replace`) from CSV rows.
+async fn import_tokyo(app: &TestApp, rows: &str, replace: bool) {
+    use reissue_api::domain::ledger::{import, parse_ledger_csv, ImportMode};
+    let csv = format!("事業所番号,事業所名,種別,都道府県コード,郵便番号,住所,電話番号\n{rows}");
+    let entries = parse_ledger_csv(csv.as_bytes()).unwrap();
+    let db = app.context.db.clone();
+    let now = app.clock.now();
+    let mode = if replace {
+        ImportMode::Replace
+    } else {
+        ImportMode::Merge
+    };
+    tokio::task::spawn_blocking(move || import(&db, &entries, "test", now, mode, false).unwrap())
+        .await
+        .unwrap();
+}
+
+async fn a_ledger_change_after_submission_holds_the_approval_until_acknowledged(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .submitted_application("1311111111", "13", "moved@example.jp")
+        .await;
+    app.advance(std::time::Duration::from_secs(60));
+    import_tokyo(
+        &app,
+        "1311111111,請求事業所 A,介護,13,100-0006,東京都千代田区有楽町9-9-9,03-0000-1111\n",
+        false,
+    )
+    .await;
+    let approver = app.admin_token("demo-tokyo").await;
+    let started: Value = post(&app, &approver, &created, "review", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let change = &started["ledger_change"];
+    assert_eq!(
+        change["before"]["address"],
+        "東京都千代田区丸の内9-9-9 丸の内ケアビル3階"
+    );
+    assert_eq!(change["after"]["address"], "東京都千代田区有楽町9-9-9");
+    assert_eq!(change["acknowledged"], false);
+    let approve = || {
+        post(
+            &app,
+            &approver,
+            &created,
+            "decision",
+            json!({"decision": "approved"}),
+        )
+    };
+    problem(approve().await, StatusCode::CONFLICT, "ledger_changed").await;
+
+    let acknowledged: Value = post(
+        &app,
+        &approver,
+        &created,
+        "ledger-change-acknowledgement",
+        json!({}),
+    )
+    .await
+    .json()
+    .await
+    .unwrap();
+    assert_eq!(acknowledged["ledger_change"]["acknowledged"], true);
+    assert_eq!(approve().await.status(), StatusCode::OK);
+
+    // A later change holds the confirmation again.
+    app.advance(std::time::Duration::from_secs(60));
+    import_tokyo(
+        &app,
+        "1311111111,請求事業所 A,介護,13,100-0006,東京都千代田区有楽町1-1-1,03-0000-1111\n",
+        false,
+    )
+    .await;
+    let confirmer = app.admin_token("demo-tokyo-2").await;
+    problem(
+        post(
+            &app,
+            &confirmer,
+            &created,
+            "confirmation",
+            json!({"confirm": true}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "ledger_changed",
+    )
+    .await;
+    let actions = app.audit_actions(&created).await;
+    assert!(actions.contains(&"ledger_change_acknowledged".to_owned()));
+}
+
+async fn an_office_removed_from_the_ledger_cannot_be_approved(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .submitted_application("1311111111", "13", "removed@example.jp")
+        .await;
+    app.advance(std::time::Duration::from_secs(60));
+    // 東京都's whole ledger, without 1311111111.
+    import_tokyo(
+        &app,
+        "1310200021,訪問介護ステーション すみれ,介護,13,130-0001,東京都墨田区吾妻橋9-3-2,03-0000-2021\n",
+        true,
+    )
+    .await;
+    let approver = app.admin_token("demo-tokyo").await;
+    let started: Value = post(&app, &approver, &created, "review", json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(started["ledger_change"]["after"], Value::Null);
+    assert_eq!(started["ledger_entry"], Value::Null);
+    let body = problem(
+        post(
+            &app,
+            &approver,
+            &created,
+            "decision",
+            json!({"decision": "approved"}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+        "office_not_in_ledger",
+    )
+    .await;
+    assert!(body["detail"].as_str().unwrap().contains("削除"));
+    // Rejecting stays possible.
+    let rejected = post(
+        &app,
+        &approver,
+        &created,
+        "decision",
+        json!({"decision": "rejected", "reason": "事業所台帳から削除されているため"}),
+    )
+    .await;
+    assert_eq!(rejected.status(), StatusCode::OK);
+}
+
 crate::on_both_backends!(
+    a_ledger_change_after_submission_holds_the_approval_until_acknowledged,
+    an_office_removed_from_the_ledger_cannot_be_approved,
     the_queue_shows_business_days_waited_against_the_target,
     settings_are_the_prefectures_own_and_only_its_supervisor_changes_them,
     mails_and_notices_use_the_prefectures_settings,

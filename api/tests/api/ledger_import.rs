@@ -85,3 +85,110 @@ fn a_shift_jis_file_is_detected_and_imported() {
         Some("ケアステーション すなはま")
     );
 }
+
+#[test]
+fn an_import_reports_what_it_adds_changes_and_removes_and_a_dry_run_only_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let first = dir.path().join("first.csv");
+    std::fs::write(
+        &first,
+        format!(
+            "{HEADER}\
+             3110100013,ケアステーション すなはま,介護,31,680-0011,鳥取県鳥取市東町9-999,0857-00-1013\n\
+             3110200021,デイサービス 因幡の里,介護,31,680-0845,鳥取県鳥取市富安9-99,0857-00-1021\n"
+        ),
+    )
+    .unwrap();
+    let output = import(dir.path(), &first);
+    assert!(output.status.success());
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        report.contains("追加 2 件、変更 0 件、削除 0 件"),
+        "{report}"
+    );
+
+    // すなはま moves, 因幡の里 leaves the ledger, 米子がいな joins it.
+    let second = dir.path().join("second.csv");
+    std::fs::write(
+        &second,
+        format!(
+            "{HEADER}\
+             3110100013,ケアステーション すなはま,介護,31,680-0022,鳥取県鳥取市西町1-1,0857-00-1013\n\
+             3110300039,訪問介護事業所 米子がいな,介護,31,683-0067,鳥取県米子市東町999,0859-00-1039\n"
+        ),
+    )
+    .unwrap();
+    let dry = Command::new(env!("CARGO_BIN_EXE_reissue"))
+        .args(["ledger", "import", "--dry-run"])
+        .arg(&second)
+        .env("REISSUE_DATA_DIR", dir.path())
+        .env_remove("REISSUE_DATABASE_URL")
+        .output()
+        .unwrap();
+    assert!(dry.status.success());
+    let report = String::from_utf8_lossy(&dry.stdout);
+    assert!(report.contains("取り込みはしていません"), "{report}");
+    assert!(
+        report.contains("追加 1 件、変更 1 件、削除 1 件、変更なし 0 件"),
+        "{report}"
+    );
+    assert!(report.contains("追加 31 3110300039"), "{report}");
+    assert!(
+        report.contains("変更 31 3110100013（郵便番号、住所）"),
+        "{report}"
+    );
+    assert!(report.contains("削除 31 3110200021"), "{report}");
+    let db = database(dir.path());
+    assert!(
+        lookup(&db, "3110200021", "31").is_some(),
+        "a dry run changes nothing"
+    );
+    assert!(lookup(&db, "3110300039", "31").is_none());
+
+    let output = import(dir.path(), &second);
+    assert!(output.status.success());
+    assert!(lookup(&db, "3110200021", "31").is_none());
+    assert!(lookup(&db, "3110300039", "31").is_some());
+    // The versions replaced are kept: the old address of すなはま and the removed entry.
+    let kept = db
+        .transaction_blocking(|conn| {
+            db::ledger::versions_replaced_after(
+                conn,
+                PrefectureCode::parse("31").unwrap(),
+                &OfficeNumber::parse("3110100013").unwrap(),
+                time::PrimitiveDateTime::MIN,
+            )
+        })
+        .unwrap();
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].address, "鳥取県鳥取市東町9-999");
+}
+
+/// A national ledger's size (250,000 offices across the 47 prefectures) imports in one go;
+/// its time is measured by hand for the README, not asserted here.
+#[test]
+fn a_national_size_ledger_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("national.csv");
+    let mut text = String::from(HEADER);
+    for n in 0..250_000u32 {
+        let prefecture = n % 47 + 1;
+        text.push_str(&format!(
+            "{prefecture:02}{n:08},介護事業所 {n},介護,{prefecture:02},100-0001,千代田{n}-1,03-0000-0000\n"
+        ));
+    }
+    std::fs::write(&file, text).unwrap();
+    let output = import(dir.path(), &file);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(report.contains("追加 250000 件、変更 0 件、削除 0 件"), "{report}");
+    let db = database(dir.path());
+    assert_eq!(
+        lookup(&db, "0700249999", "07").as_deref(),
+        Some("介護事業所 249999")
+    );
+}

@@ -42,6 +42,10 @@ const CONTRACT: &[(&str, &str)] = &[
     ("post", "/api/v1/admin/applications/{id}/envelope-received"),
     ("post", "/api/v1/admin/applications/{id}/callbacks"),
     ("get", "/api/v1/admin/dispatch-register"),
+    (
+        "post",
+        "/api/v1/admin/applications/{id}/ledger-change-acknowledgement",
+    ),
     ("get", "/api/v1/admin/notices.pdf"),
     ("post", "/api/v1/auth/login"),
     ("post", "/api/v1/auth/password"),

@@ -379,6 +379,8 @@ enum ReviewAction {
     EnvelopeReceived,
     /// A call to the ledger's number.
     RecordCallback(CallbackRequest),
+    /// 台帳の変更を確認しました.
+    AcknowledgeLedgerChange,
     /// 取下げ.
     Withdraw(TextRequest),
     /// メモを追加.
@@ -397,6 +399,7 @@ impl ReviewAction {
             Self::RequestEnvelope => client.request_envelope(id).await,
             Self::EnvelopeReceived => client.envelope_received(id).await,
             Self::RecordCallback(body) => client.record_callback(id, body).await,
+            Self::AcknowledgeLedgerChange => client.acknowledge_ledger_change(id).await,
             Self::Withdraw(body) => client.withdraw(id, body).await,
             Self::AddNote(body) => client.add_note(id, body).await,
         }
@@ -502,6 +505,7 @@ pub fn Detail() -> impl IntoView {
                 }.into_any(),
                 None => view! { <p>"事業所台帳に登録がありません。"</p> }.into_any(),
             }}
+            {d.ledger_change.clone().map(|change| ledger_change_section(&change, before_issue(status), act, pending))}
             {callbacks_section(&d, act, pending, call_note, errors)}
             {envelope_section(&d, act, pending)}
             {(!d.other_applications.is_empty()).then(|| view! {
@@ -774,4 +778,57 @@ fn envelope_section(
             </div>
         })}
     })
+}
+
+/// The office's ledger entry at the submission and now, side by side, and the acknowledgement
+/// an approval waits for.
+fn ledger_change_section(
+    change: &reissue_shared::admin::LedgerChangeView,
+    open: bool,
+    act: Action<ReviewAction, ()>,
+    pending: Memo<bool>,
+) -> impl IntoView {
+    let before = &change.before;
+    let after = change.after.as_ref();
+    let row = |label: &'static str, old: String, new: Option<String>| {
+        let differs = new.as_ref() != Some(&old);
+        view! {
+            <tr class:changed=differs>
+                <th scope="row">{label}</th>
+                <td>{old}</td>
+                <td>{new.unwrap_or_else(|| "（削除）".to_owned())}</td>
+            </tr>
+        }
+    };
+    view! {
+        <section data-testid="ledger-change" aria-labelledby="ledger-change-title">
+            <h2 id="ledger-change-title">"事業所台帳の変更"</h2>
+            <p class="warning">{if after.is_some() {
+                format!("申請の後（{}）に、この事業所の台帳の登録内容が変わりました。通知書の宛先を確認してください。", date_time(change.changed_at))
+            } else {
+                format!("申請の後（{}）に、この事業所は台帳から削除されました。承認できません。", date_time(change.changed_at))
+            }}</p>
+            <table class="queue">
+                <thead><tr><th scope="col">"項目"</th><th scope="col">"申請のとき"</th><th scope="col">"いま"</th></tr></thead>
+                <tbody>
+                    {row("事業所名", before.office_name.clone(), after.map(|a| a.office_name.clone()))}
+                    {row("住所", format!("〒{} {}", before.postal_code, before.address), after.map(|a| format!("〒{} {}", a.postal_code, a.address)))}
+                    {row("電話番号", before.phone.clone(), after.map(|a| a.phone.clone()))}
+                    {row("種別", before.kind.clone(), after.map(|a| a.kind.clone()))}
+                </tbody>
+            </table>
+            {if change.acknowledged {
+                view! { <p data-testid="ledger-change-acknowledged">"変更は確認済みです。"</p> }.into_any()
+            } else if open && after.is_some() {
+                view! {
+                    <div class="actions">
+                        <button type="button" class="button secondary" data-testid="acknowledge-ledger-change" disabled=move || pending.get()
+                            on:click=move |_| { act.dispatch_local(ReviewAction::AcknowledgeLedgerChange); }>"台帳の変更を確認しました"</button>
+                    </div>
+                }.into_any()
+            } else {
+                ().into_any()
+            }}
+        </section>
+    }
 }

@@ -1,0 +1,2 @@
+DROP TABLE ledger_acknowledgements;
+DROP TABLE ledger_entry_versions;
