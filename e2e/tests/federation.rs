@@ -187,3 +187,55 @@ async fn a_prefecture_that_asks_for_an_envelope_and_a_call_back_runs_its_week_in
     browser.check_screen("admin-settings").await?;
     browser.close().await
 }
+
+#[tokio::test]
+async fn a_reviewer_sees_how_the_ledger_changed_since_the_application_and_acknowledges_it(
+) -> anyhow::Result<()> {
+    let server = Server::start_with_env(true, &[("REISSUE_DEMO_PASSWORD", DEMO_PASSWORD)]).await?;
+    let (_, reference) = server
+        .file_application("1311111111", "13", "moved-office@example.jp")
+        .await?;
+    // The federation imports 東京都's ledger again: 請求事業所 A has moved.
+    let file = server.data_dir().join("tokyo.csv");
+    std::fs::write(
+        &file,
+        "事業所番号,事業所名,種別,都道府県コード,郵便番号,住所,電話番号\n\
+         1311111111,請求事業所 A,介護,13,100-0006,東京都千代田区有楽町9-9-9 有楽町ケアビル2階,03-0000-1111\n",
+    )?;
+    let output = std::process::Command::new(reissue_e2e::server_binary())
+        .args(["ledger", "import"])
+        .arg(&file)
+        .env("REISSUE_DATA_DIR", server.data_dir())
+        .env_remove("REISSUE_DATABASE_URL")
+        .output()?;
+    ensure!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+
+    let browser = Browser::open(&server).await?;
+    let phone = Authenticators::new();
+    browser
+        .log_in_reviewer(&phone, "demo-tokyo", DEMO_PASSWORD)
+        .await?;
+    open_application(&browser, &reference).await?;
+    let change = browser.text_of_testid("ledger-change").await?;
+    ensure!(
+        change.contains("丸の内9-9-9") && change.contains("有楽町9-9-9"),
+        "the entry then and now: {change}"
+    );
+    scroll_to(&browser, "ledger-change").await?;
+    browser.check_screen("admin-ledger-change").await?;
+    browser.click_testid("start-review").await?;
+    browser.find_by_testid("approve").await?;
+    browser.click_testid("approve").await?;
+    browser
+        .wait_for_testid("error-summary", std::time::Duration::from_secs(5))
+        .await?;
+    browser.click_testid("acknowledge-ledger-change").await?;
+    browser.find_by_testid("ledger-change-acknowledged").await?;
+    browser.click_testid("approve").await?;
+    browser.find_by_testid("awaiting-other").await?;
+    browser.close().await
+}

@@ -185,7 +185,10 @@ fn a_national_size_ledger_imports() {
         String::from_utf8_lossy(&output.stderr)
     );
     let report = String::from_utf8_lossy(&output.stdout);
-    assert!(report.contains("追加 250000 件、変更 0 件、削除 0 件"), "{report}");
+    assert!(
+        report.contains("追加 250000 件、変更 0 件、削除 0 件"),
+        "{report}"
+    );
     let db = database(dir.path());
     assert_eq!(
         lookup(&db, "0700249999", "07").as_deref(),
