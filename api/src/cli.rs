@@ -143,16 +143,20 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
             let entries = parse_ledger_csv(&bytes)?;
             let db = Database::new(&settings.database_url, 1);
             let count = entries.len();
+            let bar = progress_bar(count, dry_run);
             let diff = tokio::task::spawn_blocking(move || {
                 db.run_migrations()?;
-                crate::domain::ledger::import(
+                let imported = crate::domain::ledger::import_with_progress(
                     &db,
                     &entries,
                     &file.display().to_string(),
                     time::OffsetDateTime::now_utc(),
                     ImportMode::Replace,
                     dry_run,
-                )
+                    &|done| bar.set_position(done as u64),
+                );
+                bar.finish_and_clear();
+                imported
             })
             .await
             .map_err(|e| db::StorageError::Task(e.to_string()))??;
@@ -397,6 +401,26 @@ pub fn demo_reviewers(password: &str) -> Vec<NewReviewer> {
         password: password.to_owned(),
     })
     .collect()
+}
+
+/// The import's progress bar: drawn only when standard error is a terminal (indicatif hides
+/// it otherwise, so scripts and logs see only the report).
+fn progress_bar(total: usize, dry_run: bool) -> indicatif::ProgressBar {
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(total as u64),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    let style =
+        indicatif::ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} 件 ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> ");
+    bar.set_style(style);
+    bar.set_message(if dry_run {
+        "確認中"
+    } else {
+        "取り込み中"
+    });
+    bar
 }
 
 /// Adds and updates ledger entries in one transaction, removing none, audited (see

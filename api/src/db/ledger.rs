@@ -34,7 +34,7 @@ pub fn all_in(
         .load_on(conn)?)
 }
 
-/// Inserts new entries, a thousand to a statement.
+/// Inserts new entries, at most a thousand to a statement (SQLite's 32,766 parameters).
 pub fn insert_all(conn: &mut DbConnection, rows: &[LedgerEntryRow]) -> Result<(), StorageError> {
     for chunk in rows.chunks(1000) {
         diesel::insert_into(dsl::ledger_entries)

@@ -261,6 +261,23 @@ pub fn import(
     mode: ImportMode,
     dry_run: bool,
 ) -> Result<LedgerDiff, StorageError> {
+    import_with_progress(db, entries, source, now, mode, dry_run, &|_| {})
+}
+
+/// Entries written per statement, and between two progress reports.
+const WRITE_CHUNK: usize = 1000;
+
+/// [`import`], telling `progress` how many of the file's entries it has gone through (compared,
+/// and written where they changed), for a progress bar.
+pub fn import_with_progress(
+    db: &Database,
+    entries: &[LedgerEntry],
+    source: &str,
+    now: OffsetDateTime,
+    mode: ImportMode,
+    dry_run: bool,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<LedgerDiff, StorageError> {
     let mut prefectures: Vec<String> = entries
         .iter()
         .map(|e| e.prefecture_code.as_str().to_owned())
@@ -317,7 +334,15 @@ pub fn import(
             }
             db::ledger::insert_versions(conn, &versions)?;
             db::ledger::delete(conn, &replaced)?;
-            db::ledger::insert_all(conn, &inserts)?;
+            // The unchanged entries are gone through already; the new and changed are written
+            // a chunk at a time.
+            let mut done = diff.unchanged;
+            progress(done);
+            for chunk in inserts.chunks(WRITE_CHUNK) {
+                db::ledger::insert_all(conn, chunk)?;
+                done += chunk.len();
+                progress(done);
+            }
             AuditEvent {
                 occurred_at: now,
                 actor: "operator".into(),

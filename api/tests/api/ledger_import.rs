@@ -195,3 +195,37 @@ fn a_national_size_ledger_imports() {
         Some("介護事業所 249999")
     );
 }
+
+#[test]
+fn the_progress_reaches_every_entry_of_the_file() {
+    use reissue_api::domain::ledger::{import_with_progress, parse_ledger_csv, ImportMode};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let mut text = String::from(HEADER);
+    for n in 0..2500u32 {
+        text.push_str(&format!(
+            "31{n:08},介護事業所 {n},介護,31,680-0011,鳥取県鳥取市東町{n},0857-00-1013\n"
+        ));
+    }
+    let entries = parse_ledger_csv(text.as_bytes()).unwrap();
+    let reports = AtomicUsize::new(0);
+    let last = AtomicUsize::new(0);
+    let diff = import_with_progress(
+        &db,
+        &entries,
+        "test",
+        time::OffsetDateTime::now_utc(),
+        ImportMode::Replace,
+        false,
+        &|done| {
+            reports.fetch_add(1, Ordering::Relaxed);
+            last.store(done, Ordering::Relaxed);
+        },
+    )
+    .unwrap();
+    assert_eq!(diff.added.len(), 2500);
+    // Before the writes, then after each chunk of a thousand.
+    assert_eq!(reports.load(Ordering::Relaxed), 4);
+    assert_eq!(last.load(Ordering::Relaxed), 2500);
+}
