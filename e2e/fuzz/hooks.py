@@ -125,7 +125,32 @@ def filter_failure(context, failure, case, response):
             or is_two_second_factors(case, response)
             or is_refused_by_stored_data(response)
             or is_password_rule_refusal(response)
+            or is_federation_rule_refusal(case, response)
         )
     if isinstance(failure, IgnoredAuth):
         return not is_foreign_token_not_found(case, failure)
     return True
+
+
+def is_federation_rule_refusal(case, response):
+    """The federation's rules between members or on stored settings, which no schema states:
+    envelope instructions are required when the prefecture requires an envelope (and for an
+    envelope request, the prefecture must have set them); the dispatch register's days must be
+    real calendar days, `from` not after `to`, and at most 366 days apart."""
+    path = case.operation.path
+    if only_field_errors(response, "envelope_instructions", "required"):
+        return path in (
+            "/api/v1/admin/prefecture-settings",
+            "/api/v1/admin/applications/{id}/envelope-request",
+        )
+    errors = problem(response).get("errors") or []
+    if path == "/api/v1/admin/applications/{id}/notice-mailed":
+        # The registered post's check digit, a real calendar day, and a day between the
+        # notice's issue and today.
+        allowed = {("tracking_number", "invalid_format"), ("mailed_on", "invalid_format"), ("mailed_on", "unknown_value")}
+        return bool(errors) and all((e.get("field"), e.get("code")) in allowed for e in errors)
+    return (
+        path == "/api/v1/admin/dispatch-register"
+        and bool(errors)
+        and all(e.get("field") in ("from", "to") and e.get("code") == "invalid_format" for e in errors)
+    )

@@ -24,7 +24,7 @@ pub const REVIEW_TARGET_DAYS: std::ops::RangeInclusive<u32> = 1..=60;
 
 /// `GET /admin/prefecture-settings` and the body of `PUT`: how one prefecture's federation
 /// runs the work. Mails and notices of the prefecture use these instead of constants.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct PrefectureSettings {
@@ -34,7 +34,9 @@ pub struct PrefectureSettings {
         schema(
             example = "東京都国民健康保険団体連合会",
             required = true,
-            max_length = 60
+            min_length = 1,
+            max_length = 60,
+            pattern = r"[^\s\u0085]"
         )
     )]
     pub federation_name: String,
@@ -44,15 +46,31 @@ pub struct PrefectureSettings {
         schema(
             example = "〒102-0072 東京都千代田区飯田橋3-5-1",
             required = true,
-            max_length = 200
+            min_length = 1,
+            max_length = 200,
+            pattern = r"[^\s\u0085]"
         )
     )]
     pub federation_address: String,
     /// The federation's telephone number for offices (digits and hyphens).
-    #[cfg_attr(feature = "server", schema(example = "03-6238-0011", required = true))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "03-6238-0011",
+            required = true,
+            pattern = r"^0(-?[0-9]){9,10}$"
+        )
+    )]
     pub federation_phone: String,
     /// The help desk line at the end of every mail (the manual's is 0570-059-402).
-    #[cfg_attr(feature = "server", schema(example = "0570-059-402", required = true))]
+    #[cfg_attr(
+        feature = "server",
+        schema(
+            example = "0570-059-402",
+            required = true,
+            pattern = r"^0(-?[0-9]){9,10}$"
+        )
+    )]
     pub helpdesk_phone: String,
     /// The notice is posted only after the office has sent a stamped return envelope.
     pub return_envelope_required: bool,
@@ -64,8 +82,56 @@ pub struct PrefectureSettings {
     pub callback_required: bool,
     /// The review target: business days from submission to a decision (1–60).
     #[cfg_attr(feature = "server", schema(example = 5, minimum = 1, maximum = 60))]
+    #[serde(deserialize_with = "whole_number")]
     pub review_target_business_days: u32,
 }
+
+/// A whole number as JSON may write it: `9` or `9.0` (JSON Schema's integers include both);
+/// anything else is malformed.
+fn whole_number<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    struct Whole;
+    impl serde::de::Visitor<'_> for Whole {
+        type Value = u32;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a whole number")
+        }
+        fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::custom("number too large"))
+        }
+        fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<u32, E> {
+            u32::try_from(v).map_err(|_| E::custom("number out of range"))
+        }
+        fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<u32, E> {
+            if v.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&v) {
+                Ok(v as u32)
+            } else {
+                Err(E::custom("not a whole number"))
+            }
+        }
+    }
+    deserializer.deserialize_any(Whole)
+}
+
+/// What a member left out of a `PUT` body reads as: empty texts (refused where required),
+/// nothing required, and the usual review target (the document's defaults must obey the
+/// schema: 1–60 days).
+impl Default for PrefectureSettings {
+    fn default() -> Self {
+        Self {
+            federation_name: String::new(),
+            federation_address: String::new(),
+            federation_phone: String::new(),
+            helpdesk_phone: String::new(),
+            return_envelope_required: false,
+            envelope_instructions: String::new(),
+            callback_required: false,
+            review_target_business_days: DEFAULT_REVIEW_TARGET_DAYS,
+        }
+    }
+}
+
+/// The review target of a prefecture that has not set its own.
+pub const DEFAULT_REVIEW_TARGET_DAYS: u32 = 5;
 
 impl PrefectureSettings {
     /// What a prefecture that has not set its own works with: the federation's usual name,
@@ -79,7 +145,7 @@ impl PrefectureSettings {
             return_envelope_required: false,
             envelope_instructions: String::new(),
             callback_required: false,
-            review_target_business_days: 5,
+            review_target_business_days: DEFAULT_REVIEW_TARGET_DAYS,
         }
     }
 }
@@ -149,14 +215,14 @@ impl EnvelopeState {
 }
 
 /// `POST /admin/applications/{id}/callbacks`: a call to the ledger's telephone number.
+/// `reached` must be given (a body without it is malformed: 400).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct CallbackRequest {
     /// Whether someone of the office answered.
-    #[cfg_attr(feature = "server", schema(required = true))]
     pub reached: bool,
     /// What was said (optional).
+    #[serde(default)]
     #[cfg_attr(feature = "server", schema(max_length = 2000))]
     pub note: String,
 }
@@ -231,9 +297,17 @@ pub struct ApprovalChecks {
 #[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::IntoParams))]
 pub struct DispatchQuery {
-    /// First day (発送日), `YYYY-MM-DD`.
+    /// First day (発送日), `YYYY-MM-DD`; at most 366 days before `to`.
+    #[cfg_attr(
+        feature = "server",
+        param(pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")
+    )]
     pub from: Option<String>,
-    /// Last day, `YYYY-MM-DD`.
+    /// Last day, `YYYY-MM-DD`; not before `from`.
+    #[cfg_attr(
+        feature = "server",
+        param(pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")
+    )]
     pub to: Option<String>,
     /// `shift_jis` for a Shift_JIS CSV (older spreadsheet software); UTF-8 with BOM otherwise.
     pub encoding: Option<String>,
@@ -568,12 +642,19 @@ impl TrackingNumber {
 #[serde(default)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct NoticeMailedRequest {
-    /// 追跡番号 of the registered post: 11–13 digits, hyphens allowed.
-    #[cfg_attr(feature = "server", schema(example = "131-12-38385-2"))]
+    /// 追跡番号 of the registered post: 11–13 digits (hyphens and spaces are accepted too);
+    /// for 11 and 12 digits the last is the others modulo 7.
+    #[cfg_attr(
+        feature = "server",
+        schema(example = "13112383852", pattern = r"^([0-9]{11,13})?$")
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub tracking_number: Option<String>,
     /// 発送日 (Japan's date, `YYYY-MM-DD`); today when absent. Not in the future.
-    #[cfg_attr(feature = "server", schema(example = "2026-12-07", format = Date))]
+    #[cfg_attr(
+        feature = "server",
+        schema(example = "2026-12-07", format = Date, pattern = r"^([0-9]{4}-[0-9]{2}-[0-9]{2})?$")
+    )]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub mailed_on: Option<String>,
 }

@@ -68,7 +68,13 @@ where
                 .map_err(|errors| ApiError::from(errors).into());
             return Box::pin(async move { parsed });
         }
-        let input = Input::<T>::from_request(req, payload);
-        Box::pin(async move { input.await.map(|Input(parsed)| OptionalInput(parsed)) })
+        // `null` is no body too.
+        let body = web::Json::<Option<T>>::from_request(req, payload);
+        Box::pin(async move {
+            let body = body.await?.into_inner().unwrap_or_default();
+            body.parse()
+                .map(OptionalInput)
+                .map_err(|errors| ApiError::from(errors).into())
+        })
     }
 }
