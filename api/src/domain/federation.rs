@@ -180,17 +180,8 @@ pub async fn save_settings(
             settings: input.into_inner(),
             saved: Some((now, reviewer.id.clone())),
         };
-        db::federation::save_settings(conn, &PrefectureSettingsRow::from(&after))?;
-        AuditEvent {
-            occurred_at: now,
-            actor: reviewer.actor(),
-            action: AuditAction::PrefectureSettingsChanged,
-            application_id: None,
-            office_number: None,
-            prefecture_code: Some(reviewer.prefecture.as_str().to_owned()),
-            detail: changed_fields(&before.settings, &after.settings),
-        }
-        .record(conn)?;
+        let detail = changed_fields(&before.settings, &after.settings);
+        store(conn, &after, reviewer.actor(), detail, now)?;
         view_of(conn, &reviewer, after)
     })
     .await
@@ -216,20 +207,37 @@ pub async fn seed_if_unset(
             settings,
             saved: Some((now, SEEDED_BY.to_owned())),
         };
-        db::federation::save_settings(conn, &PrefectureSettingsRow::from(&entity))?;
-        AuditEvent {
-            occurred_at: now,
-            actor: SEEDED_BY.to_owned(),
-            action: AuditAction::PrefectureSettingsChanged,
-            application_id: None,
-            office_number: None,
-            prefecture_code: Some(prefecture.as_str().to_owned()),
-            detail: "initial settings".to_owned(),
-        }
-        .record(conn)?;
+        store(
+            conn,
+            &entity,
+            SEEDED_BY.to_owned(),
+            "initial settings".to_owned(),
+            now,
+        )?;
         Ok(true)
     })
     .await
+}
+
+/// Stores a prefecture's settings and audits the change, in the caller's transaction.
+fn store(
+    conn: &mut DbConnection,
+    entity: &FederationSettings,
+    actor: String,
+    detail: String,
+    now: OffsetDateTime,
+) -> Result<(), StorageError> {
+    db::federation::save_settings(conn, &PrefectureSettingsRow::from(entity))?;
+    AuditEvent {
+        occurred_at: now,
+        actor,
+        action: AuditAction::PrefectureSettingsChanged,
+        application_id: None,
+        office_number: None,
+        prefecture_code: Some(entity.prefecture.as_str().to_owned()),
+        detail,
+    }
+    .record(conn)
 }
 
 /// Which settings changed, by name, for the audit log ("none" when saved unchanged).
