@@ -1,4 +1,5 @@
-//! The `reissue` command line: `serve [--demo]` and `ledger import FILE.csv`.
+//! The `reissue` command line: `serve [--demo]`, `ledger import FILE.csv`, `reviewer …`,
+//! `purge [--dry-run]` and `pseudonym ADDRESS`.
 
 use std::path::PathBuf;
 
@@ -47,6 +48,20 @@ pub enum Command {
         /// Reviewer action.
         #[command(subcommand)]
         action: ReviewerCommand,
+    },
+    /// Erase the personal data of applications that ended more than REISSUE_RETENTION_DAYS
+    /// ago (notification and client addresses, notes, mails), and old mails and codes; prints
+    /// what was erased. The server also does this once a day.
+    Purge {
+        /// Only print what would be erased.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the audit log's pseudonym of a client address or e-mail address (under the
+    /// current key and each previous one), to find its entries.
+    Pseudonym {
+        /// An IP address or an e-mail address.
+        address: String,
     },
 }
 
@@ -220,6 +235,36 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
                 "審査担当者を登録しました: {login_id}（{}）",
                 prefecture.name()
             );
+            Ok(())
+        }
+        Command::Purge { dry_run } => {
+            let db = Database::new(&settings.database_url, 1);
+            let days = settings.limits.retention_days;
+            let report = tokio::task::spawn_blocking(move || {
+                db.run_migrations()?;
+                crate::domain::retention::purge_blocking(
+                    &db,
+                    time::OffsetDateTime::now_utc(),
+                    days,
+                    "operator",
+                    dry_run,
+                )
+                .map_err(cli_error)
+            })
+            .await
+            .map_err(|e| db::StorageError::Task(e.to_string()))??;
+            print!("{}", report.render());
+            Ok(())
+        }
+        Command::Pseudonym { address } => {
+            use crate::domain::pseudonyms::{classify, pseudonyms_under_every_key};
+            let hasher = Hasher::new(KeyRing::new(
+                &settings.secret_key,
+                &settings.previous_secret_keys,
+            ));
+            for pseudonym in pseudonyms_under_every_key(&hasher, classify(&address)) {
+                println!("{pseudonym}");
+            }
             Ok(())
         }
         Command::Reviewer {

@@ -135,7 +135,14 @@ pub struct Limits {
     pub password_threads: usize,
     /// Password checks that may wait for a thread; more are answered 503 at once.
     pub password_queue: usize,
+    /// `REISSUE_RETENTION_DAYS`: days after an application ended (approved and posted,
+    /// rejected, withdrawn, expired) until its personal data is erased (`domain::retention`).
+    pub retention_days: u32,
 }
+
+/// The longest retention a setting may ask for: ten years. A longer one is almost surely a
+/// typo (days taken for hours), and would keep personal data for a generation.
+pub const MAX_RETENTION_DAYS: u32 = 3650;
 
 impl Default for Limits {
     fn default() -> Self {
@@ -164,6 +171,7 @@ impl Default for Limits {
             login_window: Duration::from_secs(60),
             password_threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             password_queue: 64,
+            retention_days: 365,
         }
     }
 }
@@ -461,7 +469,14 @@ impl Settings {
             login_window: env.seconds("REISSUE_LOGIN_WINDOW_SECONDS", defaults.login_window)?,
             password_threads: env.parse("REISSUE_PASSWORD_THREADS", defaults.password_threads)?,
             password_queue: env.parse("REISSUE_PASSWORD_QUEUE", defaults.password_queue)?,
+            retention_days: env.parse("REISSUE_RETENTION_DAYS", defaults.retention_days)?,
         };
+        if !(1..=MAX_RETENTION_DAYS).contains(&limits.retention_days) {
+            return Err(SettingsError::Invalid {
+                variable: "REISSUE_RETENTION_DAYS",
+                message: format!("personal data is kept from 1 to {MAX_RETENTION_DAYS} days"),
+            });
+        }
         if limits.password_threads == 0 {
             return Err(SettingsError::Invalid {
                 variable: "REISSUE_PASSWORD_THREADS",
@@ -634,6 +649,26 @@ mod tests {
             Some(Duration::from_secs(1800))
         );
         assert_eq!(settings.map(|s| s.secret_key.expose().len()), Some(64));
+    }
+
+    #[test]
+    fn personal_data_is_kept_a_year_unless_set_within_one_day_and_ten_years() {
+        let days = |pairs: &[(&str, &str)]| settings(pairs).map(|s| s.limits.retention_days);
+        assert!(matches!(days(&[]), Ok(365)));
+        assert!(matches!(
+            days(&[("REISSUE_RETENTION_DAYS", "730")]),
+            Ok(730)
+        ));
+        for refused in ["0", "3651", "-1", "a year"] {
+            let error = days(&[("REISSUE_RETENTION_DAYS", refused)])
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                error.starts_with("REISSUE_RETENTION_DAYS"),
+                "{refused}: {error}"
+            );
+        }
     }
 
     #[test]

@@ -208,6 +208,7 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
                 InvalidStateReason::Withdrawn => "この申請は取り下げられています。必要な場合は、最初から申請してください。",
                 InvalidStateReason::MfaEnrolled => "認証アプリは登録済みです。変更する場合は、運用担当者に二段階認証の再設定を依頼してください。",
                 InvalidStateReason::MfaNotStarted => "認証アプリの登録が始まっていません。もう一度ログインして、登録をやり直してください。",
+                InvalidStateReason::NotEnded => "この申請はまだ終了していないため、個人情報を消去できません。",
             },
         ),
         DomainError::TransitionRefused { from } => ProblemParts::new(
@@ -263,6 +264,12 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             C::LedgerChanged,
             "Ledger entry changed",
             "申請の後に事業所台帳のこの事業所の登録内容（住所など）が変わりました。申請の画面で変更前と変更後を確認し、「台帳の変更を確認しました」を押してから承認してください。",
+        ),
+        DomainError::PersonalDataErased => ProblemParts::new(
+            S::CONFLICT,
+            C::PersonalDataErased,
+            "Personal data erased",
+            "保存期間が過ぎたため、この申請の通知先メールアドレスは消去されています。メールは送れません。",
         ),
         DomainError::OfficeRemovedFromLedger => ProblemParts::new(
             S::CONFLICT,

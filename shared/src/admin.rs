@@ -176,8 +176,12 @@ pub struct ApplicationSummary {
     pub office_number: String,
     /// 事業所名.
     pub office_name: Option<String>,
-    /// 通知先メールアドレス.
+    /// 通知先メールアドレス (empty once erased: see `personal_data_erased`).
     pub email: String,
+    /// The retention period (`REISSUE_RETENTION_DAYS` after the application ended) has erased
+    /// its notification address, client address, notes and mails.
+    #[serde(default)]
+    pub personal_data_erased: bool,
     /// Created.
     #[serde(with = "time::serde::rfc3339")]
     #[cfg_attr(feature = "server", schema(value_type = String, format = DateTime))]

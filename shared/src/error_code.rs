@@ -81,6 +81,9 @@ pub enum ErrorCode {
     /// The office's ledger entry changed since the submission: a reviewer acknowledges the
     /// change (`POST …/ledger-change-acknowledgement`) before approving.
     LedgerChanged,
+    /// The retention period (`REISSUE_RETENTION_DAYS`) has erased the application's
+    /// notification address: nothing can be mailed for it any more.
+    PersonalDataErased,
     /// The database or another dependency is unavailable; try again shortly.
     ServiceUnavailable,
     /// An unexpected error; the `request_id` identifies it in the logs.
@@ -124,6 +127,7 @@ impl ErrorCode {
             Self::EnvelopeMissing => "envelope_missing",
             Self::CallbackMissing => "callback_missing",
             Self::LedgerChanged => "ledger_changed",
+            Self::PersonalDataErased => "personal_data_erased",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

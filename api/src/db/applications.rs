@@ -127,6 +127,47 @@ pub fn expire_due(
         .load_on(conn)?)
 }
 
+/// Ended applications whose personal data is still stored and whose end lies before
+/// `cutoff`, least recently changed first, at most `limit`: rejected, withdrawn or expired and
+/// last changed before it; approved, last changed before it, with no reprint waiting and every
+/// notice posted before it (or voided). (A daily job: the `IN` list is not worth a cached
+/// statement.)
+pub fn erasable(
+    conn: &mut DbConnection,
+    cutoff: OffsetDateTime,
+    limit: i64,
+) -> Result<Vec<ApplicationRow>, StorageError> {
+    use super::schema::notices;
+    let cutoff = to_db_time(cutoff);
+    let ended = [
+        ApplicationStatus::Approved,
+        ApplicationStatus::Rejected,
+        ApplicationStatus::Withdrawn,
+        ApplicationStatus::Expired,
+    ]
+    .map(ApplicationStatus::as_str);
+    let notice_not_posted_before_cutoff = notices::table
+        .filter(notices::application_id.eq(dsl::id))
+        .filter(notices::voided_at.is_null())
+        .filter(
+            notices::mailed_at
+                .is_null()
+                .or(notices::mailed_at.ge(cutoff)),
+        );
+    Ok(dsl::reissue_applications
+        .filter(dsl::email.ne(""))
+        .filter(dsl::status.eq_any(ended))
+        .filter(dsl::updated_at.lt(cutoff))
+        .filter(dsl::reprint_requested_at.is_null())
+        .filter(diesel::dsl::not(diesel::dsl::exists(
+            notice_not_posted_before_cutoff,
+        )))
+        .order((dsl::updated_at.asc(), dsl::id.asc()))
+        .limit(limit)
+        .select(super::selection::<ApplicationRow>())
+        .load_on(conn)?)
+}
+
 /// `status = ?`.
 type StatusIs = diesel::dsl::Eq<dsl::status, &'static str>;
 

@@ -58,3 +58,19 @@ pub fn list(
         })
         .collect())
 }
+
+/// Deletes (or counts) the development mailbox's messages kept since before `cutoff`.
+pub fn purge_before(
+    conn: &mut DbConnection,
+    cutoff: OffsetDateTime,
+    purge: super::Purge,
+) -> Result<usize, StorageError> {
+    let old = dsl::dev_messages.filter(dsl::created_at.lt(to_db_time(cutoff)));
+    Ok(match purge {
+        super::Purge::Count => {
+            let count: i64 = old.count().get_result_on(conn)?;
+            usize::try_from(count).unwrap_or(0)
+        }
+        super::Purge::Remove => diesel::delete(old).execute_on(conn)?,
+    })
+}

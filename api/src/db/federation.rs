@@ -43,6 +43,27 @@ pub fn insert_callback(conn: &mut DbConnection, row: &CallbackRow) -> Result<(),
     Ok(())
 }
 
+/// Erases (or counts) the notes of the calls about an application, whose personal data the
+/// retention period erases; who called, when, and whether the office was reached stay.
+pub fn purge_callback_notes(
+    conn: &mut DbConnection,
+    application_id: &str,
+    purge: super::Purge,
+) -> Result<usize, StorageError> {
+    let with_note = callbacks::table
+        .filter(callbacks::application_id.eq(application_id))
+        .filter(callbacks::note.ne(""));
+    Ok(match purge {
+        super::Purge::Count => {
+            let count: i64 = with_note.count().get_result_on(conn)?;
+            usize::try_from(count).unwrap_or(0)
+        }
+        super::Purge::Remove => diesel::update(with_note)
+            .set(callbacks::note.eq(""))
+            .execute_on(conn)?,
+    })
+}
+
 /// The calls about an application, oldest first.
 pub fn callbacks_of(
     conn: &mut DbConnection,

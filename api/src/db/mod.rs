@@ -71,6 +71,16 @@ const POOL_WAIT: Duration = Duration::from_secs(3);
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
+/// What a retention step does with the rows it finds: count them (a dry run) or remove them
+/// (`domain::retention`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Purge {
+    /// Only count.
+    Count,
+    /// Delete or erase, and count.
+    Remove,
+}
+
 /// A connection to either backend.
 #[derive(diesel::MultiConnection)]
 pub enum DbConnection {

@@ -58,3 +58,21 @@ pub fn for_application(
         })
         .collect())
 }
+
+/// Deletes (or counts) the notes of an application whose personal data the retention period
+/// erases.
+pub fn purge_for_application(
+    conn: &mut DbConnection,
+    application_id: Uuid,
+    purge: super::Purge,
+) -> Result<usize, StorageError> {
+    let of_application = application_notes::table
+        .filter(application_notes::application_id.eq(application_id.to_string()));
+    Ok(match purge {
+        super::Purge::Count => {
+            let count: i64 = of_application.count().get_result_on(conn)?;
+            usize::try_from(count).unwrap_or(0)
+        }
+        super::Purge::Remove => diesel::delete(of_application).execute_on(conn)?,
+    })
+}

@@ -231,6 +231,42 @@ pub fn backlog(conn: &mut DbConnection) -> Result<Backlog, StorageError> {
     })
 }
 
+/// Deletes (or counts) the delivered or given-up messages of an application whose personal
+/// data the retention period erases (a message still pending is left to be sent).
+pub fn purge_finished_of_application(
+    conn: &mut DbConnection,
+    application_id: Uuid,
+    purge: super::Purge,
+) -> Result<usize, StorageError> {
+    let finished = dsl::outbox_messages
+        .filter(dsl::application_id.eq(application_id.to_string()))
+        .filter(dsl::status.ne("pending"));
+    Ok(match purge {
+        super::Purge::Count => count_of(finished.count().get_result_on(conn)?),
+        super::Purge::Remove => diesel::delete(finished).execute_on(conn)?,
+    })
+}
+
+/// Deletes (or counts) the delivered or given-up messages queued before `cutoff`, of any
+/// application or none (security mails to offices, reset codes).
+pub fn purge_finished_before(
+    conn: &mut DbConnection,
+    cutoff: OffsetDateTime,
+    purge: super::Purge,
+) -> Result<usize, StorageError> {
+    let finished = dsl::outbox_messages
+        .filter(dsl::created_at.lt(to_db_time(cutoff)))
+        .filter(dsl::status.ne("pending"));
+    Ok(match purge {
+        super::Purge::Count => count_of(finished.count().get_result_on(conn)?),
+        super::Purge::Remove => diesel::delete(finished).execute_on(conn)?,
+    })
+}
+
+fn count_of(count: i64) -> usize {
+    usize::try_from(count).unwrap_or(0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -65,3 +65,20 @@ pub fn latest_for_account_for_update(
         SecurityCodeRow
     )
 }
+
+/// Deletes (or counts) the codes that expired before `cutoff`, with the address each was
+/// mailed to: a dead code is of no use, its address is personal data.
+pub fn purge_expired_before(
+    conn: &mut DbConnection,
+    cutoff: time::PrimitiveDateTime,
+    purge: super::Purge,
+) -> Result<usize, StorageError> {
+    let dead = dsl::security_codes.filter(dsl::expires_at.lt(cutoff));
+    Ok(match purge {
+        super::Purge::Count => {
+            let count: i64 = dead.count().get_result_on(conn)?;
+            usize::try_from(count).unwrap_or(0)
+        }
+        super::Purge::Remove => diesel::delete(dead).execute_on(conn)?,
+    })
+}

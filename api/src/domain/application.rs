@@ -19,6 +19,9 @@ use crate::db::{self, DbConnection, StorageError};
 /// Why an unsubmitted application was closed.
 pub const SUPERSEDED: &str = "superseded";
 
+/// What an erased notification address, client address or token hash is stored as.
+const ERASED: &str = "";
+
 /// The code currently mailed for an application.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ActiveCode {
@@ -70,7 +73,9 @@ pub struct ReissueApplication {
     pub id: Uuid,
     pub token_hash: String,
     pub office_number: OfficeNumber,
-    pub email: EmailAddress,
+    /// The notification address; `None` once the retention period has erased it
+    /// (`domain::retention`, stored as an empty text).
+    pub email: Option<EmailAddress>,
     pub prefecture: Option<PrefectureCode>,
     pub office_name: Option<String>,
     pub status: ApplicationStatus,
@@ -134,7 +139,7 @@ impl ReissueApplication {
             id: Uuid::new_v4(),
             token_hash,
             office_number,
-            email,
+            email: Some(email),
             prefecture: None,
             office_name: None,
             status: ApplicationStatus::AwaitingPrefecture,
@@ -157,6 +162,42 @@ impl ReissueApplication {
             envelope_received_at: None,
             stored: None,
         }
+    }
+
+    /// Whether nothing more can happen to it but reading: the statuses the retention period
+    /// counts from (an approved one also needs its notices posted: `db::applications::erasable`).
+    pub fn has_ended(&self) -> bool {
+        matches!(
+            self.status,
+            ApplicationStatus::Approved
+                | ApplicationStatus::Rejected
+                | ApplicationStatus::Withdrawn
+                | ApplicationStatus::Expired
+        )
+    }
+
+    /// The notification address; once the retention period has erased it, nothing can be
+    /// mailed (409 `personal_data_erased`).
+    pub fn notification_address(&self) -> Result<&EmailAddress, DomainError> {
+        self.email.as_ref().ok_or(DomainError::PersonalDataErased)
+    }
+
+    /// Whether the retention period has erased its personal data.
+    pub fn personal_data_erased(&self) -> bool {
+        self.email.is_none()
+    }
+
+    /// Forgets the personal data the row holds once the retention period has passed: the
+    /// notification address, the client address, and the token's hash (the applicant's link
+    /// opens nothing any more). The office number, status, 受付番号, reasons and dates stay.
+    pub fn erase_personal_data(&mut self) -> Result<(), DomainError> {
+        if !self.has_ended() {
+            return Err(DomainError::InvalidState(InvalidStateReason::NotEnded));
+        }
+        self.email = None;
+        self.client_address = ERASED.to_owned();
+        self.token_hash = ERASED.to_owned();
+        Ok(())
     }
 
     /// The status as the applicant sees it now: an unsubmitted application past its lifetime
@@ -655,8 +696,13 @@ impl TryFrom<ApplicationRow> for ReissueApplication {
             id: Uuid::parse_str(&row.id).map_err(|_| corrupt("id"))?,
             office_number: OfficeNumber::parse(&row.office_number)
                 .map_err(|_| corrupt("office_number"))?,
-            email: EmailAddress::parse(&row.email, NOTICE_EMAIL.field, NOTICE_EMAIL.label)
-                .map_err(|_| corrupt("email"))?,
+            email: match row.email.as_str() {
+                ERASED => None,
+                stored => Some(
+                    EmailAddress::parse(stored, NOTICE_EMAIL.field, NOTICE_EMAIL.label)
+                        .map_err(|_| corrupt("email"))?,
+                ),
+            },
             prefecture: row
                 .prefecture_code
                 .as_deref()
@@ -697,7 +743,10 @@ impl From<&ReissueApplication> for ApplicationRow {
             id: a.id.to_string(),
             token_hash: a.token_hash.clone(),
             office_number: a.office_number.as_str().to_owned(),
-            email: a.email.as_str().to_owned(),
+            email: a
+                .email
+                .as_ref()
+                .map_or_else(|| ERASED.to_owned(), |e| e.as_str().to_owned()),
             prefecture_code: a.prefecture.map(|p| p.as_str().to_owned()),
             office_name: a.office_name.clone(),
             status: a.status.as_str().to_owned(),

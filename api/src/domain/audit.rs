@@ -109,6 +109,10 @@ pub enum AuditAction {
     CallbackRecorded,
     /// A reviewer acknowledged a change of the office's ledger entry since the submission.
     LedgerChangeAcknowledged,
+    /// The retention period erased an application's personal data.
+    PersonalDataErased,
+    /// The retention period removed mails, codes and development mails of no application.
+    PersonalDataPurged,
 }
 
 impl AuditAction {
@@ -165,6 +169,8 @@ impl AuditAction {
             Self::EnvelopeReceived => "envelope_received",
             Self::CallbackRecorded => "callback_recorded",
             Self::LedgerChangeAcknowledged => "ledger_change_acknowledged",
+            Self::PersonalDataErased => "personal_data_erased",
+            Self::PersonalDataPurged => "personal_data_purged",
         }
     }
 }
@@ -204,6 +210,8 @@ pub fn action_label(stored: &str) -> String {
         "callback_recorded" => "台帳の電話番号へ電話",
         "prefecture_settings_changed" => "都道府県の設定を変更",
         "ledger_change_acknowledged" => "台帳の変更を確認",
+        "personal_data_erased" => "保存期間の経過により個人情報を消去",
+        "personal_data_purged" => "保存期間を過ぎたメール等を削除",
         _ => return stored.to_owned(),
     };
     label.to_owned()
@@ -214,7 +222,8 @@ pub fn action_label(stored: &str) -> String {
 pub struct AuditEvent {
     /// When.
     pub occurred_at: OffsetDateTime,
-    /// Who: `applicant:<client address>`, `system`, `operator`.
+    /// Who: `applicant@ip:<pseudonym>` (never the address itself: `domain::pseudonyms`),
+    /// `reviewer:<id>`, `office:<user ID>`, `system`, `operator`.
     pub actor: String,
     /// What.
     pub action: AuditAction,

@@ -1,7 +1,9 @@
 //! Who is asking: the client address a request came from (see `routes::extract`), as the
 //! audit log names it and the per-client budgets count it.
 
+use super::pseudonyms::{pseudonym, Personal};
 use super::rate_limit::Budget;
+use super::secrets::Hasher;
 use super::Context;
 
 /// Who is calling: the client address (for the per-client limit and the audit log).
@@ -12,8 +14,15 @@ pub struct Caller {
 }
 
 impl Caller {
-    pub(crate) fn actor(&self) -> String {
-        format!("applicant@{}", self.address)
+    /// The audit log's actor: `applicant@` and the client address's pseudonym (never the
+    /// address itself: see `domain::pseudonyms`).
+    pub(crate) fn actor(&self, hasher: &Hasher) -> String {
+        format!("applicant@{}", self.pseudonym(hasher))
+    }
+
+    /// The client address as the audit log names it.
+    pub(crate) fn pseudonym(&self, hasher: &Hasher) -> String {
+        pseudonym(hasher, Personal::ClientAddress(&self.address))
     }
 
     /// The per-client request budget. An IPv6 client is counted by its /64, the smallest

@@ -82,6 +82,9 @@ pub enum DomainError {
     /// it yet (409 `ledger_changed`).
     #[error("ledger entry changed")]
     LedgerChanged,
+    /// The retention period erased the notification address (409 `personal_data_erased`).
+    #[error("personal data erased")]
+    PersonalDataErased,
     /// The office was removed from the ledger since the submission (409
     /// `office_not_in_ledger`).
     #[error("office removed from the ledger")]
@@ -193,4 +196,6 @@ pub enum InvalidStateReason {
     MfaEnrolled,
     /// No enrolment was started (or it was confirmed meanwhile).
     MfaNotStarted,
+    /// Personal data is erased only from an application that has ended.
+    NotEnded,
 }

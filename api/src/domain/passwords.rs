@@ -367,13 +367,14 @@ fn record_failure<A: PasswordAccount>(
     account: Option<&A>,
     attempt: &LoginAttempt,
     failure: &Failure,
+    client: &str,
 ) -> Result<(), DomainError> {
-    let from = format!("from {}", attempt.client.address);
+    let from = format!("from {client}");
     let event = |action: AuditAction, detail: String| match account {
         Some(account) => account.audit_event(action, detail, failure.at),
         None => AuditEvent {
             occurred_at: failure.at,
-            actor: format!("client@{}", attempt.client.address),
+            actor: format!("client@{client}"),
             action,
             application_id: None,
             office_number: None,
@@ -467,7 +468,7 @@ fn count_failure<A: PasswordAccount>(
 ) -> Result<DomainError, DomainError> {
     let failure = attempt.policy.after_failure(counts, now);
     keys.store(conn, &failure.counts, now)?;
-    record_failure(conn, account, attempt, &failure)?;
+    record_failure(conn, account, attempt, &failure, &keys.client)?;
     Ok(failure_answer::<A>(&failure, attempt))
 }
 
@@ -510,6 +511,8 @@ struct FailureKeys {
     id: String,
     /// This client on this login ID.
     pair: String,
+    /// The client as the audit log names it (`domain::pseudonyms`).
+    client: String,
 }
 
 impl FailureKeys {
@@ -520,6 +523,7 @@ impl FailureKeys {
                 FAILURE_PURPOSE,
                 &[kind, login_id, &client_bucket(&client.address)],
             ),
+            client: client.pseudonym(&ctx.hasher),
         }
     }
 

@@ -15,6 +15,7 @@ use super::audit::{AuditAction, AuditEvent};
 use super::caller::Caller;
 use super::error::DomainError;
 use super::ledger::{LedgerEntry, OfficeKind};
+use super::pseudonyms::{pseudonym, Personal};
 use super::rate_limit::{self, Budget};
 use super::secrets::{generate_code, generate_reference_number, generate_token};
 use super::templates;
@@ -85,7 +86,7 @@ async fn create_once(
         audit(
             tx,
             &application,
-            caller.actor(),
+            caller.actor(&tx.ctx.hasher),
             AuditAction::ApplicationCreated,
             "",
         )?;
@@ -130,7 +131,7 @@ pub async fn choose_prefecture(
         audit(
             tx,
             &application,
-            caller.actor(),
+            caller.actor(&ctx.hasher),
             AuditAction::PrefectureChosen,
             "",
         )?;
@@ -167,7 +168,7 @@ pub async fn verify(
     let (application, outcome) = with_application(ctx, id, token, move |tx, mut application| {
         let (ctx, now) = (tx.ctx, tx.now);
         let stored_hash = application.check_can_verify(now, &ctx.limits)?.hash.clone();
-        let wrong_budgets = wrong_code_budgets(ctx, &application);
+        let wrong_budgets = wrong_code_budgets(ctx, &application)?;
         let mut all = vec![caller.budget(ctx)];
         all.extend(wrong_budgets.iter().cloned());
         rate_limit::check(tx.conn, &all, now)?;
@@ -187,7 +188,7 @@ pub async fn verify(
             rate_limit::record(tx.conn, &wrong_budgets, now)?;
         }
         application.save(tx.conn)?;
-        audit(tx, &application, caller.actor(), action, "")?;
+        audit(tx, &application, caller.actor(&ctx.hasher), action, "")?;
         Ok((application, outcome))
     })
     .await?;
@@ -225,7 +226,8 @@ pub async fn submit(
                 if let Some(prefecture) = application.prefecture {
                     let what = format!(
                         "ログイン情報の再発行申請が送信されました（受付番号 {}、通知先メールアドレス {}）。",
-                        submission.reference_number, application.email
+                        submission.reference_number,
+                        application.notification_address()?
                     );
                     super::accounts::notify_office(
                         tx,
@@ -237,7 +239,7 @@ pub async fn submit(
                 audit(
                     tx,
                     &application,
-                    caller.actor(),
+                    caller.actor(&tx.ctx.hasher),
                     AuditAction::ApplicationSubmitted,
                     submission.reference_number.clone(),
                 )?;
@@ -272,7 +274,12 @@ fn application_view(a: &ReissueApplication, ctx: &Context, now: OffsetDateTime) 
         status,
         status_label: status.label().to_owned(),
         office_number: a.office_number.as_str().to_owned(),
-        email: a.email.as_str().to_owned(),
+        // The applicant's token opens no erased application; an empty address is never shown.
+        email: a
+            .email
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
         prefecture_code: a.prefecture.map(|p| p.as_str().to_owned()),
         prefecture_name: a.prefecture.map(|p| p.name().to_owned()),
         office_name: a.office_name.clone().filter(|_| verified_or_later),
@@ -292,7 +299,7 @@ fn verified_view(a: &ReissueApplication) -> Result<Verified, DomainError> {
         status: a.status,
         office_number: a.office_number.as_str().to_owned(),
         office_name: a.office_name.clone().unwrap_or_default(),
-        email: a.email.as_str().to_owned(),
+        email: a.notification_address()?.to_string(),
         prefecture_code: prefecture.as_str().to_owned(),
         prefecture_name: prefecture.name().to_owned(),
     })
@@ -305,6 +312,7 @@ fn send_code(
     caller: &Caller,
 ) -> Result<CodeSent, DomainError> {
     let (ctx, now) = (tx.ctx, tx.now);
+    let email = application.notification_address()?.clone();
     let budgets = [
         Budget::new(
             "code:office",
@@ -314,7 +322,7 @@ fn send_code(
         ),
         Budget::new(
             "code:email",
-            application.email.as_str(),
+            email.as_str(),
             ctx.limits.codes_per_email,
             ctx.limits.budget_window,
         ),
@@ -329,32 +337,37 @@ fn send_code(
     rate_limit::record(tx.conn, &budgets, now)?;
     let contact = super::federation::contact(tx.conn, application.prefecture)?;
     tx.queue_mail(
-        application.email.as_str(),
+        email.as_str(),
         templates::code_notice(&code, ctx.limits.code_ttl, &contact),
         Some(application.id),
     )?;
     let detail = format!(
         "code #{} to {}",
-        application.codes_issued, application.email
+        application.codes_issued,
+        pseudonym(&ctx.hasher, Personal::Email(email.as_str()))
     );
     audit(
         tx,
         application,
-        caller.actor(),
+        caller.actor(&ctx.hasher),
         AuditAction::CodeSent,
         detail,
     )?;
     let expires_at = application.code.as_ref().map_or(now, |c| c.expires_at);
     Ok(CodeSent {
         status: application.status,
-        email: application.email.as_str().to_owned(),
+        email: email.to_string(),
         code_expires_at: expires_at,
         codes_remaining: application.codes_remaining(&ctx.limits),
     })
 }
 
-fn wrong_code_budgets(ctx: &Context, application: &ReissueApplication) -> Vec<Budget> {
-    vec![
+fn wrong_code_budgets(
+    ctx: &Context,
+    application: &ReissueApplication,
+) -> Result<Vec<Budget>, DomainError> {
+    let email = application.notification_address()?;
+    Ok(vec![
         Budget::new(
             "wrong:office",
             application.office_number.as_str(),
@@ -363,11 +376,11 @@ fn wrong_code_budgets(ctx: &Context, application: &ReissueApplication) -> Vec<Bu
         ),
         Budget::new(
             "wrong:email",
-            application.email.as_str(),
+            email.as_str(),
             ctx.limits.wrong_codes_per_email,
             ctx.limits.budget_window,
         ),
-    ]
+    ])
 }
 
 /// Runs `work` in one transaction on the application that `token` opens (locked).

@@ -648,7 +648,8 @@ where
             audit(tx.conn, &reviewer, &application, action, detail, tx.now)?;
         }
         if let Some(mail) = transition.mail {
-            tx.queue_mail(application.email.as_str(), mail, Some(application.id))?;
+            let email = application.notification_address()?.as_str();
+            tx.queue_mail(email, mail, Some(application.id))?;
         }
         detail_of(tx.conn, tx.ctx, &reviewer, &application)
     })
@@ -778,8 +779,10 @@ fn history_of(
 
 /// An audit actor as people say it.
 fn actor_name(conn: &mut DbConnection, actor: &str) -> Result<String, DomainError> {
-    if let Some(address) = actor.strip_prefix("applicant@") {
-        return Ok(format!("申請者（{address}）"));
+    // The client address is kept only as its pseudonym (`domain::pseudonyms`): it still tells
+    // the reviewer which steps came from one client.
+    if let Some(client) = actor.strip_prefix("applicant@") {
+        return Ok(format!("申請者（接続元 {client}）"));
     }
     Ok(match actor.split_once(':') {
         Some(("reviewer", id)) => reviewer_name(conn, id)?,
@@ -941,7 +944,12 @@ fn summary(
         status_label: status.label().to_owned(),
         office_number: application.office_number.to_string(),
         office_name: application.office_name.clone(),
-        email: application.email.to_string(),
+        email: application
+            .email
+            .as_ref()
+            .map(ToString::to_string)
+            .unwrap_or_default(),
+        personal_data_erased: application.personal_data_erased(),
         created_at: application.created_at,
         submitted_at: application.submission.as_ref().map(|s| s.submitted_at),
         other_applications,

@@ -135,6 +135,15 @@ impl Hasher {
         hex::encode(mac(&self.keys.0.current.hmac, purpose, parts))
     }
 
+    /// HMAC of `purpose` and `parts` under the current secret and each previous one, newest
+    /// first (to find what an earlier key made, such as an audit pseudonym).
+    pub fn digests_under_every_key(&self, purpose: &str, parts: &[&str]) -> Vec<String> {
+        self.keys
+            .all()
+            .map(|keys| hex::encode(mac(&keys.hmac, purpose, parts)))
+            .collect()
+    }
+
     /// Whether `stored` (hex) is the HMAC of `purpose` and `parts` under any secret of the
     /// ring (or as a release before the subkeys made it), each compared in constant time.
     pub fn verify(&self, stored: &str, purpose: &str, parts: &[&str]) -> bool {

@@ -9,6 +9,7 @@ use reissue_shared::account::{
 use super::accounts::{self, audit};
 use super::audit::AuditAction;
 use super::caller::Caller;
+use super::pseudonyms::{pseudonym, Personal};
 use super::rate_limit;
 use super::security_codes::{self, CodePurpose, NewCode};
 use super::sessions::FullOfficeAccess;
@@ -66,7 +67,7 @@ pub async fn request_registration(
                 tx.conn,
                 &account,
                 AuditAction::SecurityEmailCodeSent,
-                input.email.as_str(),
+                pseudonym(&tx.ctx.hasher, Personal::Email(input.email.as_str())),
                 now,
             )?;
             Ok::<_, DomainError>(SecurityCodeSent {
@@ -122,7 +123,7 @@ pub async fn confirm_registration(
             tx.conn,
             &account,
             AuditAction::SecurityEmailRegistered,
-            pending.email.as_str(),
+            pseudonym(&tx.ctx.hasher, Personal::Email(pending.email.as_str())),
             now,
         )?;
         Ok::<_, DomainError>(Ok(SecurityEmailRegistered {

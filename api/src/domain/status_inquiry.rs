@@ -49,7 +49,10 @@ pub async fn inquire(
                 tx.conn,
                 input.reference_number.as_str(),
             )?;
-            let stored = found.as_ref().map(|application| &application.email);
+            // An erased address (past the retention period) matches nothing.
+            let stored = found
+                .as_ref()
+                .and_then(|application| application.email.as_ref());
             let matches = same_address(stored, &input.email);
             match found {
                 Some(application) if matches && !application.status.is_unsubmitted() => {

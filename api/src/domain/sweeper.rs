@@ -1,6 +1,7 @@
 //! The background sweeper: marks unsubmitted applications past their lifetime as expired,
 //! forgets the sealed copies of expired temporary passwords, and forgets rate-limit events
-//! older than every window and sessions a day after they ended.
+//! older than every window and sessions a day after they ended; once a day it erases the
+//! personal data past the retention period (`domain::retention`).
 
 use std::time::Duration;
 
@@ -54,11 +55,33 @@ pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
     .await
 }
 
-/// Runs [`sweep_once`] every `interval` until the task is dropped.
+/// Runs [`sweep_once`] every `interval`, and the retention purge
+/// ([`super::retention::purge`]) at the first pass and then once a day, until the task is
+/// dropped.
 pub async fn run(ctx: Context, interval: Duration) {
     let mut ticker = tokio::time::interval(interval);
+    let mut daily = super::retention::DailyPurge::default();
     loop {
         ticker.tick().await;
+        if daily.due(ctx.clock.now()) {
+            match super::retention::purge(&ctx, "system", false).await {
+                Ok(report) if report.is_empty() => {}
+                Ok(report) => tracing::info!(
+                    applications = report.applications.len(),
+                    other_mails = report.other_mails,
+                    security_codes = report.security_codes,
+                    dev_messages = report.dev_messages,
+                    "erased personal data past the retention period"
+                ),
+                Err(error) => {
+                    tracing::warn!(
+                        error = %super::outbox::redact_addresses(&error.to_string()),
+                        "retention purge failed; will retry at the next pass"
+                    );
+                    daily = super::retention::DailyPurge::default();
+                }
+            }
+        }
         match sweep_once(&ctx).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(expired = n, "expired unsubmitted applications"),

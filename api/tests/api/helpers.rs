@@ -61,6 +61,9 @@ macro_rules! on_both_backends {
     };
 }
 
+/// The servers' `REISSUE_SECRET_KEY` (a test may set another).
+pub const TEST_SECRET_KEY: &str = "test-secret-key-0123456789abcdef0123456789";
+
 /// A running application and what a test needs to drive it.
 pub struct TestApp {
     pub address: String,
@@ -130,10 +133,7 @@ async fn spawn(backend: Backend, overrides: &[(&str, &str)], via_port: Option<u1
         "REISSUE_DATA_DIR".into(),
         data_dir.path().to_string_lossy().into_owned(),
     );
-    env.insert(
-        "REISSUE_SECRET_KEY".into(),
-        "test-secret-key-0123456789abcdef0123456789".into(),
-    );
+    env.insert("REISSUE_SECRET_KEY".into(), TEST_SECRET_KEY.into());
     env.insert("REISSUE_MAIL_POLL_MS".into(), "50".into());
     env.insert("REISSUE_MAIL_RETRY_BASE_MS".into(), "100".into());
     env.insert("REISSUE_MAIL_RETRY_MAX_MS".into(), "400".into());
@@ -256,12 +256,20 @@ impl TestApp {
 
     /// Runs `reissue reviewer ARGS` on this server's database, as an operator would.
     pub fn reviewer_command(&self, args: &[&str]) -> std::process::Output {
+        let mut all = vec!["reviewer"];
+        all.extend_from_slice(args);
+        self.command(&all, &[])
+    }
+
+    /// Runs `reissue ARGS` on this server's database (and key), with `env` besides, as an
+    /// operator would.
+    pub fn command(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
         let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_reissue"));
         command
-            .arg("reviewer")
             .args(args)
-            .env_remove("REISSUE_DATABASE_URL");
-        for (name, value) in self.storage() {
+            .env_remove("REISSUE_DATABASE_URL")
+            .env("REISSUE_SECRET_KEY", TEST_SECRET_KEY);
+        for (name, value) in self.storage().chain(env.iter().copied()) {
             command.env(name, value);
         }
         command.output().unwrap()

@@ -6,6 +6,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::helpers::{problem, spawn_app_with, Backend, TestApp};
+use reissue_api::domain::pseudonyms::{pseudonym, Personal};
 
 /// A reviewer login with an unknown ID, sent as if from `client` (127.0.0.1 is the proxy).
 async fn login_from(app: &TestApp, client: &str) -> reqwest::Response {
@@ -131,7 +132,12 @@ async fn audited(app: &TestApp, action: &'static str) -> Vec<(String, String)> {
         .unwrap()
 }
 
-async fn every_failed_login_is_audited_with_its_client_address(backend: Backend) {
+/// The audit log's name of a client address: its keyed pseudonym, never the address.
+fn client_pseudonym(app: &TestApp, address: &str) -> String {
+    pseudonym(&app.context.hasher, Personal::ClientAddress(address))
+}
+
+async fn every_failed_login_is_audited_with_its_client_pseudonym(backend: Backend) {
     let app = spawn_app_with(backend, &[("REISSUE_TRUSTED_PROXIES", "127.0.0.1")]).await;
     // A known reviewer with a wrong password, straight from the proxy's own address ...
     let known = app
@@ -142,18 +148,22 @@ async fn every_failed_login_is_audited_with_its_client_address(backend: Backend)
     let unknown = login_from(&app, "203.0.113.8").await;
     problem(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let failures = audited(&app, "reviewer_login_failed").await;
+    let (proxy, client) = (
+        client_pseudonym(&app, "127.0.0.1"),
+        client_pseudonym(&app, "203.0.113.8"),
+    );
     assert!(
         failures
             .iter()
             .any(|(actor, detail)| actor.starts_with("reviewer:")
-                && detail == "1 in a row, from 127.0.0.1"),
+                && *detail == format!("1 in a row, from {proxy}")),
         "{failures:?}"
     );
     assert!(
         failures
             .iter()
-            .any(|(actor, detail)| actor == "client@203.0.113.8"
-                && detail == "unknown ID \"nobody\", 1 in a row, from 203.0.113.8"),
+            .any(|(actor, detail)| *actor == format!("client@{client}")
+                && *detail == format!("unknown ID \"nobody\", 1 in a row, from {client}")),
         "{failures:?}"
     );
     // The office login too.
@@ -167,17 +177,27 @@ async fn every_failed_login_is_audited_with_its_client_address(backend: Backend)
         .unwrap();
     problem(office, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
     let office_failures = audited(&app, "office_login_failed").await;
+    let office_client = client_pseudonym(&app, "203.0.113.9");
     assert!(
         office_failures
             .iter()
-            .any(|(actor, _)| actor == "client@203.0.113.9"),
+            .any(|(actor, _)| *actor == format!("client@{office_client}")),
         "{office_failures:?}"
     );
+    // No entry names an address in clear.
+    for (actor, detail) in failures.iter().chain(&office_failures) {
+        for address in ["127.0.0.1", "203.0.113"] {
+            assert!(
+                !actor.contains(address) && !detail.contains(address),
+                "{actor} {detail}"
+            );
+        }
+    }
 }
 
 crate::on_both_backends!(
     one_client_gets_its_attempts_then_429_while_others_still_log_in,
     all_clients_together_are_throttled_too,
     a_full_password_queue_answers_503_at_once_and_never_500,
-    every_failed_login_is_audited_with_its_client_address,
+    every_failed_login_is_audited_with_its_client_pseudonym,
 );

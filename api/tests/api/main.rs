@@ -30,6 +30,7 @@ mod notice_pdf;
 mod office_login;
 mod openapi;
 mod parallel_limits;
+mod retention;
 mod review;
 mod security_email;
 mod security_headers;

@@ -53,6 +53,10 @@ pub(crate) fn console_reviewer() -> Option<ReviewerApi> {
     reviewer().filter(|client| !client.session().mfa_enrolment_required)
 }
 
+/// What the console shows for a notification address that the retention period has erased
+/// (`REISSUE_RETENTION_DAYS` after the application ended; its history stays).
+const ERASED: &str = "（保存期間の経過により消去済み）";
+
 /// 審査担当者ログイン: the login ID and password, then (once the authenticator app is
 /// enrolled) its 確認コード, or a recovery code instead.
 #[component]
@@ -233,7 +237,7 @@ pub fn Queue() -> impl IntoView {
                         <td>{item.office_number.clone()}</td>
                         <td>{item.office_name.clone().unwrap_or_default()}
                             {(item.other_applications > 0).then(|| view! { <span class="flag">" 他の申請あり"</span> })}</td>
-                        <td class="address">{item.email.clone()}</td>
+                        <td class="address">{if item.personal_data_erased { ERASED.to_owned() } else { item.email.clone() }}</td>
                         <td>{item.status_label.clone()}
                             {(item.envelope == EnvelopeState::Requested).then(|| view! { <span class="flag" data-testid="envelope-flag">" " {EnvelopeState::Requested.label()}</span> })}</td>
                         <td>{date_time(item.submitted_at.unwrap_or(item.created_at))}</td>
@@ -486,7 +490,7 @@ pub fn Detail() -> impl IntoView {
                 <div><dt>"受付番号"</dt><dd data-testid="admin-reference">{a.reference_number.clone().unwrap_or_default()}</dd></div>
                 <div><dt>"状態"</dt><dd data-testid="admin-status">{a.status_label.clone()}</dd></div>
                 <div><dt>"事業所番号"</dt><dd>{a.office_number.clone()}</dd></div>
-                <div><dt>"通知先メールアドレス"</dt><dd>{a.email.clone()}</dd></div>
+                <div><dt>"通知先メールアドレス"</dt><dd data-testid="detail-email">{if a.personal_data_erased { ERASED.to_owned() } else { a.email.clone() }}</dd></div>
                 <div><dt>"申請日時"</dt><dd>{date_time(a.submitted_at.unwrap_or(a.created_at))}</dd></div>
                 {a.business_days_waiting.map(|days| view! {
                     <div><dt>"経過日数"</dt><dd data-testid="detail-age">{days} " 営業日" {a.overdue.then_some("（目標超過）")}</dd></div>
