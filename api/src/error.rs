@@ -265,6 +265,28 @@ fn domain_parts(error: &DomainError) -> ProblemParts {
             "Ledger entry changed",
             "申請の後に事業所台帳のこの事業所の登録内容（住所など）が変わりました。申請の画面で変更前と変更後を確認し、「台帳の変更を確認しました」を押してから承認してください。",
         ),
+        DomainError::IdempotencyKeyInvalid => ProblemParts::new(
+            S::BAD_REQUEST,
+            C::IdempotencyKeyInvalid,
+            "Invalid Idempotency-Key",
+            "Idempotency-Key ヘッダーは、1〜255文字の半角英数字と記号（空白を除く）で指定してください。UUID をお勧めします。",
+        ),
+        DomainError::IdempotencyKeyInUse => {
+            let mut parts = ProblemParts::new(
+                S::CONFLICT,
+                C::IdempotencyKeyInUse,
+                "Idempotency-Key in use",
+                "同じ Idempotency-Key の最初の要求をまだ処理しています。少し待ってから、同じ要求をもう一度送ってください。",
+            );
+            parts.retry_after = Some(1);
+            parts
+        }
+        DomainError::IdempotencyKeyReused => ProblemParts::new(
+            S::UNPROCESSABLE_ENTITY,
+            C::IdempotencyKeyReused,
+            "Idempotency-Key reused",
+            "この Idempotency-Key は、内容の違う別の要求に使われています。新しい要求には新しいキーを使ってください。",
+        ),
         DomainError::PersonalDataErased => ProblemParts::new(
             S::CONFLICT,
             C::PersonalDataErased,

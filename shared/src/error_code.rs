@@ -84,6 +84,12 @@ pub enum ErrorCode {
     /// The retention period (`REISSUE_RETENTION_DAYS`) has erased the application's
     /// notification address: nothing can be mailed for it any more.
     PersonalDataErased,
+    /// The `Idempotency-Key` header is not 1 to 255 visible ASCII characters.
+    IdempotencyKeyInvalid,
+    /// The first request with this `Idempotency-Key` is still running: retry shortly.
+    IdempotencyKeyInUse,
+    /// This `Idempotency-Key` was used for another request (another body or operation).
+    IdempotencyKeyReused,
     /// The database or another dependency is unavailable; try again shortly.
     ServiceUnavailable,
     /// An unexpected error; the `request_id` identifies it in the logs.
@@ -128,6 +134,9 @@ impl ErrorCode {
             Self::CallbackMissing => "callback_missing",
             Self::LedgerChanged => "ledger_changed",
             Self::PersonalDataErased => "personal_data_erased",
+            Self::IdempotencyKeyInvalid => "idempotency_key_invalid",
+            Self::IdempotencyKeyInUse => "idempotency_key_in_use",
+            Self::IdempotencyKeyReused => "idempotency_key_reused",
             Self::ServiceUnavailable => "service_unavailable",
             Self::InternalError => "internal_error",
         }

@@ -41,6 +41,7 @@ mod checkpoints;
 pub mod dev_mailbox;
 pub mod federation;
 mod group_commit;
+pub mod idempotency_keys;
 pub mod ledger;
 pub mod login_failures;
 pub mod models;

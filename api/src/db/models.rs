@@ -291,3 +291,18 @@ pub struct LedgerEntryVersionRow {
     pub imported_at: PrimitiveDateTime,
     pub replaced_at: PrimitiveDateTime,
 }
+
+/// An `idempotency_keys` row: a key's first request and, once it finished, its answer.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = super::schema::idempotency_keys, treat_none_as_null = true, treat_none_as_default_value = false)]
+pub struct IdempotencyKeyRow {
+    pub key_hash: String,
+    pub request_hash: String,
+    pub response_status: Option<i32>,
+    pub response_content_type: Option<String>,
+    pub response_location: Option<String>,
+    pub response_body: Option<String>,
+    pub locked_until: PrimitiveDateTime,
+    pub created_at: PrimitiveDateTime,
+    pub expires_at: PrimitiveDateTime,
+}

@@ -85,6 +85,15 @@ pub enum DomainError {
     /// The retention period erased the notification address (409 `personal_data_erased`).
     #[error("personal data erased")]
     PersonalDataErased,
+    /// A malformed `Idempotency-Key` (400 `idempotency_key_invalid`).
+    #[error("idempotency key invalid")]
+    IdempotencyKeyInvalid,
+    /// The first request with the key still runs (409 `idempotency_key_in_use`).
+    #[error("idempotency key in use")]
+    IdempotencyKeyInUse,
+    /// The key was used for another request (422 `idempotency_key_reused`).
+    #[error("idempotency key reused")]
+    IdempotencyKeyReused,
     /// The office was removed from the ledger since the submission (409
     /// `office_not_in_ledger`).
     #[error("office removed from the ledger")]

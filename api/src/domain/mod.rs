@@ -10,6 +10,7 @@ pub mod csv;
 pub mod enrolment;
 pub mod error;
 pub mod federation;
+pub mod idempotency;
 pub mod ledger;
 pub mod mfa;
 pub mod outbox;

@@ -44,6 +44,7 @@ pub async fn sweep_once(ctx: &Context) -> Result<usize, DomainError> {
             .record(conn)?;
         }
         db::rate_limits::delete_expired(conn, crate::db::models::to_db_time(now))?;
+        db::idempotency_keys::delete_expired(conn, crate::db::models::to_db_time(now))?;
         db::login_failures::delete_stale(
             conn,
             crate::db::models::to_db_time(now - super::passwords::FAILURE_MEMORY),

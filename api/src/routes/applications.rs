@@ -1,5 +1,6 @@
 //! `/api/v1/reissue-applications`: the applicant's flow (manual steps 6–11).
 
+use actix_web::middleware::from_fn;
 use actix_web::{get, post, put, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 use uuid::Uuid;
@@ -39,7 +40,10 @@ pub fn configure(cfg: &mut ServiceConfig) {
         RateLimited, JsonBodyRefused, Unavailable,
     )
 )]
-#[post("/reissue-applications")]
+#[post(
+    "/reissue-applications",
+    wrap = "from_fn(super::idempotency::idempotent)"
+)]
 pub async fn create_application(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -89,7 +93,10 @@ pub async fn get_application(
         ApplicationExpired, JsonBodyRefused, ApplicantTokenRefused, Unavailable,
     )
 )]
-#[put("/reissue-applications/{id}/prefecture")]
+#[put(
+    "/reissue-applications/{id}/prefecture",
+    wrap = "from_fn(super::idempotency::idempotent)"
+)]
 pub async fn choose_prefecture(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -114,7 +121,10 @@ pub async fn choose_prefecture(
         ApplicationExpired, ApplicantTokenRefused, Unavailable,
     )
 )]
-#[post("/reissue-applications/{id}/code")]
+#[post(
+    "/reissue-applications/{id}/code",
+    wrap = "from_fn(super::idempotency::idempotent)"
+)]
 pub async fn resend_code(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -141,7 +151,10 @@ pub async fn resend_code(
         JsonBodyRefused, ApplicantTokenRefused, Unavailable,
     )
 )]
-#[post("/reissue-applications/{id}/verification")]
+#[post(
+    "/reissue-applications/{id}/verification",
+    wrap = "from_fn(super::idempotency::idempotent)"
+)]
 pub async fn verify_code(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -165,7 +178,10 @@ pub async fn verify_code(
         ApplicationExpired, ApplicantTokenRefused, Unavailable,
     )
 )]
-#[post("/reissue-applications/{id}/submission")]
+#[post(
+    "/reissue-applications/{id}/submission",
+    wrap = "from_fn(super::idempotency::idempotent)"
+)]
 pub async fn submit_application(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,

@@ -9,6 +9,7 @@ pub mod dev_mailbox;
 pub mod extract;
 pub mod federation;
 pub mod health;
+pub mod idempotency;
 pub mod input;
 pub mod mfa;
 pub mod notice_html;

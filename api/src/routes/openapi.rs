@@ -40,6 +40,7 @@ pub struct ApiDoc;
 /// as each field's default, a value the field's own schema (pattern, format, length) or the
 /// server refuses; OpenAPI validators reject such a document, so those defaults are left out.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
+    document_idempotency_keys(&mut api);
     let schemas = api
         .components
         .iter_mut()
@@ -105,5 +106,84 @@ impl Modify for ApplicationTokenScheme {
                     .build(),
             ),
         );
+    }
+}
+
+/// The operations wrapped in `routes::idempotency`: the applicant's and the password reset's
+/// POST and PUT.
+fn is_idempotent(path: &str) -> bool {
+    path.starts_with("/api/v1/reissue-applications") || path.starts_with("/api/v1/password-resets")
+}
+
+/// Adds the `Idempotency-Key` header and its refusals to each operation that takes it.
+fn document_idempotency_keys(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::path::{ParameterBuilder, ParameterIn};
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    use utoipa::openapi::Required;
+    let parameter = ParameterBuilder::new()
+        .name("Idempotency-Key")
+        .parameter_in(ParameterIn::Header)
+        .required(Required::False)
+        .description(Some(
+            "Optional (IETF draft \"The Idempotency-Key HTTP Header Field\"): a key of your choosing, \
+             ideally a UUID, to send the same request again after a timeout. The same key with \
+             the same body within 24 hours answers the first answer again, with \
+             `Idempotency-Replayed: true`, without doing the work again. Keys are scoped to the \
+             bearer token, or to the client address before there is one. 429 and 5xx answers \
+             are not kept: a retry with the same key does the work.",
+        ))
+        .schema(Some(
+            ObjectBuilder::new()
+                .schema_type(Type::String)
+                .min_length(Some(1))
+                .max_length(Some(crate::domain::idempotency::MAX_KEY_LENGTH))
+                .pattern(Some("^[!-~]+$"))
+                .examples(["8e03978e-40d5-43e8-bc93-6894a57f9324"]),
+        ))
+        .build();
+    for (path, item) in api.paths.paths.iter_mut() {
+        if !is_idempotent(path) {
+            continue;
+        }
+        for operation in [item.post.as_mut(), item.put.as_mut()]
+            .into_iter()
+            .flatten()
+        {
+            operation
+                .parameters
+                .get_or_insert_with(Vec::new)
+                .push(parameter.clone());
+            for (status, refusal) in [
+                ("400", "`idempotency_key_invalid`: the Idempotency-Key is not 1–255 visible ASCII characters"),
+                ("409", "`idempotency_key_in_use`: the first request with this Idempotency-Key is still running (see Retry-After)"),
+                ("422", "`idempotency_key_reused`: this Idempotency-Key was used for another request"),
+            ] {
+                document_refusal(&mut operation.responses, status, refusal);
+            }
+        }
+    }
+}
+
+/// Adds `refusal` to the operation's answer of `status` (a problem), or adds that answer.
+fn document_refusal(responses: &mut utoipa::openapi::Responses, status: &str, refusal: &str) {
+    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+    match responses.responses.get_mut(status) {
+        Some(RefOr::T(response)) => {
+            response.description = format!("{}; {refusal}", response.description);
+        }
+        _ => {
+            let problem = ContentBuilder::new()
+                .schema(Some(Ref::from_schema_name("Problem")))
+                .build();
+            responses.responses.insert(
+                status.to_owned(),
+                RefOr::T(
+                    ResponseBuilder::new()
+                        .description(refusal)
+                        .content("application/problem+json", problem)
+                        .build(),
+                ),
+            );
+        }
     }
 }

@@ -1,6 +1,7 @@
 //! The security-e-mail path: `/api/v1/account/security-email` (a logged-in office registers
 //! its address) and `/api/v1/password-resets` (an office that lost its password resets it).
 
+use actix_web::middleware::from_fn;
 use actix_web::{post, put, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
 
@@ -89,7 +90,7 @@ pub async fn confirm_registration(
         RateLimited, JsonBodyRefused, Unavailable,
     )
 )]
-#[post("/password-resets")]
+#[post("/password-resets", wrap = "from_fn(super::idempotency::idempotent)")]
 pub async fn start_reset(
     state: web::Data<AppState>,
     client: ClientAddress,
@@ -112,7 +113,10 @@ pub async fn start_reset(
         SecurityCodeRefused, JsonBodyRefused, ResetTokenRefused, Unavailable,
     )
 )]
-#[post("/password-resets/{id}/verification")]
+#[post(
+    "/password-resets/{id}/verification",
+    wrap = "from_fn(super::idempotency::idempotent)"
+)]
 pub async fn verify_reset(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -137,7 +141,10 @@ pub async fn verify_reset(
         JsonBodyRefused, ResetTokenRefused, Unavailable,
     )
 )]
-#[post("/password-resets/{id}/password")]
+#[post(
+    "/password-resets/{id}/password",
+    wrap = "from_fn(super::idempotency::idempotent)"
+)]
 pub async fn finish_reset(
     state: web::Data<AppState>,
     id: web::Path<String>,

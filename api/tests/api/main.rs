@@ -15,6 +15,7 @@ mod crash;
 mod faults;
 mod federation;
 mod four_eyes;
+mod idempotency;
 mod key_rotation;
 mod ledger_import;
 mod ledger_outcomes;
