@@ -238,6 +238,7 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             // compressed once (`routes::spa::StaticFiles`; until then they pass through here
             // as before), and `Compress` leaves an answer with a Content-Encoding as it is.
             .wrap(actix_web::middleware::Compress::default())
+            .wrap(from_fn(routes::rate_limit_headers::middleware))
             .wrap(from_fn(routes::security_headers::middleware))
             .wrap(from_fn(crate::telemetry::request_id_middleware))
             .app_data(security_headers.clone())

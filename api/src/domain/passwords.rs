@@ -782,16 +782,21 @@ async fn first_match<M: Copy + Send + 'static>(
         .await?
 }
 
+/// The login throttle of one client (its address; an IPv6 one by its /64).
+pub(crate) fn client_login_budget(ctx: &Context, client: &Caller) -> Budget {
+    Budget::new(
+        "login:client",
+        &client_bucket(&client.address),
+        ctx.limits.logins_per_client,
+        ctx.limits.login_window,
+    )
+}
+
 /// The login throttles: attempts per client address, and of everyone together, counted
 /// before any password is checked (a refused attempt costs no argon2).
 fn login_budgets(ctx: &Context, client: &Caller) -> [Budget; 2] {
     [
-        Budget::new(
-            "login:client",
-            &client_bucket(&client.address),
-            ctx.limits.logins_per_client,
-            ctx.limits.login_window,
-        ),
+        client_login_budget(ctx, client),
         Budget::new(
             "login:all",
             "",

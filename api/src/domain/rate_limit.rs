@@ -174,6 +174,32 @@ impl SlotCounts {
 }
 
 /// A bucket's counts as stored, in its budget's slots, and whether it has a row yet.
+/// Where a budget stands for its client: what is left of it and how long until its oldest
+/// counted event leaves the window (0 when nothing is counted).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Standing {
+    /// Events still allowed now.
+    pub remaining: u32,
+    /// Seconds until one more is allowed again.
+    pub reset_secs: u64,
+}
+
+/// Reads where `budget` stands at the context's now (no lock: a hint for the client, as the
+/// RateLimit header fields are, never a promise).
+pub async fn standing(ctx: &super::Context, budget: Budget) -> Result<Standing, DomainError> {
+    let now = ctx.clock.now().unix_timestamp();
+    ctx.db
+        .run(move |conn| {
+            let (counts, _) = load(conn, &budget)?;
+            let (count, free_at) = counts.counted(now, budget.window_seconds());
+            Ok::<_, DomainError>(Standing {
+                remaining: budget.limit.saturating_sub(count),
+                reset_secs: free_at.map_or(0, |at| u64::try_from(at - now).unwrap_or(0)),
+            })
+        })
+        .await
+}
+
 fn load(conn: &mut DbConnection, budget: &Budget) -> Result<(SlotCounts, bool), StorageError> {
     match rate_limits::find(conn, &budget.bucket)? {
         Some(row) => {

@@ -1,5 +1,6 @@
 //! `/api/v1/reissue-applications`: the applicant's flow (manual steps 6–11).
 
+use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
 use actix_web::{get, post, put, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -12,11 +13,14 @@ use reissue_shared::dto::{
 
 use super::extract::{BearerToken, ClientAddress};
 use super::input::Input;
+use super::rate_limit_headers::{
+    policy_item, remaining_item, with_application_limits, RATELIMIT, RATELIMIT_POLICY,
+};
 use super::responses::{
     ApplicantTokenRefused, ApplicationExpired, JsonBodyRefused, RateLimited, Unavailable,
 };
 use super::AppState;
-use crate::domain::reissue;
+use crate::domain::{reissue, DomainError};
 use crate::error::ApiError;
 
 /// Registers the routes.
@@ -74,8 +78,16 @@ pub async fn get_application(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     token: BearerToken,
-) -> Result<web::Json<ApplicationView>, ApiError> {
-    Ok(web::Json(reissue::view(&state.ctx, *id, token.0).await?))
+) -> Result<HttpResponse, ApiError> {
+    let view = reissue::view(&state.ctx, *id, token.0).await?;
+    let mut response = HttpResponse::Ok();
+    with_application_limits(
+        &mut response,
+        &state.ctx.limits,
+        view.codes_remaining,
+        view.attempts_left,
+    );
+    Ok(response.json(view))
 }
 
 /// Manual step 7: the billing prefecture. Checks the office in that prefecture's ledger and
@@ -103,10 +115,24 @@ pub async fn choose_prefecture(
     token: BearerToken,
     client: ClientAddress,
     prefecture: Input<ChoosePrefectureRequest>,
-) -> Result<web::Json<CodeSent>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let sent =
         reissue::choose_prefecture(&state.ctx, *id, token.0, prefecture.0, client.caller()).await?;
-    Ok(web::Json(sent))
+    Ok(code_sent(&state, sent))
+}
+
+/// A mailed code, with the codes left to the application (`RateLimit` "codes") and the tries of
+/// the new code ("attempts").
+fn code_sent(state: &AppState, sent: CodeSent) -> HttpResponse {
+    let mut response = HttpResponse::Ok();
+    let limits = &state.ctx.limits;
+    with_application_limits(
+        &mut response,
+        limits,
+        sent.codes_remaining,
+        Some(limits.code_max_attempts),
+    );
+    response.json(sent)
 }
 
 /// 確認コードを再送信: mails a new code; the previous one stops working.
@@ -130,10 +156,9 @@ pub async fn resend_code(
     id: web::Path<Uuid>,
     token: BearerToken,
     client: ClientAddress,
-) -> Result<web::Json<CodeSent>, ApiError> {
-    Ok(web::Json(
-        reissue::resend_code(&state.ctx, *id, token.0, client.caller()).await?,
-    ))
+) -> Result<HttpResponse, ApiError> {
+    let sent = reissue::resend_code(&state.ctx, *id, token.0, client.caller()).await?;
+    Ok(code_sent(&state, sent))
 }
 
 /// Manual step 9: the 4-digit code from the mail.
@@ -161,10 +186,28 @@ pub async fn verify_code(
     token: BearerToken,
     client: ClientAddress,
     code: Input<VerifyCodeRequest>,
-) -> Result<web::Json<Verified>, ApiError> {
-    Ok(web::Json(
-        reissue::verify(&state.ctx, *id, token.0, code.0, client.caller()).await?,
-    ))
+) -> Result<HttpResponse, ApiError> {
+    match reissue::verify(&state.ctx, *id, token.0, code.0, client.caller()).await {
+        Ok(verified) => Ok(HttpResponse::Ok().json(verified)),
+        // A wrong code says, beside its problem's `attempts_left`, what is left of the code's
+        // tries in the RateLimit fields too.
+        Err(DomainError::WrongCode { attempts_left }) => {
+            let mut problem =
+                actix_web::ResponseError::error_response(&ApiError::from(DomainError::WrongCode {
+                    attempts_left,
+                }));
+            let limits = &state.ctx.limits;
+            let policy = policy_item("attempts", limits.code_max_attempts, None);
+            let left = remaining_item("attempts", attempts_left, None);
+            for (name, item) in [(RATELIMIT_POLICY, policy), (RATELIMIT, left)] {
+                if let Ok(value) = HeaderValue::from_str(&item) {
+                    problem.headers_mut().append(name, value);
+                }
+            }
+            Ok(problem)
+        }
+        Err(other) => Err(other.into()),
+    }
 }
 
 /// Manual steps 10–11: 送信. Once, and only after verification.

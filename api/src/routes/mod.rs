@@ -17,6 +17,7 @@ pub mod notice_pdf;
 pub mod notice_text;
 pub mod openapi;
 pub mod prefectures;
+pub mod rate_limit_headers;
 pub mod reissue_status;
 pub mod responses;
 pub mod security_email;

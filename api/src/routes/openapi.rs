@@ -41,6 +41,7 @@ pub struct ApiDoc;
 /// server refuses; OpenAPI validators reject such a document, so those defaults are left out.
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     document_idempotency_keys(&mut api);
+    document_rate_limit_fields(&mut api);
     let schemas = api
         .components
         .iter_mut()
@@ -184,6 +185,55 @@ fn document_refusal(responses: &mut utoipa::openapi::Responses, status: &str, re
                         .build(),
                 ),
             );
+        }
+    }
+}
+
+/// Adds the RateLimit header fields (`routes::rate_limit_headers`) to every answer of the
+/// operations that are counted per client: the applicant's, the password reset's, the logins.
+fn document_rate_limit_fields(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::header::HeaderBuilder;
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    let field = |description: &str, example: &str| {
+        HeaderBuilder::new()
+            .schema(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .examples([example]),
+            )
+            .description(Some(description))
+            .build()
+    };
+    let policy = field(
+        "IETF draft \"RateLimit header fields for HTTP\": the quotas that apply, one list member each: \
+         `\"client\";q=60;w=3600` (requests per client address and hour), `\"login\";q=20;w=60` \
+         (login attempts per client address and minute), and on answers about one application \
+         `\"codes\";q=3` (codes it may ask for) and `\"attempts\";q=5` (wrong tries of a code).",
+        "\"client\";q=60;w=3600, \"codes\";q=3, \"attempts\";q=5",
+    );
+    let remaining = field(
+        "What is left of each quota of RateLimit-Policy: `r` remaining, `t` seconds until one more \
+         is allowed again (absent when nothing is used or the quota has no window).",
+        "\"client\";r=57;t=3541, \"codes\";r=2, \"attempts\";r=5",
+    );
+    for (path, item) in api.paths.paths.iter_mut() {
+        let counted =
+            is_idempotent(path) || path == "/api/v1/auth/login" || path == "/api/v1/admin/sessions";
+        if !counted {
+            continue;
+        }
+        let operations = [item.get.as_mut(), item.post.as_mut(), item.put.as_mut()];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    response
+                        .headers
+                        .insert("RateLimit-Policy".into(), policy.clone());
+                    response
+                        .headers
+                        .insert("RateLimit".into(), remaining.clone());
+                }
+            }
         }
     }
 }

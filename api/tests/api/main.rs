@@ -31,6 +31,7 @@ mod notice_pdf;
 mod office_login;
 mod openapi;
 mod parallel_limits;
+mod rate_limit_headers;
 mod retention;
 mod review;
 mod security_email;
