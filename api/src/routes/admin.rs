@@ -18,8 +18,8 @@ use reissue_shared::federation::NoticeMailedRequest;
 use super::extract::{authenticated_bearer, ClientAddress};
 use super::input::{Input, OptionalInput};
 use super::responses::{
-    JsonBodyRefused, LoginThrottled, MalformedQuery, NotInPrefecture, ReviewerLoginRefused,
-    ReviewerTokenRefused, TransitionRefused, Unavailable,
+    ApprovalRefused, JsonBodyRefused, LoginThrottled, MalformedQuery, NotInPrefecture,
+    ReviewerLoginRefused, ReviewerTokenRefused, TransitionRefused, Unavailable,
 };
 use super::AppState;
 use crate::domain::review;
@@ -77,7 +77,7 @@ pub async fn print_unposted_notices(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "The notices, an A4 PDF of one page each", content_type = "application/pdf"),
-        (status = 500, description = "The notice font (`REISSUE_NOTICE_FONT`) cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal_error`: the notice font (`REISSUE_NOTICE_FONT`) cannot be read", body = Problem, content_type = "application/problem+json"),
         ReviewerTokenRefused, Unavailable,
     )
 )]
@@ -101,7 +101,7 @@ pub async fn print_unposted_notices_pdf(
     security(("reviewer_token" = [])),
     responses(
         (status = 200, description = "A page of entries, or the CSV export", body = AuditLogPage),
-        (status = 403, description = "The audit log is for supervisors", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: the audit log is for supervisors", body = Problem, content_type = "application/problem+json"),
         MalformedQuery, ReviewerTokenRefused, Unavailable,
     )
 )]
@@ -288,8 +288,8 @@ pub async fn start_review(
     request_body = DecisionRequest,
     responses(
         (status = 200, description = "Decided (approved, awaiting_confirmation or rejected)", body = ApplicationDetail),
-        (status = 422, description = "Unknown decision, or no reason for a rejection", body = Problem, content_type = "application/problem+json"),
-        TransitionRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+        (status = 422, description = "`validation_failed` (see `errors`): unknown decision, or no reason for a rejection", body = Problem, content_type = "application/problem+json"),
+        ApprovalRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/decision")]
@@ -316,8 +316,8 @@ pub async fn decide(
     responses(
         (status = 200, description = "Confirmed (approved) or sent back (in_review)", body = ApplicationDetail),
         (status = 403, description = "`same_reviewer`: the approver cannot confirm their own approval", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No `confirm`, or no reason to send back", body = Problem, content_type = "application/problem+json"),
-        TransitionRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
+        (status = 422, description = "`validation_failed` (see `errors`): no `confirm`, or no reason to send back", body = Problem, content_type = "application/problem+json"),
+        ApprovalRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
 #[post("/admin/applications/{id}/confirmation")]
@@ -343,7 +343,7 @@ pub async fn confirm(
     responses(
         (status = 200, description = "Requested: `reprint_request` waits for another reviewer", body = ApplicationDetail),
         (status = 409, description = "`transition_refused`: not approved, the notice was not posted yet (it prints as it is), or a request already waits", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): no reason", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
@@ -373,7 +373,7 @@ pub async fn request_reprint(
         (status = 200, description = "Confirmed (a new notice waits to be printed) or sent back", body = ApplicationDetail),
         (status = 403, description = "`same_reviewer`: the requester cannot confirm their own request", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`transition_refused`: no reprint request waits", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "No `confirm`, or no reason to send back", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): no `confirm`, or no reason to send back", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
@@ -397,7 +397,7 @@ pub async fn confirm_reprint(
     request_body = TextRequest,
     responses(
         (status = 200, description = "Withdrawn", body = ApplicationDetail),
-        (status = 422, description = "No reason", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): no reason", body = Problem, content_type = "application/problem+json"),
         TransitionRefused, JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
@@ -450,7 +450,7 @@ pub async fn print_notice(
     responses(
         (status = 200, description = "The notice, an A4 PDF", content_type = "application/pdf"),
         (status = 409, description = "`transition_refused`: not approved; `reprint_confirmation_required`: posted, and no confirmed reprint request", body = Problem, content_type = "application/problem+json"),
-        (status = 500, description = "The notice font (`REISSUE_NOTICE_FONT`) cannot be read", body = Problem, content_type = "application/problem+json"),
+        (status = 500, description = "`internal_error`: the notice font (`REISSUE_NOTICE_FONT`) cannot be read", body = Problem, content_type = "application/problem+json"),
         ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]
@@ -477,7 +477,7 @@ pub async fn print_notice_pdf(
     request_body(content = Option<NoticeMailedRequest>, description = "Optional: the tracking number and the day"),
     responses(
         (status = 200, description = "Marked as posted", body = ApplicationDetail),
-        (status = 409, description = "No notice waiting to be posted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`transition_refused`: no notice waiting to be posted", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`: a tracking number that is not 11–13 digits or whose check digit is wrong, or a day in the future or before the notice", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
@@ -502,7 +502,7 @@ pub async fn notice_mailed(
     request_body = TextRequest,
     responses(
         (status = 200, description = "Noted", body = ApplicationDetail),
-        (status = 422, description = "Empty note", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): empty or too long a note", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, ReviewerTokenRefused, NotInPrefecture, Unavailable,
     )
 )]

@@ -99,8 +99,8 @@ pub async fn get_application(
     request_body = ChoosePrefectureRequest,
     responses(
         (status = 200, description = "Code mailed", body = CodeSent),
-        (status = 409, description = "Already submitted, superseded, or withdrawn", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid prefecture, or `office_not_in_ledger`, `office_not_care`, `agent_not_allowed`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`already_submitted`; `application_superseded`: a newer application of the office replaced it; `invalid_state`: withdrawn", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): invalid prefecture; `office_not_in_ledger`, `office_not_care`, `agent_not_allowed`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
         ApplicationExpired, JsonBodyRefused, ApplicantTokenRefused, Unavailable,
     )
@@ -142,7 +142,7 @@ fn code_sent(state: &AppState, sent: CodeSent) -> HttpResponse {
     security(("application_token" = [])),
     responses(
         (status = 200, description = "New code mailed", body = CodeSent),
-        (status = 409, description = "Prefecture not chosen, already verified or submitted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_state`: prefecture not chosen, already verified, or withdrawn; `already_submitted`; `application_superseded`: a newer application of the office replaced it", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`rate_limited` (see Retry-After) or `code_limit_reached`", body = Problem, content_type = "application/problem+json"),
         ApplicationExpired, ApplicantTokenRefused, Unavailable,
     )
@@ -169,7 +169,7 @@ pub async fn resend_code(
     request_body = VerifyCodeRequest,
     responses(
         (status = 200, description = "Verified; what 【送信確認】 shows", body = Verified),
-        (status = 409, description = "No active code, already verified or submitted", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`no_active_code`: none sent yet; `invalid_state`: already verified, or withdrawn; `already_submitted`; `application_superseded`", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired` or `application_expired`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`validation_failed`, or `wrong_code` with `attempts_left`", body = Problem, content_type = "application/problem+json"),
         (status = 429, description = "`code_locked` (too many wrong tries) or `rate_limited`", body = Problem, content_type = "application/problem+json"),
@@ -217,7 +217,7 @@ pub async fn verify_code(
     security(("application_token" = [])),
     responses(
         (status = 200, description = "Submitted, with the reference number", body = Submitted),
-        (status = 409, description = "`invalid_state` (not verified) or `already_submitted`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_state` (not verified, or withdrawn), `already_submitted` or `application_superseded`", body = Problem, content_type = "application/problem+json"),
         ApplicationExpired, ApplicantTokenRefused, Unavailable,
     )
 )]

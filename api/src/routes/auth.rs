@@ -83,7 +83,7 @@ pub async fn login(
     security(("office_token" = [])),
     responses(
         (status = 200, description = "Changed; a full session", body = OfficeSession),
-        (status = 422, description = "Wrong current password (counted as a failed login), or the new one breaks the rule", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): wrong current password (counted as a failed login), or the new one breaks the rule", body = Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: too many wrong passwords in a row, at login or here (see Retry-After)", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, OfficeTokenRefused, Unavailable,
     )

@@ -47,8 +47,8 @@ async fn load(
     params(MessagesQuery),
     responses(
         (status = 200, description = "Newest first", body = [DevMessage]),
-        (status = 400, description = "Malformed query", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No development mailbox (SMTP is configured, or `REISSUE_DEV_MAILBOX` is off), or the client is not on this machine", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`malformed_body`: malformed query", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`route_not_found`: no development mailbox (SMTP is configured, or `REISSUE_DEV_MAILBOX` is off), or the client is not on this machine", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/api/dev/messages")]
@@ -68,7 +68,7 @@ pub async fn list_messages(
     params(MessagesQuery),
     responses(
         (status = 200, description = "HTML page", content_type = "text/html"),
-        (status = 404, description = "No development mailbox, or the client is not on this machine", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`route_not_found`: no development mailbox, or the client is not on this machine", body = Problem, content_type = "application/problem+json"),
     )
 )]
 #[get("/dev/mailbox")]

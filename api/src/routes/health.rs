@@ -30,7 +30,7 @@ pub async fn healthz() -> HttpResponse {
     tag = "operations",
     responses(
         (status = 200, description = "Ready"),
-        (status = 503, description = "The database is unreachable", body = reissue_shared::dto::Problem, content_type = "application/problem+json")
+        (status = 503, description = "`service_unavailable`: the database is unreachable", body = reissue_shared::dto::Problem, content_type = "application/problem+json")
     )
 )]
 #[get("/readyz")]

@@ -68,7 +68,7 @@ pub async fn start_enrolment(
     responses(
         (status = 200, description = "Enrolled: a console session and the recovery codes", body = MfaEnrolled),
         (status = 409, description = "`invalid_state`: no enrolment was started, or it is confirmed already", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The code is not six digits, or not the app's current one", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): the code is not six digits, or not the app's current one", body = Problem, content_type = "application/problem+json"),
         EnrolmentTokenRefused, JsonBodyRefused, Unavailable,
     )
 )]

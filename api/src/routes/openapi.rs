@@ -11,9 +11,9 @@ use utoipa::{Modify, OpenApi};
 #[openapi(
     info(
         title = "電子請求受付システム ログイン情報再発行 API",
-        description = "Applications for reissuing the login information of the care e-billing reception system. Every error is application/problem+json (RFC 9457) with a stable `code` and a Japanese `detail`.",
-        version = "1.0.0"
+        description = "Applications for reissuing the login information of the care e-billing reception system. Every error is application/problem+json (RFC 9457) with a stable `code` and a Japanese `detail`; each problem answer of an operation names the codes it can carry in its description and in `x-problem-codes`. Within `/api/v1` changes are additive only (new optional fields, endpoints and problem codes): ignore unknown fields, and treat an unknown `code` by its HTTP status. `info.version` is the server's version; the repository's CHANGELOG.md lists what the API gained."
     ),
+    servers((url = "/", description = "The server this document is served by (paths start with /api/v1; the document itself is at /api/openapi.json)")),
     components(schemas(
         reissue_shared::dto::Problem,
         reissue_shared::FieldError,
@@ -42,6 +42,8 @@ pub struct ApiDoc;
 pub fn finish(mut api: utoipa::openapi::OpenApi) -> utoipa::openapi::OpenApi {
     document_idempotency_keys(&mut api);
     document_rate_limit_fields(&mut api);
+    document_problem_codes(&mut api);
+    document_examples(&mut api);
     let schemas = api
         .components
         .iter_mut()
@@ -235,5 +237,99 @@ fn document_rate_limit_fields(api: &mut utoipa::openapi::OpenApi) {
                 }
             }
         }
+    }
+}
+
+/// The codes an answer's description names in backquotes (`` `wrong_code` ``), in order and
+/// once each; other quoted words (`errors`, `attempts_left`) are not codes and are left out.
+pub fn problem_codes(description: &str) -> Vec<reissue_shared::ErrorCode> {
+    let mut codes = Vec::new();
+    for quoted in description.split('`').skip(1).step_by(2) {
+        let value = serde_json::Value::String(quoted.to_owned());
+        if let Ok(code) = serde_json::from_value::<reissue_shared::ErrorCode>(value) {
+            if !codes.contains(&code) {
+                codes.push(code);
+            }
+        }
+    }
+    codes
+}
+
+/// Adds `x-problem-codes` to every problem answer: the codes its description names, for a
+/// vendor's code generator. The descriptions stay the one place where an operation's codes are
+/// written (`routes::responses` and each `#[utoipa::path]`).
+fn document_problem_codes(api: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::extensions::ExtensionsBuilder;
+    for item in api.paths.paths.values_mut() {
+        let operations = [
+            item.get.as_mut(),
+            item.post.as_mut(),
+            item.put.as_mut(),
+            item.delete.as_mut(),
+            item.patch.as_mut(),
+        ];
+        for operation in operations.into_iter().flatten() {
+            for response in operation.responses.responses.values_mut() {
+                let RefOr::T(response) = response else {
+                    continue;
+                };
+                if !response.content.contains_key("application/problem+json") {
+                    continue;
+                }
+                let codes: Vec<&str> = problem_codes(&response.description)
+                    .into_iter()
+                    .map(reissue_shared::ErrorCode::as_str)
+                    .collect();
+                let extension = ExtensionsBuilder::new()
+                    .add("x-problem-codes", codes)
+                    .build();
+                match response.extensions.as_mut() {
+                    Some(extensions) => extensions.merge(extension),
+                    None => response.extensions = Some(extension),
+                }
+            }
+        }
+    }
+}
+
+/// One example per schema, by schema name: the manual's example office 1311111111 of 東京都
+/// (請求事業所 A of the demo ledger), addresses under example.jp, the answers' Japanese labels.
+/// An API test checks that each example is valid against its schema's properties.
+const EXAMPLES: &str = include_str!("openapi_examples.json");
+
+/// The schema-level `examples` of [`EXAMPLES`] (JSON Schema 2020-12, as OpenAPI 3.1 has it).
+fn document_examples(api: &mut utoipa::openapi::OpenApi) {
+    let Ok(serde_json::Value::Object(examples)) = serde_json::from_str(EXAMPLES) else {
+        return;
+    };
+    let Some(components) = api.components.as_mut() else {
+        return;
+    };
+    for (name, schema) in components.schemas.iter_mut() {
+        let (Some(example), RefOr::T(Schema::Object(object))) = (examples.get(name), schema) else {
+            continue;
+        };
+        object.examples = vec![example.clone()];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use reissue_shared::ErrorCode;
+
+    #[test]
+    fn the_examples_are_a_json_object_of_schema_names() {
+        let examples: serde_json::Value = serde_json::from_str(EXAMPLES).unwrap();
+        assert!(examples.as_object().unwrap().contains_key("Problem"));
+    }
+
+    #[test]
+    fn problem_codes_are_the_quoted_error_codes() {
+        assert_eq!(
+            problem_codes("`wrong_code` with `attempts_left`; `code_expired`, `wrong_code`"),
+            [ErrorCode::WrongCode, ErrorCode::CodeExpired]
+        );
+        assert!(problem_codes("Database unavailable").is_empty());
     }
 }

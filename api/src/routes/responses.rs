@@ -12,7 +12,7 @@ use utoipa::IntoResponses;
 #[derive(IntoResponses)]
 #[response(
     status = 503,
-    description = "Database unavailable",
+    description = "`service_unavailable`: the database is unavailable, or the password queue is full (see Retry-After): try again shortly",
     content_type = "application/problem+json"
 )]
 pub struct Unavailable(pub Problem);
@@ -20,13 +20,13 @@ pub struct Unavailable(pub Problem);
 /// Every operation with a JSON body: what `routes::json_config` refuses before the handler runs.
 #[derive(IntoResponses)]
 pub enum JsonBodyRefused {
-    /// Malformed JSON
+    /// `malformed_body`: malformed JSON, or not the expected shape
     #[response(status = 400, content_type = "application/problem+json")]
     Malformed(Problem),
-    /// Body over 64 KB
+    /// `payload_too_large`: body over 64 KB
     #[response(status = 413, content_type = "application/problem+json")]
     TooLarge(Problem),
-    /// Not application/json
+    /// `unsupported_media_type`: not application/json
     #[response(status = 415, content_type = "application/problem+json")]
     NotJson(Problem),
 }
@@ -35,7 +35,7 @@ pub enum JsonBodyRefused {
 #[derive(IntoResponses)]
 #[response(
     status = 400,
-    description = "Malformed query (e.g. a page out of range)",
+    description = "`malformed_body`: malformed query (e.g. a page out of range)",
     content_type = "application/problem+json"
 )]
 pub struct MalformedQuery(pub Problem);
@@ -43,10 +43,10 @@ pub struct MalformedQuery(pub Problem);
 /// The applicant's operations on `/reissue-applications/{id}` (`application_token`).
 #[derive(IntoResponses)]
 pub enum ApplicantTokenRefused {
-    /// No bearer token
+    /// `unauthorized`: no bearer token
     #[response(status = 401, content_type = "application/problem+json")]
     Missing(Problem),
-    /// Unknown id, or the token is for another application
+    /// `application_not_found`: unknown id, or the token is for another application
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),
 }
@@ -54,10 +54,10 @@ pub enum ApplicantTokenRefused {
 /// The operations on `/password-resets/{id}` (`reset_token`).
 #[derive(IntoResponses)]
 pub enum ResetTokenRefused {
-    /// No token
+    /// `unauthorized`: no token
     #[response(status = 401, content_type = "application/problem+json")]
     Missing(Problem),
-    /// Unknown reset or wrong token
+    /// `application_not_found`: unknown reset or wrong token
     #[response(status = 404, content_type = "application/problem+json")]
     NotFound(Problem),
 }
@@ -66,7 +66,7 @@ pub enum ResetTokenRefused {
 #[derive(IntoResponses)]
 #[response(
     status = 401,
-    description = "No valid office token",
+    description = "`unauthorized`: no valid office token",
     content_type = "application/problem+json"
 )]
 pub struct OfficeTokenRefused(pub Problem);
@@ -75,7 +75,7 @@ pub struct OfficeTokenRefused(pub Problem);
 #[derive(IntoResponses)]
 #[response(
     status = 401,
-    description = "No valid reviewer token",
+    description = "`unauthorized`: no valid reviewer token",
     content_type = "application/problem+json"
 )]
 pub struct ReviewerTokenRefused(pub Problem);
@@ -85,7 +85,7 @@ pub struct ReviewerTokenRefused(pub Problem);
 #[derive(IntoResponses)]
 #[response(
     status = 404,
-    description = "Unknown, or of another prefecture",
+    description = "`application_not_found`: unknown, or of another prefecture",
     content_type = "application/problem+json"
 )]
 pub struct NotInPrefecture(pub Problem);
@@ -98,6 +98,16 @@ pub struct NotInPrefecture(pub Problem);
     content_type = "application/problem+json"
 )]
 pub struct TransitionRefused(pub Problem);
+
+/// An approval and its confirmation: the status, and the conditions checked before the notice
+/// may be issued (`domain::review::decide`, `confirm`).
+#[derive(IntoResponses)]
+#[response(
+    status = 409,
+    description = "`transition_refused`: the status does not allow it; `ledger_changed`: the office's ledger entry changed since the submission (acknowledge it first); `office_not_in_ledger`: the office was removed from the ledger; `callback_missing`: the prefecture requires a reached call to the ledger's number; `envelope_missing`: the prefecture requires the return envelope",
+    content_type = "application/problem+json"
+)]
+pub struct ApprovalRefused(pub Problem);
 
 /// The applicant's steps after creation: an application past its lifetime.
 #[derive(IntoResponses)]
@@ -124,7 +134,7 @@ pub enum LoginRefused {
     /// `invalid_credentials` (the same answer for an unknown ID)
     #[response(status = 401, content_type = "application/problem+json")]
     InvalidCredentials(Problem),
-    /// Empty fields
+    /// `validation_failed`: empty fields (see `errors`)
     #[response(status = 422, content_type = "application/problem+json")]
     Empty(Problem),
     /// `account_locked` after too many wrong passwords in a row (see Retry-After)
@@ -140,7 +150,7 @@ pub enum ReviewerLoginRefused {
     /// `recovery_code`); `mfa_invalid` (a wrong or used code, counted as a failed login)
     #[response(status = 401, content_type = "application/problem+json")]
     Refused(Problem),
-    /// Empty fields, or a malformed code
+    /// `validation_failed`: empty fields, or a malformed code (see `errors`)
     #[response(status = 422, content_type = "application/problem+json")]
     Invalid(Problem),
     /// `account_locked` after too many wrong passwords or codes in a row (see Retry-After)
@@ -153,7 +163,7 @@ pub enum ReviewerLoginRefused {
 #[derive(IntoResponses)]
 #[response(
     status = 401,
-    description = "No valid reviewer token of a session that may enrol (the console's own session is refused too)",
+    description = "`unauthorized`: no valid reviewer token of a session that may enrol (the console's own session is refused too)",
     content_type = "application/problem+json"
 )]
 pub struct EnrolmentTokenRefused(pub Problem);
@@ -167,7 +177,7 @@ pub enum SecurityCodeRefused {
     /// `code_expired`
     #[response(status = 410, content_type = "application/problem+json")]
     Expired(Problem),
-    /// `wrong_code` with `attempts_left`, or not 6 digits
+    /// `wrong_code` with `attempts_left`; `validation_failed`: not 6 digits
     #[response(status = 422, content_type = "application/problem+json")]
     Wrong(Problem),
     /// `code_locked` (too many wrong tries)

@@ -39,8 +39,8 @@ pub fn configure(cfg: &mut ServiceConfig) {
     security(("office_token" = [])),
     responses(
         (status = 200, description = "Code mailed", body = SecurityCodeSent),
-        (status = 401, description = "No valid office token (or one limited to the password change)", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "Invalid address or confirmation, or a missing or wrong current password (a wrong one counts as a failed login)", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`: no valid office token (or one limited to the password change)", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): invalid address or confirmation, or a missing or wrong current password (a wrong one counts as a failed login)", body = Problem, content_type = "application/problem+json"),
         (status = 423, description = "`account_locked`: too many wrong passwords in a row, at login or here (see Retry-After)", body = Problem, content_type = "application/problem+json"),
         RateLimited, JsonBodyRefused, Unavailable,
     )
@@ -86,7 +86,7 @@ pub async fn confirm_registration(
     request_body = PasswordResetRequest,
     responses(
         (status = 202, description = "Accepted (the same answer for any pair)", body = PasswordResetStarted),
-        (status = 422, description = "Empty user ID or malformed address", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): empty user ID or malformed address", body = Problem, content_type = "application/problem+json"),
         RateLimited, JsonBodyRefused, Unavailable,
     )
 )]
@@ -135,9 +135,9 @@ pub async fn verify_reset(
     security(("reset_token" = [])),
     responses(
         (status = 200, description = "Password set; logged in", body = OfficeSession),
-        (status = 409, description = "The code was not verified, or the reset is used", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`invalid_state`: the code was not verified; `no_active_code`: the reset is used", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`code_expired`: not finished within 10 minutes of the verification", body = Problem, content_type = "application/problem+json"),
-        (status = 422, description = "The new password breaks the rule", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`validation_failed` (see `errors`): the new password breaks the rule", body = Problem, content_type = "application/problem+json"),
         JsonBodyRefused, ResetTokenRefused, Unavailable,
     )
 )]
