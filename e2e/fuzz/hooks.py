@@ -104,6 +104,13 @@ def is_refused_by_stored_data(response):
     )
 
 
+def is_key_of_another_request(response):
+    """The Idempotency-Key's documented example, sent with the bodies of several operations: a
+    key already used for another request is refused (422 `idempotency_key_reused`), as the
+    header's description says; a client sends a new key with each new request."""
+    return problem(response).get("code") == "idempotency_key_reused"
+
+
 def is_foreign_token_not_found(case, failure):
     """An application's or a password reset's token opens only its own resource; another token
     answers 404 ("Unknown id, or the token is for another application" in the document), so the
@@ -126,6 +133,7 @@ def filter_failure(context, failure, case, response):
             or is_refused_by_stored_data(response)
             or is_password_rule_refusal(response)
             or is_federation_rule_refusal(case, response)
+            or is_key_of_another_request(response)
         )
     if isinstance(failure, IgnoredAuth):
         return not is_foreign_token_not_found(case, failure)

@@ -47,9 +47,13 @@ pub async fn idempotent(
         return refuse(req, DomainError::IdempotencyKeyInvalid);
     };
     // The scope: the token the request carries (the application's or the reset's), or, before
-    // there is one, the client.
+    // there is one, the client. An operation on an application or a reset without its token is
+    // the handler's 401 `unauthorized`, whatever key it carries: the key is not looked at.
     let scope = match req.headers().get(header::AUTHORIZATION) {
         Some(token) => format!("token:{}", String::from_utf8_lossy(token.as_bytes())),
+        None if !creates(req.path()) => {
+            return Ok(next.call(req).await?.map_into_boxed_body());
+        }
         None => {
             let client = ClientAddress::from_request(req.request(), &mut Payload::None).await?;
             format!("client:{}", client.0)
@@ -75,6 +79,15 @@ pub async fn idempotent(
             keep_or_release(&state, key_hash, response).await
         }
     }
+}
+
+/// The operations that create the application or the reset, before there is a token: the
+/// others act on one and need its token.
+fn creates(path: &str) -> bool {
+    matches!(
+        path.trim_end_matches('/'),
+        "/api/v1/reissue-applications" | "/api/v1/password-resets"
+    )
 }
 
 /// The body, up to the JSON limit (`None` past it).

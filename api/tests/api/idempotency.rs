@@ -110,6 +110,18 @@ async fn a_retried_request_replays_the_first_answer_without_doing_the_work_again
     let other_scope = choose(&app, &created, key).send().await.unwrap();
     assert!(!replayed(&other_scope));
 
+    // Without the token its operation needs, a request is 401 whatever its key: the key is not
+    // looked at (here the create's, used in the client's scope for another request).
+    let no_token = app
+        .client
+        .put(app.api(&format!("/reissue-applications/{}/prefecture", created.id)))
+        .header("Idempotency-Key", key)
+        .json(&json!({ "prefecture_code": "13" }))
+        .send()
+        .await
+        .unwrap();
+    problem(no_token, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
     // Without the header, nothing changes: a second create supersedes the first.
     let plain = app.create_application("1311111111", EMAIL).await;
     assert_ne!(plain.id, created.id);
