@@ -189,8 +189,8 @@ fn context_sweep_interval(context: &Context) -> std::time::Duration {
     )
 }
 
-/// The routes: `/api/v1/...`, the OpenAPI document, health, the development mailbox, and the
-/// front page; anything else is a problem+json 404.
+/// The routes: `/api/v1/...`, the OpenAPI document and its reference page, health, the
+/// development mailbox, and the front page; anything else is a problem+json 404.
 fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupError> {
     let address = listener
         .local_addr()
@@ -203,7 +203,10 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
     } else if !routes::spa::console_is_built(&web_dir) {
         tracing::warn!(web_dir = %web_dir.display(), "the reviewers' console is not built (console/index.html); /admin shows the office app");
     }
-    // One cache of the apps' compressed files for all the workers.
+    if !routes::api_docs::viewer_is_built(&web_dir) {
+        tracing::warn!(web_dir = %web_dir.display(), "the API reference's viewer is not built ({}/); /api/docs says so (./dev build builds it)", routes::api_docs::VIEWER_DIR);
+    }
+    // One cache of the apps' compressed files (and the API reference's) for all the workers.
     let static_files = web::Data::new(routes::spa::StaticFiles::new(web_dir.clone()));
     let security_headers = web::Data::new(routes::security_headers::SecurityHeaders::new(
         &web_dir,
@@ -231,6 +234,7 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             )
             .configure(routes::health::configure)
             .configure(routes::dev_mailbox::configure)
+            .configure(routes::api_docs::configure)
             .split_for_parts();
         let api = web::Data::new(routes::openapi::finish(api));
         let app = app
@@ -242,8 +246,10 @@ fn run_server(listener: TcpListener, state: AppState) -> Result<Server, StartupE
             .wrap(from_fn(routes::security_headers::middleware))
             .wrap(from_fn(crate::telemetry::request_id_middleware))
             .app_data(security_headers.clone())
+            .app_data(static_files.clone())
             .app_data(api)
-            .route("/api/openapi.json", web::get().to(openapi_json));
+            .route("/api/openapi.json", web::get().to(openapi_json))
+            .configure(routes::api_docs::configure_files);
         let app = if serve_app {
             app.service(routes::spa::service(static_files.clone()))
         } else {

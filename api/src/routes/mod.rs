@@ -2,6 +2,7 @@
 //! call one domain function and map the answer; they hold no rule.
 
 pub mod admin;
+pub mod api_docs;
 pub mod applications;
 pub mod auth;
 pub mod csv;

@@ -27,6 +27,7 @@ use utoipa::{Modify, OpenApi};
         (name = "admin", description = "The federation reviewers' review of applications"),
         (name = "office", description = "The office's login and password change"),
         (name = "operations", description = "Health and readiness"),
+        (name = "documentation", description = "This reference as a page (works offline: nothing is loaded from another origin)"),
         (name = "development", description = "Development mailbox (only without SMTP)")
     )
 )]

@@ -1,12 +1,13 @@
 //! The security headers of every answer: `X-Content-Type-Options: nosniff` and
 //! `Referrer-Policy: no-referrer` everywhere, HSTS when `REISSUE_HSTS=true` (behind TLS), and
 //! on every HTML answer (the browser app, the printable notice, the development mailbox, the
-//! API-only front page) one strict Content-Security-Policy.
+//! API-only front page, the API reference) one strict Content-Security-Policy.
 //!
 //! The policy allows no inline code but the blocks the service ships itself, by their SHA-256:
 //! Trunk's loader script in each app's `index.html` (the office app's and the console's), and
 //! the `<style>` of the notice (which the console also shows in an `<iframe srcdoc>`, and a
-//! srcdoc document obeys its parent's policy), the mailbox page and the front page. Scripts
+//! srcdoc document obeys its parent's policy), the mailbox page, the front page and the API
+//! reference's pages (Swagger UI runs under the policy as it is: `routes::api_docs`). Scripts
 //! come only from the origin, and the apps' WebAssembly needs `'wasm-unsafe-eval'`; nothing may
 //! frame the service.
 
@@ -46,6 +47,8 @@ impl SecurityHeaders {
             super::notice_html::render(&[]),
             super::dev_mailbox::PAGE_HEAD.to_owned(),
             super::spa::FRONT_PAGE.to_owned(),
+            super::api_docs::PAGE.to_owned(),
+            super::api_docs::NOT_BUILT_PAGE.to_owned(),
         ];
         let styles: Vec<&str> = server_pages
             .iter()

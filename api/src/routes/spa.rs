@@ -146,12 +146,23 @@ impl StaticFiles {
         };
         let path = self.file_for(relative.as_ref(), req.path());
         let (req, _) = req.into_parts();
-        let response = if is_compressible(&path) {
-            self.asset(&path).await?.respond(&req)
-        } else {
-            NamedFile::open_async(&path).await?.into_response(&req)
-        };
+        let response = self.file(&path, &req).await?;
         Ok(ServiceResponse::new(req, response))
+    }
+
+    /// The answer to `req` with the file at `path`: a text file from the cache, compressed once
+    /// ([`Asset`]), anything else through actix-files. (`routes::api_docs` serves the API
+    /// reference's viewer with it.)
+    pub async fn file(
+        &self,
+        path: &Path,
+        req: &HttpRequest,
+    ) -> Result<HttpResponse, actix_web::Error> {
+        Ok(if is_compressible(path) {
+            self.asset(path).await?.respond(req)
+        } else {
+            NamedFile::open_async(path).await?.into_response(req)
+        })
     }
 
     /// The file that answers `request_path`: the file itself, a folder's `index.html`, or the

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod abuse;
+mod api_docs;
 mod application_flow;
 mod attacks;
 mod client_address;

@@ -5,7 +5,8 @@ use serde_json::Value;
 
 use crate::helpers::{spawn_app, Backend};
 
-/// DESIGN.md's applicant, reviewer and office tables and the operational routes.
+/// DESIGN.md's applicant, reviewer and office tables, the operational routes and the reference
+/// page.
 const CONTRACT: &[(&str, &str)] = &[
     ("get", "/api/v1/prefectures"),
     ("post", "/api/v1/reissue-applications"),
@@ -59,6 +60,7 @@ const CONTRACT: &[(&str, &str)] = &[
     ("get", "/readyz"),
     ("get", "/api/dev/messages"),
     ("get", "/dev/mailbox"),
+    ("get", "/api/docs"),
 ];
 
 #[tokio::test]
