@@ -338,6 +338,29 @@ impl Browser {
         Ok(serde_json::from_value(value)?)
     }
 
+    /// What the current page's Content-Security-Policy has refused since the page was opened,
+    /// each as `directive blocked-url (source:line)`: the browser's reports of type
+    /// `csp-violation`, read with a buffered `ReportingObserver`, which also hands over the
+    /// reports made before it was created (during the load).
+    pub async fn csp_violations(&self) -> anyhow::Result<Vec<String>> {
+        let value = self
+            .client
+            .execute_async(
+                r#"const done = arguments[arguments.length - 1];
+const seen = [];
+const describe = (report) => `${report.body.effectiveDirective} ${report.body.blockedURL || "(inline)"} (${report.body.sourceFile || report.url}:${report.body.lineNumber || 0})`;
+const observer = new ReportingObserver((reports) => seen.push(...reports.map(describe)),
+  { types: ["csp-violation"], buffered: true });
+observer.observe();
+// The buffered reports arrive in a task of their own.
+setTimeout(() => { seen.push(...observer.takeRecords().map(describe)); observer.disconnect(); done(seen); }, 200);"#,
+                vec![],
+            )
+            .await
+            .context("reading the page's Content-Security-Policy reports")?;
+        Ok(serde_json::from_value(value)?)
+    }
+
     /// The browser's back button.
     pub async fn back(&self) -> anyhow::Result<()> {
         Ok(self.client.back().await?)
