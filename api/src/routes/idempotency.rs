@@ -112,9 +112,15 @@ async fn keep_or_release(
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
     let status = response.status();
     if status == StatusCode::TOO_MANY_REQUESTS || status.is_server_error() {
-        if let Err(error) = idempotency::release(&state.ctx, key_hash).await {
-            tracing::warn!(error = %error, "an idempotency key could not be released");
-        }
+        // Released beside the answer, not before it: after a 5xx the database may be the cause,
+        // and the answer must not wait for it a second time. Until the release lands, a retry
+        // meets 409 `idempotency_key_in_use` (at most the lease's 60 s).
+        let ctx = state.ctx.clone();
+        actix_web::rt::spawn(async move {
+            if let Err(error) = idempotency::release(&ctx, key_hash).await {
+                tracing::warn!(error = %error, "an idempotency key could not be released");
+            }
+        });
         return Ok(response.map_into_boxed_body());
     }
     let (request, response) = response.into_parts();

@@ -9,8 +9,8 @@
 //! - `RateLimit` says what is left of each: `"client";r=59;t=3540` (`t`: seconds until the
 //!   oldest counted request leaves the window), `"codes";r=2`, `"attempts";r=4`.
 //!
-//! The per-client items are added by [`middleware`] to every answer of those paths (429s
-//! included); the per-application items by the handlers that know them
+//! The per-client items are added by [`middleware`] to every answer of those paths but a 5xx
+//! (429s included); the per-application items by the handlers that know them
 //! ([`with_application_limits`]) and by the `wrong_code` problem.
 
 use std::time::Duration;
@@ -75,7 +75,10 @@ pub async fn middleware(
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let policy = client_policy(req.method(), req.path());
     let mut response = next.call(req).await?;
-    let Some(policy) = policy else {
+    // A 5xx answer (the database unreachable, the password threads full) goes out at once: the
+    // budget's read would wait for the same database again (up to the pool's time-out) only to
+    // add a hint.
+    let Some(policy) = policy.filter(|_| !response.status().is_server_error()) else {
         return Ok(response);
     };
     let Some(state) = response
