@@ -67,10 +67,7 @@ pub fn purge_before(
 ) -> Result<usize, StorageError> {
     let old = dsl::dev_messages.filter(dsl::created_at.lt(to_db_time(cutoff)));
     Ok(match purge {
-        super::Purge::Count => {
-            let count: i64 = old.count().get_result_on(conn)?;
-            usize::try_from(count).unwrap_or(0)
-        }
+        super::Purge::Count => super::row_count(old.count().get_result_on(conn)?),
         super::Purge::Remove => diesel::delete(old).execute_on(conn)?,
     })
 }

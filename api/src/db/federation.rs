@@ -54,10 +54,7 @@ pub fn purge_callback_notes(
         .filter(callbacks::application_id.eq(application_id))
         .filter(callbacks::note.ne(""));
     Ok(match purge {
-        super::Purge::Count => {
-            let count: i64 = with_note.count().get_result_on(conn)?;
-            usize::try_from(count).unwrap_or(0)
-        }
+        super::Purge::Count => super::row_count(with_note.count().get_result_on(conn)?),
         super::Purge::Remove => diesel::update(with_note)
             .set(callbacks::note.eq(""))
             .execute_on(conn)?,

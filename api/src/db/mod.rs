@@ -72,6 +72,11 @@ const POOL_WAIT: Duration = Duration::from_secs(3);
 const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/sqlite");
 const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("../migrations/postgres");
 
+/// A `COUNT(*)` as the number of rows it is (never negative).
+fn row_count(count: i64) -> usize {
+    usize::try_from(count).unwrap_or(0)
+}
+
 /// What a retention step does with the rows it finds: count them (a dry run) or remove them
 /// (`domain::retention`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -69,10 +69,7 @@ pub fn purge_for_application(
     let of_application = application_notes::table
         .filter(application_notes::application_id.eq(application_id.to_string()));
     Ok(match purge {
-        super::Purge::Count => {
-            let count: i64 = of_application.count().get_result_on(conn)?;
-            usize::try_from(count).unwrap_or(0)
-        }
+        super::Purge::Count => super::row_count(of_application.count().get_result_on(conn)?),
         super::Purge::Remove => diesel::delete(of_application).execute_on(conn)?,
     })
 }

@@ -242,7 +242,7 @@ pub fn purge_finished_of_application(
         .filter(dsl::application_id.eq(application_id.to_string()))
         .filter(dsl::status.ne("pending"));
     Ok(match purge {
-        super::Purge::Count => count_of(finished.count().get_result_on(conn)?),
+        super::Purge::Count => super::row_count(finished.count().get_result_on(conn)?),
         super::Purge::Remove => diesel::delete(finished).execute_on(conn)?,
     })
 }
@@ -258,13 +258,9 @@ pub fn purge_finished_before(
         .filter(dsl::created_at.lt(to_db_time(cutoff)))
         .filter(dsl::status.ne("pending"));
     Ok(match purge {
-        super::Purge::Count => count_of(finished.count().get_result_on(conn)?),
+        super::Purge::Count => super::row_count(finished.count().get_result_on(conn)?),
         super::Purge::Remove => diesel::delete(finished).execute_on(conn)?,
     })
-}
-
-fn count_of(count: i64) -> usize {
-    usize::try_from(count).unwrap_or(0)
 }
 
 #[cfg(test)]

@@ -75,10 +75,7 @@ pub fn purge_expired_before(
 ) -> Result<usize, StorageError> {
     let dead = dsl::security_codes.filter(dsl::expires_at.lt(cutoff));
     Ok(match purge {
-        super::Purge::Count => {
-            let count: i64 = dead.count().get_result_on(conn)?;
-            usize::try_from(count).unwrap_or(0)
-        }
+        super::Purge::Count => super::row_count(dead.count().get_result_on(conn)?),
         super::Purge::Remove => diesel::delete(dead).execute_on(conn)?,
     })
 }

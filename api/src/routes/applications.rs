@@ -1,6 +1,5 @@
 //! `/api/v1/reissue-applications`: the applicant's flow (manual steps 6–11).
 
-use actix_web::http::header::HeaderValue;
 use actix_web::middleware::from_fn;
 use actix_web::{get, post, put, web, HttpResponse};
 use utoipa_actix_web::service_config::ServiceConfig;
@@ -13,9 +12,7 @@ use reissue_shared::dto::{
 
 use super::extract::{BearerToken, ClientAddress};
 use super::input::Input;
-use super::rate_limit_headers::{
-    policy_item, remaining_item, with_application_limits, RATELIMIT, RATELIMIT_POLICY,
-};
+use super::rate_limit_headers::{with_application_limits, with_attempts_left};
 use super::responses::{
     ApplicantTokenRefused, ApplicationExpired, JsonBodyRefused, RateLimited, Unavailable,
 };
@@ -196,14 +193,7 @@ pub async fn verify_code(
                 actix_web::ResponseError::error_response(&ApiError::from(DomainError::WrongCode {
                     attempts_left,
                 }));
-            let limits = &state.ctx.limits;
-            let policy = policy_item("attempts", limits.code_max_attempts, None);
-            let left = remaining_item("attempts", attempts_left, None);
-            for (name, item) in [(RATELIMIT_POLICY, policy), (RATELIMIT, left)] {
-                if let Ok(value) = HeaderValue::from_str(&item) {
-                    problem.headers_mut().append(name, value);
-                }
-            }
+            with_attempts_left(problem.headers_mut(), &state.ctx.limits, attempts_left);
             Ok(problem)
         }
         Err(other) => Err(other.into()),

@@ -129,6 +129,31 @@ fn append(headers: &mut actix_web::http::header::HeaderMap, name: HeaderName, it
     }
 }
 
+/// The application's own quota items, policy and remainder each: the codes it may still ask
+/// for (when the answer knows them) and, while a code is active, the wrong tries left.
+fn application_items(
+    limits: &Limits,
+    codes_remaining: Option<u32>,
+    attempts_left: Option<u32>,
+) -> Vec<(HeaderName, String)> {
+    let mut items = Vec::new();
+    if let Some(codes) = codes_remaining {
+        items.push((
+            RATELIMIT_POLICY,
+            policy_item("codes", limits.codes_per_application, None),
+        ));
+        items.push((RATELIMIT, remaining_item("codes", codes, None)));
+    }
+    if let Some(left) = attempts_left {
+        items.push((
+            RATELIMIT_POLICY,
+            policy_item("attempts", limits.code_max_attempts, None),
+        ));
+        items.push((RATELIMIT, remaining_item("attempts", left, None)));
+    }
+    items
+}
+
 /// Adds the application's own limits to an answer about it: the codes it may still ask for and,
 /// while a code is active, the wrong tries left.
 pub fn with_application_limits(
@@ -137,17 +162,19 @@ pub fn with_application_limits(
     codes_remaining: u32,
     attempts_left: Option<u32>,
 ) {
-    response.append_header((
-        RATELIMIT_POLICY,
-        policy_item("codes", limits.codes_per_application, None),
-    ));
-    response.append_header((RATELIMIT, remaining_item("codes", codes_remaining, None)));
-    if let Some(left) = attempts_left {
-        response.append_header((
-            RATELIMIT_POLICY,
-            policy_item("attempts", limits.code_max_attempts, None),
-        ));
-        response.append_header((RATELIMIT, remaining_item("attempts", left, None)));
+    for item in application_items(limits, Some(codes_remaining), attempts_left) {
+        response.append_header(item);
+    }
+}
+
+/// Adds the wrong tries left on the code to an answer already made (the `wrong_code` problem).
+pub fn with_attempts_left(
+    headers: &mut actix_web::http::header::HeaderMap,
+    limits: &Limits,
+    attempts_left: u32,
+) {
+    for (name, item) in application_items(limits, None, Some(attempts_left)) {
+        append(headers, name, &item);
     }
 }
 
