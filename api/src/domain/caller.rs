@@ -1,19 +1,50 @@
 //! Who is asking: the client address a request came from (see `routes::extract`), as the
 //! audit log names it and the per-client budgets count it.
 
+use super::error::DomainError;
 use super::pseudonyms::{pseudonym, Personal};
-use super::rate_limit::Budget;
+use super::rate_limit::{self, Budget, StandingNote};
 use super::secrets::Hasher;
-use super::Context;
+use super::{Context, Tx};
 
 /// Who is calling: the client address (for the per-client limit and the audit log).
 #[derive(Debug, Clone)]
 pub struct Caller {
     /// The client's IP address.
     pub address: String,
+    /// Where what is left of the client's request budget is noted for the answer.
+    pub standing: StandingNote,
 }
 
 impl Caller {
+    /// Checks and counts one request against the client's budget (`budget`), noting what is
+    /// left for the answer's `RateLimit` field.
+    pub(crate) fn spend_request(&self, tx: &mut Tx<'_>) -> Result<(), DomainError> {
+        let standing = rate_limit::spend_one(tx.conn, &self.budget(tx.ctx), tx.now)?;
+        self.standing.note(standing);
+        Ok(())
+    }
+
+    /// Counts one request already checked against the client's budget, noting what is left.
+    pub(crate) fn record_request(&self, tx: &mut Tx<'_>) -> Result<(), DomainError> {
+        let standing = rate_limit::record_one(tx.conn, &self.budget(tx.ctx), tx.now)?;
+        self.standing.note(standing);
+        Ok(())
+    }
+
+    /// Notes what is left of the client's budget without counting (a read that is not
+    /// counted, such as the application's own page).
+    pub(crate) fn note_standing(
+        &self,
+        conn: &mut crate::db::DbConnection,
+        ctx: &Context,
+        now: time::OffsetDateTime,
+    ) -> Result<(), DomainError> {
+        let standing = rate_limit::peek(conn, &self.budget(ctx), now)?;
+        self.standing.note(standing);
+        Ok(())
+    }
+
     /// The audit log's actor: `applicant@` and the client address's pseudonym (never the
     /// address itself: see `domain::pseudonyms`).
     pub(crate) fn actor(&self, hasher: &Hasher) -> String {

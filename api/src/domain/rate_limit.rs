@@ -187,17 +187,53 @@ pub struct Standing {
 /// Reads where `budget` stands at the context's now (no lock: a hint for the client, as the
 /// RateLimit header fields are, never a promise).
 pub async fn standing(ctx: &super::Context, budget: Budget) -> Result<Standing, DomainError> {
-    let now = ctx.clock.now().unix_timestamp();
-    ctx.db
-        .run(move |conn| {
-            let (counts, _) = load(conn, &budget)?;
-            let (count, free_at) = counts.counted(now, budget.window_seconds());
-            Ok::<_, DomainError>(Standing {
-                remaining: budget.limit.saturating_sub(count),
-                reset_secs: free_at.map_or(0, |at| u64::try_from(at - now).unwrap_or(0)),
-            })
-        })
-        .await
+    let now = ctx.clock.now();
+    ctx.db.run(move |conn| peek(conn, &budget, now)).await
+}
+
+/// What is left of `budget` now, read in the caller's unit of work (no event counted).
+pub fn peek(
+    conn: &mut DbConnection,
+    budget: &Budget,
+    now: OffsetDateTime,
+) -> Result<Standing, DomainError> {
+    let (counts, _) = load(conn, budget)?;
+    Ok(Standing::of(budget, &counts, now.unix_timestamp()))
+}
+
+impl Standing {
+    /// What `counts` leaves of `budget` at `now` (unix seconds).
+    fn of(budget: &Budget, counts: &SlotCounts, now: i64) -> Self {
+        let (count, free_at) = counts.counted(now, budget.window_seconds());
+        Self {
+            remaining: budget.limit.saturating_sub(count),
+            reset_secs: free_at.map_or(0, |at| u64::try_from(at - now).unwrap_or(0)),
+        }
+    }
+}
+
+/// Where a request's use case leaves what is left of the client's request budget after it
+/// counted the request, so that the answer's `RateLimit` field (`routes::rate_limit_headers`)
+/// needs no second read of the budget. Shared by the request and the caller it makes.
+#[derive(Debug, Clone, Default)]
+pub struct StandingNote(std::sync::Arc<std::sync::Mutex<Option<Standing>>>);
+
+impl StandingNote {
+    /// Keeps `standing` (the last one noted wins: a transaction run again notes again).
+    pub fn note(&self, standing: Standing) {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(standing);
+    }
+
+    /// The standing noted last, if any.
+    pub fn noted(&self) -> Option<Standing> {
+        *self
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 fn load(conn: &mut DbConnection, budget: &Budget) -> Result<(SlotCounts, bool), StorageError> {
@@ -283,13 +319,36 @@ pub fn spend(
     Ok(())
 }
 
+/// [`spend`] on one budget, giving what is left of it afterwards.
+pub fn spend_one(
+    conn: &mut DbConnection,
+    budget: &Budget,
+    now: OffsetDateTime,
+) -> Result<Standing, DomainError> {
+    let loaded = check_loaded(conn, std::slice::from_ref(budget), now)?;
+    match loaded.into_iter().next() {
+        Some(loaded) => store_event(conn, budget, loaded, now),
+        None => Err(StorageError::Corrupt(format!("budget {} not loaded", budget.bucket)).into()),
+    }
+}
+
+/// [`record`] on one budget, giving what is left of it afterwards.
+pub fn record_one(
+    conn: &mut DbConnection,
+    budget: &Budget,
+    now: OffsetDateTime,
+) -> Result<Standing, DomainError> {
+    let loaded = load(conn, budget)?;
+    store_event(conn, budget, loaded, now)
+}
+
 /// Writes `counts` (read under the bucket's lock) back with one more event at `now`.
 fn store_event(
     conn: &mut DbConnection,
     budget: &Budget,
     (mut counts, exists): (SlotCounts, bool),
     now: OffsetDateTime,
-) -> Result<(), DomainError> {
+) -> Result<Standing, DomainError> {
     let now_seconds = now.unix_timestamp();
     counts.prune(now_seconds, budget.window_seconds());
     counts.add(now_seconds);
@@ -304,7 +363,7 @@ fn store_event(
         expires_at: to_db_time(expires_at),
     };
     rate_limits::save(conn, &row, exists)?;
-    Ok(())
+    Ok(Standing::of(budget, &counts, now_seconds))
 }
 
 #[cfg(test)]

@@ -55,7 +55,7 @@ async fn create_once(
 ) -> Result<ReissueApplication, DomainError> {
     ctx.transaction(move |tx| {
         let now = tx.now;
-        rate_limit::spend(tx.conn, &[caller.budget(tx.ctx)], now)?;
+        caller.spend_request(tx)?;
         db::applications::lock_office(tx.conn, &input.office_number)?;
         let mut application = ReissueApplication::new(
             input.office_number,
@@ -107,7 +107,7 @@ pub async fn choose_prefecture(
     with_application(ctx, id, token, move |tx, mut application| {
         let (ctx, now) = (tx.ctx, tx.now);
         application.ensure_open(now)?;
-        rate_limit::spend(tx.conn, &[caller.budget(ctx)], now)?;
+        caller.spend_request(tx)?;
         let entry = LedgerEntry::find(tx.conn, prefecture, &application.office_number)?
             .ok_or_else(|| DomainError::OfficeNotInLedger {
                 office_number: application.office_number.clone(),
@@ -149,7 +149,7 @@ pub async fn resend_code(
 ) -> Result<CodeSent, DomainError> {
     with_application(ctx, id, token, move |tx, mut application| {
         application.check_can_issue_code(tx.now, &tx.ctx.limits)?;
-        rate_limit::spend(tx.conn, &[caller.budget(tx.ctx)], tx.now)?;
+        caller.spend_request(tx)?;
         send_code(tx, &mut application, &caller)
     })
     .await
@@ -172,7 +172,7 @@ pub async fn verify(
         let mut all = vec![caller.budget(ctx)];
         all.extend(wrong_budgets.iter().cloned());
         rate_limit::check(tx.conn, &all, now)?;
-        rate_limit::record(tx.conn, &[caller.budget(ctx)], now)?;
+        caller.record_request(tx)?;
         let matches = ctx.hasher.verify(
             &stored_hash,
             CODE_PURPOSE,
@@ -256,11 +256,18 @@ pub async fn submit(
 }
 
 /// `GET /reissue-applications/{id}`.
-pub async fn view(ctx: &Context, id: Uuid, token: String) -> Result<ApplicationView, DomainError> {
-    // A read: no transaction and no row lock.
+pub async fn view(
+    ctx: &Context,
+    id: Uuid,
+    token: String,
+    caller: Caller,
+) -> Result<ApplicationView, DomainError> {
+    // A read: no transaction and no row lock. The client's budget is read in the same unit of
+    // work for the answer's `RateLimit` field (the page is not counted against it).
     ctx.read(move |conn, ctx, now| {
         let found = ReissueApplication::load(conn, id)?;
         let application = authorize(ctx, found, id, &token)?;
+        caller.note_standing(conn, ctx, now)?;
         Ok(application_view(&application, ctx, now))
     })
     .await

@@ -75,8 +75,9 @@ pub async fn get_application(
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     token: BearerToken,
+    client: ClientAddress,
 ) -> Result<HttpResponse, ApiError> {
-    let view = reissue::view(&state.ctx, *id, token.0).await?;
+    let view = reissue::view(&state.ctx, *id, token.0, client.caller()).await?;
     let mut response = HttpResponse::Ok();
     with_application_limits(
         &mut response,

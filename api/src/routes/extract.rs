@@ -5,12 +5,13 @@ use std::net::IpAddr;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{web, FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
 use futures_util::future::LocalBoxFuture;
 
 use super::AppState;
 use crate::config::TrustedProxies;
 use crate::domain::caller::Caller;
+use crate::domain::rate_limit::StandingNote;
 use crate::domain::DomainError;
 use crate::error::ApiError;
 
@@ -67,12 +68,21 @@ where
 /// The client's address: the TCP peer, or, when the peer is one of `REISSUE_TRUSTED_PROXIES`,
 /// the right-most `X-Forwarded-For` entry that is not a trusted proxy (see
 /// [`crate::config::TrustedProxies`]).
-pub struct ClientAddress(pub String);
+pub struct ClientAddress {
+    /// The client's IP address.
+    pub address: String,
+    /// Where the use case notes what is left of the client's budget, when the `RateLimit`
+    /// middleware (`rate_limit_headers`) put one in the request.
+    standing: StandingNote,
+}
 
 impl ClientAddress {
     /// As the domain's caller.
     pub fn caller(self) -> Caller {
-        Caller { address: self.0 }
+        Caller {
+            address: self.address,
+            standing: self.standing,
+        }
     }
 }
 
@@ -101,7 +111,12 @@ impl FromRequest for ClientAddress {
                 client_behind(peer, &hops, proxies).to_string()
             }
         };
-        ready(Ok(Self(address)))
+        let standing = req
+            .extensions()
+            .get::<StandingNote>()
+            .cloned()
+            .unwrap_or_default();
+        ready(Ok(Self { address, standing }))
     }
 }
 

@@ -56,7 +56,7 @@ pub async fn idempotent(
         }
         None => {
             let client = ClientAddress::from_request(req.request(), &mut Payload::None).await?;
-            format!("client:{}", client.0)
+            format!("client:{}", client.address)
         }
     };
     let Some(body) = read_body(&mut req).await else {

@@ -20,12 +20,12 @@ use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::http::Method;
 use actix_web::middleware::Next;
-use actix_web::{web, FromRequest, HttpResponseBuilder};
+use actix_web::{web, FromRequest, HttpMessage, HttpResponseBuilder};
 
 use super::extract::ClientAddress;
 use super::AppState;
 use crate::config::Limits;
-use crate::domain::rate_limit::{self, Budget};
+use crate::domain::rate_limit::{self, Budget, StandingNote};
 
 /// `RateLimit-Policy`.
 pub const RATELIMIT_POLICY: HeaderName = HeaderName::from_static("ratelimit-policy");
@@ -74,6 +74,12 @@ pub async fn middleware(
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let policy = client_policy(req.method(), req.path());
+    // The use case notes the client's standing here as it counts the request
+    // (`Caller::spend_request`), so a successful answer needs no second read of the budget.
+    let noted = StandingNote::default();
+    if matches!(policy, Some(ClientPolicy::Requests)) {
+        req.extensions_mut().insert(noted.clone());
+    }
     let mut response = next.call(req).await?;
     // A 5xx answer (the database unreachable, the password threads full) goes out at once: the
     // budget's read would wait for the same database again (up to the pool's time-out) only to
@@ -101,7 +107,13 @@ pub async fn middleware(
         ),
     };
     let (quota, window) = (budget.limit, budget.window);
-    match rate_limit::standing(&state.ctx, budget).await {
+    // Only a successful answer's transaction surely committed what it noted; any other answer
+    // reads the budget as it now stands.
+    let standing = match noted.noted().filter(|_| response.status().is_success()) {
+        Some(standing) => Ok(standing),
+        None => rate_limit::standing(&state.ctx, budget).await,
+    };
+    match standing {
         Ok(standing) => {
             let headers = response.headers_mut();
             append(

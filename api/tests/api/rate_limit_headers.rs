@@ -72,6 +72,14 @@ async fn the_applicant_sees_what_is_left_of_each_limit(backend: Backend) {
         Some("\"attempts\";r=5")
     );
     assert_eq!(remaining(&member(&chosen, "client").unwrap()), 58);
+    // A counted request's field comes from the use case's own count (no second read of the
+    // budget); it says exactly what the budget then read says, reset time included.
+    let client_after_choice = member(&chosen, "client").unwrap();
+    assert!(client_after_choice.contains(";t="), "{client_after_choice}");
+    assert_eq!(
+        member(&app.get(&app_ref).await, "client"),
+        Some(client_after_choice)
+    );
 
     // A wrong code tells the tries left in its problem and in the fields alike.
     let code = app.read_code_from_mailbox("limits@example.jp", 1).await;
