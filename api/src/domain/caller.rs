@@ -25,13 +25,6 @@ impl Caller {
         Ok(())
     }
 
-    /// Counts one request already checked against the client's budget, noting what is left.
-    pub(crate) fn record_request(&self, tx: &mut Tx<'_>) -> Result<(), DomainError> {
-        let standing = rate_limit::record_one(tx.conn, &self.budget(tx.ctx), tx.now)?;
-        self.standing.note(standing);
-        Ok(())
-    }
-
     /// Notes what is left of the client's budget without counting (a read that is not
     /// counted, such as the application's own page).
     pub(crate) fn note_standing(

@@ -332,16 +332,6 @@ pub fn spend_one(
     }
 }
 
-/// [`record`] on one budget, giving what is left of it afterwards.
-pub fn record_one(
-    conn: &mut DbConnection,
-    budget: &Budget,
-    now: OffsetDateTime,
-) -> Result<Standing, DomainError> {
-    let loaded = load(conn, budget)?;
-    store_event(conn, budget, loaded, now)
-}
-
 /// Writes `counts` (read under the bucket's lock) back with one more event at `now`.
 fn store_event(
     conn: &mut DbConnection,

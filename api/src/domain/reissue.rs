@@ -169,10 +169,10 @@ pub async fn verify(
         let (ctx, now) = (tx.ctx, tx.now);
         let stored_hash = application.check_can_verify(now, &ctx.limits)?.hash.clone();
         let wrong_budgets = wrong_code_budgets(ctx, &application)?;
-        let mut all = vec![caller.budget(ctx)];
-        all.extend(wrong_budgets.iter().cloned());
-        rate_limit::check(tx.conn, &all, now)?;
-        caller.record_request(tx)?;
+        // The client's budget first, then the wrong tries' (the locking order); a refusal by
+        // the latter rolls the client's count back with the rest.
+        caller.spend_request(tx)?;
+        rate_limit::check(tx.conn, &wrong_budgets, now)?;
         let matches = ctx.hasher.verify(
             &stored_hash,
             CODE_PURPOSE,
@@ -334,14 +334,14 @@ fn send_code(
             ctx.limits.budget_window,
         ),
     ];
-    rate_limit::check(tx.conn, &budgets, now)?;
+    // Counted before the code exists: a failure after this rolls the count back with it.
+    rate_limit::spend(tx.conn, &budgets, now)?;
     let code = generate_code(CODE_DIGITS);
     let hash = ctx
         .hasher
         .digest(CODE_PURPOSE, &[&application.id.to_string(), &code]);
     application.issue_code(hash, now, &ctx.limits)?;
     application.save(tx.conn)?;
-    rate_limit::record(tx.conn, &budgets, now)?;
     let contact = super::federation::contact(tx.conn, application.prefecture)?;
     tx.queue_mail(
         email.as_str(),
