@@ -17,11 +17,21 @@ pub struct Caller {
 }
 
 impl Caller {
-    /// Checks and counts one request against the client's budget (`budget`), noting what is
-    /// left for the answer's `RateLimit` field.
-    pub(crate) fn spend_request(&self, tx: &mut Tx<'_>) -> Result<(), DomainError> {
-        let standing = rate_limit::spend_one(tx.conn, &self.budget(tx.ctx), tx.now)?;
-        self.standing.note(standing);
+    /// Checks and counts one request against the client's budget (`budget`) and then against
+    /// `others` (budgets are locked in this order: the client's first), noting what is left of
+    /// the client's for the answer's `RateLimit` field.
+    pub(crate) fn spend_request(
+        &self,
+        tx: &mut Tx<'_>,
+        others: &[Budget],
+    ) -> Result<(), DomainError> {
+        let mut budgets = Vec::with_capacity(1 + others.len());
+        budgets.push(self.budget(tx.ctx));
+        budgets.extend_from_slice(others);
+        let standings = rate_limit::spend(tx.conn, &budgets, tx.now)?;
+        if let Some(client) = standings.first() {
+            self.standing.note(*client);
+        }
         Ok(())
     }
 

@@ -14,7 +14,6 @@ use super::audit::AuditAction;
 use super::caller::Caller;
 use super::error::InvalidStateReason;
 use super::passwords::{self, check_new_office_password, hash_password};
-use super::rate_limit;
 use super::secrets::generate_token;
 use super::security_codes::{self, CodePurpose, NewCode, SecurityCode};
 use super::sessions::{self, Holder, SessionEnd};
@@ -35,11 +34,7 @@ pub async fn start(
         .transaction(move |tx| {
             let now = tx.now;
             let user_id = input.user_id.as_str();
-            rate_limit::spend(
-                tx.conn,
-                &security_codes::budgets(tx.ctx, user_id, &caller),
-                now,
-            )?;
+            caller.spend_request(tx, &[security_codes::user_budget(tx.ctx, user_id)])?;
             let account = accounts::find_by_user_id(tx.conn, user_id)?.filter(|account| {
                 account.security_email.as_ref().is_some_and(|registered| {
                     registered

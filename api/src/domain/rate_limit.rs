@@ -306,30 +306,19 @@ pub fn record(
     Ok(())
 }
 
-/// Checks, then counts: the usual pair for an action that is itself limited.
+/// Checks, then counts: the usual pair for an action that is itself limited. Gives what is
+/// left of each budget afterwards, in their order.
 pub fn spend(
     conn: &mut DbConnection,
     budgets: &[Budget],
     now: OffsetDateTime,
-) -> Result<(), DomainError> {
+) -> Result<Vec<Standing>, DomainError> {
     let loaded = check_loaded(conn, budgets, now)?;
-    for (budget, loaded) in budgets.iter().zip(loaded) {
-        store_event(conn, budget, loaded, now)?;
-    }
-    Ok(())
-}
-
-/// [`spend`] on one budget, giving what is left of it afterwards.
-pub fn spend_one(
-    conn: &mut DbConnection,
-    budget: &Budget,
-    now: OffsetDateTime,
-) -> Result<Standing, DomainError> {
-    let loaded = check_loaded(conn, std::slice::from_ref(budget), now)?;
-    match loaded.into_iter().next() {
-        Some(loaded) => store_event(conn, budget, loaded, now),
-        None => Err(StorageError::Corrupt(format!("budget {} not loaded", budget.bucket)).into()),
-    }
+    budgets
+        .iter()
+        .zip(loaded)
+        .map(|(budget, loaded)| store_event(conn, budget, loaded, now))
+        .collect()
 }
 
 /// Writes `counts` (read under the bucket's lock) back with one more event at `now`.

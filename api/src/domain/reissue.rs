@@ -55,7 +55,7 @@ async fn create_once(
 ) -> Result<ReissueApplication, DomainError> {
     ctx.transaction(move |tx| {
         let now = tx.now;
-        caller.spend_request(tx)?;
+        caller.spend_request(tx, &[])?;
         db::applications::lock_office(tx.conn, &input.office_number)?;
         let mut application = ReissueApplication::new(
             input.office_number,
@@ -107,7 +107,7 @@ pub async fn choose_prefecture(
     with_application(ctx, id, token, move |tx, mut application| {
         let (ctx, now) = (tx.ctx, tx.now);
         application.ensure_open(now)?;
-        caller.spend_request(tx)?;
+        caller.spend_request(tx, &[])?;
         let entry = LedgerEntry::find(tx.conn, prefecture, &application.office_number)?
             .ok_or_else(|| DomainError::OfficeNotInLedger {
                 office_number: application.office_number.clone(),
@@ -149,7 +149,7 @@ pub async fn resend_code(
 ) -> Result<CodeSent, DomainError> {
     with_application(ctx, id, token, move |tx, mut application| {
         application.check_can_issue_code(tx.now, &tx.ctx.limits)?;
-        caller.spend_request(tx)?;
+        caller.spend_request(tx, &[])?;
         send_code(tx, &mut application, &caller)
     })
     .await
@@ -171,7 +171,7 @@ pub async fn verify(
         let wrong_budgets = wrong_code_budgets(ctx, &application)?;
         // The client's budget first, then the wrong tries' (the locking order); a refusal by
         // the latter rolls the client's count back with the rest.
-        caller.spend_request(tx)?;
+        caller.spend_request(tx, &[])?;
         rate_limit::check(tx.conn, &wrong_budgets, now)?;
         let matches = ctx.hasher.verify(
             &stored_hash,

@@ -11,7 +11,6 @@ use reissue_shared::code::SECURITY_CODE_DIGITS;
 use reissue_shared::{EmailAddress, VerificationCode};
 
 use super::accounts::{parse_security_email, OfficeAccount};
-use super::caller::Caller;
 use super::rate_limit::Budget;
 use super::secrets::generate_code;
 use super::templates;
@@ -257,18 +256,15 @@ pub fn opens(ctx: &Context, code: &SecurityCode, token: &str) -> bool {
         .is_some_and(|hash| ctx.hasher.verify(hash, TOKEN_PURPOSE, &[&code.id, token]))
 }
 
-/// Requests per client address and codes per user ID, like the application's codes (the
-/// client's first: budgets are locked in this order).
-pub fn budgets(ctx: &Context, user_id: &str, caller: &Caller) -> Vec<Budget> {
-    vec![
-        caller.budget(ctx),
-        Budget::new(
-            "security:user",
-            user_id,
-            ctx.limits.codes_per_office,
-            ctx.limits.budget_window,
-        ),
-    ]
+/// Codes per user ID, like the application's codes; spent with the client's request budget
+/// (`Caller::spend_request`).
+pub fn user_budget(ctx: &Context, user_id: &str) -> Budget {
+    Budget::new(
+        "security:user",
+        user_id,
+        ctx.limits.codes_per_office,
+        ctx.limits.budget_window,
+    )
 }
 
 #[cfg(test)]

@@ -10,7 +10,6 @@ use super::accounts::{self, audit};
 use super::audit::AuditAction;
 use super::caller::Caller;
 use super::pseudonyms::{pseudonym, Personal};
-use super::rate_limit;
 use super::security_codes::{self, CodePurpose, NewCode};
 use super::sessions::FullOfficeAccess;
 use super::{Context, DomainError};
@@ -40,11 +39,7 @@ pub async fn request_registration(
             if account.password_hash != checked.password_hash {
                 return Err(DomainError::SessionInvalid);
             }
-            rate_limit::spend(
-                tx.conn,
-                &security_codes::budgets(tx.ctx, &account.user_id, &caller),
-                now,
-            )?;
+            caller.spend_request(tx, &[security_codes::user_budget(tx.ctx, &account.user_id)])?;
             if let Some(mut previous) = security_codes::latest_for_account_for_update(
                 tx.conn,
                 &account.id,

@@ -150,8 +150,44 @@ async fn logins_show_their_per_client_throttle(backend: Backend) {
     assert!(list(&prefectures, "ratelimit").is_empty());
 }
 
+/// A password reset counts its request against the same client budget, and its field is the
+/// reset's own count: exactly what the next uncounted read of that budget shows.
+async fn a_password_reset_shows_the_client_budget_it_spent(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let created = app
+        .post_application(&json!({
+            "office_number": "1311111111",
+            "email": "limits@example.jp",
+            "email_confirmation": "limits@example.jp",
+        }))
+        .await;
+    assert_eq!(created.status(), StatusCode::CREATED);
+    let body: serde_json::Value = created.json().await.unwrap();
+    let app_ref = crate::helpers::Created {
+        id: body["id"].as_str().unwrap().to_owned(),
+        token: body["token"].as_str().unwrap().to_owned(),
+    };
+    let started = app
+        .client
+        .post(app.api("/password-resets"))
+        .json(&json!({ "user_id": "NOSUCHUSER", "security_email": "limits@example.jp" }))
+        .send()
+        .await
+        .unwrap();
+    assert!(started.status().is_success(), "{}", started.status());
+    assert_eq!(
+        list(&started, "ratelimit-policy"),
+        ["\"client\";q=60;w=3600"]
+    );
+    let client = member(&started, "client").unwrap();
+    assert_eq!(remaining(&client), 58, "{client}");
+    assert!(client.contains(";t="), "{client}");
+    assert_eq!(member(&app.get(&app_ref).await, "client"), Some(client));
+}
+
 crate::on_both_backends!(
     the_applicant_sees_what_is_left_of_each_limit,
+    a_password_reset_shows_the_client_budget_it_spent,
     at_the_limit_the_fields_agree_with_retry_after,
     logins_show_their_per_client_throttle,
 );
