@@ -1,7 +1,11 @@
 //! Storage of rate limits and budgets: one `rate_limit_counters` row per bucket, shared by
 //! every instance on the database (the domain's `rate_limit` reads and writes its slots).
 
+use diesel::backend::Backend;
 use diesel::prelude::*;
+use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::serialize::ToSql;
+use diesel::sql_types::{BigInt, Text, Timestamp};
 use time::PrimitiveDateTime;
 
 use super::models::RateLimitCounterRow;
@@ -9,8 +13,7 @@ use super::schema::rate_limit_counters::dsl;
 use super::RunOnBackend;
 use super::{optional, DbConnection, StorageError};
 
-/// The row of `bucket`, if any. Read after [`super::lock_key`] of the same bucket, it stays as
-/// read until the transaction ends.
+/// The row of `bucket`, if any, as it stands (no lock): a hint such as the `RateLimit` field.
 pub fn find(
     conn: &mut DbConnection,
     bucket: &str,
@@ -23,25 +26,74 @@ pub fn find(
     )
 }
 
+/// The row of `bucket`, if any, locked until the transaction ends (PostgreSQL reads it `FOR
+/// UPDATE`; SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time), so that a
+/// parallel transaction counting the same bucket waits and then reads this one's count. A
+/// bucket with no row yet has nothing to lock: [`insert_first`] settles who counts first.
+pub fn find_for_update(
+    conn: &mut DbConnection,
+    bucket: &str,
+) -> Result<Option<RateLimitCounterRow>, StorageError> {
+    first_for_update!(
+        conn,
+        dsl::rate_limit_counters.find(bucket),
+        RateLimitCounterRow
+    )
+}
+
+/// Inserts a bucket's first row. `false`, and nothing written, when the bucket has a row
+/// after all: a parallel transaction inserted it since [`find_for_update`] found none
+/// (PostgreSQL waits for that transaction to end before it answers), so the caller reads it
+/// with `find_for_update` and counts after it.
+pub fn insert_first(
+    conn: &mut DbConnection,
+    row: &RateLimitCounterRow,
+) -> Result<bool, StorageError> {
+    Ok(InsertFirst(row).execute_on(conn)? == 1)
+}
+
+/// `INSERT … ON CONFLICT (bucket) DO NOTHING` as one statement that diesel prepares once per
+/// connection (diesel caches no `ON CONFLICT` statement it builds itself).
+struct InsertFirst<'a>(&'a RateLimitCounterRow);
+
+impl<DB> QueryFragment<DB> for InsertFirst<'_>
+where
+    DB: Backend,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    PrimitiveDateTime: ToSql<Timestamp, DB>,
+{
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) VALUES (",
+        );
+        out.push_bind_param::<Text, _>(&self.0.bucket)?;
+        out.push_sql(", ");
+        out.push_bind_param::<BigInt, _>(&self.0.slot_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Text, _>(&self.0.slots)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Timestamp, _>(&self.0.expires_at)?;
+        out.push_sql(") ON CONFLICT (bucket) DO NOTHING");
+        Ok(())
+    }
+}
+
+// One SQL text whatever the row: diesel may cache it by type.
+impl QueryId for InsertFirst<'_> {
+    type QueryId = InsertFirst<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
 changed_columns_update!(
     /// The UPDATE of a bucket's counts.
     CounterChanges: RateLimitCounterRow, table rate_limit_counters, key bucket,
     columns [slot_seconds, slots, expires_at]
 );
 
-/// Writes `row` over the bucket's row, or inserts it when the bucket has none.
-pub fn save(
-    conn: &mut DbConnection,
-    row: &RateLimitCounterRow,
-    exists: bool,
-) -> Result<(), StorageError> {
-    if exists {
-        CounterChanges::all(row).execute_on(conn)?;
-    } else {
-        diesel::insert_into(dsl::rate_limit_counters)
-            .values(row)
-            .execute_on(conn)?;
-    }
+/// Writes `row` over the bucket's row (read with [`find_for_update`]).
+pub fn update(conn: &mut DbConnection, row: &RateLimitCounterRow) -> Result<(), StorageError> {
+    CounterChanges::all(row).execute_on(conn)?;
     Ok(())
 }
 
@@ -113,6 +165,43 @@ mod tests {
                 ),
             ]
         );
+        Ok(())
+    }
+
+    /// A bucket's first row is one statement that diesel caches on both backends, and it
+    /// writes nothing over a row that is there.
+    #[test]
+    fn the_first_row_of_a_bucket_is_a_cached_statement_that_never_overwrites(
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        use diesel::query_builder::{QueryFragment, QueryId};
+        let row = |slots: &str| super::RateLimitCounterRow {
+            bucket: "client:192.0.2.1".to_owned(),
+            slot_seconds: 60,
+            slots: slots.to_owned(),
+            expires_at: time::macros::datetime!(2026-12-07 10:00:00),
+        };
+        let first = row("29466000:1");
+        let statement = super::InsertFirst(&first);
+        assert_eq!(
+            diesel::debug_query::<diesel::pg::Pg, _>(&statement)
+                .to_string()
+                .split(" -- ")
+                .next(),
+            Some(
+                "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO NOTHING"
+            )
+        );
+        assert!(statement.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
+        assert!(statement.is_safe_to_cache_prepared(&diesel::sqlite::Sqlite)?);
+        assert!(super::InsertFirst::query_id().is_some());
+
+        let (_dir, db) = crate::db::temporary_sqlite(1);
+        let mut pooled = db.connection()?;
+        assert!(super::insert_first(&mut pooled.conn, &first)?);
+        assert!(!super::insert_first(&mut pooled.conn, &row("29466000:7"))?);
+        let stored = super::find_for_update(&mut pooled.conn, &first.bucket)?.map(|r| r.slots);
+        assert_eq!(stored.as_deref(), Some("29466000:1"));
         Ok(())
     }
 

@@ -173,7 +173,6 @@ impl SlotCounts {
     }
 }
 
-/// A bucket's counts as stored, in its budget's slots, and whether it has a row yet.
 /// Where a budget stands for its client: what is left of it and how long until its oldest
 /// counted event leaves the window (0 when nothing is counted).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -197,7 +196,7 @@ pub fn peek(
     budget: &Budget,
     now: OffsetDateTime,
 ) -> Result<Standing, DomainError> {
-    let (counts, _) = load(conn, budget)?;
+    let counts = load(conn, budget)?;
     Ok(Standing::of(budget, &counts, now.unix_timestamp()))
 }
 
@@ -236,113 +235,148 @@ impl StandingNote {
     }
 }
 
-fn load(conn: &mut DbConnection, budget: &Budget) -> Result<(SlotCounts, bool), StorageError> {
+/// `row`'s counts in `budget`'s slots.
+fn counts_of(budget: &Budget, row: RateLimitCounterRow) -> Result<SlotCounts, StorageError> {
+    let counts = SlotCounts::parse(row.slot_seconds, &row.slots)
+        .map_err(|what| StorageError::Corrupt(format!("rate limit {}: {what}", row.bucket)))?;
+    Ok(counts.reslotted(budget.slot_seconds()))
+}
+
+/// The bucket's counts as stored (no lock), none when it has no row.
+fn load(conn: &mut DbConnection, budget: &Budget) -> Result<SlotCounts, StorageError> {
     match rate_limits::find(conn, &budget.bucket)? {
-        Some(row) => {
-            let counts = SlotCounts::parse(row.slot_seconds, &row.slots).map_err(|what| {
-                StorageError::Corrupt(format!("rate limit {}: {what}", row.bucket))
-            })?;
-            Ok((counts.reslotted(budget.slot_seconds()), true))
-        }
-        None => Ok((SlotCounts::empty(budget.slot_seconds()), false)),
+        Some(row) => counts_of(budget, row),
+        None => Ok(SlotCounts::empty(budget.slot_seconds())),
     }
 }
 
+/// Refuses with `RateLimited` when `counts` leave nothing of `budget` at `now`; the wait is
+/// until the oldest counted slot leaves the window.
+fn refuse_when_spent(
+    budget: &Budget,
+    counts: &SlotCounts,
+    now: OffsetDateTime,
+) -> Result<(), DomainError> {
+    let (count, free_at) = counts.counted(now.unix_timestamp(), budget.window_seconds());
+    if count < budget.limit {
+        return Ok(());
+    }
+    crate::metrics::observe_refusal(&budget.kind);
+    let free_at = free_at
+        .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+        .unwrap_or(now + budget.window);
+    Err(DomainError::RateLimited {
+        retry_after_secs: seconds_until(now, free_at),
+    })
+}
+
+/// Whether [`count_event`] first refuses an event that the budget has no room for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WhenSpent {
+    Refuse,
+    Count,
+}
+
+/// Counts one event at `now` against `budget`, with the bucket's row locked until the
+/// transaction ends: a parallel transaction counting the same bucket waits, then counts after
+/// this one, so no two both see 9 of 10 and both pass. Two statements whether or not the
+/// bucket has a row yet: the locked read and the write.
+fn count_event(
+    conn: &mut DbConnection,
+    budget: &Budget,
+    now: OffsetDateTime,
+    when_spent: WhenSpent,
+) -> Result<Standing, DomainError> {
+    // Twice at most in practice: a bucket found without a row whose first row a parallel
+    // transaction inserts meanwhile is found with it the second time.
+    for _ in 0..3 {
+        let found = rate_limits::find_for_update(conn, &budget.bucket)?;
+        let exists = found.is_some();
+        let mut counts = match found {
+            Some(row) => counts_of(budget, row)?,
+            None => SlotCounts::empty(budget.slot_seconds()),
+        };
+        if when_spent == WhenSpent::Refuse {
+            refuse_when_spent(budget, &counts, now)?;
+        }
+        let now_seconds = now.unix_timestamp();
+        counts.prune(now_seconds, budget.window_seconds());
+        counts.add(now_seconds);
+        let expires_at = counts
+            .expires(budget.window_seconds())
+            .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+            .unwrap_or(now + budget.window);
+        let row = RateLimitCounterRow {
+            bucket: budget.bucket.clone(),
+            slot_seconds: counts.slot_seconds,
+            slots: counts.to_text(),
+            expires_at: to_db_time(expires_at),
+        };
+        if exists {
+            rate_limits::update(conn, &row)?;
+        } else if !rate_limits::insert_first(conn, &row)? {
+            continue;
+        }
+        return Ok(Standing::of(budget, &counts, now_seconds));
+    }
+    Err(StorageError::Unavailable(format!(
+        "rate limit {}: its first row kept appearing and vanishing",
+        budget.bucket
+    ))
+    .into())
+}
+
 /// Refuses with `RateLimited` when any budget is spent; the wait is until its oldest counted
-/// slot leaves the window.
+/// slot leaves the window. For an event that is counted only when it turns out so (a wrong
+/// code): [`record`] then counts it in the same transaction.
 ///
-/// Each bucket is locked until the transaction ends before it is counted, so that parallel
-/// requests take turns between the count and the `record` that spends it: without, two
-/// transactions under READ COMMITTED both see 9 of 10 and both pass. The buckets are locked in
-/// the order given; callers put the client's budget first.
+/// Each bucket is locked until the transaction ends, row or no row yet (by its key: see
+/// `db::lock_key`), so that parallel requests take turns between this check and the `record`
+/// that counts: without, two transactions under READ COMMITTED both see 9 of 10 and both
+/// pass. The buckets are locked in the order given; callers put the client's budget first.
 pub fn check(
     conn: &mut DbConnection,
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
-    check_loaded(conn, budgets, now).map(drop)
-}
-
-/// [`check`], answering each bucket's counts as read (and whether it has a row), so that
-/// [`spend`] writes them back without reading them again (each call names a bucket once: the
-/// kinds of its budgets differ).
-fn check_loaded(
-    conn: &mut DbConnection,
-    budgets: &[Budget],
-    now: OffsetDateTime,
-) -> Result<Vec<(SlotCounts, bool)>, DomainError> {
     for budget in budgets {
         db::lock_key(conn, &format!("budget:{}", budget.bucket))?;
     }
-    let now_seconds = now.unix_timestamp();
-    let mut loaded = Vec::with_capacity(budgets.len());
     for budget in budgets {
-        let (counts, exists) = load(conn, budget)?;
-        let (count, free_at) = counts.counted(now_seconds, budget.window_seconds());
-        if count >= budget.limit {
-            crate::metrics::observe_refusal(&budget.kind);
-            let free_at = free_at
-                .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-                .unwrap_or(now + budget.window);
-            return Err(DomainError::RateLimited {
-                retry_after_secs: seconds_until(now, free_at),
-            });
-        }
-        loaded.push((counts, exists));
+        let counts = match rate_limits::find_for_update(conn, &budget.bucket)? {
+            Some(row) => counts_of(budget, row)?,
+            None => SlotCounts::empty(budget.slot_seconds()),
+        };
+        refuse_when_spent(budget, &counts, now)?;
     }
-    Ok(loaded)
+    Ok(())
 }
 
-/// Counts one event against each budget.
+/// Counts one event against each budget, after [`check`] in the same transaction.
 pub fn record(
     conn: &mut DbConnection,
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
     for budget in budgets {
-        let loaded = load(conn, budget)?;
-        store_event(conn, budget, loaded, now)?;
+        count_event(conn, budget, now, WhenSpent::Count)?;
     }
     Ok(())
 }
 
-/// Checks, then counts: the usual pair for an action that is itself limited. Gives what is
-/// left of each budget afterwards, in their order.
+/// Checks and counts, budget by budget in their order (the locking order): the usual pair
+/// for an action that is itself limited. A refusal by a later budget rolls the earlier ones'
+/// counts back with the rest of the transaction. Gives what is left of each budget afterwards,
+/// in their order.
 pub fn spend(
     conn: &mut DbConnection,
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<Vec<Standing>, DomainError> {
-    let loaded = check_loaded(conn, budgets, now)?;
     budgets
         .iter()
-        .zip(loaded)
-        .map(|(budget, loaded)| store_event(conn, budget, loaded, now))
+        .map(|budget| count_event(conn, budget, now, WhenSpent::Refuse))
         .collect()
-}
-
-/// Writes `counts` (read under the bucket's lock) back with one more event at `now`.
-fn store_event(
-    conn: &mut DbConnection,
-    budget: &Budget,
-    (mut counts, exists): (SlotCounts, bool),
-    now: OffsetDateTime,
-) -> Result<Standing, DomainError> {
-    let now_seconds = now.unix_timestamp();
-    counts.prune(now_seconds, budget.window_seconds());
-    counts.add(now_seconds);
-    let expires_at = counts
-        .expires(budget.window_seconds())
-        .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-        .unwrap_or(now + budget.window);
-    let row = RateLimitCounterRow {
-        bucket: budget.bucket.clone(),
-        slot_seconds: counts.slot_seconds,
-        slots: counts.to_text(),
-        expires_at: to_db_time(expires_at),
-    };
-    rate_limits::save(conn, &row, exists)?;
-    Ok(Standing::of(budget, &counts, now_seconds))
 }
 
 #[cfg(test)]
