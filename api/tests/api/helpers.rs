@@ -681,6 +681,33 @@ impl TestApp {
         confirmed.json().await.unwrap()
     }
 
+    /// Every entry of the audit log as (actor, action, detail), oldest first.
+    pub async fn audit_log(&self) -> Vec<(String, String, String)> {
+        use diesel::prelude::*;
+        use reissue_api::db::schema::audit_log::dsl;
+        self.context
+            .db
+            .run(|conn| {
+                dsl::audit_log
+                    .order(dsl::id.asc())
+                    .select((dsl::actor, dsl::action, dsl::detail))
+                    .load::<(String, String, String)>(conn)
+                    .map_err(reissue_api::db::StorageError::from)
+            })
+            .await
+            .unwrap()
+    }
+
+    /// The audit log's entries of `action` as (actor, detail), oldest first.
+    pub async fn audited(&self, action: &str) -> Vec<(String, String)> {
+        self.audit_log()
+            .await
+            .into_iter()
+            .filter(|(_, logged, _)| logged == action)
+            .map(|(actor, _, detail)| (actor, detail))
+            .collect()
+    }
+
     /// The audit actions of an application, oldest first.
     pub async fn audit_actions(&self, app: &Created) -> Vec<String> {
         let id = uuid::Uuid::parse_str(&app.id).unwrap();

@@ -115,23 +115,6 @@ async fn a_full_password_queue_answers_503_at_once_and_never_500(backend: Backen
     problem(after, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
 }
 
-/// The audit log's `(actor, detail)` of every entry with `action`.
-async fn audited(app: &TestApp, action: &'static str) -> Vec<(String, String)> {
-    app.context
-        .db
-        .run(move |conn| {
-            use diesel::prelude::*;
-            use reissue_api::db::schema::audit_log::dsl;
-            dsl::audit_log
-                .filter(dsl::action.eq(action))
-                .select((dsl::actor, dsl::detail))
-                .load::<(String, String)>(conn)
-                .map_err(reissue_api::db::StorageError::from)
-        })
-        .await
-        .unwrap()
-}
-
 /// The audit log's name of a client address: its keyed pseudonym, never the address.
 fn client_pseudonym(app: &TestApp, address: &str) -> String {
     pseudonym(&app.context.hasher, Personal::ClientAddress(address))
@@ -147,7 +130,7 @@ async fn every_failed_login_is_audited_with_its_client_pseudonym(backend: Backen
     // ... and an ID that does not exist.
     let unknown = login_from(&app, "203.0.113.8").await;
     problem(unknown, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    let failures = audited(&app, "reviewer_login_failed").await;
+    let failures = app.audited("reviewer_login_failed").await;
     let (proxy, client) = (
         client_pseudonym(&app, "127.0.0.1"),
         client_pseudonym(&app, "203.0.113.8"),
@@ -176,7 +159,7 @@ async fn every_failed_login_is_audited_with_its_client_pseudonym(backend: Backen
         .await
         .unwrap();
     problem(office, StatusCode::UNAUTHORIZED, "invalid_credentials").await;
-    let office_failures = audited(&app, "office_login_failed").await;
+    let office_failures = app.audited("office_login_failed").await;
     let office_client = client_pseudonym(&app, "203.0.113.9");
     assert!(
         office_failures

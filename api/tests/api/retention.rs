@@ -14,23 +14,6 @@ use reissue_api::domain::retention;
 
 const DAY: Duration = Duration::from_secs(24 * 60 * 60);
 
-/// Every audit entry of the server: (actor, action, detail).
-async fn audit_log(app: &TestApp) -> Vec<(String, String, String)> {
-    use diesel::prelude::*;
-    use reissue_api::db::schema::audit_log::dsl;
-    app.context
-        .db
-        .run(|conn| {
-            dsl::audit_log
-                .order(dsl::id.asc())
-                .select((dsl::actor, dsl::action, dsl::detail))
-                .load::<(String, String, String)>(conn)
-                .map_err(reissue_api::db::StorageError::from)
-        })
-        .await
-        .unwrap()
-}
-
 /// Outbox rows of an application (delivered mails are kept until the retention period ends).
 async fn mails_of(app: &TestApp, created: &Created) -> i64 {
     use diesel::prelude::*;
@@ -272,7 +255,7 @@ async fn ended_applications_lose_their_personal_data_after_the_period_and_keep_t
     .await;
 
     // Every erasure is audited, by whom it was done; the log names no address in clear.
-    let log = audit_log(&app).await;
+    let log = app.audit_log().await;
     let erasures: Vec<_> = log
         .iter()
         .filter(|(_, action, _)| action == "personal_data_erased")
