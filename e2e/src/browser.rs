@@ -264,6 +264,11 @@ impl Browser {
         Ok(!found.is_empty())
     }
 
+    /// How many elements match a CSS selector now (no waiting).
+    pub async fn count_css(&self, selector: &str) -> anyhow::Result<usize> {
+        Ok(self.client.find_all(Locator::Css(selector)).await?.len())
+    }
+
     /// The first element matching a CSS selector, waiting up to `timeout` for it.
     pub async fn wait_for_css(&self, selector: &str, timeout: Duration) -> anyhow::Result<Element> {
         self.client

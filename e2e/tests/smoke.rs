@@ -1,6 +1,7 @@
 //! The harness's mailbox reader against the real binary: a code mailed through the API is read
 //! from the development mailbox, the browser app starting under its security headers, and the
-//! office app and the reviewers' console each loading only its own files.
+//! office app and the reviewers' console each loading only its own files, and the page's frame
+//! while they load.
 
 use reissue_e2e::Server;
 use serde_json::{json, Value};
@@ -70,6 +71,39 @@ async fn the_app_runs_under_its_content_security_policy() -> anyhow::Result<()> 
     let browser = reissue_e2e::Browser::open(&server).await?;
     browser.goto("/").await?;
     browser.find_by_testid("portal-login").await?;
+    browser.close().await
+}
+
+/// Until the app has loaded, a person on a slow line sees the system's name and a line saying
+/// the screen is on its way (the static frame of `index.html` and `console.html`), not a blank
+/// page; once the app is there, its own frame has taken that place: one header, no loading line.
+#[tokio::test]
+async fn the_page_says_it_is_loading_until_the_app_takes_its_place() -> anyhow::Result<()> {
+    let server = Server::start(true).await?;
+    for path in ["/reissue/apply", "/admin/login"] {
+        let html = server
+            .http()
+            .get(server.url(path))
+            .send()
+            .await?
+            .error_for_status()?
+            .text()
+            .await?;
+        anyhow::ensure!(
+            html.contains(r#"<div id="loading">"#)
+                && html.contains(r#"<p class="site-name">電子請求受付システム</p>"#)
+                && html.contains("画面を読み込んでいます。しばらくお待ちください。"),
+            "{path} before the app: {html}"
+        );
+    }
+    let browser = reissue_e2e::Browser::open(&server).await?;
+    browser.goto("/reissue/apply").await?;
+    browser.find_by_testid("apply-notes").await?;
+    assert_eq!(browser.count_css("#loading").await?, 0);
+    assert_eq!(browser.count_css(".site-header").await?, 1);
+    browser.goto("/admin/login").await?;
+    browser.find_by_testid("admin-login").await?;
+    assert_eq!(browser.count_css("#loading").await?, 0);
     browser.close().await
 }
 

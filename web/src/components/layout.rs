@@ -6,6 +6,16 @@ use leptos::prelude::*;
 use super::clock::Clock;
 use super::steps::StepIndicator;
 
+/// Removes the frame that `index.html` and `console.html` show while the app loads (`#loading`:
+/// the system name and a line saying the screen is on its way, instead of a blank page on a
+/// slow line). Called just before the app mounts, in the same task, so the browser never
+/// paints the page with neither, and the app's own frame takes the same place.
+pub fn remove_loading_frame() {
+    if let Some(frame) = document().get_element_by_id("loading") {
+        frame.remove();
+    }
+}
+
 /// A screen. `step` (1–5) adds the wizard's step indicator.
 #[component]
 pub fn Page(
