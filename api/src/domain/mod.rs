@@ -137,6 +137,24 @@ impl Context {
             .await
     }
 
+    /// [`Self::read`] for a read of a few rows by key (an application by its id, a budget's
+    /// row): on SQLite it runs on the calling async worker when a connection is free
+    /// (`Database::lookup`).
+    pub async fn lookup<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut DbConnection, &Context, OffsetDateTime) -> Result<T, E> + Send + 'static,
+    {
+        let ctx = self.clone();
+        self.db
+            .lookup(move |conn| {
+                let now = ctx.clock.now();
+                work(conn, &ctx, now)
+            })
+            .await
+    }
+
     /// `/readyz`: whether storage answers now. Whatever the cause, "not ready" is the answer
     /// (503), so a load balancer can act on it.
     pub async fn check_storage(&self) -> Result<(), DomainError> {

@@ -186,8 +186,8 @@ pub struct Standing {
 /// Reads where `budget` stands at the context's now (no lock: a hint for the client, as the
 /// RateLimit header fields are, never a promise).
 pub async fn standing(ctx: &super::Context, budget: Budget) -> Result<Standing, DomainError> {
-    let now = ctx.clock.now();
-    ctx.db.run(move |conn| peek(conn, &budget, now)).await
+    ctx.lookup(move |conn, _ctx, now| peek(conn, &budget, now))
+        .await
 }
 
 /// What is left of `budget` now, read in the caller's unit of work (no event counted).

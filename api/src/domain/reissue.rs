@@ -262,9 +262,9 @@ pub async fn view(
     token: String,
     caller: Caller,
 ) -> Result<ApplicationView, DomainError> {
-    // A read: no transaction and no row lock. The client's budget is read in the same unit of
-    // work for the answer's `RateLimit` field (the page is not counted against it).
-    ctx.read(move |conn, ctx, now| {
+    // A read by key: no transaction and no row lock. The client's budget is read in the same
+    // unit of work for the answer's `RateLimit` field (the page is not counted against it).
+    ctx.lookup(move |conn, ctx, now| {
         let found = ReissueApplication::load(conn, id)?;
         let application = authorize(ctx, found, id, &token)?;
         caller.note_standing(conn, ctx, now)?;
