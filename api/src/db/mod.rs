@@ -334,7 +334,16 @@ impl Database {
     {
         if self.backend == Backend::Sqlite {
             if let Some(mut pooled) = self.pool.try_get() {
-                return work(&mut pooled.conn);
+                // As on the blocking pool, a panic answers this caller with an error instead
+                // of unwinding through the async worker and the other requests it serves.
+                return std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    work(&mut pooled.conn)
+                }))
+                .unwrap_or_else(|_| {
+                    Err(E::from(StorageError::Task(
+                        "the database task failed (it panicked)".into(),
+                    )))
+                });
             }
         }
         self.run(work).await
@@ -691,6 +700,27 @@ mod tests {
         };
         let (ran, ()) = tokio::join!(waiting, release);
         assert_ne!(ran.unwrap(), here);
+    }
+
+    /// A lookup that panics answers its caller with an error, and the next one runs.
+    #[tokio::test]
+    async fn a_panicking_lookup_is_an_error_for_its_caller_alone() {
+        let (_dir, db) = super::temporary_sqlite(1);
+        let failed = db
+            .lookup(|_conn| -> Result<(), super::StorageError> { panic!("a bug in a read") })
+            .await;
+        assert!(
+            matches!(failed, Err(super::StorageError::Task(_))),
+            "{failed:?}"
+        );
+        let next = db
+            .lookup(|conn| {
+                use diesel::connection::SimpleConnection;
+                conn.batch_execute("SELECT 1")
+                    .map_err(super::StorageError::Query)
+            })
+            .await;
+        assert!(next.is_ok(), "{next:?}");
     }
 
     /// The advisory lock of `lock_key` is one statement that diesel caches on PostgreSQL.
