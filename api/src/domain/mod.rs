@@ -128,13 +128,7 @@ impl Context {
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&mut DbConnection, &Context, OffsetDateTime) -> Result<T, E> + Send + 'static,
     {
-        let ctx = self.clone();
-        self.db
-            .run(move |conn| {
-                let now = ctx.clock.now();
-                work(conn, &ctx, now)
-            })
-            .await
+        self.db.run(self.reading_now(work)).await
     }
 
     /// [`Self::read`] for a read of a few rows by key (an application by its id, a budget's
@@ -146,13 +140,19 @@ impl Context {
         E: From<StorageError> + Send + 'static,
         F: FnOnce(&mut DbConnection, &Context, OffsetDateTime) -> Result<T, E> + Send + 'static,
     {
+        self.db.lookup(self.reading_now(work)).await
+    }
+
+    /// `work` as a unit of storage work that reads the clock once, when it starts.
+    fn reading_now<T, E, F>(&self, work: F) -> impl FnOnce(&mut DbConnection) -> Result<T, E>
+    where
+        F: FnOnce(&mut DbConnection, &Context, OffsetDateTime) -> Result<T, E>,
+    {
         let ctx = self.clone();
-        self.db
-            .lookup(move |conn| {
-                let now = ctx.clock.now();
-                work(conn, &ctx, now)
-            })
-            .await
+        move |conn| {
+            let now = ctx.clock.now();
+            work(conn, &ctx, now)
+        }
     }
 
     /// `/readyz`: whether storage answers now. Whatever the cause, "not ready" is the answer
