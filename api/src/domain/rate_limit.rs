@@ -235,8 +235,14 @@ impl StandingNote {
     }
 }
 
-/// `row`'s counts in `budget`'s slots.
-fn counts_of(budget: &Budget, row: RateLimitCounterRow) -> Result<SlotCounts, StorageError> {
+/// The bucket's counts in `budget`'s slots: those of its `row`, none when it has no row yet.
+fn counts_of(
+    budget: &Budget,
+    row: Option<RateLimitCounterRow>,
+) -> Result<SlotCounts, StorageError> {
+    let Some(row) = row else {
+        return Ok(SlotCounts::empty(budget.slot_seconds()));
+    };
     let counts = SlotCounts::parse(row.slot_seconds, &row.slots)
         .map_err(|what| StorageError::Corrupt(format!("rate limit {}: {what}", row.bucket)))?;
     Ok(counts.reslotted(budget.slot_seconds()))
@@ -244,10 +250,7 @@ fn counts_of(budget: &Budget, row: RateLimitCounterRow) -> Result<SlotCounts, St
 
 /// The bucket's counts as stored (no lock), none when it has no row.
 fn load(conn: &mut DbConnection, budget: &Budget) -> Result<SlotCounts, StorageError> {
-    match rate_limits::find(conn, &budget.bucket)? {
-        Some(row) => counts_of(budget, row),
-        None => Ok(SlotCounts::empty(budget.slot_seconds())),
-    }
+    counts_of(budget, rate_limits::find(conn, &budget.bucket)?)
 }
 
 /// Refuses with `RateLimited` when `counts` leave nothing of `budget` at `now`; the wait is
@@ -292,10 +295,7 @@ fn count_event(
     for _ in 0..3 {
         let found = rate_limits::find_for_update(conn, &budget.bucket)?;
         let exists = found.is_some();
-        let mut counts = match found {
-            Some(row) => counts_of(budget, row)?,
-            None => SlotCounts::empty(budget.slot_seconds()),
-        };
+        let mut counts = counts_of(budget, found)?;
         if when_spent == WhenSpent::Refuse {
             refuse_when_spent(budget, &counts, now)?;
         }
@@ -343,10 +343,7 @@ pub fn check(
         db::lock_key(conn, &format!("budget:{}", budget.bucket))?;
     }
     for budget in budgets {
-        let counts = match rate_limits::find_for_update(conn, &budget.bucket)? {
-            Some(row) => counts_of(budget, row)?,
-            None => SlotCounts::empty(budget.slot_seconds()),
-        };
+        let counts = counts_of(budget, rate_limits::find_for_update(conn, &budget.bucket)?)?;
         refuse_when_spent(budget, &counts, now)?;
     }
     Ok(())

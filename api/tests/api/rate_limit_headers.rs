@@ -154,19 +154,9 @@ async fn logins_show_their_per_client_throttle(backend: Backend) {
 /// reset's own count: exactly what the next uncounted read of that budget shows.
 async fn a_password_reset_shows_the_client_budget_it_spent(backend: Backend) {
     let app = spawn_app(backend).await;
-    let created = app
-        .post_application(&json!({
-            "office_number": "1311111111",
-            "email": "limits@example.jp",
-            "email_confirmation": "limits@example.jp",
-        }))
+    let app_ref = app
+        .create_application("1311111111", "limits@example.jp")
         .await;
-    assert_eq!(created.status(), StatusCode::CREATED);
-    let body: serde_json::Value = created.json().await.unwrap();
-    let app_ref = crate::helpers::Created {
-        id: body["id"].as_str().unwrap().to_owned(),
-        token: body["token"].as_str().unwrap().to_owned(),
-    };
     let started = app
         .client
         .post(app.api("/password-resets"))
