@@ -128,14 +128,14 @@ pub async fn choose_prefecture(
             }
         }
         application.choose_prefecture(prefecture, entry.office_name, now)?;
-        audit(
-            tx,
+        let chosen = AuditEvent::for_application(
             &application,
             caller.actor(&ctx.hasher),
             AuditAction::PrefectureChosen,
             "",
-        )?;
-        send_code(tx, &mut application, &caller)
+            now,
+        );
+        send_code(tx, &mut application, &caller, Some(chosen))
     })
     .await
 }
@@ -150,7 +150,7 @@ pub async fn resend_code(
     with_application(ctx, id, token, move |tx, mut application| {
         application.check_can_issue_code(tx.now, &tx.ctx.limits)?;
         caller.spend_request(tx, &[])?;
-        send_code(tx, &mut application, &caller)
+        send_code(tx, &mut application, &caller, None)
     })
     .await
 }
@@ -312,11 +312,14 @@ fn verified_view(a: &ReissueApplication) -> Result<Verified, DomainError> {
     })
 }
 
-/// Issues a code, stores its hash, queues the mail (same transaction), records budgets.
+/// Issues a code, stores its hash, queues the mail (same transaction), records budgets. The
+/// audit log gets `step`, the event of the step that leads to the code (the prefecture's
+/// choice), if any, and the code's, in one statement.
 fn send_code(
     tx: &mut Tx<'_>,
     application: &mut ReissueApplication,
     caller: &Caller,
+    step: Option<AuditEvent>,
 ) -> Result<CodeSent, DomainError> {
     let (ctx, now) = (tx.ctx, tx.now);
     let email = application.notification_address()?.clone();
@@ -353,13 +356,17 @@ fn send_code(
         application.codes_issued,
         pseudonym(&ctx.hasher, Personal::Email(email.as_str()))
     );
-    audit(
-        tx,
+    let code_sent = AuditEvent::for_application(
         application,
         caller.actor(&ctx.hasher),
         AuditAction::CodeSent,
         detail,
-    )?;
+        now,
+    );
+    match step {
+        Some(step) => AuditEvent::record_pair(tx.conn, &step, &code_sent)?,
+        None => code_sent.record(tx.conn)?,
+    }
     let expires_at = application.code.as_ref().map_or(now, |c| c.expires_at);
     Ok(CodeSent {
         status: application.status,
