@@ -474,37 +474,44 @@ where
 /// keys in one transaction take them in one order (the client's budget first), so that two
 /// transactions cannot each hold a key the other waits for.
 pub fn lock_key(conn: &mut DbConnection, key: &str) -> Result<(), StorageError> {
+    lock_keys(conn, &[key])
+}
+
+/// [`lock_key`] for each of `keys` in the order given, in one statement.
+pub fn lock_keys(conn: &mut DbConnection, keys: &[&str]) -> Result<(), StorageError> {
     match conn {
         DbConnection::Postgres(pg) => {
-            diesel::query_dsl::methods::ExecuteDsl::execute(AdvisoryXactLock { key }, pg)?;
+            diesel::query_dsl::methods::ExecuteDsl::execute(AdvisoryXactLocks { keys }, pg)?;
         }
         DbConnection::Sqlite(_) => {}
     }
     Ok(())
 }
 
-/// `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, a statement PostgreSQL prepares
-/// once per connection. (As a `sql_query` it was parsed and planned anew on each of the seven
-/// locks of an applicant flow: diesel never caches a `sql_query`.)
-struct AdvisoryXactLock<'a> {
-    key: &'a str,
+/// `SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM unnest($1) AS key`: a
+/// statement PostgreSQL prepares once per connection, whatever the number of keys. `unnest`
+/// gives the keys in the array's order and the aggregate takes every lock, one after the
+/// other, in that order. (As a `sql_query` it was parsed and planned anew on each lock:
+/// diesel never caches a `sql_query`.)
+struct AdvisoryXactLocks<'a> {
+    keys: &'a [&'a str],
 }
 
-impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for AdvisoryXactLock<'_> {
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for AdvisoryXactLocks<'_> {
     fn walk_ast<'b>(
         &'b self,
         mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>,
     ) -> diesel::QueryResult<()> {
-        out.push_sql("SELECT pg_advisory_xact_lock(hashtextextended(");
-        out.push_bind_param::<diesel::sql_types::Text, _>(&self.key)?;
-        out.push_sql(", 0))");
+        out.push_sql("SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM unnest(");
+        out.push_bind_param::<diesel::sql_types::Array<diesel::sql_types::Text>, _>(&self.keys)?;
+        out.push_sql(") AS key");
         Ok(())
     }
 }
 
-// One SQL text whatever the key: diesel may cache it by type.
-impl diesel::query_builder::QueryId for AdvisoryXactLock<'_> {
-    type QueryId = AdvisoryXactLock<'static>;
+// One SQL text whatever the keys: diesel may cache it by type.
+impl diesel::query_builder::QueryId for AdvisoryXactLocks<'_> {
+    type QueryId = AdvisoryXactLocks<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
@@ -723,19 +730,23 @@ mod tests {
         assert!(next.is_ok(), "{next:?}");
     }
 
-    /// The advisory lock of `lock_key` is one statement that diesel caches on PostgreSQL.
+    /// The advisory locks of `lock_keys` are one statement, whatever their number, that
+    /// diesel caches on PostgreSQL.
     #[test]
-    fn the_advisory_lock_is_a_statement_diesel_caches() -> diesel::QueryResult<()> {
+    fn the_advisory_locks_are_one_statement_diesel_caches() -> diesel::QueryResult<()> {
         use diesel::query_builder::{QueryFragment, QueryId};
-        let lock = super::AdvisoryXactLock {
-            key: "budget:client:192.0.2.1",
-        };
+        let keys = [
+            "budget:wrong:office:1311111111",
+            "budget:wrong:email:a@example.jp",
+        ];
+        let locks = super::AdvisoryXactLocks { keys: &keys };
         assert_eq!(
-            diesel::debug_query::<diesel::pg::Pg, _>(&lock).to_string(),
-            "SELECT pg_advisory_xact_lock(hashtextextended($1, 0)) -- binds: [\"budget:client:192.0.2.1\"]"
+            diesel::debug_query::<diesel::pg::Pg, _>(&locks).to_string(),
+            "SELECT count(pg_advisory_xact_lock(hashtextextended(key, 0))) FROM unnest($1) AS key \
+             -- binds: [[\"budget:wrong:office:1311111111\", \"budget:wrong:email:a@example.jp\"]]"
         );
-        assert!(lock.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
-        assert!(super::AdvisoryXactLock::query_id().is_some());
+        assert!(locks.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
+        assert!(super::AdvisoryXactLocks::query_id().is_some());
         Ok(())
     }
 

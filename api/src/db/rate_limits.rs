@@ -41,6 +41,30 @@ pub fn find_for_update(
     )
 }
 
+/// The rows of `buckets` that exist, locked until the transaction ends as by
+/// [`find_for_update`]. PostgreSQL reads them in one statement (`= ANY($1)`, prepared once per
+/// connection); SQLite, which would prepare an `IN` list anew each time, reads each by key.
+pub fn find_all_for_update(
+    conn: &mut DbConnection,
+    buckets: &[&str],
+) -> Result<Vec<RateLimitCounterRow>, StorageError> {
+    match conn {
+        DbConnection::Postgres(pg) => Ok(dsl::rate_limit_counters
+            .filter(dsl::bucket.eq_any(buckets))
+            .order(dsl::bucket)
+            .select(RateLimitCounterRow::as_select())
+            .for_update()
+            .load(pg)?),
+        DbConnection::Sqlite(_) => {
+            let mut rows = Vec::with_capacity(buckets.len());
+            for bucket in buckets {
+                rows.extend(find_for_update(conn, bucket)?);
+            }
+            Ok(rows)
+        }
+    }
+}
+
 /// Inserts a bucket's first row. `false`, and nothing written, when the bucket has a row
 /// after all: a parallel transaction inserted it since [`find_for_update`] found none
 /// (PostgreSQL waits for that transaction to end before it answers), so the caller reads it
@@ -202,6 +226,45 @@ mod tests {
         assert!(!super::insert_first(&mut pooled.conn, &row("29466000:7"))?);
         let stored = super::find_for_update(&mut pooled.conn, &first.bucket)?.map(|r| r.slots);
         assert_eq!(stored.as_deref(), Some("29466000:1"));
+        Ok(())
+    }
+
+    /// On PostgreSQL the buckets of a check are read in one statement, prepared once per
+    /// connection whatever their number; SQLite reads each by key and finds the rows that
+    /// exist.
+    #[test]
+    fn the_buckets_of_a_check_are_read_together(
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        use diesel::query_builder::QueryFragment;
+        use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+        let buckets = ["wrong:office:1311111111", "wrong:email:a@example.jp"];
+        let read = super::dsl::rate_limit_counters
+            .filter(super::dsl::bucket.eq_any(buckets))
+            .order(super::dsl::bucket)
+            .select(super::RateLimitCounterRow::as_select())
+            .for_update();
+        assert!(diesel::debug_query::<diesel::pg::Pg, _>(&read)
+            .to_string()
+            .contains("\"rate_limit_counters\".\"bucket\" = ANY($1)"));
+        assert!(QueryFragment::<diesel::pg::Pg>::is_safe_to_cache_prepared(
+            &read,
+            &diesel::pg::Pg
+        )?);
+
+        let (_dir, db) = crate::db::temporary_sqlite(1);
+        let mut pooled = db.connection()?;
+        let first = super::RateLimitCounterRow {
+            bucket: buckets[1].to_owned(),
+            slot_seconds: 60,
+            slots: "29466000:1".to_owned(),
+            expires_at: time::macros::datetime!(2026-12-07 10:00:00),
+        };
+        assert!(super::insert_first(&mut pooled.conn, &first)?);
+        let found: Vec<String> = super::find_all_for_update(&mut pooled.conn, &buckets)?
+            .into_iter()
+            .map(|row| row.bucket)
+            .collect();
+        assert_eq!(found, [buckets[1]]);
         Ok(())
     }
 

@@ -541,8 +541,9 @@ impl FailureKeys {
     /// Serialises the transactions that count failures of this pair and this ID (the pair
     /// first, as everywhere).
     fn lock(&self, conn: &mut DbConnection) -> Result<(), DomainError> {
-        db::lock_key(conn, &format!("login-failures:{}", self.pair))?;
-        db::lock_key(conn, &format!("login-failures:{}", self.id))?;
+        let pair = format!("login-failures:{}", self.pair);
+        let id = format!("login-failures:{}", self.id);
+        db::lock_keys(conn, &[&pair, &id])?;
         Ok(())
     }
 

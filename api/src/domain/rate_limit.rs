@@ -339,12 +339,19 @@ pub fn check(
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
+    let keys: Vec<String> = budgets
+        .iter()
+        .map(|budget| format!("budget:{}", budget.bucket))
+        .collect();
+    db::lock_keys(conn, &keys.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let buckets: Vec<&str> = budgets.iter().map(|b| b.bucket.as_str()).collect();
+    let mut rows = rate_limits::find_all_for_update(conn, &buckets)?;
     for budget in budgets {
-        db::lock_key(conn, &format!("budget:{}", budget.bucket))?;
-    }
-    for budget in budgets {
-        let counts = counts_of(budget, rate_limits::find_for_update(conn, &budget.bucket)?)?;
-        refuse_when_spent(budget, &counts, now)?;
+        let row = rows
+            .iter()
+            .position(|row| row.bucket == budget.bucket)
+            .map(|at| rows.swap_remove(at));
+        refuse_when_spent(budget, &counts_of(budget, row)?, now)?;
     }
     Ok(())
 }
