@@ -3,7 +3,7 @@
 
 use diesel::backend::Backend;
 use diesel::prelude::*;
-use diesel::query_builder::{AstPass, QueryFragment, QueryId};
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
 use diesel::sql_types::{BigInt, Text, Timestamp};
 use time::PrimitiveDateTime;
@@ -29,7 +29,8 @@ pub fn find(
 /// The row of `bucket`, if any, locked until the transaction ends (PostgreSQL reads it `FOR
 /// UPDATE`; SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time), so that a
 /// parallel transaction counting the same bucket waits and then reads this one's count. A
-/// bucket with no row yet has nothing to lock: [`insert_first`] settles who counts first.
+/// bucket with no row yet has nothing to lock: [`insert_first_or_lock`] settles who counts
+/// first.
 pub fn find_for_update(
     conn: &mut DbConnection,
     bucket: &str,
@@ -65,14 +66,74 @@ pub fn find_all_for_update(
     }
 }
 
-/// Inserts a bucket's first row. `false`, and nothing written, when the bucket has a row
-/// after all: a parallel transaction inserted it since [`find_for_update`] found none
-/// (PostgreSQL waits for that transaction to end before it answers), so the caller reads it
-/// with `find_for_update` and counts after it.
-pub fn insert_first(
+/// Either inserts `first`, a bucket's first row, and answers `None`, or, when the bucket has a
+/// row, answers it locked until the transaction ends (as [`find_for_update`] does), unchanged.
+///
+/// PostgreSQL does either in one statement: `INSERT … ON CONFLICT (bucket) DO UPDATE` locks
+/// the row it conflicts with (after waiting for a parallel transaction that inserted it to
+/// end) and `RETURNING … xmax = 0` tells an inserted row from a locked one. The `DO UPDATE`
+/// sets the key to itself: the row keeps its counts until the caller writes them. SQLite,
+/// with one writer at a time, reads by key and inserts when there is nothing to read.
+pub fn insert_first_or_lock(
     conn: &mut DbConnection,
-    row: &RateLimitCounterRow,
-) -> Result<bool, StorageError> {
+    first: &RateLimitCounterRow,
+) -> Result<Option<RateLimitCounterRow>, StorageError> {
+    match conn {
+        DbConnection::Postgres(pg) => {
+            let (row, inserted) =
+                InsertFirstOrLock(first).get_result::<(RateLimitCounterRow, bool)>(pg)?;
+            Ok((!inserted).then_some(row))
+        }
+        DbConnection::Sqlite(_) => {
+            if let Some(row) = find_for_update(conn, &first.bucket)? {
+                return Ok(Some(row));
+            }
+            if insert_first(conn, first)? {
+                Ok(None)
+            } else {
+                // Not with one writer at a time; were it so, the row is there to read.
+                find_for_update(conn, &first.bucket)?
+                    .map(Some)
+                    .ok_or_else(|| {
+                        StorageError::Corrupt(format!(
+                            "rate limit {}: neither inserted nor found",
+                            first.bucket
+                        ))
+                    })
+            }
+        }
+    }
+}
+
+/// The statement of [`insert_first_or_lock`] on PostgreSQL, prepared once per connection.
+struct InsertFirstOrLock<'a>(&'a RateLimitCounterRow);
+
+impl QueryFragment<diesel::pg::Pg> for InsertFirstOrLock<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        push_insert(self.0, &mut out)?;
+        out.push_sql(
+            " ON CONFLICT (bucket) DO UPDATE SET bucket = EXCLUDED.bucket \
+             RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0",
+        );
+        Ok(())
+    }
+}
+
+impl Query for InsertFirstOrLock<'_> {
+    type SqlType = ((Text, BigInt, Text, Timestamp), diesel::sql_types::Bool);
+}
+
+impl<Conn> RunQueryDsl<Conn> for InsertFirstOrLock<'_> {}
+
+// One SQL text whatever the row: diesel may cache it by type.
+impl QueryId for InsertFirstOrLock<'_> {
+    type QueryId = InsertFirstOrLock<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+/// Inserts a bucket's first row (SQLite's half of [`insert_first_or_lock`]). `false`, and
+/// nothing written, when the bucket has a row after all.
+fn insert_first(conn: &mut DbConnection, row: &RateLimitCounterRow) -> Result<bool, StorageError> {
     Ok(InsertFirst(row).execute_on(conn)? == 1)
 }
 
@@ -88,19 +149,35 @@ where
     PrimitiveDateTime: ToSql<Timestamp, DB>,
 {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, DB>) -> QueryResult<()> {
-        out.push_sql(
-            "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) VALUES (",
-        );
-        out.push_bind_param::<Text, _>(&self.0.bucket)?;
-        out.push_sql(", ");
-        out.push_bind_param::<BigInt, _>(&self.0.slot_seconds)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Text, _>(&self.0.slots)?;
-        out.push_sql(", ");
-        out.push_bind_param::<Timestamp, _>(&self.0.expires_at)?;
-        out.push_sql(") ON CONFLICT (bucket) DO NOTHING");
+        push_insert(self.0, &mut out)?;
+        out.push_sql(" ON CONFLICT (bucket) DO NOTHING");
         Ok(())
     }
+}
+
+/// `INSERT INTO rate_limit_counters (…) VALUES (…)` of `row`.
+fn push_insert<'b, DB>(
+    row: &'b RateLimitCounterRow,
+    out: &mut AstPass<'_, 'b, DB>,
+) -> QueryResult<()>
+where
+    DB: Backend,
+    String: ToSql<Text, DB>,
+    i64: ToSql<BigInt, DB>,
+    PrimitiveDateTime: ToSql<Timestamp, DB>,
+{
+    out.push_sql(
+        "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) VALUES (",
+    );
+    out.push_bind_param::<Text, _>(&row.bucket)?;
+    out.push_sql(", ");
+    out.push_bind_param::<BigInt, _>(&row.slot_seconds)?;
+    out.push_sql(", ");
+    out.push_bind_param::<Text, _>(&row.slots)?;
+    out.push_sql(", ");
+    out.push_bind_param::<Timestamp, _>(&row.expires_at)?;
+    out.push_sql(")");
+    Ok(())
 }
 
 // One SQL text whatever the row: diesel may cache it by type.
@@ -140,6 +217,24 @@ mod tests {
 
     /// The migration to one row per bucket carries the events counted so far over, a count per
     /// second, so no budget starts afresh at the upgrade.
+    /// A counter of the bucket `client:192.0.2.1` with these slots.
+    fn counter(slots: &str) -> super::RateLimitCounterRow {
+        super::RateLimitCounterRow {
+            bucket: "client:192.0.2.1".to_owned(),
+            slot_seconds: 60,
+            slots: slots.to_owned(),
+            expires_at: time::macros::datetime!(2026-12-07 10:00:00),
+        }
+    }
+
+    /// The SQL text of `statement` on PostgreSQL, without its binds.
+    fn pg_text<T: diesel::query_builder::QueryFragment<diesel::pg::Pg>>(
+        statement: &T,
+    ) -> Option<String> {
+        let text = diesel::debug_query::<diesel::pg::Pg, _>(statement).to_string();
+        text.split(" -- ").next().map(str::to_owned)
+    }
+
     #[test]
     fn the_migration_keeps_the_events_counted_so_far(
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -198,19 +293,10 @@ mod tests {
     fn the_first_row_of_a_bucket_is_a_cached_statement_that_never_overwrites(
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         use diesel::query_builder::{QueryFragment, QueryId};
-        let row = |slots: &str| super::RateLimitCounterRow {
-            bucket: "client:192.0.2.1".to_owned(),
-            slot_seconds: 60,
-            slots: slots.to_owned(),
-            expires_at: time::macros::datetime!(2026-12-07 10:00:00),
-        };
-        let first = row("29466000:1");
+        let first = counter("29466000:1");
         let statement = super::InsertFirst(&first);
         assert_eq!(
-            diesel::debug_query::<diesel::pg::Pg, _>(&statement)
-                .to_string()
-                .split(" -- ")
-                .next(),
+            pg_text(&statement).as_deref(),
             Some(
                 "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
                  VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO NOTHING"
@@ -223,9 +309,41 @@ mod tests {
         let (_dir, db) = crate::db::temporary_sqlite(1);
         let mut pooled = db.connection()?;
         assert!(super::insert_first(&mut pooled.conn, &first)?);
-        assert!(!super::insert_first(&mut pooled.conn, &row("29466000:7"))?);
+        assert!(!super::insert_first(
+            &mut pooled.conn,
+            &counter("29466000:7")
+        )?);
         let stored = super::find_for_update(&mut pooled.conn, &first.bucket)?.map(|r| r.slots);
         assert_eq!(stored.as_deref(), Some("29466000:1"));
+        Ok(())
+    }
+
+    /// A bucket's first event on PostgreSQL: one cached statement that inserts the row or
+    /// locks the one there and says which.
+    #[test]
+    fn the_first_event_of_a_bucket_is_one_cached_statement_on_postgres(
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        use diesel::query_builder::{QueryFragment, QueryId};
+        let first = counter("29466000:1");
+        let statement = super::InsertFirstOrLock(&first);
+        assert_eq!(
+            pg_text(&statement).as_deref(),
+            Some(
+                "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO UPDATE SET bucket = \
+                 EXCLUDED.bucket RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0"
+            )
+        );
+        assert!(statement.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
+        assert!(super::InsertFirstOrLock::query_id().is_some());
+
+        // SQLite: the first call inserts, the second finds the row as the first left it.
+        let (_dir, db) = crate::db::temporary_sqlite(1);
+        let mut pooled = db.connection()?;
+        assert!(super::insert_first_or_lock(&mut pooled.conn, &first)?.is_none());
+        let found = super::insert_first_or_lock(&mut pooled.conn, &counter("29466000:2"))?
+            .map(|row| row.slots);
+        assert_eq!(found.as_deref(), Some("29466000:1"));
         Ok(())
     }
 

@@ -282,48 +282,49 @@ enum WhenSpent {
 
 /// Counts one event at `now` against `budget`, with the bucket's row locked until the
 /// transaction ends: a parallel transaction counting the same bucket waits, then counts after
-/// this one, so no two both see 9 of 10 and both pass. Two statements whether or not the
-/// bucket has a row yet: the locked read and the write.
+/// this one, so no two both see 9 of 10 and both pass. On PostgreSQL a bucket's first event
+/// is one statement (the insert of its row) and any later one two (the locked read and the
+/// write): see `rate_limits::insert_first_or_lock`.
 fn count_event(
     conn: &mut DbConnection,
     budget: &Budget,
     now: OffsetDateTime,
     when_spent: WhenSpent,
 ) -> Result<Standing, DomainError> {
-    // Twice at most in practice: a bucket found without a row whose first row a parallel
-    // transaction inserts meanwhile is found with it the second time.
-    for _ in 0..3 {
-        let found = rate_limits::find_for_update(conn, &budget.bucket)?;
-        let exists = found.is_some();
-        let mut counts = counts_of(budget, found)?;
-        if when_spent == WhenSpent::Refuse {
-            refuse_when_spent(budget, &counts, now)?;
-        }
-        let now_seconds = now.unix_timestamp();
-        counts.prune(now_seconds, budget.window_seconds());
-        counts.add(now_seconds);
-        let expires_at = counts
-            .expires(budget.window_seconds())
-            .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
-            .unwrap_or(now + budget.window);
-        let row = RateLimitCounterRow {
-            bucket: budget.bucket.clone(),
-            slot_seconds: counts.slot_seconds,
-            slots: counts.to_text(),
-            expires_at: to_db_time(expires_at),
-        };
-        if exists {
-            rate_limits::update(conn, &row)?;
-        } else if !rate_limits::insert_first(conn, &row)? {
-            continue;
-        }
-        return Ok(Standing::of(budget, &counts, now_seconds));
+    let now_seconds = now.unix_timestamp();
+    let mut first = SlotCounts::empty(budget.slot_seconds());
+    if when_spent == WhenSpent::Refuse {
+        // A budget of nothing refuses even a bucket's first event.
+        refuse_when_spent(budget, &first, now)?;
     }
-    Err(StorageError::Unavailable(format!(
-        "rate limit {}: its first row kept appearing and vanishing",
-        budget.bucket
-    ))
-    .into())
+    first.add(now_seconds);
+    let Some(row) = rate_limits::insert_first_or_lock(conn, &counter_row(budget, &first, now))?
+    else {
+        return Ok(Standing::of(budget, &first, now_seconds));
+    };
+    let mut counts = counts_of(budget, Some(row))?;
+    if when_spent == WhenSpent::Refuse {
+        refuse_when_spent(budget, &counts, now)?;
+    }
+    counts.prune(now_seconds, budget.window_seconds());
+    counts.add(now_seconds);
+    rate_limits::update(conn, &counter_row(budget, &counts, now))?;
+    Ok(Standing::of(budget, &counts, now_seconds))
+}
+
+/// The row that stores `counts` of `budget`, kept until its last counted slot leaves the
+/// window.
+fn counter_row(budget: &Budget, counts: &SlotCounts, now: OffsetDateTime) -> RateLimitCounterRow {
+    let expires_at = counts
+        .expires(budget.window_seconds())
+        .and_then(|at| OffsetDateTime::from_unix_timestamp(at).ok())
+        .unwrap_or(now + budget.window);
+    RateLimitCounterRow {
+        bucket: budget.bucket.clone(),
+        slot_seconds: counts.slot_seconds,
+        slots: counts.to_text(),
+        expires_at: to_db_time(expires_at),
+    }
 }
 
 /// Refuses with `RateLimited` when any budget is spent; the wait is until its oldest counted
