@@ -215,8 +215,6 @@ mod tests {
     use diesel::{Connection, RunQueryDsl, SqliteConnection};
     use diesel_migrations::MigrationHarness;
 
-    /// The migration to one row per bucket carries the events counted so far over, a count per
-    /// second, so no budget starts afresh at the upgrade.
     /// A counter of the bucket `client:192.0.2.1` with these slots.
     fn counter(slots: &str) -> super::RateLimitCounterRow {
         super::RateLimitCounterRow {
@@ -228,13 +226,16 @@ mod tests {
     }
 
     /// The SQL text of `statement` on PostgreSQL, without its binds.
-    fn pg_text<T: diesel::query_builder::QueryFragment<diesel::pg::Pg>>(
-        statement: &T,
-    ) -> Option<String> {
+    fn pg_text<T: diesel::query_builder::QueryFragment<diesel::pg::Pg>>(statement: &T) -> String {
         let text = diesel::debug_query::<diesel::pg::Pg, _>(statement).to_string();
-        text.split(" -- ").next().map(str::to_owned)
+        match text.split_once(" -- ") {
+            Some((sql, _binds)) => sql.to_owned(),
+            None => text,
+        }
     }
 
+    /// The migration to one row per bucket carries the events counted so far over, a count per
+    /// second, so no budget starts afresh at the upgrade.
     #[test]
     fn the_migration_keeps_the_events_counted_so_far(
     ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
@@ -296,11 +297,9 @@ mod tests {
         let first = counter("29466000:1");
         let statement = super::InsertFirst(&first);
         assert_eq!(
-            pg_text(&statement).as_deref(),
-            Some(
-                "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO NOTHING"
-            )
+            pg_text(&statement),
+            "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO NOTHING"
         );
         assert!(statement.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
         assert!(statement.is_safe_to_cache_prepared(&diesel::sqlite::Sqlite)?);
@@ -327,12 +326,10 @@ mod tests {
         let first = counter("29466000:1");
         let statement = super::InsertFirstOrLock(&first);
         assert_eq!(
-            pg_text(&statement).as_deref(),
-            Some(
-                "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
-                 VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO UPDATE SET bucket = \
-                 EXCLUDED.bucket RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0"
-            )
+            pg_text(&statement),
+            "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO UPDATE SET bucket = \
+             EXCLUDED.bucket RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0"
         );
         assert!(statement.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
         assert!(super::InsertFirstOrLock::query_id().is_some());
