@@ -369,6 +369,23 @@ impl Database {
         .map_err(|e| E::from(StorageError::Task(e.to_string())))?
     }
 
+    /// Runs `work`, whose writes each stand whole alone (a crash between two of them leaves
+    /// nothing half done), without a transaction around them on PostgreSQL: each statement
+    /// commits by itself, so `BEGIN` and `COMMIT` (two statements for PostgreSQL to run, and
+    /// two round trips) are saved. On SQLite writes go through its one writer, so `work` runs
+    /// as [`Self::transaction`] runs it, in a group commit.
+    pub async fn autocommit<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StorageError> + Send + 'static,
+        F: FnOnce(&mut DbConnection) -> Result<T, E> + Send + 'static,
+    {
+        match self.backend {
+            Backend::Postgres => self.run(work).await,
+            Backend::Sqlite => self.transaction(work).await,
+        }
+    }
+
     /// Runs `work` in one transaction; an `Err` rolls its writes back. On SQLite the writer
     /// thread runs it in a group commit (`group_commit`), otherwise it runs on the blocking
     /// thread pool. Either way the answer comes after its commit.
@@ -604,6 +621,19 @@ pub(crate) fn temporary_sqlite(pool_size: u32) -> (tempfile::TempDir, Database) 
     let db = Database::new(&url, pool_size);
     db.run_migrations().unwrap_or_else(|e| panic!("{e}"));
     (dir, db)
+}
+
+/// The SQL text of `statement` on PostgreSQL, without its binds (unit tests of hand-written
+/// statements).
+#[cfg(test)]
+pub(crate) fn pg_text<T: diesel::query_builder::QueryFragment<diesel::pg::Pg>>(
+    statement: &T,
+) -> String {
+    let text = diesel::debug_query::<diesel::pg::Pg, _>(statement).to_string();
+    match text.split_once(" -- ") {
+        Some((sql, _binds)) => sql.to_owned(),
+        None => text,
+    }
 }
 
 #[cfg(test)]

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
-use diesel::sql_types::{BigInt, Bool, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Bool, Text, Timestamp};
 use diesel::{Expression, QueryResult};
 use time::{OffsetDateTime, PrimitiveDateTime};
 use uuid::Uuid;
@@ -55,7 +55,8 @@ pub fn enqueue(
 }
 
 /// Claims up to `limit` due messages for `lease`; a worker that dies leaves them to be
-/// claimed again when the lease runs out. Run inside a transaction. Oldest first.
+/// claimed again when the lease runs out. Oldest first. One statement, whole by itself: on
+/// PostgreSQL it needs no transaction around it.
 pub fn claim_due(
     conn: &mut DbConnection,
     now: OffsetDateTime,
@@ -91,6 +92,34 @@ pub fn mark_sent(
     Ok(updated == 1)
 }
 
+/// Records the delivery of every message of `ids` (as [`mark_sent`] does each); returns how
+/// many were still pending. PostgreSQL: one statement for the lot (`id = ANY(…)`), which
+/// diesel prepares once per connection, instead of one per message. SQLite: [`mark_sent`]
+/// per message, its cached statement (a statement there is a function call, and diesel would
+/// prepare a list of another length anew).
+pub fn mark_all_sent(
+    conn: &mut DbConnection,
+    ids: &[String],
+    now: OffsetDateTime,
+    scrub_body: bool,
+) -> Result<usize, StorageError> {
+    match conn {
+        DbConnection::Postgres(pg) => Ok(MarkAllSent {
+            ids,
+            sent_at: to_db_time(now),
+            scrub_body,
+        }
+        .execute(pg)?),
+        DbConnection::Sqlite(_) => {
+            let mut updated = 0;
+            for id in ids {
+                updated += usize::from(mark_sent(conn, id, now, scrub_body)?);
+            }
+            Ok(updated)
+        }
+    }
+}
+
 /// The columns of [`OutboxRow`], in the order of its fields (it is read by position).
 const OUTBOX_COLUMNS: &str = "id, recipient, subject, body, status, attempts, next_attempt_at, \
      locked_until, last_error, application_id, created_at, sent_at";
@@ -111,6 +140,45 @@ struct MarkSent {
     id: String,
     sent_at: PrimitiveDateTime,
     scrub_body: bool,
+}
+
+/// [`MarkSent`] for several messages: `… WHERE id = ANY(?) AND status = 'pending'`
+/// (PostgreSQL only; one SQL text whatever the number of ids).
+struct MarkAllSent<'a> {
+    ids: &'a [String],
+    sent_at: PrimitiveDateTime,
+    scrub_body: bool,
+}
+
+/// The `SET` part that [`MarkSent`] and [`MarkAllSent`] share, up to their `WHERE`.
+fn push_mark_sent_set<'b, DB>(
+    out: &mut AstPass<'_, 'b, DB>,
+    sent_at: &'b PrimitiveDateTime,
+    scrub_body: &'b bool,
+) -> QueryResult<()>
+where
+    PrimitiveDateTime: diesel::serialize::ToSql<Timestamp, DB>,
+    bool: diesel::serialize::ToSql<Bool, DB>,
+    DB: diesel::backend::Backend
+        + diesel::sql_types::HasSqlType<Timestamp>
+        + diesel::sql_types::HasSqlType<Bool>,
+{
+    out.push_sql("UPDATE outbox_messages SET status = 'sent', sent_at = ");
+    out.push_bind_param::<Timestamp, _>(sent_at)?;
+    out.push_sql(", locked_until = NULL, body = CASE WHEN ");
+    out.push_bind_param::<Bool, _>(scrub_body)?;
+    out.push_sql(" THEN '' ELSE body END WHERE ");
+    Ok(())
+}
+
+impl QueryFragment<diesel::pg::Pg> for MarkAllSent<'_> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        push_mark_sent_set(&mut out, &self.sent_at, &self.scrub_body)?;
+        out.push_sql("id = ANY(");
+        out.push_bind_param::<Array<Text>, _>(self.ids)?;
+        out.push_sql(") AND status = 'pending'");
+        Ok(())
+    }
 }
 
 macro_rules! outbox_statements_for {
@@ -137,11 +205,8 @@ macro_rules! outbox_statements_for {
 
         impl QueryFragment<$backend> for MarkSent {
             fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, $backend>) -> QueryResult<()> {
-                out.push_sql("UPDATE outbox_messages SET status = 'sent', sent_at = ");
-                out.push_bind_param::<Timestamp, _>(&self.sent_at)?;
-                out.push_sql(", locked_until = NULL, body = CASE WHEN ");
-                out.push_bind_param::<Bool, _>(&self.scrub_body)?;
-                out.push_sql(" THEN '' ELSE body END WHERE id = ");
+                push_mark_sent_set(&mut out, &self.sent_at, &self.scrub_body)?;
+                out.push_sql("id = ");
                 out.push_bind_param::<Text, _>(&self.id)?;
                 out.push_sql(" AND status = 'pending'");
                 Ok(())
@@ -167,6 +232,13 @@ impl QueryId for ClaimDue {
 
 impl QueryId for MarkSent {
     type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Conn> RunQueryDsl<Conn> for MarkAllSent<'_> {}
+
+impl QueryId for MarkAllSent<'_> {
+    type QueryId = MarkAllSent<'static>;
     const HAS_STATIC_QUERY_ID: bool = true;
 }
 
@@ -354,5 +426,60 @@ mod tests {
         );
         // The scrubbed body is erased, the other kept.
         assert_eq!(bodies, ["", "body 1"]);
+    }
+
+    /// On PostgreSQL a round's deliveries are recorded in one statement, prepared once per
+    /// connection whatever their number; on SQLite each by id. Either way only messages still
+    /// pending count, and their bodies are erased.
+    #[test]
+    fn a_rounds_deliveries_are_recorded_together() -> Result<(), StorageError> {
+        use diesel::query_builder::QueryFragment;
+        let ids = ["a".to_owned(), "b".to_owned()];
+        let statement = MarkAllSent {
+            ids: &ids,
+            sent_at: to_db_time(OffsetDateTime::UNIX_EPOCH),
+            scrub_body: true,
+        };
+        assert_eq!(
+            crate::db::pg_text(&statement),
+            "UPDATE outbox_messages SET status = 'sent', sent_at = $1, locked_until = NULL, \
+             body = CASE WHEN $2 THEN '' ELSE body END WHERE id = ANY($3) AND status = 'pending'"
+        );
+        assert!(statement.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
+        assert!(MarkAllSent::query_id().is_some());
+
+        let (_dir, db) = database();
+        let now = OffsetDateTime::now_utc();
+        let (first, again, bodies) = db.transaction_blocking(|conn| {
+            for n in 0..3 {
+                let mail = NewMail {
+                    recipient: format!("r{n}@example.jp"),
+                    subject: "s".into(),
+                    body: format!("code {n}"),
+                    application_id: None,
+                };
+                enqueue(conn, &mail, now)?;
+            }
+            let claimed = claim_due(conn, now, Duration::from_secs(60), 2)?;
+            let ids: Vec<String> = claimed.into_iter().map(|row| row.id).collect();
+            let first = mark_all_sent(conn, &ids, now, true)?;
+            let again = mark_all_sent(conn, &ids, now, true)?;
+            let bodies: Vec<(String, String)> = dsl::outbox_messages
+                .order(dsl::recipient.asc())
+                .select((dsl::status, dsl::body))
+                .load_on(conn)?;
+            Ok::<_, StorageError>((first, again, bodies))
+        })?;
+        assert_eq!((first, again), (2, 0));
+        let pair = |status: &str, body: &str| (status.to_owned(), body.to_owned());
+        assert_eq!(
+            bodies,
+            [
+                pair("sent", ""),
+                pair("sent", ""),
+                pair("pending", "code 2")
+            ]
+        );
+        Ok(())
     }
 }

@@ -225,15 +225,6 @@ mod tests {
         }
     }
 
-    /// The SQL text of `statement` on PostgreSQL, without its binds.
-    fn pg_text<T: diesel::query_builder::QueryFragment<diesel::pg::Pg>>(statement: &T) -> String {
-        let text = diesel::debug_query::<diesel::pg::Pg, _>(statement).to_string();
-        match text.split_once(" -- ") {
-            Some((sql, _binds)) => sql.to_owned(),
-            None => text,
-        }
-    }
-
     /// The migration to one row per bucket carries the events counted so far over, a count per
     /// second, so no budget starts afresh at the upgrade.
     #[test]
@@ -297,7 +288,7 @@ mod tests {
         let first = counter("29466000:1");
         let statement = super::InsertFirst(&first);
         assert_eq!(
-            pg_text(&statement),
+            crate::db::pg_text(&statement),
             "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO NOTHING"
         );
@@ -326,7 +317,7 @@ mod tests {
         let first = counter("29466000:1");
         let statement = super::InsertFirstOrLock(&first);
         assert_eq!(
-            pg_text(&statement),
+            crate::db::pg_text(&statement),
             "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
              VALUES ($1, $2, $3, $4) ON CONFLICT (bucket) DO UPDATE SET bucket = \
              EXCLUDED.bucket RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0"

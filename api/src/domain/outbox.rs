@@ -83,11 +83,15 @@ pub fn queue(
 }
 
 /// Marks the messages a worker handed to SMTP in its last round as sent (`delivered`), and
-/// claims up to `batch` due messages for its next round (a lease; see [`LEASE`]), in one
-/// transaction: on SQLite every write transaction waits its turn for the one writer, and a
-/// round that waited twice (once to record, once to claim) left queued mail waiting with it.
-/// The recipient's mailbox keeps the text now, so a delivered message's stored body (it may
-/// hold a code) is erased.
+/// claims up to `batch` due messages for its next round (a lease; see [`LEASE`]). The
+/// recipient's mailbox keeps the text now, so a delivered message's stored body (it may hold
+/// a code) is erased.
+///
+/// Each of the two is one statement, whole by itself (a round that fails between them
+/// records the deliveries again next time, which changes nothing), so on PostgreSQL they run
+/// without a transaction around them: a round is one or two statements instead of three or
+/// more. On SQLite they share one write transaction, since each write transaction waits its
+/// turn for the one writer, and a round that waited twice left queued mail waiting with it.
 pub async fn settle_and_claim(
     ctx: &Context,
     delivered: Vec<String>,
@@ -96,9 +100,9 @@ pub async fn settle_and_claim(
     let now = ctx.clock.now();
     Ok(ctx
         .db
-        .transaction(move |conn| {
-            for id in &delivered {
-                db::outbox::mark_sent(conn, id, now, true)?;
+        .autocommit(move |conn| {
+            if !delivered.is_empty() {
+                db::outbox::mark_all_sent(conn, &delivered, now, true)?;
             }
             db::outbox::claim_due(conn, now, LEASE, batch)?
                 .into_iter()
