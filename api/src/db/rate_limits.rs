@@ -5,7 +5,7 @@ use diesel::backend::Backend;
 use diesel::prelude::*;
 use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
 use diesel::serialize::ToSql;
-use diesel::sql_types::{BigInt, Text, Timestamp};
+use diesel::sql_types::{Array, BigInt, Text, Timestamp};
 use time::PrimitiveDateTime;
 
 use super::models::RateLimitCounterRow;
@@ -105,16 +105,114 @@ pub fn insert_first_or_lock(
     }
 }
 
+/// [`insert_first_or_lock`] for several buckets: answers, for each row of `firsts` in its
+/// order, `None` when it was inserted or the bucket's row as found, locked.
+///
+/// PostgreSQL takes two or more distinct buckets in one statement (`INSERT … SELECT * FROM
+/// unnest(…) ON CONFLICT (bucket) DO UPDATE …`): one SQL text whatever their number, so diesel
+/// prepares it once per connection. The rows are inserted or locked in the order of `firsts`
+/// (the locking order), as one by one. A single bucket, or a bucket named twice (one statement
+/// may not touch a row twice), goes one by one, as on SQLite.
+pub fn insert_firsts_or_lock(
+    conn: &mut DbConnection,
+    firsts: &[RateLimitCounterRow],
+) -> Result<Vec<Option<RateLimitCounterRow>>, StorageError> {
+    let distinct = firsts
+        .iter()
+        .enumerate()
+        .all(|(at, row)| firsts[..at].iter().all(|other| other.bucket != row.bucket));
+    match conn {
+        DbConnection::Postgres(pg) if firsts.len() > 1 && distinct => {
+            let mut answered: Vec<(RateLimitCounterRow, bool)> =
+                InsertFirstsOrLock::of(firsts).load(pg)?;
+            // RETURNING gives the rows in no promised order.
+            firsts
+                .iter()
+                .map(|first| {
+                    let at = answered
+                        .iter()
+                        .position(|(row, _)| row.bucket == first.bucket)
+                        .ok_or_else(|| {
+                            StorageError::Corrupt(format!(
+                                "rate limit {}: neither inserted nor found",
+                                first.bucket
+                            ))
+                        })?;
+                    let (row, inserted) = answered.swap_remove(at);
+                    Ok((!inserted).then_some(row))
+                })
+                .collect()
+        }
+        _ => firsts
+            .iter()
+            .map(|first| insert_first_or_lock(conn, first))
+            .collect(),
+    }
+}
+
+/// The statement of [`insert_firsts_or_lock`] on PostgreSQL: the rows as four arrays, one per
+/// column.
+struct InsertFirstsOrLock {
+    buckets: Vec<String>,
+    slot_seconds: Vec<i64>,
+    slots: Vec<String>,
+    expires_at: Vec<PrimitiveDateTime>,
+}
+
+impl InsertFirstsOrLock {
+    fn of(rows: &[RateLimitCounterRow]) -> Self {
+        Self {
+            buckets: rows.iter().map(|row| row.bucket.clone()).collect(),
+            slot_seconds: rows.iter().map(|row| row.slot_seconds).collect(),
+            slots: rows.iter().map(|row| row.slots.clone()).collect(),
+            expires_at: rows.iter().map(|row| row.expires_at).collect(),
+        }
+    }
+}
+
+impl QueryFragment<diesel::pg::Pg> for InsertFirstsOrLock {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        out.push_sql(
+            "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) \
+             SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<Text>, _>(&self.buckets)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.slot_seconds)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Text>, _>(&self.slots)?;
+        out.push_sql(", ");
+        out.push_bind_param::<Array<Timestamp>, _>(&self.expires_at)?;
+        out.push_sql(")");
+        out.push_sql(ON_CONFLICT_LOCK);
+        Ok(())
+    }
+}
+
+impl Query for InsertFirstsOrLock {
+    type SqlType = ((Text, BigInt, Text, Timestamp), diesel::sql_types::Bool);
+}
+
+impl<Conn> RunQueryDsl<Conn> for InsertFirstsOrLock {}
+
+// One SQL text whatever the rows: diesel may cache it by type.
+impl QueryId for InsertFirstsOrLock {
+    type QueryId = Self;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+/// What the first-row inserts of PostgreSQL add: a conflict locks the row that is there and
+/// returns it unchanged; `xmax = 0` tells an inserted row from a locked one.
+const ON_CONFLICT_LOCK: &str = " ON CONFLICT (bucket) DO UPDATE SET bucket = EXCLUDED.bucket \
+     RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0";
+
 /// The statement of [`insert_first_or_lock`] on PostgreSQL, prepared once per connection.
 struct InsertFirstOrLock<'a>(&'a RateLimitCounterRow);
 
 impl QueryFragment<diesel::pg::Pg> for InsertFirstOrLock<'_> {
     fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
         push_insert(self.0, &mut out)?;
-        out.push_sql(
-            " ON CONFLICT (bucket) DO UPDATE SET bucket = EXCLUDED.bucket \
-             RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0",
-        );
+        out.push_sql(ON_CONFLICT_LOCK);
         Ok(())
     }
 }
@@ -332,6 +430,50 @@ mod tests {
         let found = super::insert_first_or_lock(&mut pooled.conn, &counter("29466000:2"))?
             .map(|row| row.slots);
         assert_eq!(found.as_deref(), Some("29466000:1"));
+        Ok(())
+    }
+
+    /// Several buckets' first rows on PostgreSQL: one statement, prepared once per connection
+    /// whatever their number. SQLite (and a bucket named twice) goes one by one, and each
+    /// answer is of its own bucket.
+    #[test]
+    fn the_first_rows_of_several_buckets_are_one_cached_statement_on_postgres(
+    ) -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+        use diesel::query_builder::{QueryFragment, QueryId};
+        let other = |bucket: &str, slots: &str| super::RateLimitCounterRow {
+            bucket: bucket.to_owned(),
+            ..counter(slots)
+        };
+        let rows = [counter("29466000:1"), other("code:office:1", "29466000:1")];
+        let statement = super::InsertFirstsOrLock::of(&rows);
+        assert_eq!(
+            crate::db::pg_text(&statement),
+            "INSERT INTO rate_limit_counters (bucket, slot_seconds, slots, expires_at) SELECT * \
+             FROM unnest($1, $2, $3, $4) ON CONFLICT (bucket) DO UPDATE SET bucket = \
+             EXCLUDED.bucket RETURNING bucket, slot_seconds, slots, expires_at, xmax = 0"
+        );
+        assert!(statement.is_safe_to_cache_prepared(&diesel::pg::Pg)?);
+        assert!(super::InsertFirstsOrLock::query_id().is_some());
+
+        let (_dir, db) = crate::db::temporary_sqlite(1);
+        let mut pooled = db.connection()?;
+        let first = super::insert_firsts_or_lock(&mut pooled.conn, &rows[..1])?;
+        assert!(first[0].is_none());
+        let both = super::insert_firsts_or_lock(
+            &mut pooled.conn,
+            &[counter("29466000:5"), other("code:office:1", "29466000:5")],
+        )?;
+        let found: Vec<Option<(String, String)>> = both
+            .into_iter()
+            .map(|row| row.map(|row| (row.bucket, row.slots)))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                Some((rows[0].bucket.clone(), "29466000:1".to_owned())),
+                None
+            ]
+        );
         Ok(())
     }
 

@@ -291,15 +291,35 @@ fn count_event(
     now: OffsetDateTime,
     when_spent: WhenSpent,
 ) -> Result<Standing, DomainError> {
-    let now_seconds = now.unix_timestamp();
+    let first = first_event(budget, now);
+    let found = rate_limits::insert_first_or_lock(conn, &counter_row(budget, &first, now))?;
+    count_into(conn, budget, first, found, now, when_spent)
+}
+
+/// The counts of a bucket whose first event is this one, at `now`.
+fn first_event(budget: &Budget, now: OffsetDateTime) -> SlotCounts {
     let mut first = SlotCounts::empty(budget.slot_seconds());
-    if when_spent == WhenSpent::Refuse {
-        // A budget of nothing refuses even a bucket's first event.
-        refuse_when_spent(budget, &first, now)?;
-    }
-    first.add(now_seconds);
-    let Some(row) = rate_limits::insert_first_or_lock(conn, &counter_row(budget, &first, now))?
-    else {
+    first.add(now.unix_timestamp());
+    first
+}
+
+/// Counts the event once the bucket's first row, `first`, is inserted (`found` is `None`), or
+/// its row found and locked (`found`: the event is counted into it and written back). With
+/// [`WhenSpent::Refuse`] a budget with no room refuses, a budget of nothing even its first
+/// event: the caller's transaction then rolls the insert back with the rest.
+fn count_into(
+    conn: &mut DbConnection,
+    budget: &Budget,
+    first: SlotCounts,
+    found: Option<RateLimitCounterRow>,
+    now: OffsetDateTime,
+    when_spent: WhenSpent,
+) -> Result<Standing, DomainError> {
+    let now_seconds = now.unix_timestamp();
+    let Some(row) = found else {
+        if when_spent == WhenSpent::Refuse {
+            refuse_when_spent(budget, &SlotCounts::empty(budget.slot_seconds()), now)?;
+        }
         return Ok(Standing::of(budget, &first, now_seconds));
     };
     let mut counts = counts_of(budget, Some(row))?;
@@ -373,14 +393,33 @@ pub fn record(
 /// for an action that is itself limited. A refusal by a later budget rolls the earlier ones'
 /// counts back with the rest of the transaction. Gives what is left of each budget afterwards,
 /// in their order.
+///
+/// The buckets' first rows are inserted, or their rows locked, together
+/// (`rate_limits::insert_firsts_or_lock`: one statement on PostgreSQL for a step's pair of
+/// budgets, both usually new); then each budget found with a row is checked and written, in
+/// order. A refusal answers the first budget in order that refuses, as one by one.
 pub fn spend(
     conn: &mut DbConnection,
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<Vec<Standing>, DomainError> {
+    let firsts: Vec<SlotCounts> = budgets
+        .iter()
+        .map(|budget| first_event(budget, now))
+        .collect();
+    let rows: Vec<RateLimitCounterRow> = budgets
+        .iter()
+        .zip(&firsts)
+        .map(|(budget, first)| counter_row(budget, first, now))
+        .collect();
+    let found = rate_limits::insert_firsts_or_lock(conn, &rows)?;
     budgets
         .iter()
-        .map(|budget| count_event(conn, budget, now, WhenSpent::Refuse))
+        .zip(firsts)
+        .zip(found)
+        .map(|((budget, first), found)| {
+            count_into(conn, budget, first, found, now, WhenSpent::Refuse)
+        })
         .collect()
 }
 
@@ -465,6 +504,48 @@ mod tests {
         counts.add(6000);
         counts.add(5000);
         assert_eq!(counts.to_text(), "100:2");
+    }
+
+    /// A pair of budgets is counted together: both new, then both found; the first budget in
+    /// order that refuses answers, and its transaction keeps nothing of the spend.
+    #[test]
+    fn a_pair_of_budgets_is_spent_together_and_refused_in_order() -> Result<(), DomainError> {
+        let (_dir, db) = crate::db::temporary_sqlite(1);
+        let now = time::macros::datetime!(2026-12-07 10:00:00 UTC);
+        let hour = Duration::from_secs(3600);
+        let office = Budget::new("code:office", "1311111111", 2, hour);
+        let address = Budget::new("code:email", "a@example.jp", 5, hour);
+        let nothing = Budget::new("code:none", "x", 0, hour);
+        let remaining = |standings: Vec<Standing>| -> Vec<u32> {
+            standings.iter().map(|s| s.remaining).collect()
+        };
+        let pair = [office.clone(), address.clone()];
+        let first = db.transaction_blocking(|conn| spend(conn, &pair, now))?;
+        let second = db.transaction_blocking(|conn| spend(conn, &pair, now))?;
+        assert_eq!(
+            (remaining(first), remaining(second)),
+            (vec![1, 4], vec![0, 3])
+        );
+
+        // The office's budget is spent: it refuses, though the address's has room.
+        let refused = db.transaction_blocking(|conn| spend(conn, &pair, now));
+        assert!(matches!(refused, Err(DomainError::RateLimited { .. })));
+        // A budget of nothing refuses even its first event, and nothing of it is stored.
+        let refused =
+            db.transaction_blocking(|conn| spend(conn, &[address.clone(), nothing.clone()], now));
+        assert!(matches!(
+            refused,
+            Err(DomainError::RateLimited { retry_after_secs }) if retry_after_secs == 3600
+        ));
+        let stored = db.transaction_blocking(|conn| {
+            Ok::<_, DomainError>((
+                rate_limits::find(conn, &address.bucket)?.map(|row| row.slots),
+                rate_limits::find(conn, &nothing.bucket)?,
+            ))
+        })?;
+        assert_eq!(stored.0.as_deref(), Some("29943960:2"));
+        assert!(stored.1.is_none());
+        Ok(())
     }
 
     #[test]
