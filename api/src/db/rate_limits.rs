@@ -74,7 +74,7 @@ pub fn find_all_for_update(
 /// end) and `RETURNING … xmax = 0` tells an inserted row from a locked one. The `DO UPDATE`
 /// sets the key to itself: the row keeps its counts until the caller writes them. SQLite,
 /// with one writer at a time, reads by key and inserts when there is nothing to read.
-pub fn insert_first_or_lock(
+fn insert_first_or_lock(
     conn: &mut DbConnection,
     first: &RateLimitCounterRow,
 ) -> Result<Option<RateLimitCounterRow>, StorageError> {

@@ -273,27 +273,11 @@ fn refuse_when_spent(
     })
 }
 
-/// Whether [`count_event`] first refuses an event that the budget has no room for.
+/// Whether [`count_events`] first refuses an event that the budget has no room for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum WhenSpent {
     Refuse,
     Count,
-}
-
-/// Counts one event at `now` against `budget`, with the bucket's row locked until the
-/// transaction ends: a parallel transaction counting the same bucket waits, then counts after
-/// this one, so no two both see 9 of 10 and both pass. On PostgreSQL a bucket's first event
-/// is one statement (the insert of its row) and any later one two (the locked read and the
-/// write): see `rate_limits::insert_first_or_lock`.
-fn count_event(
-    conn: &mut DbConnection,
-    budget: &Budget,
-    now: OffsetDateTime,
-    when_spent: WhenSpent,
-) -> Result<Standing, DomainError> {
-    let first = first_event(budget, now);
-    let found = rate_limits::insert_first_or_lock(conn, &counter_row(budget, &first, now))?;
-    count_into(conn, budget, first, found, now, when_spent)
 }
 
 /// The counts of a bucket whose first event is this one, at `now`.
@@ -383,25 +367,35 @@ pub fn record(
     budgets: &[Budget],
     now: OffsetDateTime,
 ) -> Result<(), DomainError> {
-    for budget in budgets {
-        count_event(conn, budget, now, WhenSpent::Count)?;
-    }
-    Ok(())
+    count_events(conn, budgets, now, WhenSpent::Count).map(drop)
 }
 
 /// Checks and counts, budget by budget in their order (the locking order): the usual pair
 /// for an action that is itself limited. A refusal by a later budget rolls the earlier ones'
 /// counts back with the rest of the transaction. Gives what is left of each budget afterwards,
 /// in their order.
-///
-/// The buckets' first rows are inserted, or their rows locked, together
-/// (`rate_limits::insert_firsts_or_lock`: one statement on PostgreSQL for a step's pair of
-/// budgets, both usually new); then each budget found with a row is checked and written, in
-/// order. A refusal answers the first budget in order that refuses, as one by one.
 pub fn spend(
     conn: &mut DbConnection,
     budgets: &[Budget],
     now: OffsetDateTime,
+) -> Result<Vec<Standing>, DomainError> {
+    count_events(conn, budgets, now, WhenSpent::Refuse)
+}
+
+/// Counts one event at `now` against each of `budgets`, with each bucket's row locked until
+/// the transaction ends: a parallel transaction counting the same bucket waits, then counts
+/// after this one, so no two both see 9 of 10 and both pass.
+///
+/// The buckets' first rows are inserted, or their rows locked, together and in order
+/// (`rate_limits::insert_firsts_or_lock`: on PostgreSQL one statement, so a bucket's first
+/// event costs no other); then each budget found with a row is checked (with
+/// [`WhenSpent::Refuse`]) and written back, in order, one statement each. A refusal answers
+/// the first budget in order that refuses, as one by one would.
+fn count_events(
+    conn: &mut DbConnection,
+    budgets: &[Budget],
+    now: OffsetDateTime,
+    when_spent: WhenSpent,
 ) -> Result<Vec<Standing>, DomainError> {
     let firsts: Vec<SlotCounts> = budgets
         .iter()
@@ -417,9 +411,7 @@ pub fn spend(
         .iter()
         .zip(firsts)
         .zip(found)
-        .map(|((budget, first), found)| {
-            count_into(conn, budget, first, found, now, WhenSpent::Refuse)
-        })
+        .map(|((budget, first), found)| count_into(conn, budget, first, found, now, when_spent))
         .collect()
 }
 
