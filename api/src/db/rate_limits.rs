@@ -29,7 +29,7 @@ pub fn find(
 /// The row of `bucket`, if any, locked until the transaction ends (PostgreSQL reads it `FOR
 /// UPDATE`; SQLite's `BEGIN IMMEDIATE` already lets one writer in at a time), so that a
 /// parallel transaction counting the same bucket waits and then reads this one's count. A
-/// bucket with no row yet has nothing to lock: [`insert_first_or_lock`] settles who counts
+/// bucket with no row yet has nothing to lock: [`insert_firsts_or_lock`] settles who counts
 /// first.
 pub fn find_for_update(
     conn: &mut DbConnection,
@@ -105,8 +105,9 @@ fn insert_first_or_lock(
     }
 }
 
-/// [`insert_first_or_lock`] for several buckets: answers, for each row of `firsts` in its
-/// order, `None` when it was inserted or the bucket's row as found, locked.
+/// Inserts each bucket's first row of `firsts`, or locks the row the bucket has: answers, for
+/// each of `firsts` in its order, `None` when it was inserted or the bucket's row as found,
+/// locked until the transaction ends, unchanged (see `insert_first_or_lock` for one bucket).
 ///
 /// PostgreSQL takes two or more distinct buckets in one statement (`INSERT … SELECT * FROM
 /// unnest(…) ON CONFLICT (bucket) DO UPDATE …`): one SQL text whatever their number, so diesel
